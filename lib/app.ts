@@ -1,0 +1,40 @@
+import type { App, Environment } from 'aws-cdk-lib';
+import type { BlueprintConfig } from './config/schema';
+import { DataStack } from './stacks/data-stack';
+import { NetworkStack } from './stacks/network-stack';
+
+export interface BlueprintStacks {
+  readonly network: NetworkStack;
+  readonly data: DataStack;
+}
+
+/** `dev` → `Dev`: stack ids are `ScalingBlueprint-<Env>-<Part>`. */
+export function stackPrefix(envName: string): string {
+  const pascal = envName.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+  return `ScalingBlueprint-${pascal}`;
+}
+
+/** Every stack of one environment, wired by typed props. Tests call this with a loaded config. */
+export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
+  const prefix = stackPrefix(config.envName);
+  const env: Environment = { region: config.region, ...(config.account && { account: config.account }) };
+  const common = { env, tags: { Project: 'scaling-blueprint', Environment: config.envName } };
+
+  const network = new NetworkStack(app, `${prefix}-Network`, {
+    ...common,
+    description: `scaling-blueprint ${config.envName}: VPC, subnets, NAT, flow logs, endpoints`,
+    network: config.network,
+    removalPolicy: config.stateful.removalPolicy,
+  });
+  const data = new DataStack(app, `${prefix}-Data`, {
+    ...common,
+    description: `scaling-blueprint ${config.envName}: Aurora PostgreSQL, ElastiCache, SQS`,
+    vpc: network.vpc,
+    database: config.database,
+    cache: config.cache,
+    queue: config.queue,
+    stateful: config.stateful,
+    production: config.production,
+  });
+  return { network, data };
+}

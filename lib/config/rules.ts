@@ -1,0 +1,198 @@
+import { AURORA_POSTGRES_MAX_CONNECTIONS, RESERVED_CONNECTIONS, serverlessV2MaxConnections } from './max-connections';
+import type { BlueprintConfig, DatabaseConfig } from './schema';
+
+/** One broken rule: the key to change (dot path inside the merged config), what is wrong, and what to do. */
+export interface Problem {
+  readonly path: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+type Config = Omit<BlueprintConfig, 'envName'>;
+
+/**
+ * The queue's visibility timeout must cover the longest job this many times over: a job that runs long, a
+ * slow DeleteMessage and a clock skew between workers must not let a second worker receive the same message.
+ */
+export const VISIBILITY_TIMEOUT_HEADROOM = 2;
+
+/** Fargate's valid memory sizes (MiB) for each CPU size: [min, max, step]. */
+const FARGATE_MEMORY_MIB: Readonly<Record<number, readonly [number, number, number]>> = {
+  256: [512, 2048, 512],
+  512: [1024, 4096, 1024],
+  1024: [2048, 8192, 1024],
+  2048: [4096, 16384, 1024],
+  4096: [8192, 30720, 1024],
+  8192: [16384, 61440, 4096],
+  16384: [32768, 122880, 8192],
+};
+
+/** True when Fargate offers `memoryMiB` with `cpu` units. */
+export function isValidFargateSize(cpu: number, memoryMiB: number): boolean {
+  const range = FARGATE_MEMORY_MIB[cpu];
+  if (!range) return false;
+  const [min, max, step] = range;
+  if (cpu === 256) return [512, 1024, 2048].includes(memoryMiB);
+  return memoryMiB >= min && memoryMiB <= max && (memoryMiB - min) % step === 0;
+}
+
+/** Messages one task may have waiting before the queue is "late": acceptable latency ÷ processing time. */
+export function backlogPerTaskTarget(cfg: Pick<Config, 'worker'>): number {
+  return cfg.worker.acceptableLatencySeconds / cfg.worker.avgProcessingSeconds;
+}
+
+/** max_connections of the writer for the configured class, or undefined for a class not in the table. */
+export function writerMaxConnections(db: DatabaseConfig): number | undefined {
+  if (db.instanceClass === 'db.serverless') return serverlessV2MaxConnections(db.serverlessV2MaxCapacityAcu);
+  return AURORA_POSTGRES_MAX_CONNECTIONS[db.instanceClass];
+}
+
+/**
+ * Connections the services may hold at once: through the proxy, the proxy's share of the writer's
+ * max_connections; without it, the writer's max_connections. Both less the connections AWS reserves.
+ */
+export function connectionBudget(db: DatabaseConfig): number | undefined {
+  const max = writerMaxConnections(db);
+  if (max === undefined) return undefined;
+  const usable = max - RESERVED_CONNECTIONS;
+  return db.proxy.enabled ? Math.floor((usable * db.proxy.maxConnectionsPercent) / 100) : usable;
+}
+
+/** Connections the services open at full scale: Σ maxTasks × dbPoolSize. */
+export function connectionDemand(cfg: Pick<Config, 'api' | 'worker'>): number {
+  return cfg.api.maxTasks * cfg.api.dbPoolSize + cfg.worker.maxTasks * cfg.worker.dbPoolSize;
+}
+
+/** Every rule that spans more than one key. Returns all problems, not just the first. */
+export function checkRules(cfg: Config): Problem[] {
+  const { problems, add } = collector();
+
+  for (const svc of ['api', 'worker'] as const) {
+    const s = cfg[svc];
+    add(s.minTasks > s.maxTasks, `${svc}.minTasks`,
+      `must not exceed ${svc}.maxTasks (${s.maxTasks})`,
+      `lower ${svc}.minTasks to at most ${s.maxTasks}, or raise ${svc}.maxTasks`);
+    add(!isValidFargateSize(s.cpu, s.memoryMiB), `${svc}.memoryMiB`,
+      `is not a memory size Fargate offers with ${svc}.cpu ${s.cpu}`,
+      `pick ${describeFargateMemory(s.cpu)} (see https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size)`);
+  }
+
+  const w = cfg.worker;
+  add(w.maxProcessingSeconds < w.avgProcessingSeconds, 'worker.maxProcessingSeconds',
+    `is below worker.avgProcessingSeconds (${w.avgProcessingSeconds}); the longest job cannot be shorter than the average`,
+    `raise worker.maxProcessingSeconds to at least ${w.avgProcessingSeconds}`);
+  const neededVisibility = Math.ceil(w.maxProcessingSeconds * VISIBILITY_TIMEOUT_HEADROOM);
+  add(cfg.queue.visibilityTimeoutSeconds < neededVisibility, 'queue.visibilityTimeoutSeconds',
+    `is shorter than ${VISIBILITY_TIMEOUT_HEADROOM} × worker.maxProcessingSeconds (${w.maxProcessingSeconds} s), so a slow job becomes visible again and a second worker runs it`,
+    `raise queue.visibilityTimeoutSeconds to at least ${neededVisibility}, or lower worker.maxProcessingSeconds`);
+  const target = backlogPerTaskTarget(cfg);
+  add(target < 1, 'worker.acceptableLatencySeconds',
+    `gives a backlog target of ${round(target)} messages per task (acceptableLatencySeconds ÷ avgProcessingSeconds = ${w.acceptableLatencySeconds} ÷ ${w.avgProcessingSeconds}); below 1 the worker service scales out for every message and never settles`,
+    `raise worker.acceptableLatencySeconds to at least worker.avgProcessingSeconds (${w.avgProcessingSeconds})`);
+
+  problems.push(...checkDatabase(cfg));
+  problems.push(...checkNetwork(cfg));
+  problems.push(...checkProduction(cfg));
+  return problems;
+}
+
+function checkDatabase(cfg: Config): Problem[] {
+  const { problems, add } = collector();
+  const db = cfg.database;
+
+  const budget = connectionBudget(db);
+  const known = Object.keys(AURORA_POSTGRES_MAX_CONNECTIONS);
+  add(budget === undefined, 'database.instanceClass',
+    'is not in the max_connections table (lib/config/max-connections.ts), so the connection budget cannot be checked',
+    `use one of ${known.join(', ')} or db.serverless, or add the class and its max_connections to the table`);
+  if (budget !== undefined) {
+    const demand = connectionDemand(cfg);
+    const through = db.proxy.enabled
+      ? `the proxy's ${db.proxy.maxConnectionsPercent} % of the writer's max_connections (${writerMaxConnections(db)}) less ${RESERVED_CONNECTIONS} reserved`
+      : `the writer's max_connections (${writerMaxConnections(db)}) less ${RESERVED_CONNECTIONS} reserved`;
+    add(demand > budget, 'api.dbPoolSize',
+      `puts the connection budget over: api.maxTasks × api.dbPoolSize + worker.maxTasks × worker.dbPoolSize = ${cfg.api.maxTasks} × ${cfg.api.dbPoolSize} + ${cfg.worker.maxTasks} × ${cfg.worker.dbPoolSize} = ${demand} connections, but ${through} allows ${budget}`,
+      'lower api.dbPoolSize, worker.dbPoolSize or the maxTasks, raise database.proxy.maxConnectionsPercent, or pick a larger database.instanceClass');
+  }
+
+  add(db.proxy.maxIdleConnectionsPercent > db.proxy.maxConnectionsPercent, 'database.proxy.maxIdleConnectionsPercent',
+    `exceeds database.proxy.maxConnectionsPercent (${db.proxy.maxConnectionsPercent})`,
+    `lower it to at most ${db.proxy.maxConnectionsPercent}`);
+
+  if (db.instanceClass === 'db.serverless') {
+    add(db.serverlessV2MinCapacityAcu > db.serverlessV2MaxCapacityAcu, 'database.serverlessV2MinCapacityAcu',
+      `exceeds database.serverlessV2MaxCapacityAcu (${db.serverlessV2MaxCapacityAcu})`,
+      `lower it to at most ${db.serverlessV2MaxCapacityAcu}`);
+  }
+
+  const ras = db.readerAutoscaling;
+  if (ras.enabled) {
+    add(ras.minReaders > ras.maxReaders, 'database.readerAutoscaling.minReaders',
+      `exceeds database.readerAutoscaling.maxReaders (${ras.maxReaders})`,
+      `lower it to at most ${ras.maxReaders}, or raise maxReaders`);
+    add(db.readers > ras.maxReaders, 'database.readerAutoscaling.maxReaders',
+      `is below database.readers (${db.readers}); autoscaling counts every reader, so it could never add one`,
+      `raise it above ${db.readers}, or turn reader autoscaling off`);
+  }
+  return problems;
+}
+
+function checkNetwork(cfg: Config): Problem[] {
+  const { problems, add } = collector();
+  const n = cfg.network;
+  add(n.maxAzs < 2, 'network.maxAzs',
+    `is below 2; the load balancer and the Aurora subnet group need subnets in two zones${cfg.production ? ', and a production service must survive the loss of one' : ''}`,
+    'set network.maxAzs to 2 or more (3 recommended for production)');
+  add(n.maxAzs > n.availabilityZones.length, 'network.maxAzs',
+    `asks for more zones than network.availabilityZones lists (${n.availabilityZones.length})`,
+    `list at least ${n.maxAzs} zones of ${cfg.region} in network.availabilityZones, or lower network.maxAzs`);
+  add(n.natGateways > n.maxAzs, 'network.natGateways',
+    `exceeds network.maxAzs (${n.maxAzs}); a NAT gateway lives in one zone's public subnet`,
+    `lower it to at most ${n.maxAzs}`);
+  const foreign = n.availabilityZones.filter((az) => az.slice(0, -1) !== cfg.region);
+  add(foreign.length > 0, 'network.availabilityZones',
+    `has zones outside region ${cfg.region}: ${foreign.join(', ')}`,
+    `use zones of ${cfg.region} (such as ${cfg.region}a), or change region`);
+  add(new Set(n.availabilityZones).size !== n.availabilityZones.length, 'network.availabilityZones',
+    'lists a zone twice', 'list each zone once');
+  return problems;
+}
+
+function checkProduction(cfg: Config): Problem[] {
+  if (!cfg.production) return [];
+  const { problems, add } = collector();
+  add(cfg.database.readers < 1, 'database.readers',
+    'is 0 in a production environment; without a reader, a writer failure means minutes of downtime while Aurora replaces it',
+    'set database.readers to at least 1');
+  add(cfg.stateful.removalPolicy === 'destroy', 'stateful.removalPolicy',
+    'is "destroy" in a production environment; deleting the stack would delete the data',
+    'set stateful.removalPolicy to "snapshot" or "retain"');
+  add(!cfg.stateful.terminationProtection, 'stateful.terminationProtection',
+    'is off in a production environment', 'set stateful.terminationProtection to true');
+  add(cfg.cache.mode === 'replication-group' && cfg.cache.replicas < 1, 'cache.replicas',
+    'is 0 in a production environment; without a replica there is no Multi-AZ and no automatic failover',
+    'set cache.replicas to at least 1, or cache.mode to "serverless"');
+  return problems;
+}
+
+type Add = (when: boolean, path: string, message: string, fix: string) => void;
+
+function collector(): { problems: Problem[]; add: Add } {
+  const problems: Problem[] = [];
+  const add: Add = (when, path, message, fix) => {
+    if (when) problems.push({ path, message, fix });
+  };
+  return { problems, add };
+}
+
+function describeFargateMemory(cpu: number): string {
+  const range = FARGATE_MEMORY_MIB[cpu];
+  if (!range) return `a cpu of ${Object.keys(FARGATE_MEMORY_MIB).join(', ')}`;
+  if (cpu === 256) return '512, 1024 or 2048 MiB';
+  const [min, max, step] = range;
+  return `${min} to ${max} MiB in steps of ${step}`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

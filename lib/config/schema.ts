@@ -1,0 +1,200 @@
+import { z } from 'zod';
+
+/**
+ * The shape of one environment's configuration, after `defaults` and `environments.<env>` are merged.
+ *
+ * Every key carries its unit in its name. Nothing here has a default: the defaults live in cdk.json
+ * (`scaling-blueprint.defaults`), so there is one place to read them and the README table documents them.
+ * Objects are strict: an unknown key is an error (with the closest valid key suggested by the loader).
+ */
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.number().min(min).max(max);
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+const logRetentionDays = z.literal(LOG_RETENTION_DAYS);
+
+/** Fargate task CPU units; the memory that each allows is checked by the loader's rules. */
+export const FARGATE_CPU_UNITS = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
+
+const fargateTask = {
+  /** Tasks never fewer than this (autoscaling minimum). */
+  minTasks: int(0, 1000),
+  /** Tasks never more than this (autoscaling maximum; also the connection budget's multiplier). */
+  maxTasks: int(1, 1000),
+  /** Task CPU units (1024 = 1 vCPU). */
+  cpu: z.literal(FARGATE_CPU_UNITS),
+  /** Task memory (MiB); must be a size Fargate offers for `cpu`. */
+  memoryMiB: int(512, 122880),
+  /** Size of the PostgreSQL connection pool in each task. */
+  dbPoolSize: int(1, 100),
+};
+
+export const networkSchema = z.strictObject({
+  /** IPv4 CIDR of the VPC. */
+  cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-8])$/, 'an IPv4 CIDR with a /16 to /28 mask'),
+  /**
+   * Availability zones, named explicitly so that synth needs no account lookup. The first `maxAzs` are used;
+   * they must belong to `region`.
+   */
+  availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'an AZ name such as us-east-1a')).min(1).max(6),
+  /** How many of `availabilityZones` the VPC spans. */
+  maxAzs: int(1, 6),
+  /** NAT gateways (one per AZ for zone-independent egress; fewer to save cost outside production). */
+  natGateways: int(1, 6),
+  /** Retention of VPC flow logs in CloudWatch Logs (days). */
+  flowLogRetentionDays: logRetentionDays,
+});
+
+export const statefulSchema = z.strictObject({
+  /**
+   * What happens to the database, cache and queues when the Data stack is deleted or a resource is replaced:
+   * `destroy` (dev only), `snapshot` (database and cache keep a final snapshot; queues are retained) or `retain`.
+   */
+  removalPolicy: z.enum(['destroy', 'snapshot', 'retain']),
+  /** CloudFormation termination protection on the Data stack. */
+  terminationProtection: z.boolean(),
+});
+
+export const apiSchema = z.strictObject({
+  ...fargateTask,
+  /** Target tracking: average CPU utilisation the service scales to hold (%). */
+  targetCpuUtilizationPercent: int(10, 95),
+  /** Target tracking: average memory utilisation the service scales to hold (%). */
+  targetMemoryUtilizationPercent: int(10, 95),
+  /** Target tracking: ALB requests per target per minute (ALBRequestCountPerTarget). */
+  requestsPerTarget: int(1, 1_000_000),
+  /** Wait after a scale-out before another scale-out counts the new tasks (s). */
+  scaleOutCooldownSeconds: int(0, 3600),
+  /** Wait after a scale-in before the next scale-in (s). */
+  scaleInCooldownSeconds: int(0, 3600),
+});
+
+export const workerSchema = z.strictObject({
+  ...fargateTask,
+  /** How long a job may wait in the queue before it is "late" (s); with avgProcessingSeconds gives the backlog target. */
+  acceptableLatencySeconds: num(1, 43200),
+  /** Average time one task spends on one job (s). */
+  avgProcessingSeconds: num(0.001, 43200),
+  /** Longest time one job may take (s); the queue visibility timeout must cover it with headroom. */
+  maxProcessingSeconds: num(0.001, 43200),
+  /** Wait after a scale-out before another scale-out (s). */
+  scaleOutCooldownSeconds: int(0, 3600),
+  /** Wait after a scale-in before the next scale-in (s). */
+  scaleInCooldownSeconds: int(0, 3600),
+});
+
+export const queueSchema = z.strictObject({
+  /** How long a received message stays invisible to other consumers (s); SQS allows 0 to 43200. */
+  visibilityTimeoutSeconds: int(0, 43200),
+  /** Receives before a message moves to the dead-letter queue. */
+  maxReceiveCount: int(1, 1000),
+  /** How long an unconsumed message is kept (days); SQS allows 1 to 14. */
+  retentionDays: int(1, 14),
+  /** Long polling: how long a ReceiveMessage call waits for a message (s); SQS allows 0 to 20. */
+  receiveWaitTimeSeconds: int(0, 20),
+});
+
+export const databaseSchema = z.strictObject({
+  /** Aurora PostgreSQL engine version, e.g. "16.6". */
+  engineVersion: z.string().regex(/^\d{2}\.\d{1,2}$/, 'a version such as "16.6"'),
+  /**
+   * DB instance class of the writer and the readers, e.g. "db.r6g.large", or "db.serverless" for
+   * Aurora Serverless v2 (then `serverlessV2MinCapacityAcu`/`serverlessV2MaxCapacityAcu` apply).
+   */
+  instanceClass: z.string().regex(/^db\.(serverless|[a-z0-9]+\.[a-z0-9]+)$/, 'a class such as "db.r6g.large" or "db.serverless"'),
+  /** Serverless v2 minimum capacity (ACU, steps of 0.5; 0 allows auto-pause). */
+  serverlessV2MinCapacityAcu: num(0, 256).multipleOf(0.5),
+  /** Serverless v2 maximum capacity (ACU, steps of 0.5). */
+  serverlessV2MaxCapacityAcu: num(1, 256).multipleOf(0.5),
+  /** Reader instances created with the cluster (Aurora allows 15 replicas). */
+  readers: int(0, 15),
+  readerAutoscaling: z.strictObject({
+    /** Add Application Auto Scaling of readers (rds:cluster:ReadReplicaCount). */
+    enabled: z.boolean(),
+    /** Fewest readers autoscaling keeps (counts every reader, including `readers`). */
+    minReaders: int(0, 15),
+    /** Most readers autoscaling may run. */
+    maxReaders: int(1, 15),
+    /** Average reader CPU the policy holds (%). */
+    targetCpuUtilizationPercent: int(10, 90),
+    /** Wait after adding a reader before adding another (s). */
+    scaleOutCooldownSeconds: int(0, 86400),
+    /** Wait after removing a reader before removing another (s). */
+    scaleInCooldownSeconds: int(0, 86400),
+  }),
+  proxy: z.strictObject({
+    /** Put RDS Proxy (connection pooling, faster failover) between the services and the cluster. */
+    enabled: z.boolean(),
+    /** Share of the writer's max_connections the proxy may open (%). */
+    maxConnectionsPercent: int(1, 100),
+    /** Share of the writer's max_connections the proxy keeps idle (%); at most maxConnectionsPercent. */
+    maxIdleConnectionsPercent: int(0, 100),
+    /** How long a client waits for a pooled connection before an error (s). */
+    borrowTimeoutSeconds: int(1, 3600),
+  }),
+  /** Automated backup retention (days); Aurora allows 1 to 35. */
+  backupRetentionDays: int(1, 35),
+  /** Enhanced monitoring interval (s); 0 turns it off. */
+  monitoringIntervalSeconds: z.literal([0, 1, 5, 10, 15, 30, 60]),
+  /** Performance Insights retention (days): 7 (free tier), or 31 × months up to 731. */
+  performanceInsightsRetentionDays: z.literal([7, ...Array.from({ length: 23 }, (_, m) => 31 * (m + 1)), 731]),
+  /** Retention of the exported postgresql log in CloudWatch Logs (days). */
+  logRetentionDays: logRetentionDays,
+  /** Name of the database created in the cluster. */
+  databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _, starting with a letter'),
+  /** Master user name (kept in the generated secret). `postgres`, `rdsadmin` and `admin` are reserved or guessable. */
+  masterUsername: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'lower-case letters, digits and _, starting with a letter, at most 16 characters'),
+});
+
+export const cacheSchema = z.strictObject({
+  /** `replication-group` (node-based, sharded when shards > 1) or `serverless` (ElastiCache Serverless). */
+  mode: z.enum(['replication-group', 'serverless']),
+  /** Cache engine. */
+  engine: z.enum(['valkey', 'redis']),
+  /** Engine major.minor version, e.g. "8.0" for Valkey or "7.1" for Redis OSS. */
+  engineVersion: z.string().regex(/^\d+\.\d+$/, 'a version such as "8.0"'),
+  /** Node type of the replication group, e.g. "cache.r7g.large". */
+  nodeType: z.string().regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'a node type such as "cache.t4g.micro"'),
+  /** Node groups (shards); more than 1 turns on cluster mode. */
+  shards: int(1, 500),
+  /** Replicas per shard (0 to 5); at least 1 for Multi-AZ and automatic failover. */
+  replicas: int(0, 5),
+  /** TCP port (not the default 6379, so scanners looking for open Redis find nothing). */
+  port: int(1024, 65535),
+  /** Daily snapshots kept (days); 0 turns them off. */
+  snapshotRetentionDays: int(0, 35),
+  /** Serverless only: most data the cache may hold (GB). */
+  serverlessMaxDataStorageGb: int(1, 5000),
+  /** Serverless only: most ElastiCache Processing Units per second. */
+  serverlessMaxEcpuPerSecond: int(1000, 15_000_000),
+});
+
+export const blueprintConfigSchema = z.strictObject({
+  /** Production guard rails: multi-AZ, readers, no DESTROY removal, termination protection. */
+  production: z.boolean(),
+  /** AWS region the stacks are synthesized for (no lookup is made). */
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'a region such as us-east-1'),
+  /** AWS account id; empty means environment-agnostic (CloudFormation resolves the account at deploy). */
+  account: z.string().regex(/^(\d{12})?$/, 'a 12-digit account id, or "" for any account'),
+  network: networkSchema,
+  stateful: statefulSchema,
+  api: apiSchema,
+  worker: workerSchema,
+  queue: queueSchema,
+  database: databaseSchema,
+  cache: cacheSchema,
+});
+
+/** One environment's configuration: validated, merged and frozen. */
+export type BlueprintConfig = Readonly<z.infer<typeof blueprintConfigSchema> & { readonly envName: string }>;
+export type NetworkConfig = z.infer<typeof networkSchema>;
+export type StatefulConfig = z.infer<typeof statefulSchema>;
+export type ApiConfig = z.infer<typeof apiSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;
+export type QueueConfig = z.infer<typeof queueSchema>;
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+export type CacheConfig = z.infer<typeof cacheSchema>;

@@ -1,0 +1,165 @@
+import { Arn, Aws, Duration } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { DatabaseConfig, StatefulConfig } from '../config/schema';
+import { removalPolicyFor } from './encryption';
+import { physicalName } from './naming';
+
+export interface AuroraDatabaseProps {
+  readonly vpc: ec2.IVpc;
+  readonly config: DatabaseConfig;
+  /** Encrypts storage, Performance Insights and the generated secret. */
+  readonly encryptionKey: kms.IKey;
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+  /** Deletion protection on the cluster (production). */
+  readonly deletionProtection: boolean;
+}
+
+/** Serverless v2 instance class name in config. */
+const SERVERLESS_CLASS = 'db.serverless';
+
+/**
+ * Aurora PostgreSQL: one writer and `readers` readers in the isolated subnets, storage encrypted with the
+ * data key, TLS forced, IAM auth on, a generated master secret, Performance Insights, enhanced monitoring and
+ * the postgresql log exported. Optional RDS Proxy in front (with a read-only endpoint, so reads pool too)
+ * and Application Auto Scaling of readers on `rds:cluster:ReadReplicaCount`, tracking average reader CPU.
+ *
+ * Clients connect to `writerEndpoint` / `readerEndpoint`: the proxy's when it is on, the cluster's otherwise.
+ */
+export class AuroraDatabase extends Construct {
+  readonly cluster: rds.DatabaseCluster;
+  readonly secret: secretsmanager.ISecret;
+  readonly proxy?: rds.DatabaseProxy;
+  /** Where writes go (proxy or cluster endpoint). */
+  readonly writerEndpoint: string;
+  /** Where reads go (proxy read-only endpoint or cluster reader endpoint). */
+  readonly readerEndpoint: string;
+  readonly port: number;
+  /** Security-group edges to the database: allow from these, never from a CIDR. */
+  readonly connections: ec2.Connections;
+  readonly readerScaling?: appscaling.ScalableTarget;
+
+  constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
+    super(scope, id);
+    const { config, encryptionKey } = props;
+    const major = config.engineVersion.split('.')[0];
+    const engine = rds.DatabaseClusterEngine.auroraPostgres({
+      version: rds.AuroraPostgresEngineVersion.of(config.engineVersion, major),
+    });
+    const serverless = config.instanceClass === SERVERLESS_CLASS;
+    const performanceInsightRetention = config.performanceInsightsRetentionDays as rds.PerformanceInsightRetention;
+    const instance = (instanceId: string, reader: boolean): rds.IClusterInstance => {
+      const common = {
+        publiclyAccessible: false,
+        autoMinorVersionUpgrade: true,
+        caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+        enablePerformanceInsights: true,
+        performanceInsightRetention,
+        performanceInsightEncryptionKey: encryptionKey,
+      };
+      return serverless
+        ? rds.ClusterInstance.serverlessV2(instanceId, { ...common, scaleWithWriter: reader })
+        : rds.ClusterInstance.provisioned(instanceId, {
+            ...common,
+            instanceType: new ec2.InstanceType(config.instanceClass.slice('db.'.length)),
+          });
+    };
+
+    const parameterGroup = new rds.ParameterGroup(this, 'ClusterParameters', {
+      engine,
+      description: 'TLS-only connections; slow statements logged',
+      parameters: { 'rds.force_ssl': '1', log_min_duration_statement: '1000' },
+    });
+
+    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      engine,
+      parameterGroup,
+      writer: instance('Writer', false),
+      readers: Array.from({ length: config.readers }, (_, i) => instance(`Reader${i + 1}`, i === 0)),
+      ...(serverless && {
+        serverlessV2MinCapacity: config.serverlessV2MinCapacityAcu,
+        serverlessV2MaxCapacity: config.serverlessV2MaxCapacityAcu,
+      }),
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      credentials: rds.Credentials.fromGeneratedSecret(config.masterUsername, { encryptionKey }),
+      defaultDatabaseName: config.databaseName,
+      storageEncrypted: true,
+      storageEncryptionKey: encryptionKey,
+      iamAuthentication: true,
+      backup: { retention: Duration.days(config.backupRetentionDays) },
+      copyTagsToSnapshot: true,
+      enablePerformanceInsights: true,
+      performanceInsightRetention,
+      performanceInsightEncryptionKey: encryptionKey,
+      ...(config.monitoringIntervalSeconds > 0 && {
+        monitoringInterval: Duration.seconds(config.monitoringIntervalSeconds),
+      }),
+      cloudwatchLogsExports: ['postgresql'],
+      cloudwatchLogsRetention: config.logRetentionDays,
+      deletionProtection: props.deletionProtection,
+      removalPolicy: removalPolicyFor(props.removalPolicy, true),
+    });
+    this.secret = this.cluster.secret!;
+    this.port = this.cluster.clusterEndpoint.port;
+    this.connections = this.cluster.connections;
+
+    if (config.proxy.enabled) {
+      this.proxy = this.cluster.addProxy('Proxy', {
+        vpc: props.vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        secrets: [this.secret],
+        requireTLS: true,
+        iamAuth: true,
+        maxConnectionsPercent: config.proxy.maxConnectionsPercent,
+        maxIdleConnectionsPercent: config.proxy.maxIdleConnectionsPercent,
+        borrowTimeout: Duration.seconds(config.proxy.borrowTimeoutSeconds),
+        debugLogging: false,
+      });
+      // The L2 proxy has only the read/write endpoint; a READ_ONLY endpoint spreads reads over the readers.
+      const readOnly = new rds.CfnDBProxyEndpoint(this, 'ProxyReadOnlyEndpoint', {
+        dbProxyName: this.proxy.dbProxyName,
+        dbProxyEndpointName: physicalName(this, 'ro'),
+        targetRole: 'READ_ONLY',
+        vpcSubnetIds: props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
+        vpcSecurityGroupIds: this.proxy.connections.securityGroups.map((sg) => sg.securityGroupId),
+      });
+      this.writerEndpoint = this.proxy.endpoint;
+      this.readerEndpoint = readOnly.attrEndpoint;
+      // Clients reach the proxy; the proxy reaches the cluster.
+      this.connections = this.proxy.connections;
+      this.cluster.connections.allowDefaultPortFrom(this.proxy, 'RDS Proxy to Aurora');
+    } else {
+      this.writerEndpoint = this.cluster.clusterEndpoint.hostname;
+      this.readerEndpoint = this.cluster.clusterReadEndpoint.hostname;
+    }
+
+    if (config.readerAutoscaling.enabled) {
+      const ras = config.readerAutoscaling;
+      this.readerScaling = new appscaling.ScalableTarget(this, 'ReaderScaling', {
+        serviceNamespace: appscaling.ServiceNamespace.RDS,
+        scalableDimension: 'rds:cluster:ReadReplicaCount',
+        resourceId: `cluster:${this.cluster.clusterIdentifier}`,
+        minCapacity: ras.minReaders,
+        maxCapacity: ras.maxReaders,
+        // Application Auto Scaling acts for RDS through its service-linked role; a role of our own would be unused.
+        role: iam.Role.fromRoleArn(this, 'AutoScalingServiceLinkedRole', Arn.format({
+          partition: Aws.PARTITION, service: 'iam', region: '', account: Aws.ACCOUNT_ID,
+          resource: 'role', resourceName: 'aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster',
+        })),
+      });
+      this.readerScaling.node.addDependency(this.cluster);
+      this.readerScaling.scaleToTrackMetric('ReaderCpuTracking', {
+        predefinedMetric: appscaling.PredefinedMetric.RDS_READER_AVERAGE_CPU_UTILIZATION,
+        targetValue: ras.targetCpuUtilizationPercent,
+        scaleOutCooldown: Duration.seconds(ras.scaleOutCooldownSeconds),
+        scaleInCooldown: Duration.seconds(ras.scaleInCooldownSeconds),
+      });
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { StatefulConfig } from '../config/schema';
+
+/**
+ * The removal policy a configured `stateful.removalPolicy` means for one resource. `snapshot` falls back to
+ * RETAIN where CloudFormation cannot snapshot the resource (queues, keys, log groups): data is never
+ * destroyed unless the environment says `destroy`.
+ */
+export function removalPolicyFor(setting: StatefulConfig['removalPolicy'], canSnapshot = false): RemovalPolicy {
+  if (setting === 'destroy') return RemovalPolicy.DESTROY;
+  return setting === 'snapshot' && canSnapshot ? RemovalPolicy.SNAPSHOT : RemovalPolicy.RETAIN;
+}
+
+export interface EncryptionKeyProps {
+  /** What the key protects (shown in the console). */
+  readonly description: string;
+  /** `stateful.removalPolicy`: a deleted key makes everything it encrypted unreadable, so only `destroy` deletes it. */
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+  /** Let CloudWatch Logs in this account and region encrypt log groups with the key. @default false */
+  readonly allowCloudWatchLogs?: boolean;
+}
+
+/** A customer-managed KMS key with yearly rotation and, optionally, a grant to CloudWatch Logs. */
+export class EncryptionKey extends Construct {
+  readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string, props: EncryptionKeyProps) {
+    super(scope, id);
+    this.key = new kms.Key(this, 'Key', {
+      description: props.description,
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(props.removalPolicy === 'destroy' ? 7 : 30),
+      removalPolicy: removalPolicyFor(props.removalPolicy),
+    });
+    if (props.allowCloudWatchLogs) {
+      // CloudWatch Logs is not an IAM principal of the account, so the key policy must name it; the
+      // encryption-context condition keeps it to log groups of this account and region.
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+          actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+          resources: ['*'],
+          conditions: {
+            ArnLike: {
+              'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
+            },
+          },
+        }),
+      );
+    }
+  }
+}
+
+export interface EncryptedLogGroupProps {
+  readonly encryptionKey: kms.IKey;
+  readonly retentionDays: number;
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+}
+
+/** A log group encrypted with a customer-managed key, with explicit retention and removal. */
+export function encryptedLogGroup(scope: Construct, id: string, props: EncryptedLogGroupProps): logs.LogGroup {
+  return new logs.LogGroup(scope, id, {
+    encryptionKey: props.encryptionKey,
+    retention: props.retentionDays as logs.RetentionDays,
+    removalPolicy: removalPolicyFor(props.removalPolicy),
+  });
+}
