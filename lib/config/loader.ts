@@ -1,6 +1,6 @@
 import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
-import { checkRules, type Problem } from './rules';
+import { checkRules, RULE_GROUPS, type Problem } from './rules';
 import { blueprintConfigSchema, type BlueprintConfig } from './schema';
 
 /** The cdk.json context key that holds the whole configuration. */
@@ -50,14 +50,30 @@ export function loadConfig(contextValue: unknown, envName: string): BlueprintCon
   const where = (path: string) => sourceOf(path, envName, override);
 
   const parsed = blueprintConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    throw new ConfigError(envName, parsed.error.issues.flatMap((issue) => describeIssue(issue, merged, where)));
-  }
-  const problems = checkRules(parsed.data);
-  if (problems.length > 0) {
+  if (parsed.success) {
+    const problems = checkRules(parsed.data);
+    if (problems.length === 0) return deepFreeze({ ...parsed.data, envName });
     throw new ConfigError(envName, problems.map((p) => formatProblem(p, merged, where)));
   }
-  return deepFreeze({ ...parsed.data, envName });
+  // Report the rules too, so one synth shows everything to fix. A group whose inputs are themselves
+  // broken may throw; its problems come back once the schema errors are fixed.
+  const schemaProblems = parsed.error.issues.flatMap((issue) => describeIssue(issue, merged, where));
+  const ruleProblems = RULE_GROUPS.flatMap((group) => {
+    try {
+      return group(merged as unknown as Parameters<typeof group>[0]);
+    } catch {
+      return [];
+    }
+  });
+  // A rule about a key, or reading a key, that the schema rejected would only repeat that error.
+  const invalid = parsed.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k].join('.')) : [issue.path.join('.')],
+  );
+  const overlaps = (key: string) => invalid.some((bad) => bad === key || bad.startsWith(`${key}.`) || key.startsWith(`${bad}.`));
+  throw new ConfigError(envName, [
+    ...schemaProblems,
+    ...ruleProblems.filter((p) => ![p.path, ...p.inputs].some(overlaps)).map((p) => formatProblem(p, merged, where)),
+  ]);
 }
 
 function parseRoot(contextValue: unknown): JsonObject {
@@ -109,12 +125,23 @@ function describeIssue(issue: z.core.$ZodIssue, merged: JsonObject, where: (path
   return [`${where(path)} = ${show(value)}: ${problem}. Fix: ${fix}.`];
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  int: 'a whole number',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'a boolean (true or false)',
+  object: 'an object',
+  array: 'an array',
+};
+
 function explain(issue: z.core.$ZodIssue, value: Json | undefined): [string, string] {
   switch (issue.code) {
-    case 'invalid_type':
+    case 'invalid_type': {
+      const expected = TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`;
       return value === undefined
-        ? ['missing', `add it (a ${issue.expected}) to ${CONTEXT_KEY}.defaults or to the environment`]
-        : [`must be a ${issue.expected}, got ${describeType(value)}`, `write it as a ${issue.expected}`];
+        ? ['missing', `add it (${expected}) to ${CONTEXT_KEY}.defaults or to the environment`]
+        : [`must be ${expected}, got ${describeType(value)}`, `write it as ${expected}`];
+    }
     case 'too_small':
       return [`must be ${issue.inclusive === false ? '>' : '≥'} ${issue.minimum}${issue.origin === 'array' ? ' items' : ''}`, `raise it to at least ${issue.minimum}`];
     case 'too_big':
@@ -176,7 +203,8 @@ function isObject(v: unknown): v is JsonObject {
 
 function describeType(v: Json): string {
   if (v === null) return 'null';
-  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+  if (typeof v === 'number' && !Number.isInteger(v)) return 'a fraction';
+  return Array.isArray(v) ? 'an array' : TYPE_NAMES[typeof v];
 }
 
 function show(v: Json | undefined): string {

@@ -4,6 +4,8 @@ import type { BlueprintConfig, DatabaseConfig } from './schema';
 /** One broken rule: the key to change (dot path inside the merged config), what is wrong, and what to do. */
 export interface Problem {
   readonly path: string;
+  /** Other keys the rule read: when one of them is itself invalid, the problem is not reported. */
+  readonly inputs: readonly string[];
   readonly message: string;
   readonly fix: string;
 }
@@ -63,36 +65,44 @@ export function connectionDemand(cfg: Pick<Config, 'api' | 'worker'>): number {
   return cfg.api.maxTasks * cfg.api.dbPoolSize + cfg.worker.maxTasks * cfg.worker.dbPoolSize;
 }
 
-/** Every rule that spans more than one key. Returns all problems, not just the first. */
+/**
+ * Every rule that spans more than one key, in groups. The loader runs each group on its own, so that a
+ * type error in one part of the config does not hide the problems of another: all are reported at once.
+ */
+export const RULE_GROUPS: ReadonlyArray<(cfg: Config) => Problem[]> = [checkServices, checkDatabase, checkNetwork, checkProduction];
+
+/** Every problem the rules find, not just the first. */
 export function checkRules(cfg: Config): Problem[] {
+  return RULE_GROUPS.flatMap((group) => group(cfg));
+}
+
+function checkServices(cfg: Config): Problem[] {
   const { problems, add } = collector();
 
   for (const svc of ['api', 'worker'] as const) {
     const s = cfg[svc];
-    add(s.minTasks > s.maxTasks, `${svc}.minTasks`,
+    add(s.minTasks > s.maxTasks, `${svc}.minTasks`, [`${svc}.maxTasks`],
       `must not exceed ${svc}.maxTasks (${s.maxTasks})`,
       `lower ${svc}.minTasks to at most ${s.maxTasks}, or raise ${svc}.maxTasks`);
-    add(!isValidFargateSize(s.cpu, s.memoryMiB), `${svc}.memoryMiB`,
+    // An unknown cpu is the schema's to report; memory is checked against a known cpu only.
+    add(s.cpu in FARGATE_MEMORY_MIB && !isValidFargateSize(s.cpu, s.memoryMiB), `${svc}.memoryMiB`, [`${svc}.cpu`],
       `is not a memory size Fargate offers with ${svc}.cpu ${s.cpu}`,
       `pick ${describeFargateMemory(s.cpu)} (see https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size)`);
   }
 
   const w = cfg.worker;
-  add(w.maxProcessingSeconds < w.avgProcessingSeconds, 'worker.maxProcessingSeconds',
+  add(w.maxProcessingSeconds < w.avgProcessingSeconds, 'worker.maxProcessingSeconds', ['worker.avgProcessingSeconds'],
     `is below worker.avgProcessingSeconds (${w.avgProcessingSeconds}); the longest job cannot be shorter than the average`,
     `raise worker.maxProcessingSeconds to at least ${w.avgProcessingSeconds}`);
   const neededVisibility = Math.ceil(w.maxProcessingSeconds * VISIBILITY_TIMEOUT_HEADROOM);
-  add(cfg.queue.visibilityTimeoutSeconds < neededVisibility, 'queue.visibilityTimeoutSeconds',
+  add(cfg.queue.visibilityTimeoutSeconds < neededVisibility, 'queue.visibilityTimeoutSeconds', ['worker.maxProcessingSeconds'],
     `is shorter than ${VISIBILITY_TIMEOUT_HEADROOM} × worker.maxProcessingSeconds (${w.maxProcessingSeconds} s), so a slow job becomes visible again and a second worker runs it`,
     `raise queue.visibilityTimeoutSeconds to at least ${neededVisibility}, or lower worker.maxProcessingSeconds`);
   const target = backlogPerTaskTarget(cfg);
-  add(target < 1, 'worker.acceptableLatencySeconds',
+  add(target < 1, 'worker.acceptableLatencySeconds', ['worker.avgProcessingSeconds'],
     `gives a backlog target of ${round(target)} messages per task (acceptableLatencySeconds ÷ avgProcessingSeconds = ${w.acceptableLatencySeconds} ÷ ${w.avgProcessingSeconds}); below 1 the worker service scales out for every message and never settles`,
     `raise worker.acceptableLatencySeconds to at least worker.avgProcessingSeconds (${w.avgProcessingSeconds})`);
 
-  problems.push(...checkDatabase(cfg));
-  problems.push(...checkNetwork(cfg));
-  problems.push(...checkProduction(cfg));
   return problems;
 }
 
@@ -102,7 +112,7 @@ function checkDatabase(cfg: Config): Problem[] {
 
   const budget = connectionBudget(db);
   const known = Object.keys(AURORA_POSTGRES_MAX_CONNECTIONS);
-  add(budget === undefined, 'database.instanceClass',
+  add(budget === undefined, 'database.instanceClass', [],
     'is not in the max_connections table (lib/config/max-connections.ts), so the connection budget cannot be checked',
     `use one of ${known.join(', ')} or db.serverless, or add the class and its max_connections to the table`);
   if (budget !== undefined) {
@@ -110,27 +120,27 @@ function checkDatabase(cfg: Config): Problem[] {
     const through = db.proxy.enabled
       ? `the proxy's ${db.proxy.maxConnectionsPercent} % of the writer's max_connections (${writerMaxConnections(db)}) less ${RESERVED_CONNECTIONS} reserved`
       : `the writer's max_connections (${writerMaxConnections(db)}) less ${RESERVED_CONNECTIONS} reserved`;
-    add(demand > budget, 'api.dbPoolSize',
+    add(demand > budget, 'api.dbPoolSize', ['api.maxTasks', 'worker', 'database'],
       `puts the connection budget over: api.maxTasks × api.dbPoolSize + worker.maxTasks × worker.dbPoolSize = ${cfg.api.maxTasks} × ${cfg.api.dbPoolSize} + ${cfg.worker.maxTasks} × ${cfg.worker.dbPoolSize} = ${demand} connections, but ${through} allows ${budget}`,
       'lower api.dbPoolSize, worker.dbPoolSize or the maxTasks, raise database.proxy.maxConnectionsPercent, or pick a larger database.instanceClass');
   }
 
-  add(db.proxy.maxIdleConnectionsPercent > db.proxy.maxConnectionsPercent, 'database.proxy.maxIdleConnectionsPercent',
+  add(db.proxy.maxIdleConnectionsPercent > db.proxy.maxConnectionsPercent, 'database.proxy.maxIdleConnectionsPercent', ['database.proxy.maxConnectionsPercent'],
     `exceeds database.proxy.maxConnectionsPercent (${db.proxy.maxConnectionsPercent})`,
     `lower it to at most ${db.proxy.maxConnectionsPercent}`);
 
   if (db.instanceClass === 'db.serverless') {
-    add(db.serverlessV2MinCapacityAcu > db.serverlessV2MaxCapacityAcu, 'database.serverlessV2MinCapacityAcu',
+    add(db.serverlessV2MinCapacityAcu > db.serverlessV2MaxCapacityAcu, 'database.serverlessV2MinCapacityAcu', ['database.serverlessV2MaxCapacityAcu'],
       `exceeds database.serverlessV2MaxCapacityAcu (${db.serverlessV2MaxCapacityAcu})`,
       `lower it to at most ${db.serverlessV2MaxCapacityAcu}`);
   }
 
   const ras = db.readerAutoscaling;
   if (ras.enabled) {
-    add(ras.minReaders > ras.maxReaders, 'database.readerAutoscaling.minReaders',
+    add(ras.minReaders > ras.maxReaders, 'database.readerAutoscaling.minReaders', ['database.readerAutoscaling.maxReaders'],
       `exceeds database.readerAutoscaling.maxReaders (${ras.maxReaders})`,
       `lower it to at most ${ras.maxReaders}, or raise maxReaders`);
-    add(db.readers > ras.maxReaders, 'database.readerAutoscaling.maxReaders',
+    add(db.readers > ras.maxReaders, 'database.readerAutoscaling.maxReaders', ['database.readers'],
       `is below database.readers (${db.readers}); autoscaling counts every reader, so it could never add one`,
       `raise it above ${db.readers}, or turn reader autoscaling off`);
   }
@@ -140,20 +150,20 @@ function checkDatabase(cfg: Config): Problem[] {
 function checkNetwork(cfg: Config): Problem[] {
   const { problems, add } = collector();
   const n = cfg.network;
-  add(n.maxAzs < 2, 'network.maxAzs',
+  add(n.maxAzs < 2, 'network.maxAzs', [],
     `is below 2; the load balancer and the Aurora subnet group need subnets in two zones${cfg.production ? ', and a production service must survive the loss of one' : ''}`,
     'set network.maxAzs to 2 or more (3 recommended for production)');
-  add(n.maxAzs > n.availabilityZones.length, 'network.maxAzs',
+  add(n.maxAzs > n.availabilityZones.length, 'network.maxAzs', ['network.availabilityZones'],
     `asks for more zones than network.availabilityZones lists (${n.availabilityZones.length})`,
     `list at least ${n.maxAzs} zones of ${cfg.region} in network.availabilityZones, or lower network.maxAzs`);
-  add(n.natGateways > n.maxAzs, 'network.natGateways',
+  add(n.natGateways > n.maxAzs, 'network.natGateways', ['network.maxAzs'],
     `exceeds network.maxAzs (${n.maxAzs}); a NAT gateway lives in one zone's public subnet`,
     `lower it to at most ${n.maxAzs}`);
   const foreign = n.availabilityZones.filter((az) => az.slice(0, -1) !== cfg.region);
-  add(foreign.length > 0, 'network.availabilityZones',
+  add(foreign.length > 0, 'network.availabilityZones', ['region'],
     `has zones outside region ${cfg.region}: ${foreign.join(', ')}`,
     `use zones of ${cfg.region} (such as ${cfg.region}a), or change region`);
-  add(new Set(n.availabilityZones).size !== n.availabilityZones.length, 'network.availabilityZones',
+  add(new Set(n.availabilityZones).size !== n.availabilityZones.length, 'network.availabilityZones', [],
     'lists a zone twice', 'list each zone once');
   return problems;
 }
@@ -161,35 +171,33 @@ function checkNetwork(cfg: Config): Problem[] {
 function checkProduction(cfg: Config): Problem[] {
   if (!cfg.production) return [];
   const { problems, add } = collector();
-  add(cfg.database.readers < 1, 'database.readers',
+  add(cfg.database.readers < 1, 'database.readers', ['production'],
     'is 0 in a production environment; without a reader, a writer failure means minutes of downtime while Aurora replaces it',
     'set database.readers to at least 1');
-  add(cfg.stateful.removalPolicy === 'destroy', 'stateful.removalPolicy',
+  add(cfg.stateful.removalPolicy === 'destroy', 'stateful.removalPolicy', ['production'],
     'is "destroy" in a production environment; deleting the stack would delete the data',
     'set stateful.removalPolicy to "snapshot" or "retain"');
-  add(!cfg.stateful.terminationProtection, 'stateful.terminationProtection',
+  add(!cfg.stateful.terminationProtection, 'stateful.terminationProtection', ['production'],
     'is off in a production environment', 'set stateful.terminationProtection to true');
-  add(cfg.cache.mode === 'replication-group' && cfg.cache.replicas < 1, 'cache.replicas',
+  add(cfg.cache.mode === 'replication-group' && cfg.cache.replicas < 1, 'cache.replicas', ['production', 'cache.mode'],
     'is 0 in a production environment; without a replica there is no Multi-AZ and no automatic failover',
     'set cache.replicas to at least 1, or cache.mode to "serverless"');
   return problems;
 }
 
-type Add = (when: boolean, path: string, message: string, fix: string) => void;
+type Add = (when: boolean, path: string, inputs: string[], message: string, fix: string) => void;
 
 function collector(): { problems: Problem[]; add: Add } {
   const problems: Problem[] = [];
-  const add: Add = (when, path, message, fix) => {
-    if (when) problems.push({ path, message, fix });
+  const add: Add = (when, path, inputs, message, fix) => {
+    if (when) problems.push({ path, inputs, message, fix });
   };
   return { problems, add };
 }
 
 function describeFargateMemory(cpu: number): string {
-  const range = FARGATE_MEMORY_MIB[cpu];
-  if (!range) return `a cpu of ${Object.keys(FARGATE_MEMORY_MIB).join(', ')}`;
   if (cpu === 256) return '512, 1024 or 2048 MiB';
-  const [min, max, step] = range;
+  const [min, max, step] = FARGATE_MEMORY_MIB[cpu];
   return `${min} to ${max} MiB in steps of ${step}`;
 }
 

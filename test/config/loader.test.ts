@@ -1,0 +1,399 @@
+import { ConfigError, loadConfig } from '../../lib/config/loader';
+import { connectionBudget, connectionDemand, backlogPerTaskTarget, isValidFargateSize } from '../../lib/config/rules';
+import { AURORA_POSTGRES_MAX_CONNECTIONS, serverlessV2MaxConnections } from '../../lib/config/max-connections';
+import { blueprintContext, configFor, contextWith, type Overrides } from '../helpers/context';
+
+/** The problems synth would print for `env` with `overrides` applied (fails the test if config loads). */
+function problemsFor(env: string, overrides: Overrides): string[] {
+  try {
+    configFor(env, overrides);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
+}
+
+/** Exactly one problem is reported, and it names the key path, shows the value and says what to do. */
+function expectOneProblem(env: string, overrides: Overrides, keyPath: string, value: string, ...fragments: (string | RegExp)[]) {
+  const problems = problemsFor(env, overrides);
+  expect(problems).toHaveLength(1);
+  const [message] = problems;
+  expect(message.startsWith(`scaling-blueprint.${keyPath} = ${value}: `)).toBe(true);
+  expect(message).toContain('Fix: ');
+  for (const f of fragments) expect(message).toMatch(f);
+  return message;
+}
+
+describe('loading the committed cdk.json', () => {
+  test.each(['dev', 'staging', 'prod'])('%s loads, typed and frozen', (env) => {
+    const cfg = configFor(env);
+    expect(cfg.envName).toBe(env);
+    expect(Object.isFrozen(cfg)).toBe(true);
+    expect(Object.isFrozen(cfg.database.proxy)).toBe(true);
+    expect(Object.isFrozen(cfg.network.availabilityZones)).toBe(true);
+    expect(() => {
+      (cfg.api as { maxTasks: number }).maxTasks = 1;
+    }).toThrow(TypeError);
+  });
+
+  test('an environment deep-merges over defaults: its keys win, siblings keep the default', () => {
+    const ctx = blueprintContext();
+    const prod = configFor('prod');
+    expect(prod.api.maxTasks).toBe((ctx.environments.prod.api as Overrides).maxTasks);
+    expect(prod.api.targetCpuUtilizationPercent).toBe((ctx.defaults.api as Overrides).targetCpuUtilizationPercent);
+    expect(prod.database.readerAutoscaling.maxReaders).toBe(6);
+    expect(prod.database.readerAutoscaling.targetCpuUtilizationPercent).toBe(
+      ((ctx.defaults.database as Overrides).readerAutoscaling as Overrides).targetCpuUtilizationPercent,
+    );
+  });
+
+  test('arrays replace rather than merge', () => {
+    const cfg = configFor('dev', { network: { availabilityZones: ['us-east-1d', 'us-east-1f'] } });
+    expect(cfg.network.availabilityZones).toEqual(['us-east-1d', 'us-east-1f']);
+  });
+
+  test('prod is a production environment with the guard rails on', () => {
+    const prod = configFor('prod');
+    expect(prod.production).toBe(true);
+    expect(prod.stateful.terminationProtection).toBe(true);
+    expect(prod.network.maxAzs).toBeGreaterThanOrEqual(2);
+    expect(prod.database.readers).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('root and environment selection', () => {
+  test('an unknown environment lists the valid ones and suggests the closest', () => {
+    const err = (() => {
+      try {
+        loadConfig(blueprintContext(), 'prd');
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('no error');
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]).toBe(
+      'env = "prd": no such environment under scaling-blueprint.environments. Fix: pick one of dev, staging, prod ' +
+        '(npx cdk synth -c env=prod), or add "prd" to scaling-blueprint.environments in cdk.json.',
+    );
+  });
+
+  test('missing configuration says what to add', () => {
+    expect(() => loadConfig(undefined, 'dev')).toThrow(/scaling-blueprint = \(missing\): missing or not an object\. Fix: add "scaling-blueprint"/);
+  });
+
+  test('missing defaults and an unknown top-level key are both reported', () => {
+    const ctx = { environments: { dev: {} }, default: {} };
+    let problems: readonly string[] = [];
+    try {
+      loadConfig(ctx, 'dev');
+    } catch (e) {
+      problems = (e as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      'scaling-blueprint.defaults = (missing): missing or not an object. Fix: add "defaults": { ... } under scaling-blueprint in cdk.json.',
+      'scaling-blueprint.default: unknown key. Fix: remove it; only "defaults" and "environments" belong here.',
+    ]);
+  });
+
+  test('an environment that is not an object is rejected', () => {
+    const ctx = blueprintContext() as unknown as { environments: Record<string, unknown> };
+    ctx.environments.dev = 3;
+    expect(() => loadConfig(ctx, 'dev')).toThrow(/scaling-blueprint\.environments\.dev = 3: must be an object/);
+  });
+
+  test('context given as a JSON string (-c on the command line) is parsed', () => {
+    expect(loadConfig(JSON.stringify(blueprintContext()), 'dev').envName).toBe('dev');
+  });
+});
+
+describe('schema errors name the key path, the value and the fix', () => {
+  test('unknown key suggests the closest valid key', () => {
+    expectOneProblem('prod', { api: { maxTask: 3 } }, 'environments.prod.api.maxTask', '3',
+      'unknown key', 'did you mean "maxTasks"?');
+  });
+
+  test('unknown nested key deep in the tree', () => {
+    expectOneProblem('dev', { database: { proxy: { maxConnectionPercent: 50 } } },
+      'environments.dev.database.proxy.maxConnectionPercent', '50', 'did you mean "maxConnectionsPercent"?');
+  });
+
+  test('an unknown key far from any valid one lists the valid keys instead of guessing', () => {
+    expectOneProblem('dev', { telemetry: true }, 'environments.dev.telemetry', 'true',
+      'unknown key', 'valid keys here are production, region, account, network');
+  });
+
+  test('wrong type', () => {
+    expectOneProblem('staging', { api: { maxTasks: 'ten' } }, 'environments.staging.api.maxTasks', '"ten"',
+      'must be a number, got a string', 'write it as a number');
+  });
+
+  test('a key missing from defaults and environment', () => {
+    const ctx = contextWith('dev');
+    delete (ctx.defaults.queue as Overrides).maxReceiveCount;
+    expect(() => loadConfig(ctx, 'dev')).toThrow(
+      'scaling-blueprint.defaults.queue.maxReceiveCount = (missing): missing. Fix: add it (a number)',
+    );
+  });
+
+  test('a value in defaults is attributed to defaults', () => {
+    const ctx = contextWith('dev');
+    (ctx.defaults.api as Overrides).targetCpuUtilizationPercent = 150;
+    expect(() => loadConfig(ctx, 'dev')).toThrow(
+      'scaling-blueprint.defaults.api.targetCpuUtilizationPercent = 150: must be ≤ 95. Fix: lower it to at most 95.',
+    );
+  });
+
+  test.each([
+    ['api.targetCpuUtilizationPercent', { api: { targetCpuUtilizationPercent: 150 } }, '150', 'must be ≤ 95'],
+    ['api.targetMemoryUtilizationPercent', { api: { targetMemoryUtilizationPercent: 5 } }, '5', 'must be ≥ 10'],
+    ['api.requestsPerTarget', { api: { requestsPerTarget: 0 } }, '0', 'must be ≥ 1'],
+    ['api.scaleOutCooldownSeconds', { api: { scaleOutCooldownSeconds: -1 } }, '-1', 'must be ≥ 0'],
+    ['api.scaleInCooldownSeconds', { api: { scaleInCooldownSeconds: 7200 } }, '7200', 'must be ≤ 3600'],
+    ['api.minTasks', { api: { minTasks: 1.5 } }, '1.5', 'must be a whole number, got a fraction'],
+    ['api.dbPoolSize', { api: { dbPoolSize: 0 } }, '0', 'must be ≥ 1'],
+    ['worker.maxTasks', { worker: { maxTasks: 0 } }, '0', 'must be ≥ 1'],
+    ['worker.avgProcessingSeconds', { worker: { avgProcessingSeconds: 0 } }, '0', 'must be ≥ 0.001'],
+    ['queue.visibilityTimeoutSeconds', { queue: { visibilityTimeoutSeconds: 50000 } }, '50000', 'must be ≤ 43200'],
+    ['queue.maxReceiveCount', { queue: { maxReceiveCount: 0 } }, '0', 'must be ≥ 1'],
+    ['queue.retentionDays', { queue: { retentionDays: 15 } }, '15', 'must be ≤ 14'],
+    ['queue.receiveWaitTimeSeconds', { queue: { receiveWaitTimeSeconds: 21 } }, '21', 'must be ≤ 20'],
+    ['database.readers', { database: { readers: 16 } }, '16', 'must be ≤ 15'],
+    ['database.readerAutoscaling.maxReaders', { database: { readerAutoscaling: { maxReaders: 16 } } }, '16', 'must be ≤ 15'],
+    ['database.readerAutoscaling.targetCpuUtilizationPercent', { database: { readerAutoscaling: { targetCpuUtilizationPercent: 95 } } }, '95', 'must be ≤ 90'],
+    ['database.proxy.maxConnectionsPercent', { database: { proxy: { maxConnectionsPercent: 101 } } }, '101', 'must be ≤ 100'],
+    ['database.backupRetentionDays', { database: { backupRetentionDays: 0 } }, '0', 'must be ≥ 1'],
+    ['cache.shards', { cache: { shards: 0 } }, '0', 'must be ≥ 1'],
+    ['cache.replicas', { cache: { replicas: 6 } }, '6', 'must be ≤ 5'],
+    ['cache.port', { cache: { port: 80 } }, '80', 'must be ≥ 1024'],
+    ['network.natGateways', { network: { natGateways: 0 } }, '0', 'must be ≥ 1'],
+  ])('out of range: %s', (key, overrides, value, problem) => {
+    expectOneProblem('staging', overrides, `environments.staging.${key}`, value, new RegExp(problem));
+  });
+
+  test.each([
+    ['api.cpu', { api: { cpu: 300 } }, '300', 'use one of 256, 512, 1024, 2048, 4096, 8192, 16384'],
+    ['cache.mode', { cache: { mode: 'cluster' } }, '"cluster"', 'use one of "replication-group", "serverless"'],
+    ['cache.engine', { cache: { engine: 'memcached' } }, '"memcached"', 'use one of "valkey", "redis"'],
+    ['stateful.removalPolicy', { stateful: { removalPolicy: 'delete' } }, '"delete"', 'use one of "destroy", "snapshot", "retain"'],
+    ['network.flowLogRetentionDays', { network: { flowLogRetentionDays: 10 } }, '10', 'use one of 1, 3, 5, 7, 14, 30'],
+    ['database.monitoringIntervalSeconds', { database: { monitoringIntervalSeconds: 20 } }, '20', 'use one of 0, 1, 5, 10, 15, 30, 60'],
+    ['database.performanceInsightsRetentionDays', { database: { performanceInsightsRetentionDays: 30 } }, '30', 'use one of 7, 31, 62'],
+  ])('not an allowed value: %s', (key, overrides, value, fix) => {
+    expectOneProblem('staging', overrides, `environments.staging.${key}`, value, 'is not an allowed value', fix);
+  });
+
+  test.each([
+    ['region', { region: 'mars' }, '"mars"', 'a region such as us-east-1'],
+    ['database.engineVersion', { database: { engineVersion: 'latest' } }, '"latest"', 'a version such as "16.6"'],
+    ['database.instanceClass', { database: { instanceClass: 'r6g.large' } }, '"r6g.large"', 'a class such as "db.r6g.large"'],
+    ['database.masterUsername', { database: { masterUsername: 'Admin-User' } }, '"Admin-User"', 'lower-case letters'],
+    ['cache.nodeType', { cache: { nodeType: 'r7g.large' } }, '"r7g.large"', 'a node type such as'],
+    ['network.cidr', { network: { cidr: '10.0.0.0/8' } }, '"10.0.0.0/8"', 'an IPv4 CIDR with a /16 to /28 mask'],
+    ['account', { account: '1234' }, '"1234"', 'a 12-digit account id'],
+  ])('wrong format: %s', (key, overrides, value, fragment) => {
+    expectOneProblem('staging', overrides, `environments.staging.${key}`, value, `must be ${fragment}`);
+  });
+
+  test('Serverless v2 capacity in half ACUs', () => {
+    expectOneProblem('staging', { database: { serverlessV2MaxCapacityAcu: 4.2 } },
+      'environments.staging.database.serverlessV2MaxCapacityAcu', '4.2', 'must be a multiple of 0.5');
+  });
+});
+
+describe('rules across keys', () => {
+  test('api.minTasks > api.maxTasks', () => {
+    expectOneProblem('staging', { api: { minTasks: 12, maxTasks: 10 } }, 'environments.staging.api.minTasks', '12',
+      'must not exceed api.maxTasks (10)', 'lower api.minTasks to at most 10, or raise api.maxTasks');
+  });
+
+  test('worker.minTasks > worker.maxTasks', () => {
+    expectOneProblem('staging', { worker: { minTasks: 5, maxTasks: 3 } }, 'environments.staging.worker.minTasks', '5',
+      'must not exceed worker.maxTasks (3)');
+  });
+
+  test('a memory size Fargate does not offer with the cpu', () => {
+    expectOneProblem('staging', { api: { cpu: 1024, memoryMiB: 1024 } }, 'environments.staging.api.memoryMiB', '1024',
+      'is not a memory size Fargate offers with api.cpu 1024', 'pick 2048 to 8192 MiB in steps of 1024');
+  });
+
+  test('queue visibility timeout shorter than the longest job with headroom', () => {
+    expectOneProblem('staging', { queue: { visibilityTimeoutSeconds: 100 }, worker: { maxProcessingSeconds: 60 } },
+      'environments.staging.queue.visibilityTimeoutSeconds', '100',
+      'shorter than 2 × worker.maxProcessingSeconds (60 s)', 'raise queue.visibilityTimeoutSeconds to at least 120');
+  });
+
+  test('longest job shorter than the average', () => {
+    expectOneProblem('staging', { worker: { avgProcessingSeconds: 30, maxProcessingSeconds: 10 } },
+      'environments.staging.worker.maxProcessingSeconds', '10', 'is below worker.avgProcessingSeconds (30)');
+  });
+
+  test('backlog target below 1 message per task', () => {
+    expectOneProblem('staging', { worker: { acceptableLatencySeconds: 1, avgProcessingSeconds: 2 } },
+      'environments.staging.worker.acceptableLatencySeconds', '1',
+      'backlog target of 0.5 messages per task', 'raise worker.acceptableLatencySeconds to at least worker.avgProcessingSeconds (2)');
+  });
+
+  test('connection budget through the proxy', () => {
+    // staging: db.r6g.large = 1722 max_connections, proxy 90 % of (1722 - 3) = 1547
+    const message = expectOneProblem('staging', { api: { maxTasks: 100, dbPoolSize: 15 } },
+      'environments.staging.api.dbPoolSize', '15',
+      '100 × 15 + 10 × 5 = 1550 connections', "the proxy's 90 % of the writer's max_connections (1722) less 3 reserved allows 1547");
+    expect(message).toContain('pick a larger database.instanceClass');
+  });
+
+  test('connection budget of the writer when there is no proxy', () => {
+    // dev: db.t4g.medium = 405 max_connections, no proxy: 402
+    expectOneProblem('dev', { api: { maxTasks: 80 } }, 'environments.dev.api.dbPoolSize', '5',
+      '80 × 5 + 4 × 5 = 420 connections', "the writer's max_connections (405) less 3 reserved allows 402");
+  });
+
+  test('connection budget counts Serverless v2 from its maximum ACU', () => {
+    expectOneProblem('dev', { database: { instanceClass: 'db.serverless', serverlessV2MaxCapacityAcu: 1 }, api: { maxTasks: 50 } },
+      'environments.dev.api.dbPoolSize', '5', `writer's max_connections (${serverlessV2MaxConnections(1)})`);
+  });
+
+  test('an instance class missing from the max_connections table', () => {
+    expectOneProblem('dev', { database: { instanceClass: 'db.m5.large' } }, 'environments.dev.database.instanceClass',
+      '"db.m5.large"', 'is not in the max_connections table', 'use one of db.t3.medium');
+  });
+
+  test('proxy idle connections above its maximum', () => {
+    expectOneProblem('staging', { database: { proxy: { maxConnectionsPercent: 40, maxIdleConnectionsPercent: 50 } } },
+      'environments.staging.database.proxy.maxIdleConnectionsPercent', '50', 'exceeds database.proxy.maxConnectionsPercent (40)');
+  });
+
+  test('Serverless v2 minimum above maximum', () => {
+    expectOneProblem('dev', { database: { instanceClass: 'db.serverless', serverlessV2MinCapacityAcu: 8, serverlessV2MaxCapacityAcu: 4 } },
+      'environments.dev.database.serverlessV2MinCapacityAcu', '8', 'exceeds database.serverlessV2MaxCapacityAcu (4)');
+  });
+
+  test('reader autoscaling min > max', () => {
+    expectOneProblem('staging', { database: { readerAutoscaling: { minReaders: 4, maxReaders: 3 } } },
+      'environments.staging.database.readerAutoscaling.minReaders', '4', 'exceeds database.readerAutoscaling.maxReaders (3)');
+  });
+
+  test('reader autoscaling max below the readers created with the cluster', () => {
+    expectOneProblem('staging', { database: { readers: 4, readerAutoscaling: { minReaders: 1, maxReaders: 3 } } },
+      'environments.staging.database.readerAutoscaling.maxReaders', '3', 'is below database.readers (4)');
+  });
+
+  test('reader autoscaling limits are not checked while it is off', () => {
+    expect(() => configFor('dev', { database: { readerAutoscaling: { enabled: false, minReaders: 4, maxReaders: 3 } } })).not.toThrow();
+  });
+
+  test('more zones than listed', () => {
+    expectOneProblem('staging', { network: { maxAzs: 4 } }, 'environments.staging.network.maxAzs', '4',
+      'asks for more zones than network.availabilityZones lists (3)');
+  });
+
+  test('fewer than 2 zones fails in any environment', () => {
+    expectOneProblem('dev', { network: { maxAzs: 1 } }, 'environments.dev.network.maxAzs', '1',
+      'is below 2; the load balancer and the Aurora subnet group need subnets in two zones');
+  });
+
+  test('more NAT gateways than zones', () => {
+    expectOneProblem('staging', { network: { natGateways: 3 } }, 'environments.staging.network.natGateways', '3',
+      'exceeds network.maxAzs (2)');
+  });
+
+  test('zones of another region', () => {
+    expectOneProblem('staging', { network: { availabilityZones: ['eu-west-1a', 'us-east-1b', 'us-east-1c'] } },
+      'environments.staging.network.availabilityZones', '["eu-west-1a","us-east-1b","us-east-1c"]',
+      'has zones outside region us-east-1: eu-west-1a');
+  });
+
+  test('a zone listed twice', () => {
+    expectOneProblem('staging', { network: { availabilityZones: ['us-east-1a', 'us-east-1a', 'us-east-1c'] } },
+      'environments.staging.network.availabilityZones', '["us-east-1a","us-east-1a","us-east-1c"]', 'lists a zone twice');
+  });
+});
+
+describe('production guard rails', () => {
+  test('prod with fewer than 2 AZs', () => {
+    expectOneProblem('prod', { network: { maxAzs: 1, natGateways: 1 } }, 'environments.prod.network.maxAzs', '1',
+      'a production service must survive the loss of one');
+  });
+
+  test('prod with no reader', () => {
+    expectOneProblem('prod', { database: { readers: 0 } }, 'environments.prod.database.readers', '0',
+      'is 0 in a production environment', 'set database.readers to at least 1');
+  });
+
+  test('prod with DESTROY removal', () => {
+    expectOneProblem('prod', { stateful: { removalPolicy: 'destroy' } }, 'environments.prod.stateful.removalPolicy',
+      '"destroy"', 'deleting the stack would delete the data');
+  });
+
+  test('prod without termination protection', () => {
+    expectOneProblem('prod', { stateful: { terminationProtection: false } },
+      'environments.prod.stateful.terminationProtection', 'false', 'set stateful.terminationProtection to true');
+  });
+
+  test('prod cache without a replica', () => {
+    expectOneProblem('prod', { cache: { replicas: 0 } }, 'environments.prod.cache.replicas', '0',
+      'no Multi-AZ and no automatic failover');
+  });
+
+  test('a serverless cache needs no replica setting in prod', () => {
+    expect(() => configFor('prod', { cache: { mode: 'serverless', replicas: 0 } })).not.toThrow();
+  });
+
+  test('the same values pass outside production', () => {
+    expect(() => configFor('staging', { database: { readers: 0, readerAutoscaling: { minReaders: 0 } }, cache: { replicas: 0 }, stateful: { removalPolicy: 'destroy' } })).not.toThrow();
+  });
+});
+
+describe('every problem at once', () => {
+  test('schema errors and rule errors of different keys come together', () => {
+    const problems = problemsFor('prod', {
+      api: { maxTask: 3, minTasks: 50 },
+      cache: { mode: 'cluster' },
+      database: { readers: 0 },
+      queue: { visibilityTimeoutSeconds: 10 },
+    });
+    expect(problems.map((p) => p.split(' = ')[0])).toEqual([
+      'scaling-blueprint.environments.prod.api.maxTask',
+      'scaling-blueprint.environments.prod.cache.mode',
+      'scaling-blueprint.environments.prod.api.minTasks',
+      'scaling-blueprint.environments.prod.queue.visibilityTimeoutSeconds',
+      'scaling-blueprint.environments.prod.database.readers',
+    ]);
+  });
+
+  test('the error message lists each problem on its own line', () => {
+    expect(() => configFor('prod', { api: { minTasks: 50 }, database: { readers: 0 } })).toThrow(
+      /configuration of environment "prod" is invalid \(2 problems\):\n {2}- scaling-blueprint\.environments\.prod\.api\.minTasks = 50: .*\n {2}- scaling-blueprint\.environments\.prod\.database\.readers = 0: /,
+    );
+  });
+});
+
+describe('derived figures', () => {
+  test('backlog target = acceptable latency ÷ processing time', () => {
+    expect(backlogPerTaskTarget({ worker: { acceptableLatencySeconds: 60, avgProcessingSeconds: 2 } } as never)).toBe(30);
+  });
+
+  test('connection demand and budget', () => {
+    const cfg = configFor('prod');
+    expect(connectionDemand(cfg)).toBe(cfg.api.maxTasks * cfg.api.dbPoolSize + cfg.worker.maxTasks * cfg.worker.dbPoolSize);
+    expect(connectionBudget(cfg.database)).toBe(Math.floor((3479 - 3) * 0.9));
+    expect(connectionBudget({ ...cfg.database, proxy: { ...cfg.database.proxy, enabled: false } })).toBe(3476);
+  });
+
+  test('max_connections table follows the documented formula within a few percent', () => {
+    // LEAST({DBInstanceClassMemory/9531392}, 5000): r6g.large has 16 GiB, a little of it reserved.
+    expect(AURORA_POSTGRES_MAX_CONNECTIONS['db.r6g.large']).toBeLessThan((16 * 1024 ** 3) / 9531392);
+    expect(AURORA_POSTGRES_MAX_CONNECTIONS['db.r6g.large']).toBeGreaterThan(0.9 * (16 * 1024 ** 3) / 9531392);
+    expect(serverlessV2MaxConnections(256)).toBe(5000);
+    expect(serverlessV2MaxConnections(1)).toBe(225);
+  });
+
+  test.each([
+    [256, 512, true], [256, 4096, false], [512, 1024, true], [512, 1536, false], [1024, 8192, true],
+    [4096, 30720, true], [8192, 20480, true], [8192, 18432, false], [16384, 122880, true], [16384, 36864, false],
+  ])('Fargate %i CPU with %i MiB: %s', (cpu, mem, ok) => {
+    expect(isValidFargateSize(cpu, mem)).toBe(ok);
+  });
+});

@@ -1,0 +1,31 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp, type BlueprintStacks } from '../../lib/app';
+import { configFor, featureFlags, type Overrides } from './context';
+
+export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
+
+export interface Synthesized {
+  readonly stacks: BlueprintStacks;
+  readonly network: Template;
+  readonly data: Template;
+}
+
+const cache = new Map<string, Synthesized>();
+
+/**
+ * Synthesizes every stack of `env` (with optional config overrides) and returns their templates.
+ * Results are memoised per test file: synth is the slow part of the suite.
+ */
+export function synth(env: string, overrides: Overrides = {}): Synthesized {
+  const key = `${env}:${JSON.stringify(overrides)}`;
+  let hit = cache.get(key);
+  if (!hit) {
+    // Same feature flags as cdk.json; no asset bundling or validation plugins in unit tests.
+    const app = new App({ context: featureFlags() });
+    const stacks = buildApp(app, configFor(env, overrides));
+    hit = { stacks, network: Template.fromStack(stacks.network), data: Template.fromStack(stacks.data) };
+    cache.set(key, hit);
+  }
+  return hit;
+}
