@@ -76,7 +76,21 @@ export class AuroraDatabase extends Construct {
       parameters: { 'rds.force_ssl': '1', log_min_duration_statement: '1000' },
     });
 
+    const masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', {
+      username: config.masterUsername,
+      encryptionKey,
+    });
+    // The secret outlives a deleted cluster whose snapshot is kept: a restore needs the password.
+    masterSecret.applyRemovalPolicy(removalPolicyFor(props.removalPolicy));
+
+    // The database and the proxy talk only to each other: no outbound rule other than what `connections` adds.
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Aurora cluster: reachable only from the proxy or the services granted access',
+      allowAllOutbound: false,
+    });
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      securityGroups: [securityGroup],
       engine,
       parameterGroup,
       writer: instance('Writer', false),
@@ -87,7 +101,7 @@ export class AuroraDatabase extends Construct {
       }),
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      credentials: rds.Credentials.fromGeneratedSecret(config.masterUsername, { encryptionKey }),
+      credentials: rds.Credentials.fromSecret(masterSecret),
       defaultDatabaseName: config.databaseName,
       storageEncrypted: true,
       storageEncryptionKey: encryptionKey,
@@ -114,6 +128,13 @@ export class AuroraDatabase extends Construct {
         vpc: props.vpc,
         vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
         secrets: [this.secret],
+        securityGroups: [
+          new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+            vpc: props.vpc,
+            description: 'RDS Proxy: reachable only from the services granted access',
+            allowAllOutbound: false,
+          }),
+        ],
         requireTLS: true,
         iamAuth: true,
         maxConnectionsPercent: config.proxy.maxConnectionsPercent,
