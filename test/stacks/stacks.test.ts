@@ -69,6 +69,15 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
     }
   });
 
+  test('every Lambda function (CDK-provided ones included) runs on nodejs22.x or newer', () => {
+    for (const t of [network, data]) {
+      for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
+        const [, major] = /^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime) ?? [];
+        expect(Number(major)).toBeGreaterThanOrEqual(22);
+      }
+    }
+  });
+
   test('every stack is tagged with the project and the environment', () => {
     for (const stack of [stacks.network, stacks.data]) {
       expect(stack.tags.tagValues()).toEqual({ Project: 'scaling-blueprint', Environment: env });
