@@ -4,6 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
-  snapshotSerializers: [],
   testTimeout: 60000,
+  // Synth is CPU-bound: use both cores of the 2-core reference machine (jest's default leaves one idle).
+  maxWorkers: 2,
 };

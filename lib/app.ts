@@ -1,11 +1,13 @@
 import type { App, Environment } from 'aws-cdk-lib';
 import type { BlueprintConfig } from './config/schema';
+import { ComputeStack } from './stacks/compute-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
 
 export interface BlueprintStacks {
   readonly network: NetworkStack;
   readonly data: DataStack;
+  readonly compute: ComputeStack;
 }
 
 /** `dev` → `Dev`: stack ids are `ScalingBlueprint-<Env>-<Part>`. */
@@ -36,5 +38,23 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     stateful: config.stateful,
     production: config.production,
   });
-  return { network, data };
+  const compute = new ComputeStack(app, `${prefix}-Compute`, {
+    ...common,
+    description: `scaling-blueprint ${config.envName}: ECS cluster, ALB and API service, queue workers, autoscaling`,
+    vpc: network.vpc,
+    tier: {
+      database: data.database,
+      cache: data.cache,
+      jobs: data.jobs,
+      encryptionKey: data.encryptionKey,
+      databaseUser: config.database.masterUsername,
+    },
+    compute: config.compute,
+    alb: config.alb,
+    api: config.api,
+    worker: config.worker,
+    removalPolicy: config.stateful.removalPolicy,
+    production: config.production,
+  });
+  return { network, data, compute };
 }

@@ -26,7 +26,11 @@ describe('the CDK entry point (what cdk synth runs)', () => {
     const run = runApp({ 'scaling-blueprint': blueprintContext() });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.templates).toEqual(['ScalingBlueprint-Dev-Data.template.json', 'ScalingBlueprint-Dev-Network.template.json']);
+    expect(run.templates).toEqual([
+      'ScalingBlueprint-Dev-Compute.template.json',
+      'ScalingBlueprint-Dev-Data.template.json',
+      'ScalingBlueprint-Dev-Network.template.json',
+    ]);
   });
 
   test('a bad value exits non-zero and prints every problem with key, value and fix, and writes no template', () => {

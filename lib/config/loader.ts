@@ -100,8 +100,8 @@ function sourceOf(path: string, envName: string, override: JsonObject): string {
   const segments = path.split('.');
   let node: Json | undefined = override;
   for (const segment of segments) {
-    if (!isObject(node) || !(segment in node)) return `${CONTEXT_KEY}.defaults.${path}`;
-    node = node[segment];
+    if (node === null || typeof node !== 'object' || !(segment in node)) return `${CONTEXT_KEY}.defaults.${path}`;
+    node = (node as Record<string, Json>)[segment];
   }
   return `${CONTEXT_KEY}.environments.${envName}.${path}`;
 }

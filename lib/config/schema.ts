@@ -59,8 +59,103 @@ export const statefulSchema = z.strictObject({
   terminationProtection: z.boolean(),
 });
 
+/** Where a service's container image comes from: a registry URI, or a Docker build context (exactly one). */
+export const imageSchema = z.strictObject({
+  /** Image in a registry, e.g. "public.ecr.aws/docker/library/nginx:1.27-alpine"; "" to build `directory`. */
+  uri: z.string(),
+  /** Docker build context relative to the project root (built by `cdk deploy`, not by synth); "" to pull `uri`. */
+  directory: z.string(),
+  /** Overrides the image's CMD; [] keeps it. */
+  command: z.array(z.string()),
+});
+
+export const computeSchema = z.strictObject({
+  /** CPU architecture of every task: Graviton (`arm64`, cheaper per vCPU) or `x86_64`. The image must have it. */
+  cpuArchitecture: z.enum(['arm64', 'x86_64']),
+  /** Container Insights on the ECS cluster: `enhanced` (task- and container-level) or `enabled`; either emits RunningTaskCount. */
+  containerInsights: z.enum(['enabled', 'enhanced']),
+  /** Retention of the services' container logs (days). */
+  logRetentionDays: logRetentionDays,
+});
+
+export const albSchema = z.strictObject({
+  /** ACM certificate for HTTPS in `region`; "" serves plain HTTP on port 80 (development only). */
+  certificateArn: z.string().regex(/^(arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+)?$/, 'an ACM certificate ARN, or ""'),
+  /** Connection idle timeout (s). */
+  idleTimeoutSeconds: int(1, 4000),
+  /** HTTP desync mitigation: `defensive` (AWS default) or `strictest`; `monitor` only logs. */
+  desyncMitigationMode: z.enum(['monitor', 'defensive', 'strictest']),
+  /** Days the access logs are kept in their bucket. */
+  accessLogRetentionDays: int(1, 3650),
+  /** Target group routing algorithm. */
+  routingAlgorithm: z.enum(['round_robin', 'least_outstanding_requests', 'weighted_random']),
+  /** Automatic target weights: steer traffic away from anomalous targets (weighted_random only). */
+  anomalyMitigation: z.boolean(),
+  stickiness: z.strictObject({
+    /** `off`, `lb_cookie` (the load balancer's cookie) or `app_cookie` (your application's cookie). */
+    mode: z.enum(['off', 'lb_cookie', 'app_cookie']),
+    /** How long a client sticks to one target (s). */
+    durationSeconds: int(1, 604800),
+    /** Name of the application's cookie (`app_cookie` only). */
+    cookieName: z.string(),
+  }),
+  /** Slow start: a new target's share of requests ramps up over this time (s); 0 off, else 30 to 900. */
+  slowStartSeconds: int(0, 900),
+  /** How long a deregistering target keeps serving in-flight requests (s). */
+  deregistrationDelaySeconds: int(0, 3600),
+  healthCheck: z.strictObject({
+    /** Path the load balancer requests on each target. */
+    path: z.string().regex(/^\/[^\s]*$/, 'a path starting with /'),
+    /** Time between checks (s). */
+    intervalSeconds: int(5, 300),
+    /** Time to wait for a response (s); shorter than the interval. */
+    timeoutSeconds: int(2, 120),
+    /** Consecutive successes before a target is healthy. */
+    healthyThresholdCount: int(2, 10),
+    /** Consecutive failures before a target is unhealthy. */
+    unhealthyThresholdCount: int(2, 10),
+    /** Status codes that count as healthy, e.g. "200" or "200-299". */
+    healthyHttpCodes: z.string().regex(/^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$/, 'codes such as "200" or "200-299,304"'),
+  }),
+  /**
+   * Path-based routing: each rule forwards matching paths to the API; anything else gets a fixed 404.
+   * [] forwards every request to the API.
+   */
+  routes: z.array(z.strictObject({
+    /** Rule priority, unique, lower first. */
+    priority: int(1, 50000),
+    /** Up to 5 path patterns, e.g. "/api/*". */
+    pathPatterns: z.array(z.string().regex(/^\/[A-Za-z0-9_\-.$/~"'@:+?*&]*$/, 'a path pattern such as "/api/*"')).min(1).max(5),
+  })).max(20),
+});
+
+const scheduledScalingSchema = z.strictObject({
+  /** Unique name of the entry. */
+  name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and -'),
+  /** When: "cron(m h dom mon dow year)", "rate(n unit)" or "at(yyyy-mm-ddThh:mm:ss)". */
+  schedule: z.string().regex(/^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$/, 'cron(...), rate(...) or at(...)'),
+  /** IANA time zone of the schedule, e.g. "UTC" or "Europe/Berlin". */
+  timeZone: z.string().min(1),
+  /** Task range from then on. */
+  minTasks: int(0, 1000),
+  maxTasks: int(1, 1000),
+});
+
 export const apiSchema = z.strictObject({
   ...fargateTask,
+  image: imageSchema,
+  /** Port the container listens on. */
+  containerPort: int(1, 65535),
+  /** Shell command the container runs to report itself healthy ("" for none; exit 0 = healthy). */
+  containerHealthCheckCommand: z.string(),
+  /** ECS ignores failing load balancer health checks for this long after a task starts (s). */
+  healthCheckGracePeriodSeconds: int(0, 7200),
+  /** Rolling deploys: share of tasks that must stay running (%); 100 in production. */
+  minHealthyPercent: int(0, 100),
+  /** Rolling deploys: most tasks during a deploy, as a share of the desired count (%). */
+  maxHealthyPercent: int(100, 200),
+  /** Scheduled changes of the task range, e.g. a higher minimum before a daily peak. */
+  scheduledScaling: z.array(scheduledScalingSchema).max(50),
   /** Target tracking: average CPU utilisation the service scales to hold (%). */
   targetCpuUtilizationPercent: int(10, 95),
   /** Target tracking: average memory utilisation the service scales to hold (%). */
@@ -75,6 +170,17 @@ export const apiSchema = z.strictObject({
 
 export const workerSchema = z.strictObject({
   ...fargateTask,
+  image: imageSchema,
+  /** Time a task gets between SIGTERM and SIGKILL to finish its in-flight job (s); Fargate allows up to 120. */
+  stopTimeoutSeconds: int(2, 120),
+  /** Count in-flight (received, not yet deleted) messages in the backlog as well as visible ones. */
+  scaleOnInFlightMessages: z.boolean(),
+  /** Capacity provider mix: `fargateBase` tasks always on FARGATE, the rest split by weight with FARGATE_SPOT. */
+  capacityProviders: z.strictObject({
+    fargateBase: int(0, 100000),
+    fargateWeight: int(0, 1000),
+    spotWeight: int(0, 1000),
+  }),
   /** How long a job may wait in the queue before it is "late" (s); with avgProcessingSeconds gives the backlog target. */
   acceptableLatencySeconds: num(1, 43200),
   /** Average time one task spends on one job (s). */
@@ -182,6 +288,8 @@ export const blueprintConfigSchema = z.strictObject({
   account: z.string().regex(/^(\d{12})?$/, 'a 12-digit account id, or "" for any account'),
   network: networkSchema,
   stateful: statefulSchema,
+  compute: computeSchema,
+  alb: albSchema,
   api: apiSchema,
   worker: workerSchema,
   queue: queueSchema,
@@ -193,6 +301,9 @@ export const blueprintConfigSchema = z.strictObject({
 export type BlueprintConfig = Readonly<z.infer<typeof blueprintConfigSchema> & { readonly envName: string }>;
 export type NetworkConfig = z.infer<typeof networkSchema>;
 export type StatefulConfig = z.infer<typeof statefulSchema>;
+export type ImageConfig = z.infer<typeof imageSchema>;
+export type ComputeConfig = z.infer<typeof computeSchema>;
+export type AlbConfig = z.infer<typeof albSchema>;
 export type ApiConfig = z.infer<typeof apiSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type QueueConfig = z.infer<typeof queueSchema>;

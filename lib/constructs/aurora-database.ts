@@ -1,12 +1,12 @@
-import { Arn, Aws, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DatabaseConfig, StatefulConfig } from '../config/schema';
+import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { removalPolicyFor } from './encryption';
 import { physicalName } from './naming';
 
@@ -19,6 +19,9 @@ export interface AuroraDatabaseProps {
   /** Deletion protection on the cluster (production). */
   readonly deletionProtection: boolean;
 }
+
+/** PostgreSQL's port on the cluster and the proxy (set explicitly so clients get a number, not a token). */
+const POSTGRES_PORT = 5432;
 
 /** Serverless v2 instance class name in config. */
 const SERVERLESS_CLASS = 'db.serverless';
@@ -40,6 +43,8 @@ export class AuroraDatabase extends Construct {
   /** Where reads go (proxy read-only endpoint or cluster reader endpoint). */
   readonly readerEndpoint: string;
   readonly port: number;
+  /** Name of the database created in the cluster. */
+  readonly databaseName: string;
   /** Security-group edges to the database: allow from these, never from a CIDR. */
   readonly connections: ec2.Connections;
   readonly readerScaling?: appscaling.ScalableTarget;
@@ -91,6 +96,7 @@ export class AuroraDatabase extends Construct {
     });
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
       securityGroups: [securityGroup],
+      port: POSTGRES_PORT,
       engine,
       parameterGroup,
       writer: instance('Writer', false),
@@ -120,8 +126,13 @@ export class AuroraDatabase extends Construct {
       removalPolicy: removalPolicyFor(props.removalPolicy, true),
     });
     this.secret = this.cluster.secret!;
-    this.port = this.cluster.clusterEndpoint.port;
-    this.connections = this.cluster.connections;
+    this.port = POSTGRES_PORT;
+    this.databaseName = config.databaseName;
+    // Clients reach the proxy when it is on, else the cluster; on PostgreSQL's port as a number (the
+    // cluster's own connections carry it as a token, the proxy's carry none).
+    const clientConnections = (sg: ec2.Connections) =>
+      new ec2.Connections({ securityGroups: sg.securityGroups, defaultPort: ec2.Port.tcp(POSTGRES_PORT) });
+    this.connections = clientConnections(this.cluster.connections);
 
     if (config.proxy.enabled) {
       this.proxy = this.cluster.addProxy('Proxy', {
@@ -152,8 +163,7 @@ export class AuroraDatabase extends Construct {
       });
       this.writerEndpoint = this.proxy.endpoint;
       this.readerEndpoint = readOnly.attrEndpoint;
-      // Clients reach the proxy; the proxy reaches the cluster.
-      this.connections = this.proxy.connections;
+      this.connections = clientConnections(this.proxy.connections);
       this.cluster.connections.allowDefaultPortFrom(this.proxy, 'RDS Proxy to Aurora');
     } else {
       this.writerEndpoint = this.cluster.clusterEndpoint.hostname;
@@ -168,11 +178,7 @@ export class AuroraDatabase extends Construct {
         resourceId: `cluster:${this.cluster.clusterIdentifier}`,
         minCapacity: ras.minReaders,
         maxCapacity: ras.maxReaders,
-        // Application Auto Scaling acts for RDS through its service-linked role; a role of our own would be unused.
-        role: iam.Role.fromRoleArn(this, 'AutoScalingServiceLinkedRole', Arn.format({
-          partition: Aws.PARTITION, service: 'iam', region: '', account: Aws.ACCOUNT_ID,
-          resource: 'role', resourceName: 'aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster',
-        })),
+        role: autoScalingServiceLinkedRole(this, 'AutoScalingServiceLinkedRole', 'rds'),
       });
       this.readerScaling.node.addDependency(this.cluster);
       this.readerScaling.scaleToTrackMetric('ReaderCpuTracking', {

@@ -311,6 +311,104 @@ describe('rules across keys', () => {
   });
 });
 
+describe('compute rules (ALB, API and worker services)', () => {
+  test.each([
+    [{ uri: '', directory: '' }, 'names neither a registry uri nor a build directory'],
+    [{ uri: 'nginx:latest', directory: 'workload' }, 'names both a registry uri and a build directory'],
+  ])('an image needs exactly one source: %j', (image, problem) => {
+    expectOneProblem('staging', { api: { image } }, 'environments.staging.api.image', JSON.stringify({ ...image, command: [] }),
+      problem, 'set exactly one of api.image.uri and api.image.directory');
+  });
+
+  test('weighted_random with slow start', () => {
+    expectOneProblem('staging', { alb: { routingAlgorithm: 'weighted_random', slowStartSeconds: 60 } },
+      'environments.staging.alb.slowStartSeconds', '60', 'must be 0 with alb.routingAlgorithm "weighted_random"',
+      'set alb.slowStartSeconds to 0, or pick "round_robin" or "least_outstanding_requests"');
+  });
+
+  test('slow start below the 30 s the load balancer accepts', () => {
+    expectOneProblem('staging', { alb: { slowStartSeconds: 10 } }, 'environments.staging.alb.slowStartSeconds', '10',
+      'must be 0 (off) or 30 to 900');
+  });
+
+  test('anomaly mitigation without weighted_random', () => {
+    expectOneProblem('staging', { alb: { anomalyMitigation: true } }, 'environments.staging.alb.anomalyMitigation', 'true',
+      'needs alb.routingAlgorithm "weighted_random" (it is "least_outstanding_requests")', 'set alb.routingAlgorithm to "weighted_random"');
+  });
+
+  test('health-check timeout not shorter than the interval', () => {
+    expectOneProblem('staging', { alb: { healthCheck: { intervalSeconds: 10, timeoutSeconds: 10 } } },
+      'environments.staging.alb.healthCheck.timeoutSeconds', '10', 'must be shorter than alb.healthCheck.intervalSeconds (10)');
+  });
+
+  test('application-cookie stickiness without a cookie name', () => {
+    expectOneProblem('staging', { alb: { stickiness: { mode: 'app_cookie', cookieName: '' } } },
+      'environments.staging.alb.stickiness.cookieName', '""', 'needs the name of your application\'s cookie');
+  });
+
+  test('application-cookie stickiness with a reserved cookie name', () => {
+    expectOneProblem('staging', { alb: { stickiness: { mode: 'app_cookie', cookieName: 'AWSALBAPP-1' } } },
+      'environments.staging.alb.stickiness.cookieName', '"AWSALBAPP-1"', 'which the load balancer reserves');
+  });
+
+  test('two routes with one priority', () => {
+    const routes = [{ priority: 5, pathPatterns: ['/a/*'] }, { priority: 5, pathPatterns: ['/b/*'] }];
+    expectOneProblem('staging', { alb: { routes } }, 'environments.staging.alb.routes', JSON.stringify(routes), 'uses priority 5 more than once');
+  });
+
+  test('a certificate of another region', () => {
+    const arn = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+    expectOneProblem('staging', { alb: { certificateArn: arn } }, 'environments.staging.alb.certificateArn', JSON.stringify(arn),
+      'is a certificate of eu-west-1, but the load balancer is in us-east-1', 'request or import the certificate in us-east-1');
+  });
+
+  test.each([
+    ['alb.certificateArn', { alb: { certificateArn: 'my-cert' } }, '"my-cert"', 'must be an ACM certificate ARN'],
+    ['alb.healthCheck.path', { alb: { healthCheck: { path: 'health' } } }, '"health"', 'must be a path starting with /'],
+    ['alb.healthCheck.healthyHttpCodes', { alb: { healthCheck: { healthyHttpCodes: 'ok' } } }, '"ok"', 'must be codes such as'],
+    ['api.scheduledScaling.0.schedule', { api: { scheduledScaling: [{ name: 'x', schedule: 'every day', timeZone: 'UTC', minTasks: 1, maxTasks: 2 }] } }, '"every day"', 'must be cron(...), rate(...) or at(...)'],
+    ['worker.stopTimeoutSeconds', { worker: { stopTimeoutSeconds: 300 } }, '300', 'must be ≤ 120'],
+    ['alb.idleTimeoutSeconds', { alb: { idleTimeoutSeconds: 0 } }, '0', 'must be ≥ 1'],
+    ['api.maxHealthyPercent', { api: { maxHealthyPercent: 90 } }, '90', 'must be ≥ 100'],
+  ])('schema: %s', (key, overrides, value, problem) => {
+    expectOneProblem('staging', overrides, `environments.staging.${key}`, value, problem);
+  });
+
+  test('deploy percentages that leave a rolling deploy no room', () => {
+    expectOneProblem('staging', { api: { minHealthyPercent: 100, maxHealthyPercent: 100 } }, 'environments.staging.api.maxHealthyPercent', '100',
+      'a rolling deploy could neither start a new task nor stop an old one');
+  });
+
+  test('a scheduled entry with min > max, and a repeated name', () => {
+    const entry = { name: 'peak', schedule: 'cron(0 7 * * ? *)', timeZone: 'UTC', minTasks: 5, maxTasks: 4 };
+    const problems = problemsFor('staging', { api: { scheduledScaling: [{ ...entry, minTasks: 1 }, entry] } });
+    expect(problems).toEqual([
+      expect.stringMatching(/^scaling-blueprint\.environments\.staging\.api\.scheduledScaling\.1\.minTasks = 5: must not exceed the entry's maxTasks \(4\)/),
+      expect.stringMatching(/^scaling-blueprint\.environments\.staging\.api\.scheduledScaling\.1\.name = "peak": is used by an earlier entry too/),
+    ]);
+  });
+
+  test('worker stop timeout longer than the visibility timeout', () => {
+    expectOneProblem('staging', { worker: { stopTimeoutSeconds: 100, maxProcessingSeconds: 40 }, queue: { visibilityTimeoutSeconds: 90 } },
+      'environments.staging.worker.stopTimeoutSeconds', '100', 'is longer than queue.visibilityTimeoutSeconds (90)',
+      'a job still finishing after SIGTERM would be handed to another worker');
+  });
+
+  test('worker stop timeout shorter than the longest job', () => {
+    expectOneProblem('staging', { worker: { stopTimeoutSeconds: 30 } }, 'environments.staging.worker.stopTimeoutSeconds', '30',
+      'is shorter than the longest job (worker.maxProcessingSeconds 60 s', 'raise it to at least 60');
+  });
+
+  test('the stop timeout needed is capped at what Fargate allows', () => {
+    expect(() => configFor('staging', { worker: { maxProcessingSeconds: 600, stopTimeoutSeconds: 120 }, queue: { visibilityTimeoutSeconds: 1200 } })).not.toThrow();
+  });
+
+  test('capacity providers with no weight', () => {
+    expectOneProblem('staging', { worker: { capacityProviders: { fargateWeight: 0, spotWeight: 0 } } },
+      'environments.staging.worker.capacityProviders', '{"fargateBase":1,"fargateWeight":0,"spotWeight":0}', 'both weight 0');
+  });
+});
+
 describe('production guard rails', () => {
   test('prod with fewer than 2 AZs', () => {
     expectOneProblem('prod', { network: { maxAzs: 1, natGateways: 1 } }, 'environments.prod.network.maxAzs', '1',
@@ -330,6 +428,15 @@ describe('production guard rails', () => {
   test('prod without termination protection', () => {
     expectOneProblem('prod', { stateful: { terminationProtection: false } },
       'environments.prod.stateful.terminationProtection', 'false', 'set stateful.terminationProtection to true');
+  });
+
+  test('prod deploys that drop below 100 % healthy', () => {
+    expectOneProblem('prod', { api: { minHealthyPercent: 50 } }, 'environments.prod.api.minHealthyPercent', '50',
+      'a deploy would remove serving capacity', 'set api.minHealthyPercent to 100');
+  });
+
+  test('prod with a single API task', () => {
+    expectOneProblem('prod', { api: { minTasks: 1 } }, 'environments.prod.api.minTasks', '1', 'cannot span two zones');
   });
 
   test('prod cache without a replica', () => {
@@ -358,6 +465,7 @@ describe('every problem at once', () => {
       'scaling-blueprint.environments.prod.api.maxTask',
       'scaling-blueprint.environments.prod.cache.mode',
       'scaling-blueprint.environments.prod.api.minTasks',
+      'scaling-blueprint.defaults.worker.stopTimeoutSeconds',
       'scaling-blueprint.environments.prod.queue.visibilityTimeoutSeconds',
       'scaling-blueprint.environments.prod.database.readers',
     ]);

@@ -196,6 +196,7 @@ describe('Aurora variants', () => {
   test('the handles later stacks use point at the proxy when it is on', () => {
     const { database } = synth('staging').stacks.data;
     expect(database.proxy).toBeDefined();
-    expect(database.connections).toBe(database.proxy!.connections);
+    expect(database.connections.securityGroups).toEqual(database.proxy!.connections.securityGroups);
+    expect(database.connections.defaultPort?.toString()).toBe('5432');
   });
 });

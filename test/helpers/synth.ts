@@ -9,6 +9,7 @@ export interface Synthesized {
   readonly stacks: BlueprintStacks;
   readonly network: Template;
   readonly data: Template;
+  readonly compute: Template;
 }
 
 const cache = new Map<string, Synthesized>();
@@ -24,7 +25,12 @@ export function synth(env: string, overrides: Overrides = {}): Synthesized {
     // Same feature flags as cdk.json; no asset bundling or validation plugins in unit tests.
     const app = new App({ context: featureFlags() });
     const stacks = buildApp(app, configFor(env, overrides));
-    hit = { stacks, network: Template.fromStack(stacks.network), data: Template.fromStack(stacks.data) };
+    hit = {
+      stacks,
+      network: Template.fromStack(stacks.network),
+      data: Template.fromStack(stacks.data),
+      compute: Template.fromStack(stacks.compute),
+    };
     cache.set(key, hit);
   }
   return hit;

@@ -17,7 +17,7 @@ const PINNED_DATA_IDS = {
 
 describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
   const cfg = configFor(env);
-  const { stacks, data, network } = synth(env);
+  const { stacks, data, network, compute } = synth(env);
 
   test('ids follow ScalingBlueprint-<Env>-<Part>', () => {
     const prefix = stackPrefix(env);
@@ -43,34 +43,42 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
     });
   });
 
-  test('the Data stack reads the VPC through CloudFormation exports (strong references), not lookups', () => {
-    expect(stacks.data.dependencies).toContain(stacks.network);
-    const exports = Object.values(network.findOutputs('*')).map((o) => o.Export?.Name);
-    expect(exports.length).toBeGreaterThan(0);
-    const text = JSON.stringify(data.toJSON());
-    for (const name of exports) expect(text).toContain(JSON.stringify({ 'Fn::ImportValue': name }));
+  test('stacks reference each other through CloudFormation exports (strong references), not lookups', () => {
+    expect(stacks.data.dependencies).toEqual([stacks.network]);
+    expect(stacks.compute.dependencies.sort((a, b) => a.stackName.localeCompare(b.stackName))).toEqual([stacks.data, stacks.network]);
+    const exported = new Set([network, data].flatMap((t) => Object.values(t.findOutputs('*')).map((o) => o.Export?.Name)));
+    const imports = (t: typeof data) => [...JSON.stringify(t.toJSON()).matchAll(/\{"Fn::ImportValue":"([^"]+)"\}/g)].map((m) => m[1]);
+    const used = [...imports(data), ...imports(compute)];
+    expect(used.length).toBeGreaterThan(0);
+    for (const name of used) expect(exported).toContain(name);
+    // nothing is exported that no stack uses
+    for (const name of exported) expect(used).toContain(name);
   });
 
-  test('no security group in these stacks accepts traffic from 0.0.0.0/0 or ::/0', () => {
-    for (const t of [network, data]) {
-      const groups = Object.values(t.findResources('AWS::EC2::SecurityGroup'));
-      const ingress = groups.flatMap((g) => g.Properties.SecurityGroupIngress ?? []);
-      const standalone = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-      for (const rule of [...ingress, ...standalone]) {
-        expect(rule.CidrIp).not.toBe('0.0.0.0/0');
-        expect(rule.CidrIpv6).not.toBe('::/0');
+  test('no security group accepts traffic from 0.0.0.0/0 or ::/0, except the load balancer on its listener ports', () => {
+    const open: string[] = [];
+    for (const t of [network, data, compute]) {
+      for (const [id, group] of Object.entries(t.findResources('AWS::EC2::SecurityGroup'))) {
+        for (const rule of group.Properties.SecurityGroupIngress ?? []) {
+          if (rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0') open.push(`${id}:${rule.FromPort}-${rule.ToPort}`);
+        }
+      }
+      for (const [id, rule] of Object.entries(t.findResources('AWS::EC2::SecurityGroupIngress'))) {
+        if (rule.Properties.CidrIp === '0.0.0.0/0' || rule.Properties.CidrIpv6 === '::/0') open.push(`${id}:${rule.Properties.FromPort}`);
       }
     }
+    const listenerPorts = cfg.alb.certificateArn ? [80, 443] : [80];
+    expect(open.sort()).toEqual(listenerPorts.map((p) => expect.stringMatching(new RegExp(`^WebLoadBalancerSecurityGroup[0-9A-F]+:${p}-${p}$`))));
   });
 
   test('CDK reports no errors on any stack', () => {
-    for (const stack of [stacks.network, stacks.data]) {
+    for (const stack of [stacks.network, stacks.data, stacks.compute]) {
       expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
     }
   });
 
   test('every Lambda function (CDK-provided ones included) runs on nodejs22.x or newer', () => {
-    for (const t of [network, data]) {
+    for (const t of [network, data, compute]) {
       for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
         const [, major] = /^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime) ?? [];
         expect(Number(major)).toBeGreaterThanOrEqual(22);
@@ -79,7 +87,7 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
   });
 
   test('every stack is tagged with the project and the environment', () => {
-    for (const stack of [stacks.network, stacks.data]) {
+    for (const stack of [stacks.network, stacks.data, stacks.compute]) {
       expect(stack.tags.tagValues()).toEqual({ Project: 'scaling-blueprint', Environment: env });
     }
   });

@@ -1,0 +1,91 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { join, resolve } from 'path';
+import type { ComputeConfig, ImageConfig, StatefulConfig } from '../config/schema';
+import type { ContainerSettings } from './data-access';
+import { encryptedLogGroup } from './encryption';
+
+/** Image build directories in config are relative to the project root (or absolute). */
+const PROJECT_ROOT = join(__dirname, '..', '..');
+
+export interface AppTaskProps extends ContainerSettings {
+  readonly cpu: number;
+  readonly memoryMiB: number;
+  readonly image: ImageConfig;
+  readonly compute: ComputeConfig;
+  /** Encrypts the container log group. */
+  readonly logKey: kms.IKey;
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+  /** Port the container listens on (none for a worker). */
+  readonly containerPort?: number;
+  /** Shell command for the container health check; "" or undefined for none. */
+  readonly healthCheckCommand?: string;
+  /** Grace between SIGTERM and SIGKILL (s). */
+  readonly stopTimeoutSeconds?: number;
+}
+
+/**
+ * One Fargate task definition with one application container: the architecture from config, the image
+ * from a registry or a local build context, logs to an encrypted log group, the data tier's endpoints
+ * and secrets. The API and the worker are the same kind of task with different commands.
+ */
+export class AppTask extends Construct {
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+
+  constructor(scope: Construct, id: string, props: AppTaskProps) {
+    super(scope, id);
+    const arm = props.compute.cpuArchitecture === 'arm64';
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: props.cpu,
+      memoryLimitMiB: props.memoryMiB,
+      runtimePlatform: {
+        cpuArchitecture: arm ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+    });
+    const logGroup = encryptedLogGroup(this, 'Logs', {
+      encryptionKey: props.logKey,
+      retentionDays: props.compute.logRetentionDays,
+      removalPolicy: props.removalPolicy,
+    });
+    const image = props.image.uri
+      ? ecs.ContainerImage.fromRegistry(props.image.uri)
+      : ecs.ContainerImage.fromAsset(resolve(PROJECT_ROOT, props.image.directory), {
+          platform: arm ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
+        });
+    this.container = this.taskDefinition.addContainer('App', {
+      image,
+      command: props.image.command.length > 0 ? [...props.image.command] : undefined,
+      essential: true,
+      environment: props.environment,
+      secrets: props.secrets,
+      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: id.toLowerCase(), mode: ecs.AwsLogDriverMode.NON_BLOCKING }),
+      portMappings: props.containerPort ? [{ containerPort: props.containerPort, name: 'http' }] : undefined,
+      stopTimeout: props.stopTimeoutSeconds ? Duration.seconds(props.stopTimeoutSeconds) : undefined,
+      healthCheck: props.healthCheckCommand
+        ? {
+            command: ['CMD-SHELL', props.healthCheckCommand],
+            interval: Duration.seconds(15),
+            timeout: Duration.seconds(5),
+            retries: 3,
+            startPeriod: Duration.seconds(30),
+          }
+        : undefined,
+    });
+  }
+}
+
+/**
+ * A service's security group: HTTPS out (AWS APIs, the image registry, through the NAT gateways) and
+ * nothing else until `connections` opens an edge (database, cache, load balancer).
+ */
+export function serviceSecurityGroup(scope: Construct, vpc: ec2.IVpc, description: string): ec2.SecurityGroup {
+  const sg = new ec2.SecurityGroup(scope, 'SecurityGroup', { vpc, description, allowAllOutbound: false });
+  sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and the image registry');
+  return sg;
+}

@@ -1,0 +1,192 @@
+import { Duration, RemovalPolicy, TimeZone } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig } from '../config/schema';
+import { AppTask, serviceSecurityGroup } from './app-task';
+import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
+import { removalPolicyFor } from './encryption';
+
+export interface WebServiceProps {
+  readonly cluster: ecs.ICluster;
+  readonly tier: DataTier;
+  readonly api: ApiConfig;
+  readonly alb: AlbConfig;
+  readonly compute: ComputeConfig;
+  readonly logKey: kms.IKey;
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+  /** Deletion protection on the load balancer. */
+  readonly production: boolean;
+}
+
+const ALGORITHMS: Record<AlbConfig['routingAlgorithm'], elbv2.TargetGroupLoadBalancingAlgorithmType> = {
+  round_robin: elbv2.TargetGroupLoadBalancingAlgorithmType.ROUND_ROBIN,
+  least_outstanding_requests: elbv2.TargetGroupLoadBalancingAlgorithmType.LEAST_OUTSTANDING_REQUESTS,
+  weighted_random: elbv2.TargetGroupLoadBalancingAlgorithmType.WEIGHTED_RANDOM,
+};
+
+const DESYNC: Record<AlbConfig['desyncMitigationMode'], elbv2.DesyncMitigationMode> = {
+  monitor: elbv2.DesyncMitigationMode.MONITOR,
+  defensive: elbv2.DesyncMitigationMode.DEFENSIVE,
+  strictest: elbv2.DesyncMitigationMode.STRICTEST,
+};
+
+/**
+ * The public entry: an internet-facing ALB in the public subnets over the API as a Fargate service in the
+ * app subnets.
+ *
+ * - HTTPS on 443 with a TLS 1.3 policy and port 80 redirecting to it when a certificate is configured;
+ *   plain HTTP on 80 otherwise.
+ * - Target group from `alb.*`: health check, routing algorithm, anomaly mitigation, stickiness, slow start,
+ *   deregistration delay; optional path rules with a fixed 404 for everything else.
+ * - Invalid header fields dropped, desync mitigation, access logs to an encrypted bucket that expires them.
+ * - Autoscaling from `api.*`: target tracking on CPU, memory and requests per target, separate cooldowns,
+ *   scheduled ranges.
+ * - Rolling deploys with the circuit breaker rolling back a deploy that does not stabilise; no desired
+ *   count in the template, so a deploy does not reset what autoscaling chose.
+ */
+export class WebService extends Construct {
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly listener: elbv2.ApplicationListener;
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  readonly service: ecs.FargateService;
+  readonly scaling: ecs.ScalableTaskCount;
+  readonly accessLogBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: WebServiceProps) {
+    super(scope, id);
+    const { api, alb, cluster } = props;
+    const vpc = cluster.vpc;
+
+    const task = new AppTask(this, 'Api', {
+      ...dataTierSettings(this, props.tier, api.dbPoolSize),
+      cpu: api.cpu,
+      memoryMiB: api.memoryMiB,
+      image: api.image,
+      compute: props.compute,
+      logKey: props.logKey,
+      removalPolicy: props.removalPolicy,
+      containerPort: api.containerPort,
+      healthCheckCommand: api.containerHealthCheckCommand,
+    });
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster,
+      taskDefinition: task.taskDefinition,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [serviceSecurityGroup(this, cluster.vpc, 'API tasks: from the load balancer; HTTPS, database and cache out')],
+      assignPublicIp: false,
+      minHealthyPercent: api.minHealthyPercent,
+      maxHealthyPercent: api.maxHealthyPercent,
+      circuitBreaker: { enable: true, rollback: true },
+      deploymentController: { type: ecs.DeploymentControllerType.ECS },
+      healthCheckGracePeriod: Duration.seconds(api.healthCheckGracePeriodSeconds),
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+      enableECSManagedTags: true,
+    });
+    connectToDataTier(this.service, props.tier, 'API');
+    props.tier.jobs.queue.grantSendMessages(task.taskDefinition.taskRole);
+
+    this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED, // ALB access logs support only SSE-S3
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(alb.accessLogRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy: removalPolicyFor(props.removalPolicy),
+      autoDeleteObjects: removalPolicyFor(props.removalPolicy) === RemovalPolicy.DESTROY,
+    });
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc,
+      internetFacing: true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      idleTimeout: Duration.seconds(alb.idleTimeoutSeconds),
+      dropInvalidHeaderFields: true,
+      desyncMitigationMode: DESYNC[alb.desyncMitigationMode],
+      deletionProtection: props.production,
+      http2Enabled: true,
+    });
+    this.loadBalancer.logAccessLogs(this.accessLogBucket, 'alb');
+
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
+      vpc,
+      targetType: elbv2.TargetType.IP,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      port: api.containerPort,
+      targets: [this.service.loadBalancerTarget({ containerName: task.container.containerName, containerPort: api.containerPort })],
+      healthCheck: {
+        path: alb.healthCheck.path,
+        interval: Duration.seconds(alb.healthCheck.intervalSeconds),
+        timeout: Duration.seconds(alb.healthCheck.timeoutSeconds),
+        healthyThresholdCount: alb.healthCheck.healthyThresholdCount,
+        unhealthyThresholdCount: alb.healthCheck.unhealthyThresholdCount,
+        healthyHttpCodes: alb.healthCheck.healthyHttpCodes,
+      },
+      loadBalancingAlgorithmType: ALGORITHMS[alb.routingAlgorithm],
+      enableAnomalyMitigation: alb.anomalyMitigation || undefined,
+      slowStart: alb.slowStartSeconds > 0 ? Duration.seconds(alb.slowStartSeconds) : undefined,
+      deregistrationDelay: Duration.seconds(alb.deregistrationDelaySeconds),
+      ...(alb.stickiness.mode !== 'off' && { stickinessCookieDuration: Duration.seconds(alb.stickiness.durationSeconds) }),
+      ...(alb.stickiness.mode === 'app_cookie' && { stickinessCookieName: alb.stickiness.cookieName }),
+    });
+
+    this.listener = this.addListeners(alb);
+    this.scaling = this.addAutoscaling(api);
+  }
+
+  /** HTTPS with a redirect from HTTP when there is a certificate, else HTTP; then the routes. */
+  private addListeners(alb: AlbConfig): elbv2.ApplicationListener {
+    const routed = alb.routes.length > 0;
+    const defaultAction = routed
+      ? elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: '{"error":"not found"}' })
+      : elbv2.ListenerAction.forward([this.targetGroup]);
+    let listener: elbv2.ApplicationListener;
+    if (alb.certificateArn) {
+      listener = this.loadBalancer.addListener('Https', {
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        port: 443,
+        certificates: [elbv2.ListenerCertificate.fromArn(alb.certificateArn)],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        defaultAction,
+      });
+      this.loadBalancer.addRedirect({ sourceProtocol: elbv2.ApplicationProtocol.HTTP, sourcePort: 80, targetProtocol: elbv2.ApplicationProtocol.HTTPS, targetPort: 443 });
+    } else {
+      listener = this.loadBalancer.addListener('Http', { protocol: elbv2.ApplicationProtocol.HTTP, port: 80, defaultAction });
+    }
+    for (const route of alb.routes) {
+      new elbv2.ApplicationListenerRule(this, `Route${route.priority}`, {
+        listener,
+        priority: route.priority,
+        conditions: [elbv2.ListenerCondition.pathPatterns([...route.pathPatterns])],
+        action: elbv2.ListenerAction.forward([this.targetGroup]),
+      });
+    }
+    return listener;
+  }
+
+  /** Three target-tracking policies (the largest desired count wins) and the scheduled ranges. */
+  private addAutoscaling(api: ApiConfig): ecs.ScalableTaskCount {
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: api.minTasks, maxCapacity: api.maxTasks });
+    const cooldowns = {
+      scaleOutCooldown: Duration.seconds(api.scaleOutCooldownSeconds),
+      scaleInCooldown: Duration.seconds(api.scaleInCooldownSeconds),
+    };
+    scaling.scaleOnCpuUtilization('CpuTracking', { targetUtilizationPercent: api.targetCpuUtilizationPercent, ...cooldowns });
+    scaling.scaleOnMemoryUtilization('MemoryTracking', { targetUtilizationPercent: api.targetMemoryUtilizationPercent, ...cooldowns });
+    scaling.scaleOnRequestCount('RequestTracking', { requestsPerTarget: api.requestsPerTarget, targetGroup: this.targetGroup, ...cooldowns });
+    for (const entry of api.scheduledScaling) {
+      scaling.scaleOnSchedule(`Schedule-${entry.name}`, {
+        schedule: appscaling.Schedule.expression(entry.schedule),
+        timeZone: TimeZone.of(entry.timeZone),
+        minCapacity: entry.minTasks,
+        maxCapacity: entry.maxTasks,
+      });
+    }
+    return scaling;
+  }
+}

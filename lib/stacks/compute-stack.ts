@@ -1,0 +1,44 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type { Construct } from 'constructs';
+import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig, WorkerConfig } from '../config/schema';
+import type { DataTier } from '../constructs/data-access';
+import { EncryptionKey } from '../constructs/encryption';
+import { QueueWorker } from '../constructs/queue-worker';
+import { WebService } from '../constructs/web-service';
+
+export interface ComputeStackProps extends StackProps {
+  readonly vpc: ec2.IVpc;
+  readonly tier: DataTier;
+  readonly compute: ComputeConfig;
+  readonly alb: AlbConfig;
+  readonly api: ApiConfig;
+  readonly worker: WorkerConfig;
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+  readonly production: boolean;
+}
+
+/** Stateless: the ECS cluster, the API behind the ALB and the queue workers. Safe to destroy and recreate. */
+export class ComputeStack extends Stack {
+  readonly cluster: ecs.Cluster;
+  readonly web: WebService;
+  readonly worker: QueueWorker;
+
+  constructor(scope: Construct, id: string, props: ComputeStackProps) {
+    super(scope, id, props);
+    const logKey = new EncryptionKey(this, 'LogKey', {
+      description: 'Encrypts the container logs',
+      removalPolicy: props.removalPolicy,
+      allowCloudWatchLogs: true,
+    }).key;
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: props.vpc,
+      containerInsightsV2: props.compute.containerInsights === 'enhanced' ? ecs.ContainerInsights.ENHANCED : ecs.ContainerInsights.ENABLED,
+      enableFargateCapacityProviders: true,
+    });
+    const shared = { cluster: this.cluster, tier: props.tier, compute: props.compute, logKey, removalPolicy: props.removalPolicy };
+    this.web = new WebService(this, 'Web', { ...shared, api: props.api, alb: props.alb, production: props.production });
+    this.worker = new QueueWorker(this, 'Worker', { ...shared, worker: props.worker });
+  }
+}

@@ -1,0 +1,181 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { configFor } from '../helpers/context';
+import { ENVIRONMENTS, synth } from '../helpers/synth';
+
+const queueNameImport = { 'Fn::ImportValue': Match.stringLikeRegexp('JobsQueue24944186QueueName') };
+const policyStatements = (t: Template, rolePrefix: string) =>
+  Object.values(t.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+
+/** The metric-math queries the policy must carry, exactly. */
+function expectedQueries(includeInFlight: boolean) {
+  const sqs = (id: string, name: string) => ({
+    Id: id,
+    MetricStat: { Metric: { Namespace: 'AWS/SQS', MetricName: name, Dimensions: [{ Name: 'QueueName', Value: queueNameImport }] }, Stat: 'Average' },
+    ReturnData: false,
+  });
+  return [
+    sqs('visible', 'ApproximateNumberOfMessagesVisible'),
+    ...(includeInFlight ? [sqs('inflight', 'ApproximateNumberOfMessagesNotVisible')] : []),
+    {
+      Id: 'running',
+      MetricStat: {
+        Metric: {
+          Namespace: 'ECS/ContainerInsights',
+          MetricName: 'RunningTaskCount',
+          Dimensions: [
+            { Name: 'ClusterName', Value: { Ref: Match.stringLikeRegexp('^Cluster') } },
+            { Name: 'ServiceName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WorkerService'), 'Name'] } },
+          ],
+        },
+        Stat: 'Average',
+      },
+      ReturnData: false,
+    },
+    { Id: 'backlogPerTask', Expression: includeInFlight ? '(visible + inflight) / running' : 'visible / running', Label: 'Backlog per task', ReturnData: true },
+  ];
+}
+
+describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
+  const cfg = configFor(env);
+  const w = cfg.worker;
+  const { compute: t } = synth(env);
+
+  test('service: app subnets, no public IP, no load balancer, FARGATE/FARGATE_SPOT mix from config, circuit breaker', () => {
+    t.hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: Match.absent(),
+      LoadBalancers: [],
+      CapacityProviderStrategy: [
+        { CapacityProvider: 'FARGATE', Base: w.capacityProviders.fargateBase, Weight: w.capacityProviders.fargateWeight },
+        { CapacityProvider: 'FARGATE_SPOT', Weight: w.capacityProviders.spotWeight },
+      ],
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
+      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
+      DesiredCount: Match.absent(),
+    });
+    t.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', {
+      CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']),
+    });
+  });
+
+  test('task: stop timeout and command from config; no port', () => {
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: String(w.cpu),
+      Memory: String(w.memoryMiB),
+      ContainerDefinitions: [Match.objectLike({
+        Image: w.image.uri,
+        Command: [...w.image.command],
+        StopTimeout: w.stopTimeoutSeconds,
+        PortMappings: Match.absent(),
+      })],
+    });
+  });
+
+  test('scalable target: the worker task range', () => {
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScalableDimension: 'ecs:service:DesiredCount',
+      MinCapacity: w.minTasks,
+      MaxCapacity: w.maxTasks,
+      ResourceId: { 'Fn::Join': ['', ['service/', { Ref: Match.stringLikeRegexp('^Cluster') }, '/', { 'Fn::GetAtt': [Match.stringLikeRegexp('^WorkerService'), 'Name'] }]] },
+    });
+  });
+
+  test(`target tracking on backlog per task by metric math, target = ${w.acceptableLatencySeconds} ÷ ${w.avgProcessingSeconds}`, () => {
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      ScalingTargetId: { Ref: Match.stringLikeRegexp('^WorkerScaling') },
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: w.acceptableLatencySeconds / w.avgProcessingSeconds,
+        CustomizedMetricSpecification: { Metrics: expectedQueries(w.scaleOnInFlightMessages) },
+        ScaleOutCooldown: w.scaleOutCooldownSeconds,
+        ScaleInCooldown: w.scaleInCooldownSeconds,
+      },
+    });
+  });
+
+  test('no step scaling of QueueProcessingFargateService: the only step policy is the scale-out from zero', () => {
+    const steps = t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy', { Properties: { PolicyType: 'StepScaling' } });
+    expect(Object.keys(steps)).toHaveLength(w.minTasks === 0 ? 1 : 0);
+  });
+
+  if (w.minTasks === 0) {
+    test('scale to zero: an alarm on "messages waiting while no task runs" adds one task', () => {
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        TreatMissingData: 'notBreaching',
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: `IF(FILL(running, 0) == 0, ${w.scaleOnInFlightMessages ? 'visible + inflight' : 'visible'}, 0)`, ReturnData: true }),
+        ]),
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^WorkerScaleOutFromZero') }],
+      });
+      t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        PolicyType: 'StepScaling',
+        ScalingTargetId: { Ref: Match.stringLikeRegexp('^WorkerScaling') },
+        StepScalingPolicyConfiguration: {
+          AdjustmentType: 'ChangeInCapacity',
+          Cooldown: w.scaleOutCooldownSeconds,
+          MetricAggregationType: 'Maximum',
+          StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],
+        },
+      });
+    });
+  } else {
+    test('no scale-from-zero alarm when minTasks > 0', () => {
+      t.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    });
+  }
+
+  test('IAM: the worker may consume the queue and connect to the proxy, nothing more (no SendMessage)', () => {
+    const statements = policyStatements(t, 'WorkerTaskDefinitionTaskRole');
+    const all = statements.flatMap((s) => [s.Action].flat()).sort();
+    const expected = ['kms:Decrypt', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+    if (cfg.database.proxy.enabled) expected.push('rds-db:connect');
+    expect(all).toEqual(expected.sort());
+    for (const s of statements) expect(s.Resource).not.toBe('*');
+  });
+
+  test('security groups: nothing reaches the workers; they reach the database and the cache', () => {
+    const ingressToWorker = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))
+      .filter((r) => JSON.stringify(r.Properties.GroupId).includes('WorkerSecurityGroup'));
+    expect(ingressToWorker).toEqual([]);
+    const fromWorker = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))
+      .filter((r) => JSON.stringify(r.Properties.SourceSecurityGroupId).includes('WorkerSecurityGroup'))
+      .map((r) => [JSON.stringify(r.Properties.GroupId).match(/(DatabaseProxySecurityGroup|DatabaseSecurityGroup|CacheSecurityGroup)/)![1], r.Properties.FromPort]);
+    expect(fromWorker.sort()).toEqual([
+      ['CacheSecurityGroup', cfg.cache.port],
+      [cfg.database.proxy.enabled ? 'DatabaseProxySecurityGroup' : 'DatabaseSecurityGroup', 5432],
+    ]);
+  });
+});
+
+describe('worker variants', () => {
+  test.each([
+    [{ worker: { acceptableLatencySeconds: 300 } }, 150],
+    [{ worker: { avgProcessingSeconds: 0.5, acceptableLatencySeconds: 60 } }, 120],
+  ])('changing acceptable latency or processing time moves the TargetValue (%j → %d)', (overrides, target) => {
+    const { compute: t } = synth('staging', overrides);
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: target, CustomizedMetricSpecification: Match.anyValue() }),
+    });
+  });
+
+  const visibleOnly = () => synth('dev', { worker: { scaleOnInFlightMessages: false }, compute: { containerInsights: 'enabled' } }).compute;
+
+  test('visible messages only when in-flight ones are not counted', () => {
+    visibleOnly().hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ CustomizedMetricSpecification: { Metrics: expectedQueries(false) } }),
+    });
+    visibleOnly().hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(FILL(running, 0) == 0, visible, 0)' })]),
+    });
+  });
+
+  test('Container Insights mode from config (RunningTaskCount needs it on)', () => {
+    visibleOnly().hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+    synth('dev').compute.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enhanced' }] });
+  });
+});

@@ -1,0 +1,304 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { configFor } from '../helpers/context';
+import { ENVIRONMENTS, synth } from '../helpers/synth';
+
+const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+const sgId = (prefix: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${prefix}`), 'GroupId'] });
+const attributes = (t: Template, type: string) => {
+  const [resource] = Object.values(t.findResources(type));
+  const list = (resource.Properties.LoadBalancerAttributes ?? resource.Properties.TargetGroupAttributes) as Array<{ Key: string; Value: unknown }>;
+  return Object.fromEntries(list.map((a) => [a.Key, a.Value]));
+};
+const policyStatements = (t: Template, rolePrefix: string) =>
+  Object.values(t.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }>);
+const actions = (statements: Array<{ Action: string | string[] }>) => statements.flatMap((s) => [s.Action].flat()).sort();
+
+describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
+  const cfg = configFor(env);
+  const { api, alb } = cfg;
+  const { compute: t } = synth(env);
+
+  test('internet-facing ALB in the public subnets: invalid headers dropped, desync mitigation, idle timeout, deletion protection, access logs', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing', Type: 'application' });
+    const [lb] = Object.values(t.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'));
+    for (const s of lb.Properties.Subnets) expect(s['Fn::ImportValue']).toMatch(/NetworkVpcPublicSubnet\d/);
+    expect(lb.Properties.Subnets).toHaveLength(cfg.network.maxAzs);
+    expect(attributes(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer')).toMatchObject({
+      'routing.http.drop_invalid_header_fields.enabled': 'true',
+      'routing.http.desync_mitigation_mode': alb.desyncMitigationMode,
+      'idle_timeout.timeout_seconds': String(alb.idleTimeoutSeconds),
+      'deletion_protection.enabled': String(cfg.production),
+      'access_logs.s3.enabled': 'true',
+      'access_logs.s3.bucket': { Ref: expect.stringMatching(/^WebAccessLogs/) },
+    });
+  });
+
+  test('access-log bucket: encrypted, private, TLS-only, expiring logs after the configured days', () => {
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: alb.accessLogRetentionDays, Status: 'Enabled' })] },
+    });
+    const [policy] = Object.values(t.findResources('AWS::S3::BucketPolicy'));
+    expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
+      Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    }));
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toMatch(/s3:PutObject/);
+  });
+
+  test('without a certificate: one HTTP listener on 80 forwarding to the API', () => {
+    expect(alb.certificateArn).toBe('');
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Protocol: 'HTTP',
+      Port: 80,
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^WebTargetGroup') } }],
+    });
+  });
+
+  test('target group: IP targets on the container port, health check, algorithm, slow start, deregistration delay', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetType: 'ip',
+      Protocol: 'HTTP',
+      Port: api.containerPort,
+      HealthCheckPath: alb.healthCheck.path,
+      HealthCheckIntervalSeconds: alb.healthCheck.intervalSeconds,
+      HealthCheckTimeoutSeconds: alb.healthCheck.timeoutSeconds,
+      HealthyThresholdCount: alb.healthCheck.healthyThresholdCount,
+      UnhealthyThresholdCount: alb.healthCheck.unhealthyThresholdCount,
+      Matcher: { HttpCode: alb.healthCheck.healthyHttpCodes },
+    });
+    expect(attributes(t, 'AWS::ElasticLoadBalancingV2::TargetGroup')).toEqual({
+      'load_balancing.algorithm.type': alb.routingAlgorithm,
+      'slow_start.duration_seconds': String(alb.slowStartSeconds),
+      'deregistration_delay.timeout_seconds': String(alb.deregistrationDelaySeconds),
+      'stickiness.enabled': 'false',
+    });
+  });
+
+  test('service: app subnets, no public IP, circuit breaker with rollback, deploy percentages, grace period, no fixed desired count', () => {
+    t.hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      LoadBalancers: [{ ContainerName: 'App', ContainerPort: api.containerPort, TargetGroupArn: { Ref: Match.stringLikeRegexp('^WebTargetGroup') } }],
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED', SecurityGroups: [sgId('WebSecurityGroup')] }) },
+      DeploymentConfiguration: {
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        MinimumHealthyPercent: api.minHealthyPercent,
+        MaximumPercent: api.maxHealthyPercent,
+      },
+      DeploymentController: { Type: 'ECS' },
+      HealthCheckGracePeriodSeconds: api.healthCheckGracePeriodSeconds,
+      DesiredCount: Match.absent(),
+    });
+    const [service] = Object.values(t.findResources('AWS::ECS::Service', { Properties: { LaunchType: 'FARGATE' } }));
+    for (const s of service.Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets) expect(s['Fn::ImportValue']).toMatch(/NetworkVpcAppSubnet\d/);
+  });
+
+  test('task: size and architecture from config, image, port, container health check, logs to an encrypted group', () => {
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: String(api.cpu),
+      Memory: String(api.memoryMiB),
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      ContainerDefinitions: [Match.objectLike({
+        Image: api.image.uri,
+        PortMappings: [Match.objectLike({ ContainerPort: api.containerPort })],
+        HealthCheck: Match.objectLike({ Command: ['CMD-SHELL', api.containerHealthCheckCommand] }),
+        LogConfiguration: Match.objectLike({ LogDriver: 'awslogs', Options: Match.objectLike({ mode: 'non-blocking', 'awslogs-group': { Ref: Match.stringLikeRegexp('^WebApiLogs') } }) }),
+      })],
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: cfg.compute.logRetentionDays,
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogKey'), 'Arn'] },
+    });
+  });
+
+  test('the data tier reaches the container as variables and ECS secrets, never as plain-text credentials', () => {
+    const [def] = Object.values(t.findResources('AWS::ECS::TaskDefinition', { Properties: { ContainerDefinitions: [Match.objectLike({ PortMappings: Match.anyValue() })] } }));
+    const container = def.Properties.ContainerDefinitions[0];
+    const envNames = (container.Environment as Array<{ Name: string }>).map((e) => e.Name).sort();
+    expect(envNames).toEqual(expect.arrayContaining(['DB_WRITER_HOST', 'DB_READER_HOST', 'DB_PORT', 'DB_NAME', 'DB_POOL_SIZE', 'DB_IAM_AUTH', 'CACHE_HOST', 'CACHE_PORT', 'QUEUE_URL']));
+    expect(container.Environment).toContainEqual({ Name: 'DB_POOL_SIZE', Value: String(api.dbPoolSize) });
+    expect(container.Environment).toContainEqual({ Name: 'DB_IAM_AUTH', Value: String(cfg.database.proxy.enabled) });
+    expect((container.Secrets as Array<{ Name: string }>).map((s) => s.Name).sort()).toEqual(['CACHE_AUTH_TOKEN', 'DB_PASSWORD', 'DB_USERNAME']);
+    const text = JSON.stringify(container.Environment);
+    expect(text).not.toMatch(/PASSWORD|TOKEN|SECRET/i);
+    const writer = container.Environment.find((e: { Name: string }) => e.Name === 'DB_WRITER_HOST').Value['Fn::ImportValue'];
+    expect(writer).toMatch(cfg.database.proxy.enabled ? /DatabaseClusterProxy.*Endpoint/ : /DatabaseCluster5B53A178EndpointAddress/);
+  });
+
+  test('autoscaling: task range, and target tracking on CPU, memory and requests per target with the configured cooldowns', () => {
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScalableDimension: 'ecs:service:DesiredCount',
+      MinCapacity: api.minTasks,
+      MaxCapacity: api.maxTasks,
+      ResourceId: { 'Fn::Join': ['', ['service/', { Ref: Match.stringLikeRegexp('^Cluster') }, '/', { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebService'), 'Name'] }]] },
+    });
+    const cooldowns = { ScaleInCooldown: api.scaleInCooldownSeconds, ScaleOutCooldown: api.scaleOutCooldownSeconds };
+    for (const [metric, target] of [
+      ['ECSServiceAverageCPUUtilization', api.targetCpuUtilizationPercent],
+      ['ECSServiceAverageMemoryUtilization', api.targetMemoryUtilizationPercent],
+      ['ALBRequestCountPerTarget', api.requestsPerTarget],
+    ] as const) {
+      t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        PolicyType: 'TargetTrackingScaling',
+        ScalingTargetId: { Ref: Match.stringLikeRegexp('^WebServiceTaskCountTarget') },
+        TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+          PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: metric }),
+          TargetValue: target,
+          ...cooldowns,
+        }),
+      });
+    }
+  });
+
+  test('scheduled scaling entries from config', () => {
+    const [target] = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalableTarget', {
+      Properties: { ScalableDimension: 'ecs:service:DesiredCount', ResourceId: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('^WebService'), 'Name'] }])] }) },
+    }));
+    const actions = (target.Properties.ScheduledActions ?? []) as Array<Record<string, unknown>>;
+    expect(actions).toEqual(api.scheduledScaling.map((e) => ({
+      ScheduledActionName: `Schedule-${e.name}`,
+      Schedule: e.schedule,
+      Timezone: e.timeZone,
+      ScalableTargetAction: { MinCapacity: e.minTasks, MaxCapacity: e.maxTasks },
+    })));
+    if (env === 'prod') expect(actions.length).toBeGreaterThan(0);
+  });
+
+  test('security-group edges: the ALB reaches the tasks on the container port; the tasks reach the database and the cache', () => {
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: sgId('WebSecurityGroup'),
+      SourceSecurityGroupId: sgId('WebLoadBalancerSecurityGroup'),
+      FromPort: api.containerPort,
+      ToPort: api.containerPort,
+    });
+    const dataSg = cfg.database.proxy.enabled ? 'DatabaseProxySecurityGroup' : 'DatabaseSecurityGroup';
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp(dataSg) },
+      SourceSecurityGroupId: sgId('WebSecurityGroup'),
+      FromPort: 5432,
+    });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('CacheSecurityGroup') },
+      SourceSecurityGroupId: sgId('WebSecurityGroup'),
+      FromPort: cfg.cache.port,
+      ToPort: cfg.cache.port,
+    });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('^API tasks'),
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp', Description: Match.anyValue() }],
+    });
+  });
+
+  test('IAM: the API may send to the queue and connect to the proxy as the database user, nothing more', () => {
+    const statements = policyStatements(t, 'WebApiTaskDefinitionTaskRole');
+    const expected = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+    if (cfg.database.proxy.enabled) expected.push('rds-db:connect');
+    expect(actions(statements)).toEqual(expected.sort());
+    for (const s of statements) expect(s.Resource).not.toBe('*');
+    if (cfg.database.proxy.enabled) {
+      expect(JSON.stringify(statements.find((s) => s.Action === 'rds-db:connect')!.Resource)).toContain(`/${cfg.database.masterUsername}"`);
+    }
+  });
+
+  test('IAM: the execution role reads the two secrets and decrypts them only through Secrets Manager', () => {
+    const statements = policyStatements(t, 'WebApiTaskDefinitionExecutionRole');
+    expect(actions(statements)).toEqual(['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    const decrypt = statements.find((s) => s.Action === 'kms:Decrypt')!;
+    expect(JSON.stringify(decrypt.Condition)).toBe(JSON.stringify({
+      StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+    }));
+  });
+});
+
+describe('ALB variants', () => {
+  test('with a certificate: HTTPS on 443 with TLS 1.3 policy, and 80 redirects to it', () => {
+    const { compute: t } = synth('staging', { alb: { certificateArn: CERT } });
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: CERT }], SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Protocol: 'HTTP', Port: 80,
+      DefaultActions: [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } }],
+    });
+  });
+
+  test('path routes forward their patterns to the API; anything else gets a fixed 404', () => {
+    const { compute: t } = synth('staging', { alb: { routes: [{ priority: 10, pathPatterns: ['/api/*'] }, { priority: 20, pathPatterns: ['/healthz', '/readyz'] }] } });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'application/json', MessageBody: Match.anyValue() } }],
+    });
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 2);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 20,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/healthz', '/readyz'] } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^WebTargetGroup') } }],
+    });
+  });
+
+  test('weighted random with anomaly mitigation', () => {
+    const { compute: t } = synth('staging', { alb: { routingAlgorithm: 'weighted_random', anomalyMitigation: true, slowStartSeconds: 0 } });
+    expect(attributes(t, 'AWS::ElasticLoadBalancingV2::TargetGroup')).toMatchObject({
+      'load_balancing.algorithm.type': 'weighted_random',
+      'load_balancing.algorithm.anomaly_mitigation': 'on',
+    });
+  });
+
+  test('application cookie stickiness with the cookie name', () => {
+    const { compute: t } = synth('staging', { alb: { stickiness: { mode: 'app_cookie', durationSeconds: 600, cookieName: 'SESSION' } } });
+    expect(attributes(t, 'AWS::ElasticLoadBalancingV2::TargetGroup')).toMatchObject({
+      'stickiness.enabled': 'true', 'stickiness.type': 'app_cookie', 'stickiness.app_cookie.cookie_name': 'SESSION', 'stickiness.app_cookie.duration_seconds': '600',
+    });
+  });
+
+  // One synth serves several independent knobs (synth is the slow part of the suite).
+  const tuned = () => synth('staging', {
+    alb: { stickiness: { mode: 'lb_cookie', durationSeconds: 3600 }, slowStartSeconds: 0 },
+    api: { requestsPerTarget: 777, targetCpuUtilizationPercent: 55, targetMemoryUtilizationPercent: 65 },
+    compute: { cpuArchitecture: 'x86_64' },
+  }).compute;
+
+  test('load-balancer cookie stickiness with its duration', () => {
+    expect(attributes(tuned(), 'AWS::ElasticLoadBalancingV2::TargetGroup')).toMatchObject({
+      'stickiness.enabled': 'true', 'stickiness.type': 'lb_cookie', 'stickiness.lb_cookie.duration_seconds': '3600',
+    });
+  });
+
+  test('slow start off', () => {
+    expect(attributes(tuned(), 'AWS::ElasticLoadBalancingV2::TargetGroup')['slow_start.duration_seconds']).toBeUndefined();
+  });
+
+  test.each([
+    ['api.requestsPerTarget', 'ALBRequestCountPerTarget', 777],
+    ['api.targetCpuUtilizationPercent', 'ECSServiceAverageCPUUtilization', 55],
+    ['api.targetMemoryUtilizationPercent', 'ECSServiceAverageMemoryUtilization', 65],
+  ])('changing %s changes the TargetValue', (_key, metric, value) => {
+    tuned().hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: metric }),
+        TargetValue: value,
+      }),
+    });
+  });
+
+  test('x86_64 when configured', () => {
+    tuned().allResourcesProperties('AWS::ECS::TaskDefinition', { RuntimePlatform: { CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' } });
+  });
+
+  test('a local build directory becomes a Docker image asset (built at deploy, not at synth)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-image-'));
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM public.ecr.aws/docker/library/busybox:1.37\n');
+    const { compute: t, stacks } = synth('staging', { api: { image: { uri: '', directory: dir } } });
+    const [def] = Object.values(t.findResources('AWS::ECS::TaskDefinition', { Properties: { ContainerDefinitions: [Match.objectLike({ PortMappings: Match.anyValue() })] } }));
+    expect(JSON.stringify(def.Properties.ContainerDefinitions[0].Image)).toMatch(/cdk-hnb659fds-container-assets/);
+    const assets = stacks.compute.node.findAll().filter((c) => c instanceof DockerImageAsset);
+    expect(assets).toHaveLength(1);
+  });
+});
