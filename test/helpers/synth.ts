@@ -22,8 +22,9 @@ export function synth(env: string, overrides: Overrides = {}): Synthesized {
   const key = `${env}:${JSON.stringify(overrides)}`;
   let hit = cache.get(key);
   if (!hit) {
-    // Same feature flags as cdk.json; no asset bundling or validation plugins in unit tests.
-    const app = new App({ context: featureFlags() });
+    // Same feature flags as cdk.json. CDK's built-in CloudFormation validation (a WASM rule engine, ~3 s
+    // per process) is off here; test/bin.test.ts runs the real entry point with it on and checks its report.
+    const app = new App({ context: featureFlags(), builtinCloudFormationValidation: false });
     const stacks = buildApp(app, configFor(env, overrides));
     hit = {
       stacks,
