@@ -2,12 +2,15 @@ import type { App, Environment } from 'aws-cdk-lib';
 import type { BlueprintConfig } from './config/schema';
 import { ComputeStack } from './stacks/compute-stack';
 import { DataStack } from './stacks/data-stack';
+import { MonitoringStack } from './stacks/monitoring-stack';
+import { connectionBudget } from './config/rules';
 import { NetworkStack } from './stacks/network-stack';
 
 export interface BlueprintStacks {
   readonly network: NetworkStack;
   readonly data: DataStack;
   readonly compute: ComputeStack;
+  readonly monitoring: MonitoringStack;
 }
 
 /** `dev` → `Dev`: stack ids are `ScalingBlueprint-<Env>-<Part>`. */
@@ -56,5 +59,35 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     removalPolicy: config.stateful.removalPolicy,
     production: config.production,
   });
-  return { network, data, compute };
+  const { web, worker } = compute;
+  const monitoring = new MonitoringStack(app, `${prefix}-Monitoring`, {
+    ...common,
+    description: `scaling-blueprint ${config.envName}: KPI dashboard, alarms, SLO burn-rate alarms, SNS topic`,
+    envName: config.envName,
+    sources: {
+      loadBalancerFullName: web.loadBalancer.loadBalancerFullName,
+      targetGroupFullName: web.targetGroup.targetGroupFullName,
+      clusterName: compute.cluster.clusterName,
+      apiServiceName: web.service.serviceName,
+      workerServiceName: worker.service.serviceName,
+      queueName: data.jobs.queue.queueName,
+      deadLetterQueueName: data.jobs.deadLetterQueue.queueName,
+      backlogQueries: worker.backlogQueries,
+      dbClusterIdentifier: data.database.cluster.clusterIdentifier,
+      proxyName: data.database.proxy?.dbProxyName,
+      cacheId: data.cache.cacheId,
+      cacheNodeIds: data.cache.nodeIds,
+      cacheServerless: data.cache.serverless,
+      cacheMaxDataStorageGb: config.cache.serverlessMaxDataStorageGb,
+      cacheMaxEcpuPerSecond: config.cache.serverlessMaxEcpuPerSecond,
+    },
+    monitoring: config.monitoring,
+    alarms: config.alarms,
+    slo: config.slo,
+    api: config.api,
+    worker: { ...config.worker, backlogTarget: worker.backlogTarget },
+    connectionBudget: connectionBudget(config.database)!,
+    removalPolicy: config.stateful.removalPolicy,
+  });
+  return { network, data, compute, monitoring };
 }

@@ -29,6 +29,7 @@ describe('the CDK entry point (what cdk synth runs)', () => {
     expect(run.templates).toEqual([
       'ScalingBlueprint-Dev-Compute.template.json',
       'ScalingBlueprint-Dev-Data.template.json',
+      'ScalingBlueprint-Dev-Monitoring.template.json',
       'ScalingBlueprint-Dev-Network.template.json',
     ]);
   });

@@ -279,6 +279,79 @@ export const cacheSchema = z.strictObject({
   serverlessMaxEcpuPerSecond: int(1000, 15_000_000),
 });
 
+/**
+ * Thresholds of one alarm by severity, in the unit its key names; `null` turns a level off. Which direction
+ * breaches (above or below) is part of the alarm's definition in lib/constructs/kpi-alarms.ts.
+ */
+const thresholds = (min: number, max: number) => z.strictObject({
+  warning: z.number().min(min).max(max).nullable(),
+  critical: z.number().min(min).max(max).nullable(),
+});
+
+export const monitoringSchema = z.strictObject({
+  /** Email addresses subscribed to the alarm topic (each must confirm); [] subscribes none. */
+  alarmEmails: z.array(z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address')).max(20),
+  /** Period of the alarms' metrics (s). */
+  periodSeconds: z.literal([60, 300]),
+  /** Periods an alarm looks back over. */
+  evaluationPeriods: int(1, 60),
+  /** Breaching periods among them before the alarm fires (against flapping). */
+  datapointsToAlarm: int(1, 60),
+  /** Percentage alarms stay quiet below this many requests per period (no alarm on 1 error out of 2 requests). */
+  minRequestsPerPeriod: int(1, 1_000_000),
+});
+
+export const alarmsSchema = z.strictObject({
+  /** p99 TargetResponseTime above (ms). */
+  latencyP99Ms: thresholds(1, 600_000),
+  /** 5xx responses, target or load balancer, as a share of requests above (%). */
+  http5xxPercent: thresholds(0, 100),
+  /** Unhealthy targets above (count). */
+  unhealthyHosts: thresholds(0, 1000),
+  /** API CPU utilisation, service average, above (%). */
+  apiCpuPercent: thresholds(1, 100),
+  /** API memory utilisation, service average, above (%). */
+  apiMemoryPercent: thresholds(1, 100),
+  /** Warn while the API runs at its maxTasks: autoscaling has nothing left to give. */
+  apiAtMaxTasks: z.boolean(),
+  /** Age of the oldest job above this multiple of worker.acceptableLatencySeconds. */
+  queueAgeLatencyMultiple: thresholds(0.1, 100),
+  /** Messages in the dead-letter queue above (count). */
+  dlqMessages: thresholds(0, 1_000_000),
+  /** Aurora CPU, writer or reader average, above (%). */
+  auroraCpuPercent: thresholds(1, 100),
+  /** Writer DatabaseConnections above this share of the connection budget (%). */
+  dbConnectionsPercentOfBudget: thresholds(1, 1000),
+  /** AuroraReplicaLag above (ms). */
+  replicaLagMs: thresholds(1, 3_600_000),
+  /** FreeableMemory of any instance below (MiB). */
+  freeableMemoryMiB: thresholds(1, 1_048_576),
+  /** Cache hit rate below (%). */
+  cacheHitRatePercent: thresholds(0, 100),
+  /** Cache memory used above (%). */
+  cacheMemoryPercent: thresholds(1, 100),
+  /** Cache evictions per period at or above (count). */
+  cacheEvictions: thresholds(1, 100_000_000),
+});
+
+export const sloSchema = z.strictObject({
+  /** Availability objective: share of requests without a 5xx (%). */
+  availabilityPercent: num(50, 99.999),
+  /** A request slower than this is "slow" for the latency objective (ms). */
+  latencyThresholdMs: int(1, 600_000),
+  /** Latency objective: share of requests faster than latencyThresholdMs (%). */
+  latencyPercent: num(50, 99.999),
+  /**
+   * Multi-window, multi-burn-rate alerts (Google SRE workbook): fire when the error budget burns `factor`
+   * times too fast over both the long and the short window.
+   */
+  burnRates: z.array(z.strictObject({
+    longWindowMinutes: int(5, 1440),
+    shortWindowMinutes: int(1, 1440),
+    factor: num(1, 1000),
+  })).min(1).max(4),
+});
+
 export const blueprintConfigSchema = z.strictObject({
   /** Production guard rails: multi-AZ, readers, no DESTROY removal, termination protection. */
   production: z.boolean(),
@@ -295,6 +368,9 @@ export const blueprintConfigSchema = z.strictObject({
   queue: queueSchema,
   database: databaseSchema,
   cache: cacheSchema,
+  monitoring: monitoringSchema,
+  alarms: alarmsSchema,
+  slo: sloSchema,
 });
 
 /** One environment's configuration: validated, merged and frozen. */
@@ -309,3 +385,7 @@ export type WorkerConfig = z.infer<typeof workerSchema>;
 export type QueueConfig = z.infer<typeof queueSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type CacheConfig = z.infer<typeof cacheSchema>;
+export type MonitoringConfig = z.infer<typeof monitoringSchema>;
+export type AlarmsConfig = z.infer<typeof alarmsSchema>;
+export type Thresholds = AlarmsConfig[keyof Omit<AlarmsConfig, 'apiAtMaxTasks'>];
+export type SloConfig = z.infer<typeof sloSchema>;

@@ -39,6 +39,14 @@ export class Cache extends Construct {
   readonly connections: ec2.Connections;
   /** The L1 resource, for alarms and tests. */
   readonly resource: elasticache.CfnReplicationGroup | elasticache.CfnServerlessCache;
+  /** The replication group id, or the serverless cache name: what CloudWatch metrics are keyed by. */
+  readonly cacheId: string;
+  /**
+   * CacheClusterId of every node of a replication group (ElastiCache publishes node-based metrics per
+   * node): `<group>-001…` without cluster mode, `<group>-<shard 0001…>-<node 001…>` with it. [] for serverless.
+   */
+  readonly nodeIds: string[];
+  readonly serverless: boolean;
 
   constructor(scope: Construct, id: string, props: CacheProps) {
     super(scope, id);
@@ -50,6 +58,7 @@ export class Cache extends Construct {
       allowAllOutbound: false,
     });
     const serverless = config.mode === 'serverless';
+    this.serverless = serverless;
     const defaultPort = serverless
       ? ec2.Port.tcpRange(SERVERLESS_PORTS.primary, SERVERLESS_PORTS.reader)
       : ec2.Port.tcp(config.port);
@@ -77,6 +86,8 @@ export class Cache extends Construct {
       this.readerEndpointAddress = cache.attrReaderEndpointAddress;
       this.port = SERVERLESS_PORTS.primary;
       this.clusterMode = false;
+      this.cacheId = cache.ref;
+      this.nodeIds = [];
       return;
     }
 
@@ -119,6 +130,11 @@ export class Cache extends Construct {
     group.applyRemovalPolicy(removalPolicyFor(props.removalPolicy, true));
     this.resource = group;
     this.port = config.port;
+    this.cacheId = group.ref;
+    const nodes = Array.from({ length: 1 + config.replicas }, (_, n) => String(n + 1).padStart(3, '0'));
+    this.nodeIds = this.clusterMode
+      ? Array.from({ length: config.shards }, (_, g) => String(g + 1).padStart(4, '0')).flatMap((shard) => nodes.map((n) => `${group.ref}-${shard}-${n}`))
+      : nodes.map((n) => `${group.ref}-${n}`);
     if (this.clusterMode) {
       this.endpointAddress = group.attrConfigurationEndPointAddress;
     } else {

@@ -22,6 +22,11 @@ export interface EncryptionKeyProps {
   readonly removalPolicy: StatefulConfig['removalPolicy'];
   /** Let CloudWatch Logs in this account and region encrypt log groups with the key. @default false */
   readonly allowCloudWatchLogs?: boolean;
+  /**
+   * Let CloudWatch alarms of this account publish to an SNS topic encrypted with the key. Without it the
+   * alarms' notifications are dropped without an error. @default false
+   */
+  readonly allowCloudWatchAlarms?: boolean;
 }
 
 /** A customer-managed KMS key with yearly rotation and, optionally, a grant to CloudWatch Logs. */
@@ -49,6 +54,16 @@ export class EncryptionKey extends Construct {
               'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
             },
           },
+        }),
+      );
+    }
+    if (props.allowCloudWatchAlarms) {
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
         }),
       );
     }

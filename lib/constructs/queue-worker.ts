@@ -67,6 +67,31 @@ export function backlogPerTaskQueries(props: {
 }
 
 /**
+ * The metrics of a customized-metric query list as CloudWatch metrics keyed by query id, so that an alarm
+ * or a dashboard can use the very metrics (and math ids) the scaling policy uses.
+ */
+export function queryMetrics(
+  queries: appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty[],
+  period: Duration,
+): Record<string, cloudwatch.IMetric> {
+  const out: Record<string, cloudwatch.IMetric> = {};
+  for (const q of queries) {
+    const stat = q.metricStat as appscaling.CfnScalingPolicy.TargetTrackingMetricStatProperty | undefined;
+    if (!stat) continue;
+    const m = stat.metric as appscaling.CfnScalingPolicy.TargetTrackingMetricProperty;
+    const dims = m.dimensions as appscaling.CfnScalingPolicy.TargetTrackingMetricDimensionProperty[];
+    out[q.id!] = new cloudwatch.Metric({
+      namespace: m.namespace!,
+      metricName: m.metricName!,
+      dimensionsMap: Object.fromEntries(dims.map((d) => [d.name, d.value])),
+      statistic: stat.stat,
+      period,
+    });
+  }
+  return out;
+}
+
+/**
  * Workers that consume the jobs queue: a Fargate service in the app subnets, no load balancer, on a mix of
  * FARGATE and FARGATE_SPOT, scaled on backlog per task.
  *
@@ -86,6 +111,8 @@ export class QueueWorker extends Construct {
   /** Backlog per task the service scales to hold. */
   readonly backlogTarget: number;
   readonly scaleOutFromZeroAlarm?: cloudwatch.Alarm;
+  /** The metric-math queries of backlog per task, as the scaling policy uses them. */
+  readonly backlogQueries: appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty[];
 
   constructor(scope: Construct, id: string, props: QueueWorkerProps) {
     super(scope, id);
@@ -133,12 +160,12 @@ export class QueueWorker extends Construct {
     });
 
     this.backlogTarget = backlogPerTaskTarget({ worker });
-    const queries = backlogPerTaskQueries({
+    const queries = (this.backlogQueries = backlogPerTaskQueries({
       queueName: tier.jobs.queue.queueName,
       clusterName: cluster.clusterName,
       serviceName: this.service.serviceName,
       includeInFlight: worker.scaleOnInFlightMessages,
-    });
+    }));
     this.backlogPolicy = new appscaling.CfnScalingPolicy(this, 'BacklogPerTaskTracking', {
       policyName: `${id}BacklogPerTask`,
       policyType: 'TargetTrackingScaling',
@@ -158,19 +185,7 @@ export class QueueWorker extends Construct {
     queries: appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty[],
     worker: WorkerConfig,
   ): cloudwatch.Alarm {
-    const metric = (q: appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty) => {
-      const stat = q.metricStat as appscaling.CfnScalingPolicy.TargetTrackingMetricStatProperty;
-      const m = stat.metric as appscaling.CfnScalingPolicy.TargetTrackingMetricProperty;
-      const dims = m.dimensions as appscaling.CfnScalingPolicy.TargetTrackingMetricDimensionProperty[];
-      return new cloudwatch.Metric({
-        namespace: m.namespace!,
-        metricName: m.metricName!,
-        dimensionsMap: Object.fromEntries(dims.map((d) => [d.name, d.value])),
-        statistic: stat.stat,
-        period: Duration.seconds(METRIC_PERIOD_SECONDS),
-      });
-    };
-    const byId = Object.fromEntries(queries.filter((q) => q.metricStat).map((q) => [q.id, metric(q)]));
+    const byId = queryMetrics(queries, Duration.seconds(METRIC_PERIOD_SECONDS));
     const backlog = worker.scaleOnInFlightMessages ? 'visible + inflight' : 'visible';
     // RunningTaskCount may be missing rather than 0 while no task runs: FILL treats missing as 0.
     const waitingWithNoTask = new cloudwatch.MathExpression({

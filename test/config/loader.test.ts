@@ -409,6 +409,62 @@ describe('compute rules (ALB, API and worker services)', () => {
   });
 });
 
+describe('monitoring rules (alarms that can never fire)', () => {
+  test('datapoints to alarm above the evaluation periods', () => {
+    expectOneProblem('staging', { monitoring: { evaluationPeriods: 3, datapointsToAlarm: 4 } },
+      'environments.staging.monitoring.datapointsToAlarm', '4', 'exceeds monitoring.evaluationPeriods (3); no alarm could ever fire');
+  });
+
+  test('a percentage threshold the metric cannot exceed', () => {
+    expectOneProblem('staging', { alarms: { apiCpuPercent: { warning: 80, critical: 100 } } },
+      'environments.staging.alarms.apiCpuPercent.critical', '100', 'can never fire: the metric never exceeds 100');
+  });
+
+  test('a "below" threshold of 0', () => {
+    expectOneProblem('staging', { alarms: { cacheHitRatePercent: { warning: 10, critical: 0 } } },
+      'environments.staging.alarms.cacheHitRatePercent.critical', '0', 'can never fire: the metric never goes below 0');
+  });
+
+  test('a warning that would not come before the critical (above)', () => {
+    expectOneProblem('staging', { alarms: { latencyP99Ms: { warning: 3000, critical: 2000 } } },
+      'environments.staging.alarms.latencyP99Ms.warning', '3000', 'must be below the critical threshold (2000)');
+  });
+
+  test('a warning that would not come before the critical (below)', () => {
+    expectOneProblem('staging', { alarms: { freeableMemoryMiB: { warning: 100, critical: 256 } } },
+      'environments.staging.alarms.freeableMemoryMiB.warning', '100', 'must be above the critical threshold (256)');
+  });
+
+  test('a level can be turned off with null', () => {
+    expect(() => configFor('staging', { alarms: { apiCpuPercent: { warning: null, critical: 95 } } })).not.toThrow();
+  });
+
+  test('a queue-age threshold beyond the message retention', () => {
+    expectOneProblem('dev', { worker: { acceptableLatencySeconds: 3600 }, alarms: { queueAgeLatencyMultiple: { warning: 1, critical: 30 } } },
+      'environments.dev.alarms.queueAgeLatencyMultiple.critical', '30',
+      'can never fire: 30 × worker.acceptableLatencySeconds = 108000 s, but SQS deletes messages after queue.retentionDays (86400 s)');
+  });
+
+  test('a burn rate that would need more than all requests to fail', () => {
+    expectOneProblem('staging', { slo: { availabilityPercent: 90 } }, 'defaults.slo.burnRates.0.factor', '14.4',
+      'can never fire with slo.availabilityPercent 90: 14.4 × the 10 % error budget = 144 % of requests', 'lower the factor below 10');
+  });
+
+  test('a short window not shorter than the long one', () => {
+    expectOneProblem('staging', { slo: { burnRates: [{ longWindowMinutes: 60, shortWindowMinutes: 60, factor: 2 }] } },
+      'environments.staging.slo.burnRates.0.shortWindowMinutes', '60', 'must be shorter than the long window (60 min)');
+  });
+
+  test.each([
+    ['monitoring.alarmEmails.0', { monitoring: { alarmEmails: ['not-an-email'] } }, '"not-an-email"', 'must be an email address'],
+    ['monitoring.periodSeconds', { monitoring: { periodSeconds: 120 } }, '120', 'use one of 60, 300'],
+    ['alarms.http5xxPercent.critical', { alarms: { http5xxPercent: { critical: 'high' } } }, '"high"', 'must be a number'],
+    ['slo.availabilityPercent', { slo: { availabilityPercent: 100 } }, '100', 'must be ≤ 99.999'],
+  ])('schema: %s', (key, overrides, value, problem) => {
+    expectOneProblem('staging', overrides, `environments.staging.${key}`, value, problem);
+  });
+});
+
 describe('production guard rails', () => {
   test('prod with fewer than 2 AZs', () => {
     expectOneProblem('prod', { network: { maxAzs: 1, natGateways: 1 } }, 'environments.prod.network.maxAzs', '1',

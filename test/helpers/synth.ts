@@ -10,6 +10,7 @@ export interface Synthesized {
   readonly network: Template;
   readonly data: Template;
   readonly compute: Template;
+  readonly monitoring: Template;
 }
 
 const cache = new Map<string, Synthesized>();
@@ -31,6 +32,7 @@ export function synth(env: string, overrides: Overrides = {}): Synthesized {
       network: Template.fromStack(stacks.network),
       data: Template.fromStack(stacks.data),
       compute: Template.fromStack(stacks.compute),
+      monitoring: Template.fromStack(stacks.monitoring),
     };
     cache.set(key, hit);
   }

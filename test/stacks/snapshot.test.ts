@@ -5,7 +5,7 @@ import { ENVIRONMENTS, synth } from '../helpers/synth';
 // then `npm run test:update` if the change is intended. Fine-grained assertions live beside the constructs.
 describe.each(ENVIRONMENTS)('%s', (env) => {
   const result = synth(env);
-  test.each(['network', 'data', 'compute'] as const)('%s stack matches the snapshot', (part) => {
+  test.each(['network', 'data', 'compute', 'monitoring'] as const)('%s stack matches the snapshot', (part) => {
     expect(normalizeTemplate(result[part].toJSON())).toMatchSnapshot();
   });
 });

@@ -17,7 +17,7 @@ const PINNED_DATA_IDS = {
 
 describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
   const cfg = configFor(env);
-  const { stacks, data, network, compute } = synth(env);
+  const { stacks, data, network, compute, monitoring } = synth(env);
 
   test('ids follow ScalingBlueprint-<Env>-<Part>', () => {
     const prefix = stackPrefix(env);
@@ -45,10 +45,14 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
 
   test('stacks reference each other through CloudFormation exports (strong references), not lookups', () => {
     expect(stacks.data.dependencies).toEqual([stacks.network]);
-    expect(stacks.compute.dependencies.sort((a, b) => a.stackName.localeCompare(b.stackName))).toEqual([stacks.data, stacks.network]);
-    const exported = new Set([network, data].flatMap((t) => Object.values(t.findOutputs('*')).map((o) => o.Export?.Name)));
+    const byName = (a: { stackName: string }, b: { stackName: string }) => a.stackName.localeCompare(b.stackName);
+    expect(stacks.compute.dependencies.sort(byName)).toEqual([stacks.data, stacks.network]);
+    // Only stateless stacks depend on others: Compute and Monitoring can be destroyed and recreated freely.
+    expect(stacks.monitoring.dependencies.sort(byName)).toEqual([stacks.compute, stacks.data]);
+    expect(stacks.network.dependencies).toEqual([]);
+    const exported = new Set([network, data, compute].flatMap((t) => Object.values(t.findOutputs('*')).map((o) => o.Export?.Name)));
     const imports = (t: typeof data) => [...JSON.stringify(t.toJSON()).matchAll(/\{"Fn::ImportValue":"([^"]+)"\}/g)].map((m) => m[1]);
-    const used = [...imports(data), ...imports(compute)];
+    const used = [...imports(data), ...imports(compute), ...imports(monitoring)];
     expect(used.length).toBeGreaterThan(0);
     for (const name of used) expect(exported).toContain(name);
     // nothing is exported that no stack uses
@@ -72,7 +76,7 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
   });
 
   test('CDK reports no errors on any stack', () => {
-    for (const stack of [stacks.network, stacks.data, stacks.compute]) {
+    for (const stack of [stacks.network, stacks.data, stacks.compute, stacks.monitoring]) {
       expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
     }
   });
@@ -87,7 +91,7 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
   });
 
   test('every stack is tagged with the project and the environment', () => {
-    for (const stack of [stacks.network, stacks.data, stacks.compute]) {
+    for (const stack of [stacks.network, stacks.data, stacks.compute, stacks.monitoring]) {
       expect(stack.tags.tagValues()).toEqual({ Project: 'scaling-blueprint', Environment: env });
     }
   });

@@ -1,0 +1,50 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { AlarmsConfig, MonitoringConfig, SloConfig, StatefulConfig } from '../config/schema';
+import { AlarmTopic } from '../constructs/alarm-topic';
+import { KpiAlarms } from '../constructs/kpi-alarms';
+import { KpiDashboard } from '../constructs/kpi-dashboard';
+import { KpiMetrics, type KpiSources } from '../constructs/kpi-metrics';
+
+export interface MonitoringStackProps extends StackProps {
+  readonly envName: string;
+  readonly sources: KpiSources;
+  readonly monitoring: MonitoringConfig;
+  readonly alarms: AlarmsConfig;
+  readonly slo: SloConfig;
+  readonly api: { readonly minTasks: number; readonly maxTasks: number };
+  readonly worker: { readonly maxTasks: number; readonly backlogTarget: number; readonly acceptableLatencySeconds: number };
+  readonly connectionBudget: number;
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+}
+
+/** The KPI dashboard, the alarms (Warning/Critical, SLO burn rates, service health) and their SNS topic. */
+export class MonitoringStack extends Stack {
+  readonly topic: AlarmTopic;
+  readonly alarms: KpiAlarms;
+  readonly dashboard: KpiDashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringStackProps) {
+    super(scope, id, props);
+    const metrics = new KpiMetrics(props.sources, props.monitoring.periodSeconds);
+    this.topic = new AlarmTopic(this, 'Alarms', { emails: props.monitoring.alarmEmails, removalPolicy: props.removalPolicy });
+    this.alarms = new KpiAlarms(this, 'Kpi', {
+      metrics,
+      alarms: props.alarms,
+      monitoring: props.monitoring,
+      slo: props.slo,
+      topic: this.topic.topic,
+      apiMaxTasks: props.api.maxTasks,
+      acceptableLatencySeconds: props.worker.acceptableLatencySeconds,
+      connectionBudget: props.connectionBudget,
+    });
+    this.dashboard = new KpiDashboard(this, 'Kpis', {
+      metrics,
+      alarms: props.alarms,
+      envName: props.envName,
+      api: props.api,
+      worker: props.worker,
+      connectionBudget: props.connectionBudget,
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { configFor } from '../helpers/context';
+import { ENVIRONMENTS, synth } from '../helpers/synth';
+
+type Widget = { type: string; properties: Record<string, any> };
+
+/** The dashboard body as JSON, cross-stack references replaced by a placeholder. */
+function dashboard(t: Template): Widget[] {
+  const [resource] = Object.values(t.findResources('AWS::CloudWatch::Dashboard'));
+  const body = resource.Properties.DashboardBody;
+  const text = typeof body === 'string' ? body : (body['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'REF')).join('');
+  return JSON.parse(text).widgets;
+}
+
+const byTitle = (widgets: Widget[], title: string) => {
+  const w = widgets.find((x) => x.properties.title === title);
+  if (!w) throw new Error(`no widget "${title}" in ${widgets.map((x) => x.properties.title).join(' | ')}`);
+  return w;
+};
+const annotations = (w: Widget) => (w.properties.annotations?.horizontal ?? []) as Array<{ value: number; label: string }>;
+const expressions = (w: Widget) => (w.properties.metrics as unknown[][]).map((m) => (m[0] as { expression?: string }).expression).filter(Boolean);
+
+describe.each(ENVIRONMENTS)('KPI dashboard (%s)', (env) => {
+  const cfg = configFor(env);
+  const widgets = dashboard(synth(env).monitoring);
+  const titles = widgets.map((w) => w.properties.title ?? w.properties.markdown);
+
+  test('rows in order: summary, traffic, API service, worker, Aurora, cache', () => {
+    const order = ['Now', 'Requests/s', 'Latency (ms)', '5xx rate (%)', 'API CPU (%)', 'API tasks', 'Jobs queue',
+      'Backlog per task (the scaling metric)', 'Aurora CPU (%)', 'Connections', 'Cache hit rate (%)', 'Cache connections'];
+    const positions = order.map((title) => titles.indexOf(title));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  test('single values at the top: RPS, p99, error %, tasks, queue age', () => {
+    const top = byTitle(widgets, 'Now');
+    expect(top.type).toBe('metric');
+    expect(top.properties.view).toBe('singleValue');
+    const shown = (top.properties.metrics as unknown[][]).map((m) => m[m.length - 1] as { label?: string; visible?: boolean }).filter((o) => o.visible !== false);
+    const labels = shown.map((o) => o.label);
+    expect(labels).toEqual(['Requests/s', 'p99 (ms)', '5xx %', 'API tasks', 'Worker tasks', 'Queue age (s)']);
+  });
+
+  test('requests per second and error rates by metric math, not averages of counts', () => {
+    expect(expressions(byTitle(widgets, 'Requests/s'))).toEqual(['requests / PERIOD(requests)']);
+    const rates = expressions(byTitle(widgets, '5xx rate (%)'));
+    expect(rates).toHaveLength(2);
+    for (const e of rates) expect(e).toMatch(/^100 \* FILL\(errors\d+, 0\) \/ requests$/);
+  });
+
+  test('latency p50/p90/p99 in ms with lines at the p99 alarm thresholds', () => {
+    const w = byTitle(widgets, 'Latency (ms)');
+    expect(expressions(w)).toHaveLength(3);
+    expect(annotations(w).map((a) => a.value)).toEqual([cfg.alarms.latencyP99Ms.warning, cfg.alarms.latencyP99Ms.critical].filter((v) => v !== null));
+  });
+
+  test('API tasks against min and max', () => {
+    expect(annotations(byTitle(widgets, 'API tasks'))).toEqual([
+      expect.objectContaining({ value: cfg.api.minTasks, label: 'minTasks' }),
+      expect.objectContaining({ value: cfg.api.maxTasks, label: 'maxTasks' }),
+    ]);
+  });
+
+  test('backlog per task graphs the scaling policy\'s math against its target', () => {
+    const w = byTitle(widgets, 'Backlog per task (the scaling metric)');
+    expect(expressions(w)).toEqual([cfg.worker.scaleOnInFlightMessages ? '(visible + inflight) / running' : 'visible / running']);
+    expect(annotations(w)).toEqual([expect.objectContaining({ value: cfg.worker.acceptableLatencySeconds / cfg.worker.avgProcessingSeconds, label: 'target' })]);
+  });
+
+  test('database connections against the connection budget', () => {
+    const labels = annotations(byTitle(widgets, 'Connections')).map((a) => a.label);
+    expect(labels[0]).toBe('connection budget');
+  });
+
+  test('every graph names its unit on the left axis', () => {
+    for (const w of widgets.filter((x) => x.type === 'metric' && x.properties.view === 'timeSeries')) {
+      expect(w.properties.yAxis?.left?.label).toBeTruthy();
+    }
+  });
+});
