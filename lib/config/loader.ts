@@ -21,8 +21,8 @@ export class ConfigError extends Error {
   }
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
 
 /**
  * Turns the `scaling-blueprint` context value into one environment's validated, frozen configuration:
@@ -171,7 +171,8 @@ function keysAt(path: string[]): string[] {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
-function deepMerge(base: JsonObject, override: JsonObject): JsonObject {
+/** Objects merge key by key; arrays and scalars in `override` replace. */
+export function deepMerge(base: JsonObject, override: JsonObject): JsonObject {
   const out: JsonObject = { ...base };
   for (const [key, value] of Object.entries(override)) {
     const current = out[key];

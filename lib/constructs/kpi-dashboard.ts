@@ -3,13 +3,17 @@ import { Construct } from 'constructs';
 import type { AlarmsConfig, Thresholds } from '../config/schema';
 import type { KpiMetrics } from './kpi-metrics';
 
-export interface KpiDashboardProps {
-  readonly metrics: KpiMetrics;
-  readonly alarms: AlarmsConfig;
-  readonly envName: string;
+/** The limits the graphs draw lines at: task ranges, the backlog target, the connection budget. */
+export interface KpiLimits {
   readonly api: { readonly minTasks: number; readonly maxTasks: number };
   readonly worker: { readonly maxTasks: number; readonly backlogTarget: number; readonly acceptableLatencySeconds: number };
   readonly connectionBudget: number;
+}
+
+export interface KpiDashboardProps extends KpiLimits {
+  readonly metrics: KpiMetrics;
+  readonly alarms: AlarmsConfig;
+  readonly envName: string;
 }
 
 const WIDTH = 24;

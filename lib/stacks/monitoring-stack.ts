@@ -3,18 +3,15 @@ import type { Construct } from 'constructs';
 import type { AlarmsConfig, MonitoringConfig, SloConfig, StatefulConfig } from '../config/schema';
 import { AlarmTopic } from '../constructs/alarm-topic';
 import { KpiAlarms } from '../constructs/kpi-alarms';
-import { KpiDashboard } from '../constructs/kpi-dashboard';
+import { KpiDashboard, type KpiLimits } from '../constructs/kpi-dashboard';
 import { KpiMetrics, type KpiSources } from '../constructs/kpi-metrics';
 
-export interface MonitoringStackProps extends StackProps {
+export interface MonitoringStackProps extends StackProps, KpiLimits {
   readonly envName: string;
   readonly sources: KpiSources;
   readonly monitoring: MonitoringConfig;
   readonly alarms: AlarmsConfig;
   readonly slo: SloConfig;
-  readonly api: { readonly minTasks: number; readonly maxTasks: number };
-  readonly worker: { readonly maxTasks: number; readonly backlogTarget: number; readonly acceptableLatencySeconds: number };
-  readonly connectionBudget: number;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
 }
 

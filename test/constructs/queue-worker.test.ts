@@ -1,13 +1,9 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
+import { actions, policyStatements } from '../helpers/template';
 
 const queueNameImport = { 'Fn::ImportValue': Match.stringLikeRegexp('JobsQueue24944186QueueName') };
-const policyStatements = (t: Template, rolePrefix: string) =>
-  Object.values(t.findResources('AWS::IAM::Policy'))
-    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
-
 /** The metric-math queries the policy must carry, exactly. */
 function expectedQueries(includeInFlight: boolean) {
   const sqs = (id: string, name: string) => ({
@@ -131,7 +127,7 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
 
   test('IAM: the worker may consume the queue and connect to the proxy, nothing more (no SendMessage)', () => {
     const statements = policyStatements(t, 'WorkerTaskDefinitionTaskRole');
-    const all = statements.flatMap((s) => [s.Action].flat()).sort();
+    const all = actions(statements);
     const expected = ['kms:Decrypt', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
     if (cfg.database.proxy.enabled) expected.push('rds-db:connect');
     expect(all).toEqual(expected.sort());

@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { CONTEXT_KEY, loadConfig } from '../../lib/config/loader';
+import { CONTEXT_KEY, deepMerge, loadConfig, type JsonObject } from '../../lib/config/loader';
 import type { BlueprintConfig } from '../../lib/config/schema';
 
 /** cdk.json as the CLI reads it: tests use the same feature flags and the same configuration as `cdk synth`. */
@@ -24,24 +24,11 @@ export function blueprintContext(): { defaults: Overrides; environments: Record<
 /** The context with `overrides` deep-merged into `environments.<env>`, as a user would edit cdk.json. */
 export function contextWith(env: string, overrides: Overrides = {}): ReturnType<typeof blueprintContext> {
   const ctx = blueprintContext();
-  ctx.environments[env] = merge(ctx.environments[env] ?? {}, overrides);
+  ctx.environments[env] = deepMerge((ctx.environments[env] ?? {}) as JsonObject, overrides as JsonObject);
   return ctx;
 }
 
 /** The loaded configuration of `env`, with optional overrides. */
 export function configFor(env: string, overrides: Overrides = {}): BlueprintConfig {
   return loadConfig(contextWith(env, overrides), env);
-}
-
-function merge(base: Overrides, extra: Overrides): Overrides {
-  const out: Overrides = { ...base };
-  for (const [k, v] of Object.entries(extra)) {
-    const cur = out[k];
-    out[k] = isObj(cur) && isObj(v) ? merge(cur, v) : v;
-  }
-  return out;
-}
-
-function isObj(v: unknown): v is Overrides {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
