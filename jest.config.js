@@ -5,6 +5,11 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
   testTimeout: 60000,
+  // Tests of the workload import its dependencies, which live in workload/node_modules.
+  moduleDirectories: ['node_modules', '<rootDir>/workload/node_modules'],
+  // PostgreSQL, Redis and moto_server on 127.0.0.1 for the workload's integration tests (scripts/services.sh).
+  globalSetup: '<rootDir>/test/workload/global-setup.ts',
+  globalTeardown: '<rootDir>/test/workload/global-teardown.ts',
   // Synth is CPU-bound: use both cores of the 2-core reference machine (jest's default leaves one idle).
   maxWorkers: 2,
 };
