@@ -1,4 +1,4 @@
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -35,6 +35,7 @@ export interface ContainerSettings {
 export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: number): ContainerSettings {
   const { database, cache, jobs } = tier;
   const environment: Record<string, string> = {
+    AWS_REGION: Stack.of(scope).region,
     DB_WRITER_HOST: database.writerEndpoint,
     DB_READER_HOST: database.readerEndpoint,
     DB_PORT: String(database.port),
@@ -47,6 +48,8 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     CACHE_TLS: 'true',
     CACHE_CLUSTER_MODE: String(cache.clusterMode),
     QUEUE_URL: jobs.queue.queueUrl,
+    // The worker extends a message's visibility by this much while its job runs.
+    WORKER_VISIBILITY_SECONDS: String(jobs.visibilityTimeoutSeconds),
   };
   if (cache.readerEndpointAddress) environment.CACHE_READER_HOST = cache.readerEndpointAddress;
   // The secrets are referenced by ARN: a grant on the Data stack's secret objects would write the task's

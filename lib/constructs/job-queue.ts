@@ -24,10 +24,13 @@ const MAX_RETENTION = Duration.days(14);
 export class JobQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** The queue's visibility timeout (s), for consumers that extend it. */
+  readonly visibilityTimeoutSeconds: number;
 
   constructor(scope: Construct, id: string, props: JobQueueProps) {
     super(scope, id);
     const { config } = props;
+    this.visibilityTimeoutSeconds = config.visibilityTimeoutSeconds;
     const common = {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.encryptionKey,

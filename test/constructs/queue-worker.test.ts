@@ -60,7 +60,6 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
       Cpu: String(w.cpu),
       Memory: String(w.memoryMiB),
       ContainerDefinitions: [Match.objectLike({
-        Image: w.image.uri,
         Command: [...w.image.command],
         StopTimeout: w.stopTimeoutSeconds,
         PortMappings: Match.absent(),

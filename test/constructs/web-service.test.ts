@@ -7,6 +7,10 @@ import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 import { actions, policyStatements } from '../helpers/template';
 
+/** A registry URI as is; a build directory becomes an image in the CDK assets repository. */
+const expectedImage = (image: { uri: string }) =>
+  image.uri || { 'Fn::Sub': Match.stringLikeRegexp('/cdk-hnb659fds-container-assets-\\$\\{AWS::AccountId\\}-us-east-1:[0-9a-f]{64}$') };
+
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 const sgId = (prefix: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${prefix}`), 'GroupId'] });
 const attributes = (t: Template, type: string) => {
@@ -101,7 +105,7 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
       Memory: String(api.memoryMiB),
       RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
       ContainerDefinitions: [Match.objectLike({
-        Image: api.image.uri,
+        Image: expectedImage(api.image),
         PortMappings: [Match.objectLike({ ContainerPort: api.containerPort })],
         HealthCheck: Match.objectLike({ Command: ['CMD-SHELL', api.containerHealthCheckCommand] }),
         LogConfiguration: Match.objectLike({ LogDriver: 'awslogs', Options: Match.objectLike({ mode: 'non-blocking', 'awslogs-group': { Ref: Match.stringLikeRegexp('^WebApiLogs') } }) }),
@@ -204,7 +208,8 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
 
   test('IAM: the execution role reads the two secrets and decrypts them only through Secrets Manager', () => {
     const statements = policyStatements(t, 'WebApiTaskDefinitionExecutionRole');
-    expect(actions(statements)).toEqual(['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    const pull = api.image.uri ? [] : ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer'];
+    expect(actions(statements)).toEqual([...pull, 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'].sort());
     const decrypt = statements.find((s) => s.Action === 'kms:Decrypt')!;
     expect(JSON.stringify(decrypt.Condition)).toBe(JSON.stringify({
       StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
@@ -287,13 +292,29 @@ describe('ALB variants', () => {
     tuned().allResourcesProperties('AWS::ECS::TaskDefinition', { RuntimePlatform: { CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' } });
   });
 
-  test('a local build directory becomes a Docker image asset (built at deploy, not at synth)', () => {
+  test('by default the API and the worker run one image built from workload/ (built at deploy, not at synth)', () => {
+    const { stacks } = synth('staging');
+    const assets = stacks.compute.node.findAll().filter((c): c is DockerImageAsset => c instanceof DockerImageAsset);
+    expect(assets).toHaveLength(2);
+    expect(new Set(assets.map((a) => a.assetHash)).size).toBe(1);
+    const defs = Object.values(synth('staging').compute.findResources('AWS::ECS::TaskDefinition'));
+    expect(defs.map((d) => d.Properties.ContainerDefinitions[0].Command).sort()).toEqual([['api'], ['worker']]);
+  });
+
+  test('a registry image instead of the build', () => {
+    const uri = 'public.ecr.aws/docker/library/nginx:1.27-alpine';
+    const { compute: t, stacks } = synth('staging', { api: { image: { uri, directory: '', command: [] } } });
+    const [def] = Object.values(t.findResources('AWS::ECS::TaskDefinition', { Properties: { ContainerDefinitions: [Match.objectLike({ PortMappings: Match.anyValue() })] } }));
+    expect(def.Properties.ContainerDefinitions[0].Image).toBe(uri);
+    expect(def.Properties.ContainerDefinitions[0].Command).toBeUndefined();
+    expect(stacks.compute.node.findAll().filter((c) => c instanceof DockerImageAsset)).toHaveLength(1); // the worker's
+  });
+
+  test('a build directory of your own', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-image-'));
     writeFileSync(join(dir, 'Dockerfile'), 'FROM public.ecr.aws/docker/library/busybox:1.37\n');
-    const { compute: t, stacks } = synth('staging', { api: { image: { uri: '', directory: dir } } });
-    const [def] = Object.values(t.findResources('AWS::ECS::TaskDefinition', { Properties: { ContainerDefinitions: [Match.objectLike({ PortMappings: Match.anyValue() })] } }));
-    expect(JSON.stringify(def.Properties.ContainerDefinitions[0].Image)).toMatch(/cdk-hnb659fds-container-assets/);
-    const assets = stacks.compute.node.findAll().filter((c) => c instanceof DockerImageAsset);
-    expect(assets).toHaveLength(1);
+    const { stacks } = synth('staging', { api: { image: { directory: dir } } });
+    const hashes = stacks.compute.node.findAll().filter((c): c is DockerImageAsset => c instanceof DockerImageAsset).map((a) => a.assetHash);
+    expect(new Set(hashes).size).toBe(2);
   });
 });

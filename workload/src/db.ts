@@ -25,7 +25,11 @@ export function connectDatabase(s: Settings['db'], region: string): Database {
         ? () => new Signer({ hostname: host, port: s.port, username: s.user, region }).getAuthToken()
         : s.password,
     };
-    return new Pool(config);
+    const p = new Pool(config);
+    // An idle connection the server ends (failover, proxy restart, an admin) emits 'error' on the pool;
+    // unhandled, it would crash the process. The pool drops that client and opens another when needed.
+    p.on('error', (err) => process.stderr.write(`${JSON.stringify({ event: 'db_idle_client_error', host, error: err.message })}\n`));
+    return p;
   };
   const writer = pool(s.writerHost);
   const reader = s.readerHost === s.writerHost ? writer : pool(s.readerHost);
