@@ -252,6 +252,8 @@ export const databaseSchema = z.strictObject({
   logRetentionDays: logRetentionDays,
   /** Name of the database created in the cluster. */
   databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _, starting with a letter'),
+  /** Days between automatic rotations of the master password (Secrets Manager single-user rotation). */
+  secretRotationDays: int(1, 365),
   /** Master user name (kept in the generated secret). `postgres`, `rdsadmin` and `admin` are reserved or guessable. */
   masterUsername: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'lower-case letters, digits and _, starting with a letter, at most 16 characters'),
 });

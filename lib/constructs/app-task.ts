@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -53,11 +53,21 @@ export class AppTask extends Construct {
       retentionDays: props.compute.logRetentionDays,
       removalPolicy: props.removalPolicy,
     });
+    if (!props.image.uri) {
+      Validations.of(this.taskDefinition.obtainExecutionRole()).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ecr:GetAuthorizationToken, needed to pull the image from ECR, has no resource-level permissions; every other action is scoped.',
+      });
+    }
     const image = props.image.uri
       ? ecs.ContainerImage.fromRegistry(props.image.uri)
       : ecs.ContainerImage.fromAsset(resolve(PROJECT_ROOT, props.image.directory), {
           platform: arm ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
         });
+    Validations.of(this.taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The environment holds endpoints, ports and sizes only; credentials reach the container as ECS secrets (DB_USERNAME, DB_PASSWORD, CACHE_AUTH_TOKEN).',
+    });
     this.container = this.taskDefinition.addContainer('App', {
       image,
       command: props.image.command.length > 0 ? [...props.image.command] : undefined,

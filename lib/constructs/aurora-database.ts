@@ -1,13 +1,14 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, type CfnResource, Duration, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DatabaseConfig, StatefulConfig } from '../config/schema';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
-import { removalPolicyFor } from './encryption';
+import { encryptedLogGroup, removalPolicyFor } from './encryption';
 import { physicalName } from './naming';
 
 export interface AuroraDatabaseProps {
@@ -94,7 +95,19 @@ export class AuroraDatabase extends Construct {
       description: 'Aurora cluster: reachable only from the proxy or the services granted access',
       allowAllOutbound: false,
     });
+    // RDS exports the postgresql log to a group named after the cluster. Naming the cluster lets this stack
+    // create that group first, encrypted and with its retention, instead of a log-retention Lambda
+    // adjusting a group RDS created (unencrypted) on its own.
+    const clusterIdentifier = physicalName(this, 'aurora');
+    const postgresLog = encryptedLogGroup(this, 'PostgresLog', {
+      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+      encryptionKey,
+      retentionDays: config.logRetentionDays,
+      removalPolicy: props.removalPolicy,
+    });
+
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      clusterIdentifier,
       securityGroups: [securityGroup],
       port: POSTGRES_PORT,
       engine,
@@ -121,11 +134,25 @@ export class AuroraDatabase extends Construct {
         monitoringInterval: Duration.seconds(config.monitoringIntervalSeconds),
       }),
       cloudwatchLogsExports: ['postgresql'],
-      cloudwatchLogsRetention: config.logRetentionDays,
+      monitoringRole: config.monitoringIntervalSeconds > 0 ? this.enhancedMonitoringRole() : undefined,
       deletionProtection: props.deletionProtection,
       removalPolicy: removalPolicyFor(props.removalPolicy, true),
     });
+    // Only the DB cluster resource waits for its log group: a construct-level dependency would also hold back
+    // the proxy's role, which the data key's policy names, and the key is what the log group needs first.
+    (this.cluster.node.defaultChild as CfnResource).addResourceDependency(postgresLog.node.defaultChild as CfnResource);
+    if (!props.deletionProtection) {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason: 'stateful.removalPolicy is "destroy" in this environment: it is meant to be torn down with cdk destroy (the loader refuses "destroy" in production).',
+      });
+    }
     this.secret = this.cluster.secret!;
+    // Rotation runs in the app subnets: it must reach the cluster and the Secrets Manager API (through NAT).
+    this.cluster.addRotationSingleUser({
+      automaticallyAfter: Duration.days(config.secretRotationDays),
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
     this.port = POSTGRES_PORT;
     this.databaseName = config.databaseName;
     // Clients reach the proxy when it is on, else the cluster; on PostgreSQL's port as a number (the
@@ -188,5 +215,32 @@ export class AuroraDatabase extends Construct {
         scaleInCooldown: Duration.seconds(ras.scaleInCooldownSeconds),
       });
     }
+  }
+
+  /**
+   * Enhanced monitoring's role with the permissions of the AWS-managed AmazonRDSEnhancedMonitoringRole,
+   * inline and scoped to the one log group RDS writes OS metrics to.
+   */
+  private enhancedMonitoringRole(): iam.Role {
+    const group = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:RDSOSMetrics`;
+    const role = new iam.Role(this, 'MonitoringRole', {
+      assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com'),
+      inlinePolicies: {
+        EnhancedMonitoring: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({ actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'], resources: [group] }),
+            new iam.PolicyStatement({
+              actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:GetLogEvents'],
+              resources: [`${group}:log-stream:*`],
+            }),
+          ],
+        }),
+      },
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*]`,
+      reason: 'RDS names one OS-metrics log stream per instance (by its resource id, unknown at synth); the grant is limited to the RDSOSMetrics group.',
+    });
+    return role;
   }
 }

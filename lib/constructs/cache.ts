@@ -2,6 +2,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { CacheConfig, StatefulConfig } from '../config/schema';
 import { removalPolicyFor } from './encryption';
@@ -99,6 +100,10 @@ export class Cache extends Construct {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy: removalPolicyFor(props.removalPolicy),
     });
+    Validations.of(this.authSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'ElastiCache has no managed rotation for AUTH tokens: rotating one is a ModifyReplicationGroup ROTATE then SET sequence that clients must follow; not automated yet (see README, known exceptions).',
+    });
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: 'Isolated data subnets',
       subnetIds,
@@ -128,6 +133,12 @@ export class Cache extends Construct {
       snapshotRetentionLimit: config.snapshotRetentionDays,
     });
     group.applyRemovalPolicy(removalPolicyFor(props.removalPolicy, true));
+    if (!replicated) {
+      Validations.of(group).acknowledge({
+        id: 'AwsSolutions-AEC4',
+        reason: 'cache.replicas is 0 in this environment (cost); Multi-AZ needs a replica, and the loader requires one in production.',
+      });
+    }
     this.resource = group;
     this.port = config.port;
     this.cacheId = group.ref;

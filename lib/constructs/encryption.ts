@@ -72,6 +72,8 @@ export class EncryptionKey extends Construct {
 
 export interface EncryptedLogGroupProps {
   readonly encryptionKey: kms.IKey;
+  /** A fixed name, for log groups a service writes to by name (RDS log exports). @default generated */
+  readonly logGroupName?: string;
   readonly retentionDays: number;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
 }
@@ -79,6 +81,7 @@ export interface EncryptedLogGroupProps {
 /** A log group encrypted with a customer-managed key, with explicit retention and removal. */
 export function encryptedLogGroup(scope: Construct, id: string, props: EncryptedLogGroupProps): logs.LogGroup {
   return new logs.LogGroup(scope, id, {
+    logGroupName: props.logGroupName,
     encryptionKey: props.encryptionKey,
     retention: props.retentionDays as logs.RetentionDays,
     removalPolicy: removalPolicyFor(props.removalPolicy),

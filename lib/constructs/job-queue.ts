@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -27,8 +28,11 @@ export class JobQueue extends Construct {
   /** The queue's visibility timeout (s), for consumers that extend it. */
   readonly visibilityTimeoutSeconds: number;
 
+  private readonly encryptionKey: kms.IKey;
+
   constructor(scope: Construct, id: string, props: JobQueueProps) {
     super(scope, id);
+    this.encryptionKey = props.encryptionKey;
     const { config } = props;
     this.visibilityTimeoutSeconds = config.visibilityTimeoutSeconds;
     const common = {
@@ -50,5 +54,19 @@ export class JobQueue extends Construct {
       receiveMessageWaitTime: Duration.seconds(config.receiveWaitTimeSeconds),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
     });
+  }
+
+  /**
+   * Lets `grantee` send jobs. `queue.grantSendMessages()` would also grant kms:Encrypt, kms:ReEncrypt* and
+   * kms:GenerateDataKey*; sending to an SSE-KMS queue needs only GenerateDataKey and Decrypt, and only
+   * through SQS.
+   */
+  grantSend(grantee: iam.IGrantable): void {
+    this.queue.grant(grantee, 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl');
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: [this.encryptionKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `sqs.${Aws.REGION}.amazonaws.com` } },
+    }));
   }
 }

@@ -31,15 +31,17 @@ export class DataStack extends Stack {
     super(scope, id, { ...props, terminationProtection: props.stateful.terminationProtection });
     const removalPolicy = props.stateful.removalPolicy;
     this.encryptionKey = new EncryptionKey(this, 'DataKey', {
-      description: 'Encrypts the database, cache, queues and their secrets',
+      description: 'Encrypts the database, cache, queues, their secrets and the database log',
       removalPolicy,
+      allowCloudWatchLogs: true,
     }).key;
     const shared = { encryptionKey: this.encryptionKey, removalPolicy };
     this.database = new AuroraDatabase(this, 'Database', {
       ...shared,
       vpc: props.vpc,
       config: props.database,
-      deletionProtection: props.production,
+      // Protected wherever the data is meant to outlive the stack; `destroy` environments stay deletable.
+      deletionProtection: props.production || props.stateful.removalPolicy !== 'destroy',
     });
     this.cache = new Cache(this, 'Cache', { ...shared, vpc: props.vpc, config: props.cache });
     this.jobs = new JobQueue(this, 'Jobs', { ...shared, config: props.queue });

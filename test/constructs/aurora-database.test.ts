@@ -24,7 +24,7 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
       PerformanceInsightsEnabled: true,
       PerformanceInsightsKmsKeyId: keyRef,
       PerformanceInsightsRetentionPeriod: db.performanceInsightsRetentionDays,
-      DeletionProtection: cfg.production,
+      DeletionProtection: cfg.production || cfg.stateful.removalPolicy !== 'destroy',
     });
   });
 
@@ -75,6 +75,39 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
     });
   });
 
+  test(`master password rotated every ${db.secretRotationDays} days by a function in the app subnets that reaches the cluster`, () => {
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: Match.stringLikeRegexp('^DatabaseMasterSecretAttachment') },
+      RotationRules: { ScheduleExpression: `rate(${db.secretRotationDays} days)` },
+    });
+    const [app] = Object.values(t.findResources('AWS::Serverless::Application'));
+    expect(JSON.stringify(app.Properties.Parameters.vpcSubnetIds)).toMatch(/NetworkVpcAppSubnet1/);
+    expect(JSON.stringify(app.Properties.Parameters.vpcSubnetIds)).not.toMatch(/DataSubnet/);
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('RotationSingleUserSecurityGroup'), 'GroupId'] },
+    });
+  });
+
+  test('the postgresql log goes to a group this stack creates first, encrypted, with its retention', () => {
+    t.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: `/aws/rds/cluster/scalingblueprint-${env}-data-aurora/postgresql`,
+      RetentionInDays: db.logRetentionDays,
+      KmsKeyId: keyRef,
+    });
+    t.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: `scalingblueprint-${env}-data-aurora` });
+    t.hasResource('AWS::RDS::DBCluster', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('^DatabasePostgresLog')]) });
+    t.resourceCountIs('Custom::LogRetention', 0);
+  });
+
+  test('enhanced monitoring role: inline, scoped to the RDSOSMetrics log group, no managed policy', () => {
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'monitoring.rds.amazonaws.com' } })] },
+      ManagedPolicyArns: Match.absent(),
+      Policies: [Match.objectLike({ PolicyName: 'EnhancedMonitoring' })],
+    });
+  });
+
   test('the cluster security group has no outbound rule and no CIDR ingress', () => {
     t.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('^Aurora cluster'),
@@ -109,8 +142,8 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
       });
     });
 
-    test('only the proxy reaches the cluster; only the proxy may leave towards it', () => {
-      t.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+    test('only the proxy (and the rotation function) reach the cluster; only the proxy may leave towards it', () => {
+      t.resourceCountIs('AWS::EC2::SecurityGroupIngress', 2);
       t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
         GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] },
         SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseProxySecurityGroup'), 'GroupId'] },

@@ -197,10 +197,14 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
 
   test('IAM: the API may send to the queue and connect to the proxy as the database user, nothing more', () => {
     const statements = policyStatements(t, 'WebApiTaskDefinitionTaskRole');
-    const expected = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+    // SSE-KMS sends need GenerateDataKey and Decrypt, through SQS only (not the wildcard set of grantSendMessages)
+    const expected = ['kms:Decrypt', 'kms:GenerateDataKey', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
     if (cfg.database.proxy.enabled) expected.push('rds-db:connect');
     expect(actions(statements)).toEqual(expected.sort());
     for (const s of statements) expect(s.Resource).not.toBe('*');
+    expect(statements.find((s) => JSON.stringify(s.Action).includes('kms:GenerateDataKey'))!.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sqs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+    });
     if (cfg.database.proxy.enabled) {
       expect(JSON.stringify(statements.find((s) => s.Action === 'rds-db:connect')!.Resource)).toContain(`/${cfg.database.masterUsername}"`);
     }
