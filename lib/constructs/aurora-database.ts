@@ -207,7 +207,8 @@ export class AuroraDatabase extends Construct {
         maxCapacity: ras.maxReaders,
         role: autoScalingServiceLinkedRole(this, 'AutoScalingServiceLinkedRole', 'rds'),
       });
-      this.readerScaling.node.addDependency(this.cluster);
+      // Register the target once the instances exist (the Ref to the cluster alone would not wait for them).
+      this.readerScaling.node.addDependency(...this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance));
       this.readerScaling.scaleToTrackMetric('ReaderCpuTracking', {
         predefinedMetric: appscaling.PredefinedMetric.RDS_READER_AVERAGE_CPU_UTILIZATION,
         targetValue: ras.targetCpuUtilizationPercent,

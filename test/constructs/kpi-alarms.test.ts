@@ -146,12 +146,16 @@ describe.each(ENVIRONMENTS)('KPI alarms (%s)', (env) => {
   });
 });
 
+// One synth with several independent changes serves the variant tests below (synth is the slow part).
+const VARIANT = {
+  alarms: { apiCpuPercent: { warning: 66, critical: null }, latencyP99Ms: { warning: 321, critical: 654 }, apiAtMaxTasks: false },
+  monitoring: { evaluationPeriods: 10, datapointsToAlarm: 7, alarmEmails: ['oncall@example.com', 'team@example.com'] },
+  slo: { availabilityPercent: 99.5, burnRates: [{ longWindowMinutes: 120, shortWindowMinutes: 10, factor: 10 }] },
+  cache: { mode: 'serverless', serverlessMaxDataStorageGb: 20 },
+};
+
 describe('alarm configuration changes', () => {
-  const { monitoring: t } = synth('staging', {
-    alarms: { apiCpuPercent: { warning: 66, critical: null }, latencyP99Ms: { warning: 321, critical: 654 }, apiAtMaxTasks: false },
-    monitoring: { evaluationPeriods: 10, datapointsToAlarm: 7 },
-    slo: { availabilityPercent: 99.5, burnRates: [{ longWindowMinutes: 120, shortWindowMinutes: 10, factor: 10 }] },
-  });
+  const { monitoring: t } = synth('staging', VARIANT);
 
   test('a threshold in cdk.json moves the alarm; null removes the level', () => {
     expect(alarm(t, 'ApiCpuWarning').Properties.Threshold).toBe(66);
@@ -175,7 +179,7 @@ describe('alarm configuration changes', () => {
 });
 
 describe('alarm topic', () => {
-  const { monitoring: t } = synth('staging', { monitoring: { alarmEmails: ['oncall@example.com', 'team@example.com'] } });
+  const { monitoring: t } = synth('staging', VARIANT);
 
   test('encrypted with a customer-managed key CloudWatch may use', () => {
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlarmsKey'), 'Arn'] } });
@@ -205,7 +209,7 @@ describe('alarm topic', () => {
 });
 
 describe('cache KPIs of a serverless cache', () => {
-  const { monitoring: t } = synth('staging', { cache: { mode: 'serverless', serverlessMaxDataStorageGb: 20 } });
+  const { monitoring: t } = synth('staging', VARIANT);
 
   test('hit rate, memory and evictions come from the cache-level serverless metrics', () => {
     expect(expression(alarm(t, 'CacheHitRateWarning'))).toBe(`IF(requests >= ${configFor('staging').monitoring.minRequestsPerPeriod}, hit, 100)`);

@@ -222,8 +222,16 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
 });
 
 describe('ALB variants', () => {
+  // Two synths carry the listener and target-group variants (synth is the slow part of the suite).
+  const https = () => synth('staging', {
+    alb: { certificateArn: CERT, routes: [{ priority: 10, pathPatterns: ['/api/*'] }, { priority: 20, pathPatterns: ['/healthz', '/readyz'] }] },
+  }).compute;
+  const weighted = () => synth('staging', {
+    alb: { routingAlgorithm: 'weighted_random', anomalyMitigation: true, slowStartSeconds: 0, stickiness: { mode: 'app_cookie', durationSeconds: 600, cookieName: 'SESSION' } },
+  }).compute;
+
   test('with a certificate: HTTPS on 443 with TLS 1.3 policy, and 80 redirects to it', () => {
-    const { compute: t } = synth('staging', { alb: { certificateArn: CERT } });
+    const t = https();
     t.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: CERT }], SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
@@ -235,7 +243,7 @@ describe('ALB variants', () => {
   });
 
   test('path routes forward their patterns to the API; anything else gets a fixed 404', () => {
-    const { compute: t } = synth('staging', { alb: { routes: [{ priority: 10, pathPatterns: ['/api/*'] }, { priority: 20, pathPatterns: ['/healthz', '/readyz'] }] } });
+    const t = https();
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'application/json', MessageBody: Match.anyValue() } }],
     });
@@ -248,7 +256,7 @@ describe('ALB variants', () => {
   });
 
   test('weighted random with anomaly mitigation', () => {
-    const { compute: t } = synth('staging', { alb: { routingAlgorithm: 'weighted_random', anomalyMitigation: true, slowStartSeconds: 0 } });
+    const t = weighted();
     expect(attributes(t, 'AWS::ElasticLoadBalancingV2::TargetGroup')).toMatchObject({
       'load_balancing.algorithm.type': 'weighted_random',
       'load_balancing.algorithm.anomaly_mitigation': 'on',
@@ -256,7 +264,7 @@ describe('ALB variants', () => {
   });
 
   test('application cookie stickiness with the cookie name', () => {
-    const { compute: t } = synth('staging', { alb: { stickiness: { mode: 'app_cookie', durationSeconds: 600, cookieName: 'SESSION' } } });
+    const t = weighted();
     expect(attributes(t, 'AWS::ElasticLoadBalancingV2::TargetGroup')).toMatchObject({
       'stickiness.enabled': 'true', 'stickiness.type': 'app_cookie', 'stickiness.app_cookie.cookie_name': 'SESSION', 'stickiness.app_cookie.duration_seconds': '600',
     });

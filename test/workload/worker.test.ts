@@ -9,7 +9,7 @@ import { createHarness, eventually, type Harness } from './harness';
 let h: Harness;
 beforeAll(async () => {
   // Short visibility so a failed message comes back quickly; redrive to the DLQ after 2 receives.
-  h = await createHarness({ maxReceiveCount: 2, env: { WORKER_VISIBILITY_SECONDS: '2' } });
+  h = await createHarness({ maxReceiveCount: 2, env: { WORKER_VISIBILITY_SECONDS: '1' } });
 });
 afterAll(async () => h.close());
 
@@ -68,7 +68,7 @@ test('a poison message is not deleted; after maxReceiveCount it ends in the DLQ'
 
 test('SIGTERM during a job: the worker stops polling, finishes the job, deletes the message and exits 0', async () => {
   const itemId = await newItem();
-  const jobId = await createJob(h.db.writer, { itemId: Number(itemId), cpuMs: 0, ioMs: 2500 });
+  const jobId = await createJob(h.db.writer, { itemId: Number(itemId), cpuMs: 0, ioMs: 1500 });
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'workload', 'src', 'main.ts'), 'worker'], {
     cwd: join(__dirname, '..', '..'),
     env: { ...process.env, ...h.env, TS_NODE_SWC: 'true', WORKER_VISIBILITY_SECONDS: '30' },

@@ -36,7 +36,7 @@ const envSchema = z.object({
   WORKER_BATCH_SIZE: int(1, 10).default(10),
   WORKER_WAIT_SECONDS: int(0, 20).default(20),
   /** Worker: the visibility a message gets, extended while its job runs (s). */
-  WORKER_VISIBILITY_SECONDS: int(2, 43200).default(180),
+  WORKER_VISIBILITY_SECONDS: int(1, 43200).default(180),
   /** Default work of a job when the request does not say (ms of CPU, ms of waiting on I/O). */
   JOB_CPU_MS: int(0, 600_000).default(50),
   JOB_IO_MS: int(0, 600_000).default(200),
