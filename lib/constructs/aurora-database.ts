@@ -98,7 +98,7 @@ export class AuroraDatabase extends Construct {
     // RDS exports the postgresql log to a group named after the cluster. Naming the cluster lets this stack
     // create that group first, encrypted and with its retention, instead of a log-retention Lambda
     // adjusting a group RDS created (unencrypted) on its own.
-    const clusterIdentifier = physicalName(this, 'aurora');
+    const clusterIdentifier = physicalName(this, 'aurora', 63);
     const postgresLog = encryptedLogGroup(this, 'PostgresLog', {
       logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
       encryptionKey,
@@ -183,7 +183,7 @@ export class AuroraDatabase extends Construct {
       // The L2 proxy has only the read/write endpoint; a READ_ONLY endpoint spreads reads over the readers.
       const readOnly = new rds.CfnDBProxyEndpoint(this, 'ProxyReadOnlyEndpoint', {
         dbProxyName: this.proxy.dbProxyName,
-        dbProxyEndpointName: physicalName(this, 'ro'),
+        dbProxyEndpointName: physicalName(this, 'ro', 63),
         targetRole: 'READ_ONLY',
         vpcSubnetIds: props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
         vpcSecurityGroupIds: this.proxy.connections.securityGroups.map((sg) => sg.securityGroupId),
