@@ -91,6 +91,24 @@ export class AppTask extends Construct {
 }
 
 /**
+ * What every service of the blueprint shares: the app subnets without public IPs, its own security group,
+ * rolling deploys that the circuit breaker rolls back when the new tasks do not stabilise, tags on tasks.
+ */
+export function serviceDefaults(scope: Construct, cluster: ecs.ICluster, taskDefinition: ecs.FargateTaskDefinition, securityGroupDescription: string) {
+  return {
+    cluster,
+    taskDefinition,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    securityGroups: [serviceSecurityGroup(scope, cluster.vpc, securityGroupDescription)],
+    assignPublicIp: false,
+    circuitBreaker: { enable: true, rollback: true },
+    deploymentController: { type: ecs.DeploymentControllerType.ECS },
+    propagateTags: ecs.PropagatedTagSource.SERVICE,
+    enableECSManagedTags: true,
+  } satisfies ecs.FargateServiceProps;
+}
+
+/**
  * A service's security group: HTTPS out (AWS APIs, the image registry, through the NAT gateways) and
  * nothing else until `connections` opens an edge (database, cache, load balancer).
  */

@@ -2,13 +2,12 @@ import { Duration } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwactions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { ComputeConfig, StatefulConfig, WorkerConfig } from '../config/schema';
 import { backlogPerTaskTarget } from '../config/rules';
-import { AppTask, serviceSecurityGroup } from './app-task';
+import { AppTask, serviceDefaults } from './app-task';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
 
@@ -131,17 +130,9 @@ export class QueueWorker extends Construct {
 
     const providers = worker.capacityProviders;
     this.service = new ecs.FargateService(this, 'Service', {
-      cluster,
-      taskDefinition: task.taskDefinition,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      securityGroups: [serviceSecurityGroup(this, cluster.vpc, 'Worker tasks: no inbound; HTTPS, database and cache out')],
-      assignPublicIp: false,
+      ...serviceDefaults(this, cluster, task.taskDefinition, 'Worker tasks: no inbound; HTTPS, database and cache out'),
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
-      circuitBreaker: { enable: true, rollback: true },
-      deploymentController: { type: ecs.DeploymentControllerType.ECS },
-      propagateTags: ecs.PropagatedTagSource.SERVICE,
-      enableECSManagedTags: true,
       capacityProviderStrategies: [
         { capacityProvider: 'FARGATE', base: providers.fargateBase, weight: providers.fargateWeight },
         { capacityProvider: 'FARGATE_SPOT', weight: providers.spotWeight },

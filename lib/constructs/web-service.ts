@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig } from '../config/schema';
-import { AppTask, serviceSecurityGroup } from './app-task';
+import { AppTask, serviceDefaults } from './app-task';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
 import { removalPolicyFor } from './encryption';
 
@@ -75,18 +75,10 @@ export class WebService extends Construct {
     });
 
     this.service = new ecs.FargateService(this, 'Service', {
-      cluster,
-      taskDefinition: task.taskDefinition,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      securityGroups: [serviceSecurityGroup(this, cluster.vpc, 'API tasks: from the load balancer; HTTPS, database and cache out')],
-      assignPublicIp: false,
+      ...serviceDefaults(this, cluster, task.taskDefinition, 'API tasks: from the load balancer; HTTPS, database and cache out'),
       minHealthyPercent: api.minHealthyPercent,
       maxHealthyPercent: api.maxHealthyPercent,
-      circuitBreaker: { enable: true, rollback: true },
-      deploymentController: { type: ecs.DeploymentControllerType.ECS },
       healthCheckGracePeriod: Duration.seconds(api.healthCheckGracePeriodSeconds),
-      propagateTags: ecs.PropagatedTagSource.SERVICE,
-      enableECSManagedTags: true,
     });
     connectToDataTier(this.service, props.tier, 'API');
     props.tier.jobs.grantSend(task.taskDefinition.taskRole);

@@ -1,9 +1,8 @@
-import { spawn } from 'child_process';
 import { buildSync } from 'esbuild';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { createHarness, eventually, type Harness } from './harness';
+import { createHarness, eventually, spawnCollecting, type Harness } from './harness';
 
 // The container runs the esbuild bundle (workload/Dockerfile), not the TypeScript: build it the same way
 // and run it as the image would, against the local servers.
@@ -21,29 +20,20 @@ afterAll(async () => {
 
 test('the bundled API starts, migrates, answers /healthz and /readyz, and exits 0 on SIGTERM', async () => {
   const port = 18000 + Math.floor(Math.random() * 1000);
-  const child = spawn(process.execPath, [join(dir, 'main.js'), 'api'], {
-    env: { ...process.env, ...h.env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const proc = spawnCollecting(process.execPath, [join(dir, 'main.js'), 'api'], { ...process.env, ...h.env, PORT: String(port), HOST: '127.0.0.1' });
   try {
-    const health = await eventually(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status).catch(() => undefined), 15_000, `API up\n${output}`);
+    const health = await eventually(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status).catch(() => undefined), 15_000, `API up\n${proc.output}`);
     expect(health).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
   } finally {
-    child.kill('SIGKILL');
+    proc.child.kill('SIGKILL');
   }
 });
 
 test('an unknown command exits 2 with the usage', async () => {
-  const child = spawn(process.execPath, [join(dir, 'main.js'), 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => (err += d));
-  expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(2);
-  expect(err).toContain('usage: main.js api|worker');
+  const proc = spawnCollecting(process.execPath, [join(dir, 'main.js'), 'serve'], process.env);
+  expect(await proc.exited).toBe(2);
+  expect(proc.output).toContain('usage: main.js api|worker');
 });

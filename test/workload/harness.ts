@@ -1,5 +1,5 @@
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import { join } from 'path';
 import { Pool } from 'pg';
@@ -83,4 +83,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A child process whose stdout and stderr are collected, and a promise of its exit code. */
+export function spawnCollecting(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string) {
+  const child: ChildProcess = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const state = { output: '' };
+  child.stdout!.on('data', (d) => (state.output += d));
+  child.stderr!.on('data', (d) => (state.output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, get output() { return state.output; } };
 }

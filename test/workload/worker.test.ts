@@ -1,9 +1,8 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { spawn } from 'child_process';
 import { join } from 'path';
 import { createJob } from '../../workload/src/jobs';
 import { Worker } from '../../workload/src/worker';
-import { createHarness, eventually, type Harness } from './harness';
+import { createHarness, eventually, spawnCollecting, type Harness } from './harness';
 
 // Against real PostgreSQL and an SQS endpoint (moto_server) on 127.0.0.1, not mocks.
 let h: Harness;
@@ -69,25 +68,18 @@ test('a poison message is not deleted; after maxReceiveCount it ends in the DLQ'
 test('SIGTERM during a job: the worker stops polling, finishes the job, deletes the message and exits 0', async () => {
   const itemId = await newItem();
   const jobId = await createJob(h.db.writer, { itemId: Number(itemId), cpuMs: 0, ioMs: 1500 });
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'workload', 'src', 'main.ts'), 'worker'], {
-    cwd: join(__dirname, '..', '..'),
-    env: { ...process.env, ...h.env, TS_NODE_SWC: 'true', WORKER_VISIBILITY_SECONDS: '30' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const proc = spawnCollecting(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'workload', 'src', 'main.ts'), 'worker'],
+    { ...process.env, ...h.env, TS_NODE_SWC: 'true', WORKER_VISIBILITY_SECONDS: '30' }, join(__dirname, '..', '..'));
   try {
-    await eventually(async () => (output.includes('"event":"started"') ? true : undefined), 20_000, 'worker start');
+    await eventually(async () => (proc.output.includes('"event":"started"') ? true : undefined), 20_000, 'worker start');
     await send(JSON.stringify({ jobId }));
     await eventually(async () => ((await jobStatus(jobId)).status === 'running' ? true : undefined), 15_000, 'job running');
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
   } finally {
-    child.kill('SIGKILL');
+    proc.child.kill('SIGKILL');
   }
-  expect(output).toContain('"event":"stopping"');
+  expect(proc.output).toContain('"event":"stopping"');
   expect((await jobStatus(jobId)).status).toBe('done');
   expect(await processedCount(itemId)).toBe(1);
   expect(await h.queueDepth()).toEqual({ visible: 0, inFlight: 0 });
