@@ -105,6 +105,10 @@ function checkServices(cfg: Config): Problem[] {
       `set exactly one of ${svc}.image.uri and ${svc}.image.directory`);
   }
 
+  add(/^0(:|$)/.test(cfg.compute.runAsUser), 'compute.runAsUser', [],
+    'runs the containers as root; a process that escapes the application then owns the container',
+    'use a non-root uid such as "1000:1000" (the workload image\'s node user)');
+
   const api = cfg.api;
   add(api.minHealthyPercent === api.maxHealthyPercent, 'api.maxHealthyPercent', ['api.minHealthyPercent'],
     `equals api.minHealthyPercent (${api.minHealthyPercent}); a rolling deploy could neither start a new task nor stop an old one`,

@@ -76,6 +76,10 @@ export const computeSchema = z.strictObject({
   containerInsights: z.enum(['enabled', 'enhanced']),
   /** Retention of the services' container logs (days). */
   logRetentionDays: logRetentionDays,
+  /** Mount the containers' root filesystem read-only (the workload writes nothing; an image that must write needs false). */
+  readOnlyRootFilesystem: z.boolean(),
+  /** User the containers run as, "uid:gid" (1000 is the workload image's `node` user); "" keeps the image's USER. */
+  runAsUser: z.string().regex(/^(\d+(:\d+)?)?$/, 'a numeric "uid:gid" such as "1000:1000", or ""'),
 });
 
 export const albSchema = z.strictObject({

@@ -320,6 +320,16 @@ describe('compute rules (ALB, API and worker services)', () => {
       problem, 'set exactly one of api.image.uri and api.image.directory');
   });
 
+  test('containers as root', () => {
+    expectOneProblem('staging', { compute: { runAsUser: '0:0' } }, 'environments.staging.compute.runAsUser', '"0:0"',
+      'runs the containers as root', 'use a non-root uid such as "1000:1000"');
+  });
+
+  test('a user that is not numeric', () => {
+    expectOneProblem('staging', { compute: { runAsUser: 'node' } }, 'environments.staging.compute.runAsUser', '"node"',
+      'must be a numeric "uid:gid"');
+  });
+
   test('weighted_random with slow start', () => {
     expectOneProblem('staging', { alb: { routingAlgorithm: 'weighted_random', slowStartSeconds: 60 } },
       'environments.staging.alb.slowStartSeconds', '60', 'must be 0 with alb.routingAlgorithm "weighted_random"',

@@ -117,6 +117,17 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     });
   });
 
+  test('containers run as a non-root user on a read-only root filesystem, not privileged', () => {
+    for (const def of Object.values(t.findResources('AWS::ECS::TaskDefinition'))) {
+      expect(def.Properties.ContainerDefinitions[0]).toMatchObject({
+        ReadonlyRootFilesystem: cfg.compute.readOnlyRootFilesystem,
+        User: cfg.compute.runAsUser,
+        Privileged: false,
+      });
+      expect(cfg.compute.runAsUser).not.toMatch(/^0(:|$)/);
+    }
+  });
+
   test('the data tier reaches the container as variables and ECS secrets, never as plain-text credentials', () => {
     const [def] = Object.values(t.findResources('AWS::ECS::TaskDefinition', { Properties: { ContainerDefinitions: [Match.objectLike({ PortMappings: Match.anyValue() })] } }));
     const container = def.Properties.ContainerDefinitions[0];
