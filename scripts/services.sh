@@ -2,7 +2,7 @@
 # Local servers for the workload's integration tests and `npm run workload:dev`, on 127.0.0.1 only:
 # PostgreSQL and Redis from Debian's packages, and moto_server as the SQS endpoint.
 #   scripts/services.sh install   apt-get install postgresql redis-server (once, as root)
-#   scripts/services.sh start     start all three (idempotent); prints the env file to source
+#   scripts/services.sh start     start all three (idempotent; installs first when run as root on Debian)
 #   scripts/services.sh stop      stop them
 #   scripts/services.sh env       print the variables the workload needs
 set -euo pipefail
@@ -36,8 +36,15 @@ wait_for() { # name, command...
 
 start() {
   mkdir -p "$dir"
+  if [ -z "$(pg_bin)" ] || ! command -v redis-server >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      install   # a fresh Debian machine: `npm test` alone sets everything up
+    else
+      echo "PostgreSQL or Redis is missing: run 'sudo bash scripts/services.sh install' (Debian), or install them with your package manager" >&2
+      exit 1
+    fi
+  fi
   local bin; bin="$(pg_bin)"
-  [ -n "$bin" ] || { echo "PostgreSQL not installed: run scripts/services.sh install" >&2; exit 1; }
   if ! "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT" >/dev/null 2>&1; then
     if [ ! -f "$dir/pg/PG_VERSION" ]; then
       mkdir -p "$dir/pg" && chown -R postgres "$dir/pg" 2>/dev/null || true
