@@ -10,7 +10,10 @@ dir="${SB_SERVICES_DIR:-/tmp/scaling-blueprint-services}"
 PG_PORT="${SB_PG_PORT:-55432}"
 REDIS_PORT="${SB_REDIS_PORT:-56379}"
 SQS_PORT="${SB_SQS_PORT:-54566}"
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+# The newest server installation (a client-only install has psql but no pg_ctl).
+pg_bin() { local d; d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"; [ -x "$d/pg_ctl" ] && echo "$d" || true; }
+# True when something accepts TCP connections on 127.0.0.1:$1 (bash only: no curl or nc needed).
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 install() {
@@ -63,11 +66,11 @@ start() {
   fi
   wait_for Redis redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
 
-  if ! curl -sf "http://127.0.0.1:$SQS_PORT/moto-api/" >/dev/null 2>&1; then
+  if ! port_open "$SQS_PORT"; then
     nohup moto_server -H 127.0.0.1 -p "$SQS_PORT" >"$dir/moto.log" 2>&1 &
     echo $! >"$dir/moto.pid"
   fi
-  wait_for moto_server curl -sf "http://127.0.0.1:$SQS_PORT/moto-api/"
+  wait_for moto_server port_open "$SQS_PORT"
   env_vars >"$dir/env"
   echo "$dir/env"
 }
