@@ -1,6 +1,7 @@
 import { AURORA_POSTGRES_MAX_CONNECTIONS, RESERVED_CONNECTIONS, serverlessV2MaxConnections } from './max-connections';
 import { ALARM_KINDS, type ThresholdKey } from './alarm-kinds';
 import type { BlueprintConfig, DatabaseConfig } from './schema';
+import { AURORA_POSTGRES_VERSIONS, CACHE_ENGINE_VERSIONS, CACHE_NODE_TYPE } from './supported';
 
 /** One broken rule: the key to change (dot path inside the merged config), what is wrong, and what to do. */
 export interface Problem {
@@ -74,6 +75,7 @@ export const RULE_GROUPS: ReadonlyArray<(cfg: Config) => Problem[]> = [
   checkServices,
   checkLoadBalancer,
   checkDatabase,
+  checkCache,
   checkNetwork,
   checkMonitoring,
   checkProduction,
@@ -191,6 +193,12 @@ function checkDatabase(cfg: Config): Problem[] {
   const { problems, add } = collector();
   const db = cfg.database;
 
+  const newestPerMajor = [...new Set(AURORA_POSTGRES_VERSIONS.map((v) => v.split('.')[0]))]
+    .map((major) => AURORA_POSTGRES_VERSIONS.filter((v) => v.startsWith(`${major}.`)).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).pop());
+  add(!AURORA_POSTGRES_VERSIONS.includes(db.engineVersion), 'database.engineVersion', [],
+    'is not an Aurora PostgreSQL version AWS offers (lib/config/supported.ts)',
+    `use a supported version; the newest of each major are ${newestPerMajor.join(', ')}`);
+
   const budget = connectionBudget(db);
   const known = Object.keys(AURORA_POSTGRES_MAX_CONNECTIONS);
   add(budget === undefined, 'database.instanceClass', [],
@@ -225,6 +233,19 @@ function checkDatabase(cfg: Config): Problem[] {
       `is below database.readers (${db.readers}); autoscaling counts every reader, so it could never add one`,
       `raise it above ${db.readers}, or turn reader autoscaling off`);
   }
+  return problems;
+}
+
+function checkCache(cfg: Config): Problem[] {
+  const { problems, add } = collector();
+  const c = cfg.cache;
+  const versions = CACHE_ENGINE_VERSIONS[c.engine];
+  add(!versions.includes(c.engineVersion), 'cache.engineVersion', ['cache.engine'],
+    `is not a ${c.engine} version this blueprint deploys (lib/config/supported.ts)`,
+    `use one of ${versions.join(', ')}`);
+  add(c.mode === 'replication-group' && !CACHE_NODE_TYPE.test(c.nodeType), 'cache.nodeType', ['cache.mode'],
+    'is not a current-generation ElastiCache node type (lib/config/supported.ts)',
+    'use a type such as cache.t4g.small, cache.m7g.large or cache.r7g.large');
   return problems;
 }
 

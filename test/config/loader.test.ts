@@ -475,6 +475,31 @@ describe('monitoring rules (alarms that can never fire)', () => {
   });
 });
 
+describe('supported versions and types (deploy traps)', () => {
+  test('an Aurora PostgreSQL version AWS does not offer', () => {
+    expectOneProblem('staging', { database: { engineVersion: '16.60' } }, 'environments.staging.database.engineVersion', '"16.60"',
+      'is not an Aurora PostgreSQL version AWS offers', /the newest of each major are .*16\.\d+/);
+  });
+
+  test('a cache engine version outside the list, for its engine', () => {
+    expectOneProblem('staging', { cache: { engine: 'redis', engineVersion: '8.0' } }, 'environments.staging.cache.engineVersion', '"8.0"',
+      'is not a redis version this blueprint deploys', 'use one of 7.0, 7.1');
+  });
+
+  test('an old node type', () => {
+    expectOneProblem('staging', { cache: { nodeType: 'cache.m3.medium' } }, 'environments.staging.cache.nodeType', '"cache.m3.medium"',
+      'is not a current-generation ElastiCache node type');
+  });
+
+  test('serverless mode ignores the node type', () => {
+    expect(() => configFor('staging', { cache: { mode: 'serverless', nodeType: 'cache.m3.medium' } })).not.toThrow();
+  });
+
+  test('every environment in cdk.json uses supported versions', () => {
+    for (const env of ['dev', 'staging', 'prod']) expect(() => configFor(env)).not.toThrow();
+  });
+});
+
 describe('production guard rails', () => {
   test('prod with fewer than 2 AZs', () => {
     expectOneProblem('prod', { network: { maxAzs: 1, natGateways: 1 } }, 'environments.prod.network.maxAzs', '1',
