@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { buildApp } from '../lib/app';
 import { loadConfig } from '../lib/config/loader';
-import { synthWithChecks } from '../test/helpers/compliance';
+import { synthWithChecks } from './compliance';
 import { blueprintContext, featureFlags } from '../test/helpers/context';
 
 /**

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { buildApp } from '../../lib/app';
-import { synthWithChecks, type Synthesized } from '../helpers/compliance';
+import { synthWithChecks, type Synthesized } from '../../scripts/compliance';
 import { configFor, featureFlags } from '../helpers/context';
 import { ENVIRONMENTS } from '../helpers/synth';
 

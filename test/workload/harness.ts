@@ -1,18 +1,15 @@
-import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import { DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { spawn, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
-import { join } from 'path';
 import { Pool } from 'pg';
 import { connectCache, type CacheClient } from '../../workload/src/cache';
 import { connectDatabase, type Database } from '../../workload/src/db';
 import { migrate } from '../../workload/src/migrations';
 import { readSettings, type Settings } from '../../workload/src/settings';
+import { createLocalQueues, localServiceEnv, localSqs } from '../../workload/src/tools/local';
 
 /** The variables scripts/services.sh prints for its local servers, as an object. */
-export function serviceEnv(): Record<string, string> {
-  const text = execFileSync('bash', [join(__dirname, '..', '..', 'scripts', 'services.sh'), 'env'], { encoding: 'utf8' });
-  return Object.fromEntries([...text.matchAll(/(\w+)=(\S*)/g)].map((m) => [m[1], m[2]]));
-}
+export const serviceEnv = localServiceEnv;
 
 export interface Harness {
   readonly env: Record<string, string>;
@@ -39,16 +36,11 @@ export async function createHarness(opts: { maxReceiveCount?: number; env?: Reco
   await admin.query(`CREATE DATABASE ${dbName} TEMPLATE template0`);
   await admin.end();
 
-  const sqs = new SQSClient({ region: base.AWS_REGION, endpoint: base.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `jobs-dlq-${suffix}` }));
-  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
-  const queue = await sqs.send(new CreateQueueCommand({
-    QueueName: `jobs-${suffix}`,
-    Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount ?? 3 }) },
-  }));
+  const sqs = localSqs(base);
+  const { queueUrl, dlqUrl } = await createLocalQueues(sqs, `jobs-${suffix}`, opts.maxReceiveCount ?? 3);
 
   const env = {
-    ...base, DB_NAME: dbName, QUEUE_URL: queue.QueueUrl!, CACHE_KEY_PREFIX: `t${suffix}:`,
+    ...base, DB_NAME: dbName, QUEUE_URL: queueUrl, CACHE_KEY_PREFIX: `t${suffix}:`,
     WORKER_WAIT_SECONDS: '1', WORKER_VISIBILITY_SECONDS: '30', JOB_CPU_MS: '5', JOB_IO_MS: '5', ...opts.env,
   };
   const settings = readSettings(env);
@@ -56,17 +48,17 @@ export async function createHarness(opts: { maxReceiveCount?: number; env?: Reco
   await migrate(db.writer);
   const cache = connectCache(settings.cache);
 
-  const queueDepth = async (url = queue.QueueUrl!) => {
+  const queueDepth = async (url = queueUrl) => {
     const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes!;
     return { visible: Number(a.ApproximateNumberOfMessages), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible) };
   };
   return {
-    env, settings, db, cache, sqs, queueUrl: queue.QueueUrl!, dlqUrl: dlq.QueueUrl!, queueDepth,
+    env, settings, db, cache, sqs, queueUrl, dlqUrl, queueDepth,
     async close() {
       cache.disconnect();
       await db.close();
-      await sqs.send(new DeleteQueueCommand({ QueueUrl: queue.QueueUrl }));
-      await sqs.send(new DeleteQueueCommand({ QueueUrl: dlq.QueueUrl }));
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: dlqUrl }));
       const drop = new Pool({ host: base.DB_WRITER_HOST, port: Number(base.DB_PORT), user: base.DB_USERNAME, database: 'postgres' });
       await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
       await drop.end();
