@@ -358,6 +358,73 @@ export const sloSchema = z.strictObject({
   })).min(1).max(4),
 });
 
+const phaseSchema = z.strictObject({
+  /** Length of the phase (s). */
+  durationSeconds: int(1, 7 * 24 * 3600),
+  /** Arrivals per second at the start of the phase (open model: independent of response times). */
+  arrivalRate: num(0, 1_000_000),
+  /** Arrivals per second at the end of the phase; the rate moves linearly. @default - arrivalRate */
+  rampTo: num(0, 1_000_000).optional(),
+});
+
+const loadProfileSchema = z.strictObject({
+  /** One line for reports and the CLI's help. */
+  description: z.string().min(1).max(200),
+  phases: z.array(phaseSchema).min(1).max(100),
+  /** Stop at the end of the first phase that breaks the error SLA and report its rate (stress tests). */
+  stopWhenSlaBreaks: z.boolean(),
+});
+
+export const loadTestSchema = z.strictObject({
+  /** Deploy the opt-in LoadTest stack (the load-generator Lambda). */
+  enabled: z.boolean(),
+  /** Memory of the load-generator Lambda (MiB); CPU grows with it (1769 MiB = 1 vCPU). */
+  lambdaMemoryMiB: int(128, 10240),
+  /** Reserved concurrency of the load generator: the most workers one test can fan out to. */
+  maxWorkers: int(1, 1000),
+  /** Arrivals per second one worker is trusted to sustain; above it the CLI fans out to more workers. */
+  maxRatePerWorker: int(1, 100_000),
+  /** Requests one worker keeps in flight at most; arrivals beyond it are counted as dropped. */
+  maxConcurrencyPerWorker: int(1, 20_000),
+  /** Length of one Lambda slice (s); longer phases (soak) are run as consecutive slices. At most 14 minutes. */
+  sliceSeconds: int(10, 840),
+  /** Per-request timeout (ms). */
+  requestTimeoutMs: int(100, 120_000),
+  /** Weighted request mix, as the workload serves it. */
+  mix: z.array(z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a label of letters, digits, ".", "_" or "-"'),
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    path: z.string().regex(/^\/\S*$/, 'a path starting with "/"'),
+    body: z.string().max(65_536).optional(),
+    weight: num(0.001, 1_000_000),
+  })).min(1).max(50),
+  /** Profiles run by `npm run loadtest -- --profile <name>`. */
+  profiles: z.strictObject({
+    load: loadProfileSchema,
+    stress: loadProfileSchema,
+    soak: loadProfileSchema,
+    spike: loadProfileSchema,
+  }),
+});
+
+/** Service-level agreement a load test is judged against (`npm run kpi-report`), client and server side. */
+export const slaSchema = z.strictObject({
+  /** Median latency at most (ms). */
+  latencyP50Ms: int(1, 600_000),
+  /** p90 latency at most (ms). */
+  latencyP90Ms: int(1, 600_000),
+  /** p99 latency at most (ms). */
+  latencyP99Ms: int(1, 600_000),
+  /** Failed requests (5xx, connection errors, timeouts) as a share of requests at most (%). */
+  errorRatePercent: num(0, 100),
+  /** Achieved arrival rate at least this share of the requested rate (%). */
+  minAchievedRatePercent: num(1, 100),
+  /** Age of the oldest job at most (s). */
+  queueAgeSeconds: int(1, 1_209_600),
+  /** API CPU utilisation, service average, at most (%). */
+  apiCpuPercent: num(1, 100),
+});
+
 export const blueprintConfigSchema = z.strictObject({
   /** Production guard rails: multi-AZ, readers, no DESTROY removal, termination protection. */
   production: z.boolean(),
@@ -377,6 +444,8 @@ export const blueprintConfigSchema = z.strictObject({
   monitoring: monitoringSchema,
   alarms: alarmsSchema,
   slo: sloSchema,
+  loadTest: loadTestSchema,
+  sla: slaSchema,
 });
 
 /** One environment's configuration: validated, merged and frozen. */
@@ -395,3 +464,6 @@ export type MonitoringConfig = z.infer<typeof monitoringSchema>;
 export type AlarmsConfig = z.infer<typeof alarmsSchema>;
 export type Thresholds = AlarmsConfig[keyof Omit<AlarmsConfig, 'apiAtMaxTasks'>];
 export type SloConfig = z.infer<typeof sloSchema>;
+export type LoadTestConfig = z.infer<typeof loadTestSchema>;
+export type LoadProfile = z.infer<typeof loadProfileSchema>;
+export type SlaConfig = z.infer<typeof slaSchema>;
