@@ -103,3 +103,24 @@ export const LOADTEST_METRICS = {
   http4xx: 'Http4xx',
   http5xx: 'Http5xx',
 } as const;
+
+/**
+ * Dimension values of the server-side KPIs, as the Monitoring stack publishes them in its `KpiSources`
+ * output (a JSON string). The KPI report reads them with CloudFormation DescribeStacks, or from a file.
+ */
+export interface KpiSources {
+  /** AWS/ApplicationELB `LoadBalancer` dimension (app/<name>/<id>). */
+  readonly loadBalancerFullName: string;
+  /** AWS/ApplicationELB `TargetGroup` dimension (targetgroup/<name>/<id>). */
+  readonly targetGroupFullName: string;
+  /** AWS/ECS and ECS/ContainerInsights `ClusterName`. */
+  readonly clusterName: string;
+  /** `ServiceName` of the API and of the worker. */
+  readonly apiServiceName: string;
+  readonly workerServiceName: string;
+  /** AWS/SQS `QueueName` of the jobs queue and its dead-letter queue. */
+  readonly queueName: string;
+  readonly deadLetterQueueName: string;
+  /** AWS/RDS `DBClusterIdentifier`. */
+  readonly dbClusterIdentifier: string;
+}
