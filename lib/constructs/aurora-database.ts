@@ -10,6 +10,7 @@ import type { DatabaseConfig, StatefulConfig } from '../config/schema';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { encryptedLogGroup, removalPolicyFor } from './encryption';
 import { physicalName } from './naming';
+import { AuroraReaderCleanup } from './reader-cleanup';
 
 export interface AuroraDatabaseProps {
   readonly vpc: ec2.IVpc;
@@ -49,6 +50,8 @@ export class AuroraDatabase extends Construct {
   /** Security-group edges to the database: allow from these, never from a CIDR. */
   readonly connections: ec2.Connections;
   readonly readerScaling?: appscaling.ScalableTarget;
+  /** Deletes the readers autoscaling added before the cluster is deleted (only with reader autoscaling). */
+  readonly readerCleanup?: AuroraReaderCleanup;
 
   constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
     super(scope, id);
@@ -209,6 +212,19 @@ export class AuroraDatabase extends Construct {
       });
       // Register the target once the instances exist (the Ref to the cluster alone would not wait for them).
       this.readerScaling.node.addDependency(...this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance));
+      // Autoscaled readers are not CloudFormation's: without this, deleting the stack fails at the cluster.
+      // Deletion runs in reverse dependency order: scalable target (no new readers), cleanup (autoscaled
+      // readers deleted and waited for), then the writer and the cluster. The writer waiting for the cleanup
+      // also keeps RDS from failing over to an autoscaled reader while the stack is torn down.
+      this.readerCleanup = new AuroraReaderCleanup(this, 'ReaderCleanup', {
+        vpc: props.vpc,
+        cluster: this.cluster,
+        encryptionKey,
+        logRetentionDays: config.logRetentionDays,
+        removalPolicy: props.removalPolicy,
+      });
+      this.readerScaling.node.addDependency(this.readerCleanup.resource);
+      this.cluster.node.findChild('Writer').node.addDependency(this.readerCleanup.resource);
       this.readerScaling.scaleToTrackMetric('ReaderCpuTracking', {
         predefinedMetric: appscaling.PredefinedMetric.RDS_READER_AVERAGE_CPU_UTILIZATION,
         targetValue: ras.targetCpuUtilizationPercent,
