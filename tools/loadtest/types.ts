@@ -86,6 +86,29 @@ export interface LoadResult extends Counters {
   readonly latency: LatencySummary;
   /** Full latency distribution (for merging slices and for CloudWatch). */
   readonly distribution: Distribution;
+  /** Problems that did not stop the run (e.g. metrics that could not be published). */
+  readonly warnings?: readonly string[];
+}
+
+/** The event of one load-generator Lambda invocation: one worker running one slice of a test. */
+export interface LoadWorkerEvent {
+  readonly runId: string;
+  readonly envName: string;
+  /** Base URL of the system under test. */
+  readonly target: string;
+  /** This worker's share of the slice (rates already divided by the number of workers). */
+  readonly phases: readonly Phase[];
+  readonly mix: readonly RequestSpec[];
+  readonly maxConcurrency: number;
+  readonly timeoutMs: number;
+  /** 0-based index of this worker within the slice. */
+  readonly workerIndex: number;
+  /** Workers running the slice side by side; spreads their arrivals evenly. @default 1 */
+  readonly workers?: number;
+  /** Publish interval snapshots to CloudWatch. @default true */
+  readonly publish?: boolean;
+  /** Seed of the request mix draws. @default - random */
+  readonly seed?: number;
 }
 
 /** CloudWatch namespace, metric names and dimensions of the client-side load-test metrics. */

@@ -1,0 +1,160 @@
+import { runClosedLoop, runLoad } from '../../../tools/loadtest/engine';
+import type { IntervalSnapshot, RequestSpec } from '../../../tools/loadtest/types';
+import { closedPort, serverRate, startServer, type TestServer } from './server';
+
+const get = (path: string, weight = 1, name = path): RequestSpec => ({ name, method: 'GET', path, weight });
+
+let server: TestServer;
+beforeEach(async () => {
+  server = await startServer();
+});
+afterEach(async () => {
+  await server.close();
+});
+
+describe('runLoad: open model', () => {
+  test('achieves the requested rate, evenly spaced, within 5 %', async () => {
+    // GIVEN 500 req/s for 2 s
+    const snapshots: IntervalSnapshot[] = [];
+    // WHEN
+    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 2, arrivalRate: 500 }], mix: [get('/')], maxConcurrency: 200, timeoutMs: 5000, onInterval: (s) => snapshots.push(s) });
+    // THEN every arrival is sent and answered, and the server saw them at 500 req/s
+    expect(r).toMatchObject({ scheduled: 1000, sent: 1000, completed: 1000, dropped: 0, errors: 0, timeouts: 0, durationSeconds: 2, requestedRps: 500, achievedRps: 500 });
+    expect(r.status['2xx']).toBe(1000);
+    expect(server.seen).toHaveLength(1000);
+    expect(serverRate(server.seen)).toBeGreaterThan(475);
+    expect(serverRate(server.seen)).toBeLessThan(525);
+    // evenly spaced, not a burst at the start of each second: each half second holds about a quarter
+    const t0 = server.seen[0].at;
+    for (let q = 0; q < 4; q++) {
+      const n = server.seen.filter((s) => s.at - t0 >= q * 500 && s.at - t0 < (q + 1) * 500).length;
+      expect(Math.abs(n - 250)).toBeLessThan(25);
+    }
+    // interval snapshots add up to the totals and carry the latency distribution
+    expect(snapshots.reduce((a, s) => a + s.sent, 0)).toBe(1000);
+    expect(snapshots.reduce((a, s) => a + s.latency.counts.reduce((x, y) => x + y, 0), 0)).toBe(1000);
+    expect(snapshots[0].targetRps).toBeCloseTo(500);
+    expect(r.latency.count).toBe(1000);
+    expect(r.latency.p50Ms).toBeLessThanOrEqual(r.latency.p99Ms);
+  });
+
+  test('slow responses do not slow the arrivals, and their latency counts from the intended send time', async () => {
+    // GIVEN half the requests take 300 ms
+    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 1, arrivalRate: 200 }], mix: [get('/slow/a'), get('/fast')], maxConcurrency: 500, timeoutMs: 5000, seed: 7 });
+    // THEN the arrival rate holds (open model: no waiting for responses)
+    expect(r.sent).toBe(200);
+    expect(serverRate(server.seen)).toBeGreaterThan(190);
+    expect(serverRate(server.seen)).toBeLessThan(210);
+    const slow = server.seen.filter((s) => s.path.startsWith('/slow')).length;
+    expect(slow).toBeGreaterThan(70);
+    // every slow response is measured at ≥ 300 ms
+    const atLeast300 = r.distribution.values.reduce((a, v, i) => a + (v >= 299 ? r.distribution.counts[i] : 0), 0);
+    expect(atLeast300).toBe(slow);
+    expect(r.latency.maxMs).toBeGreaterThanOrEqual(299);
+  });
+
+  test('latency includes the time an arrival waited behind a blocked event loop (no coordinated omission)', async () => {
+    // GIVEN the generator's own event loop is blocked for 250 ms in the middle of the run
+    setTimeout(() => {
+      const until = performance.now() + 250;
+      while (performance.now() < until) {
+        // busy
+      }
+    }, 300);
+    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 0.7, arrivalRate: 200 }], mix: [get('/')], maxConcurrency: 500, timeoutMs: 5000 });
+    // THEN the arrivals due during the block are still sent (late), and measured from when they were due
+    expect(r.sent).toBe(140);
+    expect(r.latency.maxMs).toBeGreaterThan(200);
+    // about 50 arrivals (250 ms at 200 req/s) waited: far more than 1 % of the run
+    expect(r.latency.p90Ms).toBeGreaterThan(20);
+  });
+
+  test('a ramp schedules the integral of its rate, more arrivals as the rate rises', async () => {
+    // GIVEN 0 → 400 req/s over 1 s: 200 arrivals, a quarter of them in the first half
+    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 1, arrivalRate: 0, rampTo: 400 }], mix: [get('/')], maxConcurrency: 200, timeoutMs: 5000 });
+    expect(r).toMatchObject({ scheduled: 200, sent: 200, completed: 200, requestedRps: 200 });
+    const firstHalf = server.seen.filter((s) => s.at - server.seen[0].at < 500).length;
+    expect(firstHalf).toBeGreaterThan(35);
+    expect(firstHalf).toBeLessThan(65);
+  });
+
+  test('weighted mix proportions and {{rand:N}} substitution', async () => {
+    const r = await runLoad({
+      target: server.url,
+      phases: [{ durationSeconds: 0.5, arrivalRate: 1200 }],
+      mix: [get('/items/{{rand:5}}', 3, 'read'), { name: 'create', method: 'POST', path: '/items', body: '{"a":1}', weight: 1 }],
+      maxConcurrency: 200,
+      timeoutMs: 5000,
+      seed: 42,
+    });
+    expect(r.sent).toBe(600);
+    const reads = server.seen.filter((s) => s.method === 'GET');
+    const creates = server.seen.filter((s) => s.method === 'POST' && s.path === '/items');
+    expect(reads.length + creates.length).toBe(600);
+    expect(reads.length / 600).toBeGreaterThan(0.7);
+    expect(reads.length / 600).toBeLessThan(0.8);
+    const ids = new Set(reads.map((s) => s.path));
+    expect([...ids].sort()).toEqual(['/items/1', '/items/2', '/items/3', '/items/4', '/items/5']);
+  });
+
+  test('arrivals beyond maxConcurrency are counted as dropped, never queued', async () => {
+    // GIVEN 5 requests in flight at most, each taking 300 ms, asked for 100/s
+    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 0.6, arrivalRate: 100 }], mix: [get('/slow')], maxConcurrency: 5, timeoutMs: 5000 });
+    expect(r.scheduled).toBe(60);
+    expect(r.sent + r.dropped).toBe(60);
+    // at most 5 per 300 ms can go out over 0.6 s
+    expect(r.sent).toBeLessThanOrEqual(15);
+    expect(r.dropped).toBeGreaterThanOrEqual(45);
+    expect(r.completed).toBe(r.sent);
+    expect(server.seen).toHaveLength(r.sent);
+  });
+
+  test('requests past the timeout count as timeouts', async () => {
+    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 0.25, arrivalRate: 40 }], mix: [get('/hang')], maxConcurrency: 100, timeoutMs: 200 });
+    expect(r).toMatchObject({ sent: 10, timeouts: 10, completed: 0, errors: 0 });
+  });
+
+  test('connection refused counts as errors', async () => {
+    const port = await closedPort();
+    const r = await runLoad({ target: `http://127.0.0.1:${port}`, phases: [{ durationSeconds: 0.5, arrivalRate: 20 }], mix: [get('/')], maxConcurrency: 100, timeoutMs: 1000 });
+    expect(r).toMatchObject({ sent: 10, errors: 10, completed: 0, timeouts: 0 });
+  });
+
+  test('responses are counted by status class; chunked bodies, HEAD and Connection: close are parsed', async () => {
+    const mix: RequestSpec[] = [
+      get('/status/200'), get('/status/204'), get('/status/302'), get('/status/404'), get('/status/503'),
+      get('/chunked'), get('/close'), { name: 'head', method: 'HEAD', path: '/', weight: 1 },
+    ];
+    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 0.5, arrivalRate: 800 }], mix, maxConcurrency: 200, timeoutMs: 2000, seed: 3 });
+    const count = (p: (path: string, method: string) => boolean) => server.seen.filter((s) => p(s.path, s.method)).length;
+    expect(r.errors).toBe(0);
+    expect(r.timeouts).toBe(0);
+    expect(r.completed).toBe(400);
+    expect(r.status['3xx']).toBe(count((p) => p === '/status/302'));
+    expect(r.status['4xx']).toBe(count((p) => p === '/status/404'));
+    expect(r.status['5xx']).toBe(count((p) => p === '/status/503'));
+    expect(r.status['2xx']).toBe(400 - r.status['3xx'] - r.status['4xx'] - r.status['5xx']);
+    expect(count((_p, m) => m === 'HEAD')).toBeGreaterThan(0);
+    expect(count((p) => p === '/chunked')).toBeGreaterThan(0);
+  });
+
+  test('an abort stops the arrivals; the result covers the time actually run', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 5, arrivalRate: 100 }], mix: [get('/')], maxConcurrency: 100, timeoutMs: 1000, signal: ac.signal });
+    expect(r.durationSeconds).toBeGreaterThan(0.25);
+    expect(r.durationSeconds).toBeLessThan(0.6);
+    expect(r.sent).toBe(r.scheduled);
+    expect(Math.abs(r.achievedRps - 100)).toBeLessThan(15);
+  });
+});
+
+describe('runClosedLoop', () => {
+  test('keeps each connection busy and measures from the actual send', async () => {
+    const r = await runClosedLoop({ target: server.url, mix: [get('/')], connections: 4, durationSeconds: 0.5, timeoutMs: 1000 });
+    expect(r.sent).toBeGreaterThan(50);
+    expect(r.completed).toBe(r.sent);
+    expect(r.errors).toBe(0);
+    expect(server.seen).toHaveLength(r.sent);
+  });
+});

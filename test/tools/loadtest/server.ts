@@ -1,0 +1,83 @@
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+
+/** One request as the test server saw it. */
+export interface Seen {
+  readonly method: string;
+  readonly path: string;
+  /** performance.now() when the request arrived. */
+  readonly at: number;
+}
+
+export interface TestServer {
+  readonly url: string;
+  readonly seen: Seen[];
+  close(): Promise<void>;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 (port 0) for the engine's tests. Paths:
+ *   /slow/...          answers 200 after 300 ms
+ *   /hang/...          never answers
+ *   /status/NNN        answers status NNN
+ *   /chunked           a chunked body in three pieces
+ *   /close             200 with Connection: close
+ *   anything else      200 "ok" with Content-Length
+ */
+export async function startServer(): Promise<TestServer> {
+  const seen: Seen[] = [];
+  const hanging = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    const path = req.url ?? '/';
+    seen.push({ method: req.method ?? '', path, at: performance.now() });
+    req.resume();
+    req.on('end', () => {
+      if (path.startsWith('/slow')) {
+        setTimeout(() => res.end('slow'), 300);
+      } else if (path.startsWith('/hang')) {
+        hanging.add(res);
+      } else if (path.startsWith('/status/')) {
+        res.statusCode = Number(path.slice('/status/'.length, '/status/'.length + 3));
+        res.end(res.statusCode === 204 || res.statusCode === 304 ? undefined : 'status');
+      } else if (path.startsWith('/chunked')) {
+        res.write('one,');
+        res.write('two,');
+        setImmediate(() => res.end('three'));
+      } else if (path.startsWith('/close')) {
+        res.setHeader('connection', 'close');
+        res.end('bye');
+      } else {
+        res.setHeader('content-type', 'text/plain');
+        res.end('ok');
+      }
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Arrival rate at the server: requests after the first over the span from first to last (req/s). */
+export function serverRate(seen: readonly Seen[]): number {
+  if (seen.length < 2) return 0;
+  return ((seen.length - 1) / (seen[seen.length - 1].at - seen[0].at)) * 1000;
+}
+
+/** A port nothing listens on (bound, then closed). */
+export async function closedPort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}

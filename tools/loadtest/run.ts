@@ -1,0 +1,92 @@
+import { planFanOut, type FanOutLimits, type LoadPlan, type Slice } from './plan';
+import { peakRate } from './schedule';
+import { mergeResults, slaBreach, type SlaLimits } from './summary';
+import type { LoadResult, LoadWorkerEvent, Phase, RequestSpec } from './types';
+
+/** Runs one worker's event and returns its result: the Lambda in production, the handler itself in tests. */
+export type Invoker = (event: LoadWorkerEvent) => Promise<LoadResult>;
+
+export interface RemoteRunOptions {
+  readonly runId: string;
+  readonly envName: string;
+  readonly target: string;
+  readonly phases: readonly Phase[];
+  readonly mix: readonly RequestSpec[];
+  readonly limits: FanOutLimits;
+  readonly maxConcurrencyPerWorker: number;
+  readonly timeoutMs: number;
+  readonly invoke: Invoker;
+  /** Seed of the first worker of the first slice; the others derive from it. @default - random */
+  readonly seed?: number;
+  readonly onPlan?: (plan: LoadPlan) => void;
+  readonly onSlice?: (slice: Slice, plan: LoadPlan, result: LoadResult) => void;
+}
+
+/**
+ * Fan-out: plans the schedule (workers × slices), invokes every worker of a slice in parallel, waits for
+ * the slice, then starts the next; the workers' and slices' results merge into one. A failed invocation
+ * fails the run (after the other workers of its slice have finished).
+ */
+export async function runRemote(o: RemoteRunOptions): Promise<LoadResult> {
+  const plan = planFanOut(o.phases, o.limits);
+  o.onPlan?.(plan);
+  const seed = o.seed ?? (Math.random() * 2 ** 31) >>> 0;
+  const results: LoadResult[] = [];
+  for (const slice of plan.slices) {
+    const settled = await Promise.allSettled(
+      Array.from({ length: plan.workers }, (_, workerIndex) =>
+        o.invoke({
+          runId: o.runId,
+          envName: o.envName,
+          target: o.target,
+          phases: slice.phases,
+          mix: o.mix,
+          maxConcurrency: o.maxConcurrencyPerWorker,
+          timeoutMs: o.timeoutMs,
+          workerIndex,
+          workers: plan.workers,
+          seed: (seed + slice.index * 100_003 + workerIndex * 7919) >>> 0,
+        }),
+      ),
+    );
+    const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [`worker ${i}: ${s.reason instanceof Error ? s.reason.message : String(s.reason)}`] : []));
+    if (failed.length > 0) throw new Error(`slice ${slice.index + 1}/${plan.slices.length} failed: ${failed.join('; ')}`);
+    const sliceResult = mergeResults(settled.map((s) => (s as PromiseFulfilledResult<LoadResult>).value));
+    o.onSlice?.(slice, plan, sliceResult);
+    results.push(sliceResult);
+  }
+  return mergeResults(results);
+}
+
+export interface ProfileOutcome {
+  readonly result: LoadResult;
+  /** One result per phase when the profile ran phase by phase (stopWhenSlaBreaks). */
+  readonly phaseResults?: readonly LoadResult[];
+  /** Requested rate of the first phase that broke the SLA; null when every phase held. Stress runs only. */
+  readonly breakingRps?: number | null;
+  readonly breach?: string;
+}
+
+/**
+ * Runs a profile. With `stopWhenSlaBreaks` (stress) it runs phase by phase and stops after the first phase
+ * whose error rate exceeds `sla.errorRatePercent` or whose achieved rate is below `sla.minAchievedRatePercent`
+ * of the requested one: that phase's rate is the breaking rate.
+ */
+export async function runProfile(
+  phases: readonly Phase[],
+  stopWhenSlaBreaks: boolean,
+  sla: SlaLimits,
+  run: (phases: readonly Phase[], phaseIndex?: number) => Promise<LoadResult>,
+  onPhase?: (phaseIndex: number, result: LoadResult, breach: string | undefined) => void,
+): Promise<ProfileOutcome> {
+  if (!stopWhenSlaBreaks) return { result: await run(phases) };
+  const phaseResults: LoadResult[] = [];
+  for (let i = 0; i < phases.length; i++) {
+    const r = await run([phases[i]], i);
+    phaseResults.push(r);
+    const breach = slaBreach(r, sla);
+    onPhase?.(i, r, breach);
+    if (breach) return { result: mergeResults(phaseResults), phaseResults, breakingRps: peakRate([phases[i]]), breach };
+  }
+  return { result: mergeResults(phaseResults), phaseResults, breakingRps: null };
+}
