@@ -1,9 +1,10 @@
-import type { App, Environment } from 'aws-cdk-lib';
+import { Aspects, type App, type Environment } from 'aws-cdk-lib';
 import type { BlueprintConfig } from './config/schema';
 import { ComputeStack } from './stacks/compute-stack';
 import { DataStack } from './stacks/data-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
 import { connectionBudget } from './config/rules';
+import { CdkProviderHandlerExceptions } from './constructs/guard';
 import { NetworkStack } from './stacks/network-stack';
 
 export interface BlueprintStacks {
@@ -89,5 +90,6 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     connectionBudget: connectionBudget(config.database)!,
     removalPolicy: config.stateful.removalPolicy,
   });
+  for (const stack of [network, data, compute, monitoring]) Aspects.of(stack).add(new CdkProviderHandlerExceptions());
   return { network, data, compute, monitoring };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { buildApp } from '../lib/app';
 import { loadConfig } from '../lib/config/loader';
-import { synthWithChecks } from './compliance';
+import { runGuard, synthWithChecks } from './compliance';
 import { blueprintContext, featureFlags } from '../test/helpers/context';
 
 /**
@@ -12,7 +12,9 @@ import { blueprintContext, featureFlags } from '../test/helpers/context';
  * printing one summary line per tool (findings, time) and exiting non-zero on any finding:
  *   - CDK's built-in CloudFormation validation (schema and rules of every resource),
  *   - cdk-nag's AWS Solutions rules (acknowledgements next to their resources, each with its reason),
- *   - cfn-lint on every template (ignored rules in .cfnlintrc.yaml, each with its reason).
+ *   - cfn-lint on every template (ignored rules in .cfnlintrc.yaml, each with its reason),
+ *   - the AWS Control Tower proactive controls as cfn-guard rules (deliberate exceptions sit on their
+ *     resource, each with its reason; `--exceptions` lists them).
  */
 const root = join(__dirname, '..');
 const context = blueprintContext();
@@ -45,6 +47,16 @@ try {
     for (const f of findings) process.stdout.write(`  ${f.replace(out, '')}\n`);
     line('cfn-lint', findings.length, Date.now() - t, `${templates.length} templates`);
   }
+
+  t = Date.now();
+  const guard = runGuard(templates);
+  for (const f of guard.findings) process.stdout.write(`  ${f.template}: ${f.control} ${f.resource}: ${f.message}\n`);
+  if (process.argv.includes('--exceptions')) {
+    for (const e of guard.excepted) process.stdout.write(`  excepted ${e.template}: ${e.control} ${e.resource}: ${e.reason}\n`);
+  }
+  const controls = new Set(guard.excepted.map((e) => e.control));
+  line('cfn-guard Control Tower', guard.findings.length, Date.now() - t,
+    `${templates.length} templates; ${guard.excepted.length} deliberate exceptions to ${controls.size} controls (--exceptions lists them)`);
 } finally {
   rmSync(out, { recursive: true, force: true });
 }

@@ -339,8 +339,21 @@ function checkProduction(cfg: Config): Problem[] {
   add(cfg.cache.mode === 'replication-group' && cfg.cache.replicas < 1, 'cache.replicas', ['production', 'cache.mode'],
     'is 0 in a production environment; without a replica there is no Multi-AZ and no automatic failover',
     'set cache.replicas to at least 1, or cache.mode to "serverless"');
+  const retentions = [
+    ['network.flowLogRetentionDays', cfg.network.flowLogRetentionDays],
+    ['compute.logRetentionDays', cfg.compute.logRetentionDays],
+    ['database.logRetentionDays', cfg.database.logRetentionDays],
+  ] as const;
+  for (const [path, days] of retentions) {
+    add(days < MIN_PRODUCTION_LOG_RETENTION_DAYS, path, ['production'],
+      `keeps logs ${days} days in a production environment; AWS Control Tower (CT.CLOUDWATCH.PR.2) and most audits want at least a year`,
+      `set ${path} to ${MIN_PRODUCTION_LOG_RETENTION_DAYS} or more`);
+  }
   return problems;
 }
+
+/** Log retention that production needs (AWS Control Tower CT.CLOUDWATCH.PR.2: at least one year). */
+export const MIN_PRODUCTION_LOG_RETENTION_DAYS = 365;
 
 type Add = (when: boolean, path: string, inputs: string[], message: string, fix: string) => void;
 

@@ -3,7 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { MIN_PRODUCTION_LOG_RETENTION_DAYS } from '../config/rules';
 import type { StatefulConfig } from '../config/schema';
+import { guardException } from './guard';
 
 /**
  * The removal policy a configured `stateful.removalPolicy` means for one resource. `snapshot` falls back to
@@ -41,6 +43,19 @@ export class EncryptionKey extends Construct {
       pendingWindow: Duration.days(props.removalPolicy === 'destroy' ? 7 : 30),
       removalPolicy: removalPolicyFor(props.removalPolicy),
     });
+    // Grants are how AWS services (RDS, Secrets Manager, ElastiCache, SQS) use the key for their own
+    // resources; nobody else needs to create one, and a grant outlives the IAM policy that allowed it
+    // (AWS Control Tower CT.KMS.PR.3).
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyGrantsExceptForAwsServices',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }),
+    );
     if (props.allowCloudWatchLogs) {
       // CloudWatch Logs is not an IAM principal of the account, so the key policy must name it; the
       // encryption-context condition keeps it to log groups of this account and region.
@@ -75,15 +90,23 @@ export interface EncryptedLogGroupProps {
   /** A fixed name, for log groups a service writes to by name (RDS log exports). @default generated */
   readonly logGroupName?: string;
   readonly retentionDays: number;
+  /** The config key that set `retentionDays`, named in the guard exception when it is under a year. @default - none named */
+  readonly retentionKey?: string;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
 }
 
 /** A log group encrypted with a customer-managed key, with explicit retention and removal. */
 export function encryptedLogGroup(scope: Construct, id: string, props: EncryptedLogGroupProps): logs.LogGroup {
-  return new logs.LogGroup(scope, id, {
+  const group = new logs.LogGroup(scope, id, {
     logGroupName: props.logGroupName,
     encryptionKey: props.encryptionKey,
     retention: props.retentionDays as logs.RetentionDays,
     removalPolicy: removalPolicyFor(props.removalPolicy),
   });
+  if (props.retentionDays < MIN_PRODUCTION_LOG_RETENTION_DAYS) {
+    // Production environments cannot get here: the config loader rejects shorter retention there.
+    guardException(group, 'CT.CLOUDWATCH.PR.2',
+      `Retention is ${props.retentionDays} days by this non-production environment's configuration${props.retentionKey ? ` (${props.retentionKey})` : ''}; production keeps at least ${MIN_PRODUCTION_LOG_RETENTION_DAYS} days, enforced by the config loader.`);
+  }
+  return group;
 }

@@ -5,6 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { QueueConfig, StatefulConfig } from '../config/schema';
 import { removalPolicyFor } from './encryption';
+import { guardException } from './guard';
 
 export interface JobQueueProps {
   readonly config: QueueConfig;
@@ -47,6 +48,8 @@ export class JobQueue extends Construct {
       ...common,
       retentionPeriod: MAX_RETENTION,
     });
+    guardException(this.deadLetterQueue, 'CT.SQS.PR.1',
+      'This is the dead-letter queue: messages end here to be inspected and redriven, and a dead-letter queue of its own would only hide them further.');
     this.queue = new sqs.Queue(this, 'Queue', {
       ...common,
       visibilityTimeout: Duration.seconds(config.visibilityTimeoutSeconds),

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { ALARM_KINDS, type ThresholdKey } from '../config/alarm-kinds';
 import type { AlarmsConfig, MonitoringConfig, SloConfig } from '../config/schema';
 import type { KpiMetrics } from './kpi-metrics';
+import { guardException } from './guard';
 
 export interface KpiAlarmsProps {
   readonly metrics: KpiMetrics;
@@ -165,7 +166,7 @@ export class KpiAlarms extends Construct {
                 `IF(requests >= ${minRequests}, (100 - FILL(fast, 100)) / ${round(100 - slo.latencyPercent)}, 0)`,
                 { requests, fast: m.latency.p99.with({ period, statistic: cloudwatch.Stats.percentileRank(thresholdSeconds), label: `Requests ≤ ${slo.latencyThresholdMs} ms (%)` }) },
                 `Latency burn rate (${minutes} min)`, period);
-        return new cloudwatch.Alarm(this, `Slo${objective}Burn${i + 1}${label}`, {
+        const alarm = new cloudwatch.Alarm(this, `Slo${objective}Burn${i + 1}${label}`, {
           metric: expression,
           threshold: rate.factor,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -173,6 +174,9 @@ export class KpiAlarms extends Construct {
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
           alarmDescription: `${objective} SLO: error budget burning ${rate.factor}× too fast over ${minutes} min (part of a burn-rate composite; notifies through it)`,
         });
+        guardException(alarm, 'CT.CLOUDWATCH.PR.1',
+          'One window of a multi-window burn-rate alert: the composite alarm over both windows notifies; an action here would page on one window alone, which is what the two-window rule exists to prevent.');
+        return alarm;
       };
       for (const objective of ['Availability', 'Latency'] as const) {
         const target = objective === 'Availability' ? slo.availabilityPercent : slo.latencyPercent;

@@ -31,6 +31,7 @@ export class Network extends Construct {
     const flowLogGroup = encryptedLogGroup(this, 'FlowLogGroup', {
       encryptionKey: key,
       retentionDays: config.flowLogRetentionDays,
+      retentionKey: 'network.flowLogRetentionDays',
       removalPolicy: props.removalPolicy,
     });
 

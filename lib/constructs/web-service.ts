@@ -10,6 +10,7 @@ import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig } from '../con
 import { AppTask, serviceDefaults } from './app-task';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
 import { removalPolicyFor } from './encryption';
+import { guardException } from './guard';
 
 export interface WebServiceProps {
   readonly cluster: ecs.ICluster;
@@ -88,7 +89,14 @@ export class WebService extends Construct {
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(alb.accessLogRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      versioned: true,
+      lifecycleRules: [{
+        id: 'expire-access-logs',
+        expiration: Duration.days(alb.accessLogRetentionDays),
+        noncurrentVersionExpiration: Duration.days(1),
+        expiredObjectDeleteMarker: false,
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      }],
       removalPolicy: removalPolicyFor(props.removalPolicy),
       autoDeleteObjects: removalPolicyFor(props.removalPolicy) === RemovalPolicy.DESTROY,
     });
@@ -108,6 +116,17 @@ export class WebService extends Construct {
       id: 'AwsSolutions-S1',
       reason: 'This bucket holds the load balancer access logs; logging access to it would need yet another bucket, and so on.',
     });
+    const exceptions: Array<[string, string]> = [
+      ['CT.S3.PR.2', 'This bucket holds the load balancer access logs; logging access to it would need yet another bucket, and so on.'],
+      ['CT.S3.PR.10', 'Elastic Load Balancing writes access logs only to buckets encrypted with SSE-S3; with a KMS key the load balancer fails to deliver them (ELB User Guide, "Access logs for your Application Load Balancer").'],
+      ['CT.S3.PR.4', 'Nothing reacts to new access-log objects; event notifications would add a notification handler with no consumer.'],
+      ['CT.S3.PR.9', 'Access logs expire after alb.accessLogRetentionDays by lifecycle rule and nothing writes them but the load balancer; Object Lock would also keep `destroy` environments from deleting the bucket.'],
+    ];
+    for (const [rule, reason] of exceptions) guardException(this.accessLogBucket, rule, reason);
+    if (!props.production) {
+      guardException(this.loadBalancer, 'CT.ELASTICLOADBALANCING.PR.5',
+        'Deletion protection is on in production only: the Compute stack of other environments must be destroyable and recreatable at will.');
+    }
     Validations.of(this.loadBalancer).acknowledge({
       id: 'AwsSolutions-EC23',
       reason: 'The public load balancer must accept 0.0.0.0/0 on its listener ports (80, and 443 with a certificate); nothing else is open to the internet.',
@@ -157,6 +176,8 @@ export class WebService extends Construct {
       this.loadBalancer.addRedirect({ sourceProtocol: elbv2.ApplicationProtocol.HTTP, sourcePort: 80, targetProtocol: elbv2.ApplicationProtocol.HTTPS, targetPort: 443 });
     } else {
       listener = this.loadBalancer.addListener('Http', { protocol: elbv2.ApplicationProtocol.HTTP, port: 80, defaultAction });
+      guardException(listener, 'CT.ELASTICLOADBALANCING.PR.1',
+        'No certificate is configured (alb.certificateArn is empty), so port 80 serves the API; with a certificate this listener redirects to HTTPS.');
     }
     for (const route of alb.routes) {
       new elbv2.ApplicationListenerRule(this, `Route${route.priority}`, {

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig, WorkerConfig } from '../config/schema';
 import type { DataTier } from '../constructs/data-access';
 import { EncryptionKey } from '../constructs/encryption';
+import { guardException } from '../constructs/guard';
 import { QueueWorker } from '../constructs/queue-worker';
 import { WebService } from '../constructs/web-service';
 
@@ -37,6 +38,10 @@ export class ComputeStack extends Stack {
       containerInsightsV2: props.compute.containerInsights === 'enhanced' ? ecs.ContainerInsights.ENHANCED : ecs.ContainerInsights.ENABLED,
       enableFargateCapacityProviders: true,
     });
+    if (props.compute.containerInsights === 'enhanced') {
+      guardException(this.cluster, 'CT.ECS.PR.2',
+        'Container Insights is "enhanced" (compute.containerInsights), which collects everything "enabled" does plus task and container metrics; the control only knows the value "enabled".');
+    }
     const shared = { cluster: this.cluster, tier: props.tier, compute: props.compute, logKey, removalPolicy: props.removalPolicy };
     this.web = new WebService(this, 'Web', { ...shared, api: props.api, alb: props.alb, production: props.production });
     this.worker = new QueueWorker(this, 'Worker', { ...shared, worker: props.worker });
