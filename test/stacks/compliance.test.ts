@@ -1,10 +1,12 @@
 import { Stack } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { buildApp } from '../../lib/app';
-import { synthWithChecks, type Synthesized } from '../../scripts/compliance';
+import { GUARD_EXCEPTIONS_METADATA, guardException } from '../../lib/constructs/guard';
+import { runGuard, synthWithChecks, type GuardRun, type Synthesized } from '../../scripts/compliance';
 import { configFor, featureFlags } from '../helpers/context';
 import { ENVIRONMENTS } from '../helpers/synth';
 
@@ -12,12 +14,18 @@ import { ENVIRONMENTS } from '../helpers/synth';
 // - CDK's built-in CloudFormation validation (on for every `cdk synth`; with validateAgainstDefaultRules
 //   its errors fail synth; the other unit tests turn it off for speed);
 // - cdk-nag's AWS Solutions rules (acknowledgements sit next to their resource, each with its reason);
-// (cfn-lint runs in test/stacks/cfn-lint.test.ts.) One synth per environment serves both.
+// - the AWS Control Tower proactive controls, as cfn-guard rules (exceptions sit on their resource).
+// (cfn-lint runs in test/stacks/cfn-lint.test.ts.) One synth per environment serves all three.
 const out = mkdtempSync(join(tmpdir(), 'sb-compliance-'));
 const synthesized = new Map<string, Synthesized>();
 const synthOf = (env: string) => {
   if (!synthesized.has(env)) synthesized.set(env, synthWithChecks((app) => buildApp(app, configFor(env)), featureFlags(), join(out, env)));
   return synthesized.get(env)!;
+};
+const guarded = new Map<string, GuardRun>();
+const guardOf = (env: string) => {
+  if (!guarded.has(env)) guarded.set(env, runGuard(synthOf(env).templates));
+  return guarded.get(env)!;
 };
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -29,6 +37,30 @@ describe.each(ENVIRONMENTS)('%s', (env) => {
   test('cdk-nag AwsSolutions: no unacknowledged error or warning', () => {
     expect(synthOf(env).findings.filter((f) => f.plugin === 'AwsSolutions')).toEqual([]);
   });
+
+  test('Control Tower guard rules: every finding is a documented exception', () => {
+    expect(guardOf(env).findings).toEqual([]);
+  });
+
+  test('every guard exception has a reason and excuses a finding that occurs (none is stale)', () => {
+    const declared = synthOf(env).templates.flatMap((file) => {
+      const resources = (JSON.parse(readFileSync(file, 'utf8')) as { Resources: Record<string, { Metadata?: Record<string, unknown> }> }).Resources;
+      return Object.entries(resources).flatMap(([id, r]) =>
+        ((r.Metadata?.[GUARD_EXCEPTIONS_METADATA] ?? []) as Array<{ rule: string; reason: string }>).map((e) => ({ id, ...e })));
+    });
+    expect(declared.length).toBeGreaterThan(0);
+    for (const e of declared) expect(e.reason.length).toBeGreaterThan(40);
+    const used = new Set(guardOf(env).excepted.map((e) => `${e.resource} ${e.control}`));
+    expect(declared.map((e) => `${e.id} ${e.rule}`).filter((k) => !used.has(k))).toEqual([]);
+  });
+});
+
+test('production meets the controls that other environments except: log retention, deletion protection', () => {
+  const controls = (env: string) => new Set(guardOf(env).excepted.map((e) => e.control));
+  for (const control of ['CT.CLOUDWATCH.PR.2', 'CT.ELASTICLOADBALANCING.PR.5', 'CT.RDS.PR.3']) {
+    expect(controls('prod').has(control)).toBe(false);
+  }
+  expect(controls('dev').has('CT.CLOUDWATCH.PR.2')).toBe(true);
 });
 
 describe('the checks are live', () => {
@@ -37,6 +69,18 @@ describe('the checks are live', () => {
       new s3.Bucket(new Stack(app, 'Probe'), 'Careless', { enforceSSL: false });
     }, featureFlags(), join(out, 'probe'));
     expect(findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
+  });
+
+  test('cfn-guard reports a short-lived log group with its control id, unless an exception with a reason excuses it', () => {
+    const { templates } = synthWithChecks((app) => {
+      const stack = new Stack(app, 'GuardProbe');
+      new logs.LogGroup(stack, 'Short', { retention: logs.RetentionDays.ONE_WEEK });
+      guardException(new logs.LogGroup(stack, 'Excused', { retention: logs.RetentionDays.ONE_WEEK }), 'CT.CLOUDWATCH.PR.2', 'a probe that is allowed to forget');
+    }, featureFlags(), join(out, 'guard-probe'));
+    const run = runGuard(templates);
+    expect(run.findings.map((f) => [f.control, f.resource.replace(/[0-9A-F]{8}$/, '')])).toEqual(expect.arrayContaining([['CT.CLOUDWATCH.PR.2', 'Short']]));
+    expect(run.findings.some((f) => f.resource.startsWith('Excused') && f.control === 'CT.CLOUDWATCH.PR.2')).toBe(false);
+    expect(run.excepted).toEqual([expect.objectContaining({ control: 'CT.CLOUDWATCH.PR.2', reason: 'a probe that is allowed to forget' })]);
   });
 
 });
