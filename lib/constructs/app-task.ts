@@ -51,6 +51,7 @@ export class AppTask extends Construct {
     const logGroup = encryptedLogGroup(this, 'Logs', {
       encryptionKey: props.logKey,
       retentionDays: props.compute.logRetentionDays,
+      retentionKey: 'compute.logRetentionDays',
       removalPolicy: props.removalPolicy,
     });
     if (!props.image.uri) {
@@ -66,7 +67,7 @@ export class AppTask extends Construct {
         });
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The environment holds endpoints, ports and sizes only; credentials reach the container as ECS secrets (DB_USERNAME, DB_PASSWORD, CACHE_AUTH_TOKEN).',
+      reason: 'The environment holds endpoints, ports, sizes and user names only; credentials reach the container as ECS secrets (DB_USERNAME, DB_PASSWORD), and the cache needs none: the task role signs short-lived IAM tokens (CACHE_IAM_AUTH).',
     });
     this.container = this.taskDefinition.addContainer('App', {
       image,
@@ -75,6 +76,8 @@ export class AppTask extends Construct {
       readonlyRootFilesystem: props.compute.readOnlyRootFilesystem,
       user: props.compute.runAsUser || undefined,
       privileged: false,
+      // A hard limit on the container as well as the task (AWS Control Tower CT.ECS.PR.7).
+      memoryLimitMiB: props.memoryMiB,
       environment: props.environment,
       secrets: props.secrets,
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: id.toLowerCase(), mode: ecs.AwsLogDriverMode.NON_BLOCKING }),

@@ -1,8 +1,8 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Validations } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { CacheConfig, StatefulConfig } from '../config/schema';
 import { removalPolicyFor } from './encryption';
@@ -19,12 +19,47 @@ export interface CacheProps {
 const SERVERLESS_PORTS = { primary: 6379, reader: 6380 } as const;
 
 /**
+ * What the application user may do: every key (the cache belongs to this one application; its key prefix is
+ * the workload's setting, not the infrastructure's), every command except the `@dangerous` category (FLUSHALL,
+ * FLUSHDB, KEYS, CONFIG, DEBUG, MONITOR, SHUTDOWN, ...: administration and whole-keyspace operations an
+ * application never needs and a stolen token should not get), plus INFO back, which is `@dangerous` but
+ * read-only and what the client's ready check sends. Valkey/Redis ACL syntax (ElastiCache User Guide,
+ * "Role-Based Access Control (RBAC)": "Specifying Permissions Using an Access String").
+ */
+export const CACHE_APP_ACCESS_STRING = 'on ~* +@all -@dangerous +info';
+
+/**
+ * ElastiCache user and user-group ids (API reference, CreateUser/CreateUserGroup: pattern
+ * `[a-zA-Z][a-zA-Z0-9\-]*`, stored lower-case; the CloudFormation schema allows only `[a-z][a-z0-9\-]*`):
+ * a lower-case letter first, lower-case letters, digits and single hyphens, no hyphen at the end. The APIs
+ * document only a minimum length; 40, the limit of the replication group and serverless cache ids, is ours.
+ * An IAM-enabled user's name must equal its id ("Authenticating with IAM", Limitations), so the same rule
+ * holds for its name.
+ */
+const RBAC_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const RBAC_ID_MAX_LENGTH = 40;
+
+function rbacId(scope: Construct, suffix: string): string {
+  const id = physicalName(scope, suffix, RBAC_ID_MAX_LENGTH);
+  if (!RBAC_ID.test(id)) {
+    throw new Error(`ElastiCache user or user-group id "${id}" (from the stack name) must start with a letter and hold only lower-case letters, digits and single hyphens; rename the stack`);
+  }
+  return id;
+}
+
+/**
  * ElastiCache (Valkey or Redis OSS) in the isolated subnets, encrypted at rest with the data key and in
  * transit (TLS required).
  *
  * `replication-group`: one shard, or `shards` shards in cluster mode (the keyspace split over node groups),
- * each with `replicas` replicas; Multi-AZ with automatic failover once there is a replica; AUTH token from a
- * generated secret. `serverless`: ElastiCache Serverless, which scales itself and is Multi-AZ by design.
+ * each with `replicas` replicas; Multi-AZ with automatic failover once there is a replica. `serverless`:
+ * ElastiCache Serverless, which scales itself and is Multi-AZ by design.
+ *
+ * Access control in both modes is RBAC with IAM authentication, and no password exists anywhere: a user group
+ * holds the application user (authentication mode `iam`: clients sign a 15-minute token with their AWS
+ * credentials; `grantConnect` lets a role do so) and a disabled `default` user, which every user group must
+ * contain. IAM authentication needs TLS and Valkey 7.2+ or Redis OSS 7.0+ (ElastiCache User Guide,
+ * "Authenticating with IAM", Limitations); every version in lib/config/supported.ts qualifies.
  */
 export class Cache extends Construct {
   /** Primary endpoint (cluster mode: the configuration endpoint). */
@@ -34,8 +69,13 @@ export class Cache extends Construct {
   readonly readerEndpointAddress?: string;
   /** True when clients must speak the cluster protocol (sharded replication group). */
   readonly clusterMode: boolean;
-  /** AUTH token clients send (replication group only). */
-  readonly authSecret?: secretsmanager.ISecret;
+  /**
+   * The IAM-enabled ElastiCache user clients connect as: AUTH with this user name (equal to its id) and an IAM
+   * token signed for `cacheId` (see `grantConnect`).
+   */
+  readonly userId: string;
+  /** The user group with the application user and the disabled default user, attached to the cache. */
+  readonly userGroup: elasticache.CfnUserGroup;
   readonly securityGroup: ec2.SecurityGroup;
   readonly connections: ec2.Connections;
   /** The L1 resource, for alarms and tests. */
@@ -48,6 +88,8 @@ export class Cache extends Construct {
    */
   readonly nodeIds: string[];
   readonly serverless: boolean;
+  /** ARN of the cache in the form `elasticache:Connect` policies name it. */
+  private readonly connectArn: string;
 
   constructor(scope: Construct, id: string, props: CacheProps) {
     super(scope, id);
@@ -65,10 +107,17 @@ export class Cache extends Construct {
       : ec2.Port.tcp(config.port);
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort });
     const major = config.engineVersion.split('.')[0];
+    // Users and their group live as long as the cache that uses them: a user group still attached to a
+    // retained cache cannot be deleted, and one left behind by a deleted cache would block the next deploy.
+    const cacheRemoval = removalPolicyFor(props.removalPolicy, !serverless);
+    const accessRemoval = cacheRemoval === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.userId = rbacId(this, 'cache-app');
+    this.userGroup = this.accessControl(accessRemoval);
 
     if (serverless) {
+      const name = physicalName(this, 'cache');
       const cache = new elasticache.CfnServerlessCache(this, 'Serverless', {
-        serverlessCacheName: physicalName(this, 'cache'),
+        serverlessCacheName: name,
         description: 'Application cache',
         engine: config.engine,
         majorEngineVersion: major,
@@ -76,34 +125,26 @@ export class Cache extends Construct {
         securityGroupIds: [this.securityGroup.securityGroupId],
         subnetIds,
         snapshotRetentionLimit: config.snapshotRetentionDays,
+        userGroupId: this.userGroup.ref,
         cacheUsageLimits: {
           dataStorage: { maximum: config.serverlessMaxDataStorageGb, unit: 'GB' },
           ecpuPerSecond: { maximum: config.serverlessMaxEcpuPerSecond },
         },
       });
-      cache.applyRemovalPolicy(removalPolicyFor(props.removalPolicy));
+      cache.applyRemovalPolicy(cacheRemoval);
       this.resource = cache;
       this.endpointAddress = cache.attrEndpointAddress;
       this.readerEndpointAddress = cache.attrReaderEndpointAddress;
       this.port = SERVERLESS_PORTS.primary;
       this.clusterMode = false;
       this.cacheId = cache.ref;
+      // From the name, not the cache's ARN attribute: the grant then needs no export from this stack.
+      this.connectArn = Stack.of(this).formatArn({ service: 'elasticache', resource: 'serverlesscache', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
       this.nodeIds = [];
       return;
     }
 
     this.clusterMode = config.shards > 1;
-    this.authSecret = new secretsmanager.Secret(this, 'AuthToken', {
-      description: 'ElastiCache AUTH token',
-      encryptionKey: props.encryptionKey,
-      // AUTH tokens allow printable ASCII except @, " and /; letters and digits avoid escaping problems.
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      removalPolicy: removalPolicyFor(props.removalPolicy),
-    });
-    Validations.of(this.authSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'ElastiCache has no managed rotation for AUTH tokens: rotating one is a ModifyReplicationGroup ROTATE then SET sequence that clients must follow; not automated yet (see README, known exceptions).',
-    });
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: 'Isolated data subnets',
       subnetIds,
@@ -128,11 +169,16 @@ export class Cache extends Construct {
       kmsKeyId: props.encryptionKey.keyArn,
       transitEncryptionEnabled: true,
       transitEncryptionMode: 'required',
-      authToken: this.authSecret.secretValue.unsafeUnwrap(),
+      // RBAC instead of an AUTH token (AWS Control Tower CT.ELASTICACHE.PR.8: Redis 6+ groups use user groups).
+      userGroupIds: [this.userGroup.ref],
       autoMinorVersionUpgrade: true,
       snapshotRetentionLimit: config.snapshotRetentionDays,
     });
-    group.applyRemovalPolicy(removalPolicyFor(props.removalPolicy, true));
+    group.applyRemovalPolicy(cacheRemoval);
+    Validations.of(group).acknowledge({
+      id: 'AwsSolutions-AEC6',
+      reason: 'Clients authenticate per user through the RBAC user group (UserGroupIds) with 15-minute IAM tokens and the default user is off; the rule looks only for an AUTH token, the shared password RBAC replaces (AWS moves a group from AUTH to RBAC by deleting the token: ModifyReplicationGroup --auth-token-update-strategy DELETE --user-group-ids-to-add).',
+    });
     if (!replicated) {
       Validations.of(group).acknowledge({
         id: 'AwsSolutions-AEC4',
@@ -142,6 +188,7 @@ export class Cache extends Construct {
     this.resource = group;
     this.port = config.port;
     this.cacheId = group.ref;
+    this.connectArn = elasticache.CfnReplicationGroup.arnForReplicationGroup(group);
     const nodes = Array.from({ length: 1 + config.replicas }, (_, n) => String(n + 1).padStart(3, '0'));
     this.nodeIds = this.clusterMode
       ? Array.from({ length: config.shards }, (_, g) => String(g + 1).padStart(4, '0')).flatMap((shard) => nodes.map((n) => `${group.ref}-${shard}-${n}`))
@@ -152,5 +199,54 @@ export class Cache extends Construct {
       this.endpointAddress = group.attrPrimaryEndPointAddress;
       this.readerEndpointAddress = group.attrReaderEndPointAddress;
     }
+  }
+
+  /**
+   * Lets `grantee` connect as the application user with IAM authentication: `elasticache:Connect` on this
+   * cache and this user only (the IAM policy must name both: "Authenticating with IAM", Setup). ARN formats from
+   * the Service Authorization Reference, "Resource types defined by Amazon ElastiCache".
+   */
+  grantConnect(grantee: iam.IGrantable): iam.Grant {
+    const userArn = Stack.of(this).formatArn({ service: 'elasticache', resource: 'user', resourceName: this.userId, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['elasticache:Connect'], resourceArns: [this.connectArn, userArn] });
+  }
+
+  /**
+   * The user group: the application user (IAM) and a disabled `default` user. AWS requires a user named
+   * `default` in every user group (CloudFormation, AWS::ElastiCache::UserGroup, UserIds), and the one AWS
+   * provides is `on nopass ~* +@all`, so this group brings its own under a different id: `off` (no one can
+   * authenticate as it: Valkey/Redis ACL, "off") and `-@all`. Its authentication mode is `no-password-required`
+   * (CreateUser, AuthenticationMode): there is no password to store, and a disabled user needs none. Users and
+   * group use the engine `redis`, which serves Valkey and Redis OSS caches alike: a `valkey` user group would
+   * accept only users with a password or IAM authentication (ElastiCache User Guide, "Role-Based Access
+   * Control (RBAC)").
+   */
+  private accessControl(removal: RemovalPolicy): elasticache.CfnUserGroup {
+    const engine = 'redis';
+    const app = new elasticache.CfnUser(this, 'AppUser', {
+      engine,
+      userId: this.userId,
+      userName: this.userId,
+      authenticationMode: { Type: 'iam' },
+      accessString: CACHE_APP_ACCESS_STRING,
+    });
+    const disabledDefault = new elasticache.CfnUser(this, 'DefaultUser', {
+      engine,
+      userId: rbacId(this, 'cache-default'),
+      userName: 'default',
+      authenticationMode: { Type: 'no-password-required' },
+      accessString: 'off -@all',
+    });
+    const group = new elasticache.CfnUserGroup(this, 'UserGroup', {
+      engine,
+      userGroupId: rbacId(this, 'cache-users'),
+      userIds: [disabledDefault.userId, app.userId],
+    });
+    for (const user of [app, disabledDefault]) {
+      group.addResourceDependency(user);
+      user.applyRemovalPolicy(removal);
+    }
+    group.applyRemovalPolicy(removal);
+    return group;
   }
 }

@@ -31,6 +31,10 @@ export interface ContainerSettings {
  * Writes go to DB_WRITER_HOST and reads to DB_READER_HOST: the proxy's read/write and read-only endpoints
  * when the proxy is on (clients then authenticate with an IAM token, DB_IAM_AUTH=true), the cluster's
  * endpoints otherwise (password from the secret).
+ *
+ * The cache has no credential to pass: the container AUTHs as CACHE_USER with an IAM token it signs with the
+ * task role for CACHE_NAME (the replication group id or serverless cache name; CACHE_SERVERLESS changes the
+ * signed request), CACHE_IAM_AUTH=true.
  */
 export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: number): ContainerSettings {
   const { database, cache, jobs } = tier;
@@ -47,6 +51,10 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     CACHE_PORT: String(cache.port),
     CACHE_TLS: 'true',
     CACHE_CLUSTER_MODE: String(cache.clusterMode),
+    CACHE_IAM_AUTH: 'true',
+    CACHE_USER: cache.userId,
+    CACHE_NAME: cache.cacheId,
+    CACHE_SERVERLESS: String(cache.serverless),
     QUEUE_URL: jobs.queue.queueUrl,
     // The worker extends a message's visibility by this much while its job runs.
     WORKER_VISIBILITY_SECONDS: String(jobs.visibilityTimeoutSeconds),
@@ -62,14 +70,13 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     DB_USERNAME: ecs.Secret.fromSecretsManager(dbSecret, 'username'),
     DB_PASSWORD: ecs.Secret.fromSecretsManager(dbSecret, 'password'),
   };
-  if (cache.authSecret) secrets.CACHE_AUTH_TOKEN = ecs.Secret.fromSecretsManager(byArn('CacheAuth', cache.authSecret));
   return { environment, secrets };
 }
 
 /**
  * Opens the security-group edges from a service to the database (its proxy when on) and the cache, and
- * lets the task role connect to the proxy with IAM auth. Queue permissions differ per service and are
- * granted by the service's own construct.
+ * lets the task role connect to the proxy and to the cache with IAM auth. Queue permissions differ per
+ * service and are granted by the service's own construct.
  */
 export function connectToDataTier(service: ecs.FargateService, tier: DataTier, who: string): void {
   // Opened from the service's side, so CDK writes the ingress rules into the service's stack: written from
@@ -77,6 +84,7 @@ export function connectToDataTier(service: ecs.FargateService, tier: DataTier, w
   service.connections.allowToDefaultPort(tier.database, `${who} to the database`);
   service.connections.allowToDefaultPort(tier.cache, `${who} to the cache`);
   tier.database.proxy?.grantConnect(service.taskDefinition.taskRole, tier.databaseUser);
+  tier.cache.grantConnect(service.taskDefinition.taskRole);
   // ECS reads the secrets at task start with the execution role; the data key decrypts them only when the
   // request comes through Secrets Manager.
   service.taskDefinition.obtainExecutionRole().addToPrincipalPolicy(new iam.PolicyStatement({

@@ -26,8 +26,15 @@ const envSchema = z.object({
   CACHE_HOST: z.string().min(1),
   CACHE_PORT: int(1, 65535).default(6379),
   CACHE_TLS: bool.default(true),
-  CACHE_AUTH_TOKEN: z.string().default(''),
   CACHE_CLUSTER_MODE: bool.default(false),
+  /**
+   * Authenticate to ElastiCache as CACHE_USER with an IAM token signed for CACHE_NAME (the replication group
+   * id or serverless cache name; CACHE_SERVERLESS=true for the latter). Off: no AUTH (the local Redis).
+   */
+  CACHE_IAM_AUTH: bool.default(false),
+  CACHE_USER: z.string().default(''),
+  CACHE_NAME: z.string().default(''),
+  CACHE_SERVERLESS: bool.default(false),
   /** How long an item stays cached (s); 0 turns the cache off. */
   CACHE_TTL_SECONDS: int(0, 86400).default(300),
   CACHE_KEY_PREFIX: z.string().default(''),
@@ -45,7 +52,11 @@ const envSchema = z.object({
 export type Settings = ReturnType<typeof readSettings>;
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env) {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.superRefine((e, ctx) => {
+    for (const key of ['CACHE_USER', 'CACHE_NAME'] as const) {
+      if (e.CACHE_IAM_AUTH && !e[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when CACHE_IAM_AUTH=true' });
+    }
+  }).safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid environment:\n  ${problems.join('\n  ')}`);
@@ -61,8 +72,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
       poolSize: e.DB_POOL_SIZE,
     },
     cache: {
-      host: e.CACHE_HOST, port: e.CACHE_PORT, tls: e.CACHE_TLS, password: e.CACHE_AUTH_TOKEN,
+      host: e.CACHE_HOST, port: e.CACHE_PORT, tls: e.CACHE_TLS,
       clusterMode: e.CACHE_CLUSTER_MODE, ttlSeconds: e.CACHE_TTL_SECONDS, keyPrefix: e.CACHE_KEY_PREFIX,
+      iam: e.CACHE_IAM_AUTH
+        ? { userId: e.CACHE_USER, cacheName: e.CACHE_NAME, serverless: e.CACHE_SERVERLESS, region: e.AWS_REGION }
+        : undefined,
     },
     queueUrl: e.QUEUE_URL,
     worker: { batchSize: e.WORKER_BATCH_SIZE, waitSeconds: e.WORKER_WAIT_SECONDS, visibilitySeconds: e.WORKER_VISIBILITY_SECONDS },
