@@ -170,7 +170,9 @@ async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: 
       : undefined;
     const progress = (s: IntervalSnapshot) => {
       publisher?.record(s);
-      const seconds = Math.max(0.001, (s.endMs - s.startMs) / 1000);
+      const seconds = (s.endMs - s.startMs) / 1000;
+      // The last snapshot of a run covers the few ms after the last full interval: published, not shown.
+      if (seconds < 0.5) return;
       const failures = s.status['5xx'] + s.errors + s.timeouts;
       err(
         `[${elapsed()} s] target ${s.targetRps.toFixed(1)} req/s  achieved ${(s.sent / seconds).toFixed(1)} req/s  ` +

@@ -126,7 +126,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       ...counters,
       startMs: intervalStartWall,
       endMs: endWall,
-      targetRps: sendingDone ? 0 : schedule.rateAt((now - t0) / 1000),
+      // The rate asked for at the end of the interval; 0 for an interval that began after the schedule ended.
+      targetRps: intervalStartWall - wall0 >= stoppedAtS * 1000 ? 0 : schedule.rateAt(Math.min((now - t0) / 1000, stoppedAtS)),
       inFlight: client.inFlight,
       latency,
     };

@@ -21,7 +21,7 @@ export async function runWorker(event: LoadWorkerEvent, deps: WorkerDeps): Promi
   validateEvent(event);
   const reserveMs = FLUSH_RESERVE_MS + event.timeoutMs + 1000;
   const sendForMs = deps.remainingTimeMs() - reserveMs;
-  if (sendForMs < 1000) {
+  if (sendForMs < 500) {
     throw new Error(
       `load-generator: ${deps.remainingTimeMs()} ms left is too little (needs ${reserveMs} ms to drain and flush, plus the slice). ` +
         'Fix: raise the function timeout or lower loadTest.sliceSeconds / requestTimeoutMs.',

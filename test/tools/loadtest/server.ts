@@ -22,10 +22,12 @@ export interface TestServer {
  *   /status/NNN        answers status NNN
  *   /chunked           a chunked body in three pieces
  *   /close             200 with Connection: close
+ *   /limited           503 while more than `limitRps` requests arrived over the last 200 ms, else 200
  *   anything else      200 "ok" with Content-Length
  */
-export async function startServer(): Promise<TestServer> {
+export async function startServer(opts: { limitRps?: number } = {}): Promise<TestServer> {
   const seen: Seen[] = [];
+  const recent: number[] = [];
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     const path = req.url ?? '/';
@@ -43,6 +45,12 @@ export async function startServer(): Promise<TestServer> {
         res.write('one,');
         res.write('two,');
         setImmediate(() => res.end('three'));
+      } else if (path.startsWith('/limited')) {
+        const now = performance.now();
+        recent.push(now);
+        while (recent[0] < now - 200) recent.shift();
+        res.statusCode = recent.length > (opts.limitRps ?? Infinity) * 0.2 ? 503 : 200;
+        res.end();
       } else if (path.startsWith('/close')) {
         res.setHeader('connection', 'close');
         res.end('bye');
