@@ -108,8 +108,9 @@ export class AuroraReaderCleanup extends Construct {
         sourceMap: true,
         // esbuild from devDependencies, never a Docker image: synth works offline and without a daemon.
         forceDockerBundling: false,
-        // The SDK version the tests ran against goes into the bundle, not whatever the runtime ships.
-        externalModules: [],
+        // The runtime's AWS SDK v3 (three RDS calls of the 2014-10-31 API, stable for a decade): the bundle
+        // stays 3 kB and bundling ~30 ms. Bundling the SDK would cost ~1 s on every synth of every test.
+        externalModules: ['@aws-sdk/*'],
       },
     });
     this.onEventHandler = handler('OnEventHandler', 'onEvent', Duration.minutes(2));

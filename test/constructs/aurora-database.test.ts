@@ -1,5 +1,10 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { configFor } from '../helpers/context';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { AuroraReaderCleanup } from '../../lib/constructs/reader-cleanup';
+import { configFor, featureFlags } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 
 const instances = (t: Template) => Object.values(t.findResources('AWS::RDS::DBInstance'));
@@ -231,5 +236,127 @@ describe('Aurora variants', () => {
     expect(database.proxy).toBeDefined();
     expect(database.connections.securityGroups).toEqual(database.proxy!.connections.securityGroups);
     expect(database.connections.defaultPort?.toString()).toBe('5432');
+  });
+});
+
+// Readers Application Auto Scaling adds are not in the template, and RDS will not delete a cluster that still
+// has instances: a custom resource deletes them on stack deletion, between the scalable target and the cluster.
+describe.each(ENVIRONMENTS)('autoscaled reader cleanup (%s)', (env) => {
+  const cfg = configFor(env);
+  const db = cfg.database;
+  const { data: t } = synth(env);
+  const resources = Object.entries(t.toJSON().Resources as Record<string, { Type: string; Properties: any; DependsOn?: string[]; DeletionPolicy?: string }>);
+  const ofCleanup = resources.filter(([id]) => id.startsWith('DatabaseReaderCleanup'));
+  const functions = ofCleanup.filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+  const idOf = (type: string, match = '') => resources.find(([id, r]) => r.Type === type && id.includes(match))![0];
+
+  if (!db.readerAutoscaling.enabled) {
+    test('none without reader autoscaling: no custom resource, no function', () => {
+      t.resourceCountIs('Custom::AuroraReaderCleanup', 0);
+      expect(ofCleanup).toEqual([]);
+    });
+    return;
+  }
+
+  test('one custom resource, given the cluster identifier, deleted with the stack (the cluster is not retained)', () => {
+    t.resourceCountIs('Custom::AuroraReaderCleanup', 1);
+    t.hasResource('Custom::AuroraReaderCleanup', {
+      Properties: { ClusterIdentifier: { Ref: Match.stringLikeRegexp('^DatabaseCluster[0-9A-F]{8}$') } },
+      DeletionPolicy: cfg.stateful.removalPolicy === 'retain' ? 'Retain' : 'Delete',
+    });
+  });
+
+  test('deletion order: scalable target, then the cleanup, then the writer (readers before it), then the cluster', () => {
+    const cleanup = idOf('Custom::AuroraReaderCleanup');
+    const [, target] = resources.find(([, r]) => r.Type === 'AWS::ApplicationAutoScaling::ScalableTarget')!;
+    const [, writer] = resources.find(([id, r]) => r.Type === 'AWS::RDS::DBInstance' && id.includes('Writer'))!;
+    expect(target.DependsOn).toContain(cleanup);
+    expect(writer.DependsOn).toContain(cleanup);
+    for (const [id, reader] of resources.filter(([i, r]) => r.Type === 'AWS::RDS::DBInstance' && i.includes('Reader'))) {
+      expect([id, reader.DependsOn]).toEqual([id, expect.arrayContaining([idOf('AWS::RDS::DBInstance', 'Writer')])]);
+    }
+    // The cleanup needs the cluster (its Ref) and nothing that waits for the cleanup: no cycle.
+    const [, resource] = resources.find(([id]) => id === cleanup)!;
+    expect(resource.DependsOn ?? []).toEqual([]);
+  });
+
+  test('handler role: RDS access to this cluster and to autoscaled instances only, inline, no managed policy', () => {
+    const roles = ofCleanup.filter(([, r]) => r.Type === 'AWS::IAM::Role');
+    expect(roles.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(expect.arrayContaining([
+      'DatabaseReaderCleanupHandlerRole', 'DatabaseReaderCleanupFrameworkOnEventRole', 'DatabaseReaderCleanupFrameworkCompleteRole',
+    ]));
+    for (const [, role] of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const [, handlerRole] = roles.find(([id]) => id.startsWith('DatabaseReaderCleanupHandlerRole'))!;
+    const statements = (handlerRole.Properties.Policies as Array<{ PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } }>)
+      .flatMap((p) => p.PolicyDocument.Statement);
+    const rdsStatements = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('rds:')));
+    expect(rdsStatements).toEqual([
+      {
+        Action: 'rds:DescribeDBClusters',
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', [`arn:aws:rds:${cfg.region}:`, { Ref: 'AWS::AccountId' }, ':cluster:', { Ref: idOf('AWS::RDS::DBCluster') }]] },
+      },
+      {
+        Action: ['rds:DeleteDBInstance', 'rds:DescribeDBInstances'],
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':rds:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':db:application-autoscaling-*']] },
+      },
+    ]);
+  });
+
+  test('all five functions (two handlers, three of the Provider framework) in the app subnets behind an HTTPS-only security group', () => {
+    expect(functions).toHaveLength(5);
+    const group = idOf('AWS::EC2::SecurityGroup', 'ReaderCleanup');
+    for (const [, fn] of functions) {
+      expect(fn.Properties.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [group, 'GroupId'] }]);
+      const subnets = JSON.stringify(fn.Properties.VpcConfig.SubnetIds);
+      expect(subnets).toMatch(/NetworkVpcAppSubnet1/);
+      expect(subnets).not.toMatch(/DataSubnet|PublicSubnet/);
+    }
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('^Aurora reader cleanup'),
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 })],
+      SecurityGroupIngress: Match.absent(),
+    });
+  });
+
+  test('handlers: bundled locally, nodejs24.x on arm64, small reserved concurrency; the framework on nodejs24.x too', () => {
+    const handlers = functions.filter(([id]) => /(OnEvent|IsComplete)Handler/.test(id));
+    expect(handlers.map(([, fn]) => fn.Properties.Handler).sort()).toEqual(['index.isComplete', 'index.onEvent']);
+    for (const [, fn] of handlers) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 2 });
+      expect(fn.Properties.Code.S3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
+    }
+    for (const [, fn] of functions) expect(fn.Properties.Runtime).toBe('nodejs24.x');
+  });
+
+  test(`logs: two encrypted groups with ${db.logRetentionDays} days retention, every function writes to one`, () => {
+    const groups = ofCleanup.filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(2);
+    const key = { 'Fn::GetAtt': [idOf('AWS::KMS::Key'), 'Arn'] };
+    for (const [, group] of groups) expect(group.Properties).toEqual({ RetentionInDays: db.logRetentionDays, KmsKeyId: key });
+    const ids = groups.map(([id]) => id);
+    for (const [, fn] of functions) expect(ids).toContain(fn.Properties.LoggingConfig.LogGroup.Ref);
+  });
+
+  test('the waiter polls every 30 s for at most 50 minutes (inside the one-hour custom resource timeout)', () => {
+    const [, machine] = ofCleanup.find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')!;
+    const definition = (machine.Properties.DefinitionString['Fn::Join'][1] as unknown[]).filter((p) => typeof p === 'string').join('');
+    expect(definition).toContain('"IntervalSeconds":30,"MaxAttempts":100,"BackoffRate":1');
+  });
+});
+
+describe('Aurora reader cleanup variants', () => {
+  test('stateful.removalPolicy "retain": the readers stay with the retained cluster (CloudFormation never calls the cleanup)', () => {
+    // The construct alone in a small stack: a whole environment's synth would cost seconds for one attribute.
+    const stack = new Stack(new App({ context: featureFlags(), builtinCloudFormationValidation: false }), 'Probe', { env: { region: 'us-east-1' } });
+    new AuroraReaderCleanup(stack, 'Cleanup', {
+      vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }),
+      cluster: rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Cluster', { clusterIdentifier: 'probe' }),
+      encryptionKey: new kms.Key(stack, 'Key'),
+      logRetentionDays: 7,
+      removalPolicy: 'retain',
+    });
+    Template.fromStack(stack).hasResource('Custom::AuroraReaderCleanup', { DeletionPolicy: 'Retain' });
   });
 });
