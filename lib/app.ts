@@ -4,7 +4,8 @@ import { ComputeStack } from './stacks/compute-stack';
 import { DataStack } from './stacks/data-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
 import { connectionBudget } from './config/rules';
-import { CdkProviderHandlerExceptions } from './constructs/guard';
+import { LambdaVpcExceptions } from './constructs/guard';
+import { LoadTestStack } from './stacks/load-test-stack';
 import { NetworkStack } from './stacks/network-stack';
 
 export interface BlueprintStacks {
@@ -12,6 +13,8 @@ export interface BlueprintStacks {
   readonly data: DataStack;
   readonly compute: ComputeStack;
   readonly monitoring: MonitoringStack;
+  /** Only where `loadTest.enabled`. */
+  readonly loadTest?: LoadTestStack;
 }
 
 /** `dev` → `Dev`: stack ids are `ScalingBlueprint-<Env>-<Part>`. */
@@ -90,6 +93,18 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     connectionBudget: connectionBudget(config.database)!,
     removalPolicy: config.stateful.removalPolicy,
   });
-  for (const stack of [network, data, compute, monitoring]) Aspects.of(stack).add(new CdkProviderHandlerExceptions());
-  return { network, data, compute, monitoring };
+  const loadTest = config.loadTest.enabled
+    ? new LoadTestStack(app, `${prefix}-LoadTest`, {
+      ...common,
+      description: `scaling-blueprint ${config.envName}: load-generator Lambda for npm run loadtest (opt-in)`,
+      vpc: network.vpc,
+      loadTest: config.loadTest,
+      logRetentionDays: config.compute.logRetentionDays,
+      removalPolicy: config.stateful.removalPolicy,
+    })
+    : undefined;
+  for (const stack of [network, data, compute, monitoring, loadTest]) {
+    if (stack) Aspects.of(stack).add(new LambdaVpcExceptions());
+  }
+  return { network, data, compute, monitoring, loadTest };
 }

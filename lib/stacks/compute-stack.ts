@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
@@ -8,6 +8,7 @@ import { EncryptionKey } from '../constructs/encryption';
 import { guardException } from '../constructs/guard';
 import { QueueWorker } from '../constructs/queue-worker';
 import { WebService } from '../constructs/web-service';
+import { STACK_OUTPUTS } from '../../tools/loadtest/types';
 
 export interface ComputeStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
@@ -45,5 +46,9 @@ export class ComputeStack extends Stack {
     const shared = { cluster: this.cluster, tier: props.tier, compute: props.compute, logKey, removalPolicy: props.removalPolicy };
     this.web = new WebService(this, 'Web', { ...shared, api: props.api, alb: props.alb, production: props.production });
     this.worker = new QueueWorker(this, 'Worker', { ...shared, worker: props.worker });
+    new CfnOutput(this, STACK_OUTPUTS.apiUrl, {
+      value: `${props.alb.certificateArn ? 'https' : 'http'}://${this.web.loadBalancer.loadBalancerDnsName}`,
+      description: 'Base URL of the API (the default target of npm run loadtest)',
+    });
   }
 }

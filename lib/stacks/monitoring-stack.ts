@@ -1,10 +1,11 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AlarmsConfig, MonitoringConfig, SloConfig, StatefulConfig } from '../config/schema';
 import { AlarmTopic } from '../constructs/alarm-topic';
 import { KpiAlarms } from '../constructs/kpi-alarms';
 import { KpiDashboard, type KpiLimits } from '../constructs/kpi-dashboard';
 import { KpiMetrics, type KpiSources } from '../constructs/kpi-metrics';
+import { STACK_OUTPUTS, type KpiSources as ReportSources } from '../../tools/loadtest/types';
 
 export interface MonitoringStackProps extends StackProps, KpiLimits {
   readonly envName: string;
@@ -42,6 +43,21 @@ export class MonitoringStack extends Stack {
       api: props.api,
       worker: props.worker,
       connectionBudget: props.connectionBudget,
+    });
+    const s = props.sources;
+    const reportSources: ReportSources = {
+      loadBalancerFullName: s.loadBalancerFullName,
+      targetGroupFullName: s.targetGroupFullName,
+      clusterName: s.clusterName,
+      apiServiceName: s.apiServiceName,
+      workerServiceName: s.workerServiceName,
+      queueName: s.queueName,
+      deadLetterQueueName: s.deadLetterQueueName,
+      dbClusterIdentifier: s.dbClusterIdentifier,
+    };
+    new CfnOutput(this, STACK_OUTPUTS.kpiSources, {
+      value: this.toJsonString(reportSources),
+      description: 'Dimensions of the KPI metrics, for npm run kpi-report',
     });
   }
 }

@@ -54,7 +54,7 @@ export interface Counters {
 
 /** What the engine reports every `intervalMs` while it runs (progress lines, CloudWatch publishing). */
 export interface IntervalSnapshot extends Counters {
-  /** Wall-clock start and end of the interval (epoch ms). */
+  /** Wall-clock start and end of the interval (epoch ms, fractional). */
   readonly startMs: number;
   readonly endMs: number;
   /** Arrival rate the schedule asked for at the end of the interval (req/s). */
@@ -147,3 +147,13 @@ export interface KpiSources {
   /** AWS/RDS `DBClusterIdentifier`. */
   readonly dbClusterIdentifier: string;
 }
+
+/** CloudFormation outputs the operator tools read (DescribeStacks), by stack part. */
+export const STACK_OUTPUTS = {
+  /** LoadTest stack: the load-generator function's name. */
+  loadGeneratorFunctionName: 'LoadGeneratorFunctionName',
+  /** Compute stack: the API's base URL (the load balancer). */
+  apiUrl: 'ApiUrl',
+  /** Monitoring stack: the KpiSources JSON. */
+  kpiSources: 'KpiSources',
+} as const;

@@ -1,0 +1,97 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { join } from 'path';
+import type { LoadTestConfig, StatefulConfig } from '../config/schema';
+import { LOADTEST_NAMESPACE } from '../../tools/loadtest/types';
+import { encryptedLogGroup } from './encryption';
+import { vpcFunctionRole } from './vpc-function';
+
+export interface LoadGeneratorProps {
+  readonly vpc: ec2.IVpc;
+  readonly loadTest: LoadTestConfig;
+  /** Encrypts the function's log group (the key must let CloudWatch Logs use it). */
+  readonly encryptionKey: kms.IKey;
+  readonly logRetentionDays: number;
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+}
+
+/** Time a slice leaves the function after its last request: publishing the last minute of metrics. */
+export const SLICE_MARGIN_SECONDS = 60;
+
+/**
+ * The load-generator Lambda (lambda/load-generator): one invocation runs one worker's slice of a load test
+ * (`npm run loadtest` fans out) and publishes client-side metrics to CloudWatch under the project's
+ * namespace. It is never in the request path: it runs only when a test invokes it.
+ *
+ * - Reserved concurrency = `loadTest.maxWorkers`: a runaway CLI cannot turn it into an unbounded swarm, and
+ *   it never takes the account's unreserved concurrency from other functions.
+ * - In the application subnets (AWS Control Tower CT.LAMBDA.PR.3): it reaches the public load balancer
+ *   through the NAT gateways, as a client on the internet would, on ports 80 and 443 only.
+ * - cloudwatch:PutMetricData only into the load-test namespace (a condition key: the action has no resources).
+ */
+export class LoadGenerator extends Construct {
+  readonly function: NodejsFunction;
+  readonly securityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: LoadGeneratorProps) {
+    super(scope, id);
+    const { loadTest } = props;
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Load generator: HTTP and HTTPS out to the system under test and the CloudWatch API',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the load balancer and the CloudWatch API (through NAT)');
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP to a load balancer without a certificate (through NAT)');
+
+    const logGroup = encryptedLogGroup(this, 'Logs', {
+      encryptionKey: props.encryptionKey,
+      retentionDays: props.logRetentionDays,
+      retentionKey: 'compute.logRetentionDays',
+      removalPolicy: props.removalPolicy,
+    });
+    const role = vpcFunctionRole(this, 'Role', logGroup, [
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': LOADTEST_NAMESPACE } },
+      }),
+    ]);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition keeps it to ${LOADTEST_NAMESPACE}. The ec2 network-interface actions have none either (VPC function).`,
+    });
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(__dirname, '..', '..', 'lambda', 'load-generator', 'index.ts'),
+      handler: 'handler',
+      description: 'Runs one slice of a load test against the API and publishes client-side metrics (npm run loadtest)',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: loadTest.lambdaMemoryMiB,
+      timeout: Duration.seconds(loadTest.sliceSeconds + SLICE_MARGIN_SECONDS),
+      reservedConcurrentExecutions: loadTest.maxWorkers,
+      role,
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [this.securityGroup],
+      logGroup,
+      // A retried slice would run the load twice: the CLI invokes synchronously and retries nothing either.
+      retryAttempts: 0,
+      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        // esbuild from devDependencies, never a Docker image: synth works offline and without a daemon.
+        forceDockerBundling: false,
+        // The SDK version the tests ran against goes into the bundle, not whatever the runtime ships.
+        externalModules: [],
+      },
+    });
+  }
+}

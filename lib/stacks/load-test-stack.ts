@@ -1,0 +1,33 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type { Construct } from 'constructs';
+import type { LoadTestConfig, StatefulConfig } from '../config/schema';
+import { EncryptionKey } from '../constructs/encryption';
+import { LoadGenerator } from '../constructs/load-generator';
+import { STACK_OUTPUTS } from '../../tools/loadtest/types';
+
+export interface LoadTestStackProps extends StackProps {
+  readonly vpc: ec2.IVpc;
+  readonly loadTest: LoadTestConfig;
+  readonly logRetentionDays: number;
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+}
+
+/** Opt-in (`loadTest.enabled`): the load-generator Lambda that `npm run loadtest` invokes. Never in the request path. */
+export class LoadTestStack extends Stack {
+  readonly generator: LoadGenerator;
+
+  constructor(scope: Construct, id: string, props: LoadTestStackProps) {
+    super(scope, id, props);
+    const encryptionKey = new EncryptionKey(this, 'LogKey', {
+      description: 'Encrypts the load generator logs',
+      removalPolicy: props.removalPolicy,
+      allowCloudWatchLogs: true,
+    }).key;
+    this.generator = new LoadGenerator(this, 'LoadGenerator', { ...props, encryptionKey });
+    new CfnOutput(this, STACK_OUTPUTS.loadGeneratorFunctionName, {
+      value: this.generator.function.functionName,
+      description: 'The function npm run loadtest invokes (one invocation per worker per slice)',
+    });
+  }
+}
