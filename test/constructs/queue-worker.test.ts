@@ -124,13 +124,16 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
     });
   }
 
-  test('IAM: the worker may consume the queue and connect to the proxy, nothing more (no SendMessage)', () => {
+  test('IAM: the worker may consume the queue and connect to the proxy and the cache, nothing more (no SendMessage)', () => {
     const statements = policyStatements(t, 'WorkerTaskDefinitionTaskRole');
     const all = actions(statements);
-    const expected = ['kms:Decrypt', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+    const expected = ['elasticache:Connect', 'kms:Decrypt', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
     if (cfg.database.proxy.enabled) expected.push('rds-db:connect');
     expect(all).toEqual(expected.sort());
     for (const s of statements) expect(s.Resource).not.toBe('*');
+    // Scoped to the cache and its application user (the ARNs are asserted in web-service.test.ts).
+    const connect = statements.find((s) => s.Action === 'elasticache:Connect')!;
+    expect(JSON.stringify(connect.Resource)).toMatch(/:replicationgroup:.*:user:/);
   });
 
   test('security groups: nothing reaches the workers; they reach the database and the cache', () => {

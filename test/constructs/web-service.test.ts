@@ -5,7 +5,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
-import { actions, policyStatements } from '../helpers/template';
+import { actions, policyStatements, type Statement } from '../helpers/template';
 
 /** A registry URI as is; a build directory becomes an image in the CDK assets repository. */
 const expectedImage = (image: { uri: string }) =>
@@ -18,10 +18,23 @@ const attributes = (t: Template, type: string) => {
   const list = (resource.Properties.LoadBalancerAttributes ?? resource.Properties.TargetGroupAttributes) as Array<{ Key: string; Value: unknown }>;
   return Object.fromEntries(list.map((a) => [a.Key, a.Value]));
 };
+/** The resources of the one elasticache:Connect statement, joined into strings ({Ref}, {import <name>}). */
+function cacheConnectResources(statements: Statement[]): string[] {
+  const flat = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const o = v as { 'Fn::Join'?: [string, unknown[]]; Ref?: string; 'Fn::ImportValue'?: string };
+    if (o['Fn::Join']) return o['Fn::Join'][1].map(flat).join(o['Fn::Join'][0]);
+    return o.Ref ? `{${o.Ref}}` : `{import ${o['Fn::ImportValue']}}`;
+  };
+  const connect = statements.filter((s) => s.Action === 'elasticache:Connect');
+  expect(connect).toHaveLength(1);
+  return (connect[0].Resource as unknown[]).map(flat);
+}
+
 describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
   const cfg = configFor(env);
   const { api, alb } = cfg;
-  const { compute: t } = synth(env);
+  const { compute: t, stacks } = synth(env);
 
   test('internet-facing ALB in the public subnets: invalid headers dropped, desync mitigation, idle timeout, deletion protection, access logs', () => {
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing', Type: 'application' });
@@ -132,10 +145,15 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     const [def] = Object.values(t.findResources('AWS::ECS::TaskDefinition', { Properties: { ContainerDefinitions: [Match.objectLike({ PortMappings: Match.anyValue() })] } }));
     const container = def.Properties.ContainerDefinitions[0];
     const envNames = (container.Environment as Array<{ Name: string }>).map((e) => e.Name).sort();
-    expect(envNames).toEqual(expect.arrayContaining(['DB_WRITER_HOST', 'DB_READER_HOST', 'DB_PORT', 'DB_NAME', 'DB_POOL_SIZE', 'DB_IAM_AUTH', 'CACHE_HOST', 'CACHE_PORT', 'QUEUE_URL']));
+    expect(envNames).toEqual(expect.arrayContaining(['DB_WRITER_HOST', 'DB_READER_HOST', 'DB_PORT', 'DB_NAME', 'DB_POOL_SIZE', 'DB_IAM_AUTH', 'CACHE_HOST', 'CACHE_PORT', 'QUEUE_URL',
+      'CACHE_IAM_AUTH', 'CACHE_USER', 'CACHE_NAME', 'CACHE_SERVERLESS']));
     expect(container.Environment).toContainEqual({ Name: 'DB_POOL_SIZE', Value: String(api.dbPoolSize) });
     expect(container.Environment).toContainEqual({ Name: 'DB_IAM_AUTH', Value: String(cfg.database.proxy.enabled) });
-    expect((container.Secrets as Array<{ Name: string }>).map((s) => s.Name).sort()).toEqual(['CACHE_AUTH_TOKEN', 'DB_PASSWORD', 'DB_USERNAME']);
+    // The cache takes no credential at all: the task signs IAM tokens as the user the Data stack created.
+    expect(container.Environment).toContainEqual({ Name: 'CACHE_IAM_AUTH', Value: 'true' });
+    expect(container.Environment).toContainEqual({ Name: 'CACHE_USER', Value: stacks.data.cache.userId });
+    expect(container.Environment).toContainEqual({ Name: 'CACHE_NAME', Value: { 'Fn::ImportValue': expect.stringMatching(/CacheReplicationGroupBFE59FF3/) } });
+    expect((container.Secrets as Array<{ Name: string }>).map((s) => s.Name).sort()).toEqual(['DB_PASSWORD', 'DB_USERNAME']);
     const text = JSON.stringify(container.Environment);
     expect(text).not.toMatch(/PASSWORD|TOKEN|SECRET/i);
     const writer = container.Environment.find((e: { Name: string }) => e.Name === 'DB_WRITER_HOST').Value['Fn::ImportValue'];
@@ -206,10 +224,10 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     });
   });
 
-  test('IAM: the API may send to the queue and connect to the proxy as the database user, nothing more', () => {
+  test('IAM: the API may send to the queue and connect to the proxy as the database user and to the cache, nothing more', () => {
     const statements = policyStatements(t, 'WebApiTaskDefinitionTaskRole');
     // SSE-KMS sends need GenerateDataKey and Decrypt, through SQS only (not the wildcard set of grantSendMessages)
-    const expected = ['kms:Decrypt', 'kms:GenerateDataKey', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+    const expected = ['elasticache:Connect', 'kms:Decrypt', 'kms:GenerateDataKey', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
     if (cfg.database.proxy.enabled) expected.push('rds-db:connect');
     expect(actions(statements)).toEqual(expected.sort());
     for (const s of statements) expect(s.Resource).not.toBe('*');
@@ -221,7 +239,15 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     }
   });
 
-  test('IAM: the execution role reads the two secrets and decrypts them only through Secrets Manager', () => {
+  test('IAM: elasticache:Connect names this replication group and the application user, nothing else', () => {
+    const account = cfg.account || '{AWS::AccountId}';
+    expect(cacheConnectResources(policyStatements(t, 'WebApiTaskDefinitionTaskRole'))).toEqual([
+      expect.stringMatching(new RegExp(`^arn:aws:elasticache:${cfg.region}:${account}:replicationgroup:\\{import [^}]*ExportsOutputRefCacheReplicationGroupBFE59FF3[0-9A-F]{8}\\}$`)),
+      `arn:aws:elasticache:${cfg.region}:${account}:user:${stacks.data.cache.userId}`,
+    ]);
+  });
+
+  test('IAM: the execution role reads the database secret and decrypts it only through Secrets Manager', () => {
     const statements = policyStatements(t, 'WebApiTaskDefinitionExecutionRole');
     const pull = api.image.uri ? [] : ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer'];
     expect(actions(statements)).toEqual([...pull, 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'].sort());
