@@ -11,6 +11,8 @@ export interface Synthesized {
   readonly data: Template;
   readonly compute: Template;
   readonly monitoring: Template;
+  /** Only where `loadTest.enabled`. */
+  readonly loadTest?: Template;
 }
 
 const cache = new Map<string, Synthesized>();
@@ -33,6 +35,7 @@ export function synth(env: string, overrides: Overrides = {}): Synthesized {
       data: Template.fromStack(stacks.data),
       compute: Template.fromStack(stacks.compute),
       monitoring: Template.fromStack(stacks.monitoring),
+      loadTest: stacks.loadTest && Template.fromStack(stacks.loadTest),
     };
     cache.set(key, hit);
   }

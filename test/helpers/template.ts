@@ -6,11 +6,15 @@ export interface Statement {
   readonly Condition?: unknown;
 }
 
-/** Every IAM statement attached to the role whose logical id starts with `rolePrefix`. */
+/** Every IAM statement of the role whose logical id starts with `rolePrefix`: attached policies and inline ones. */
 export function policyStatements(t: Template, rolePrefix: string): Statement[] {
-  return Object.values(t.findResources('AWS::IAM::Policy'))
+  const attached = Object.values(t.findResources('AWS::IAM::Policy'))
     .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+  const inline = Object.entries(t.findResources('AWS::IAM::Role'))
+    .filter(([id]) => id.startsWith(rolePrefix))
+    .flatMap(([, r]) => ((r.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>).flatMap((p) => p.PolicyDocument.Statement));
+  return [...attached, ...inline];
 }
 
 /** The sorted actions of some statements. */

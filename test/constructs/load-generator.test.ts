@@ -1,0 +1,85 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { SLICE_MARGIN_SECONDS } from '../../lib/constructs/load-generator';
+import { LOADTEST_NAMESPACE, STACK_OUTPUTS } from '../../tools/loadtest/types';
+import { configFor } from '../helpers/context';
+import { synth } from '../helpers/synth';
+import { actions, policyStatements } from '../helpers/template';
+
+describe('LoadTest stack (opt-in)', () => {
+  test('absent where loadTest.enabled is false (dev, prod), present where it is true (staging)', () => {
+    expect(configFor('dev').loadTest.enabled).toBe(false);
+    expect(synth('dev').stacks.loadTest).toBeUndefined();
+    expect(configFor('prod').loadTest.enabled).toBe(false);
+    expect(synth('staging').stacks.loadTest?.stackName).toBe('ScalingBlueprint-Staging-LoadTest');
+  });
+
+  const cfg = configFor('staging');
+  const { loadTest: maybe, stacks } = synth('staging');
+  const t = maybe!;
+  const [fnId, fn] = Object.entries(t.findResources('AWS::Lambda::Function'))[0];
+
+  test('one function: Node.js 22 on arm64, memory, timeout = slice + margin, reserved concurrency = maxWorkers, no retries', () => {
+    t.resourceCountIs('AWS::Lambda::Function', 1);
+    expect(fn.Properties).toEqual(expect.objectContaining({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: cfg.loadTest.lambdaMemoryMiB,
+      Timeout: cfg.loadTest.sliceSeconds + SLICE_MARGIN_SECONDS,
+      ReservedConcurrentExecutions: cfg.loadTest.maxWorkers,
+    }));
+    expect(cfg.loadTest.sliceSeconds + SLICE_MARGIN_SECONDS).toBeLessThanOrEqual(900);
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: fnId }, MaximumRetryAttempts: 0 });
+  });
+
+  test('in the application subnets with its own security group: egress 80 and 443 only, no ingress', () => {
+    const appSubnets = stacks.network.vpc.privateSubnets.map((s) => stacks.loadTest!.resolve(s.subnetId));
+    expect(fn.Properties.VpcConfig.SubnetIds).toHaveLength(appSubnets.length);
+    const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup'));
+    expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(sg.Properties.SecurityGroupEgress.map((e: { FromPort: number; ToPort: number }) => [e.FromPort, e.ToPort]).sort()).toEqual([[443, 443], [80, 80]]);
+    expect(fn.Properties.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^LoadGeneratorSecurityGroup/), 'GroupId'] }]);
+  });
+
+  test('PutMetricData only into the load-test namespace; no managed policies; logs to its own group', () => {
+    const statements = policyStatements(t, 'LoadGeneratorRole');
+    const put = statements.find((s) => actions([s]).includes('cloudwatch:PutMetricData'))!;
+    expect(put.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': LOADTEST_NAMESPACE } });
+    expect(actions(statements).filter((a) => a.startsWith('cloudwatch:'))).toEqual(['cloudwatch:PutMetricData']);
+    t.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    expect(actions(statements)).toEqual(expect.arrayContaining(['logs:CreateLogStream', 'logs:PutLogEvents']));
+  });
+
+  test('log group encrypted with the stack key, retention from compute.logRetentionDays', () => {
+    t.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: cfg.compute.logRetentionDays,
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogKey'), 'Arn'] },
+    });
+    expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^LoadGeneratorLogs/) });
+  });
+
+  test('outputs the function name that npm run loadtest reads', () => {
+    t.hasOutput(STACK_OUTPUTS.loadGeneratorFunctionName, { Value: { Ref: fnId } });
+  });
+
+  test('depends on the Network stack only: Compute, Data and Monitoring can be replaced without it', () => {
+    expect(stacks.loadTest!.dependencies.map((s) => s.stackName)).toEqual(['ScalingBlueprint-Staging-Network']);
+  });
+});
+
+describe('outputs the operator tools read', () => {
+  const { compute, monitoring } = synth('dev');
+
+  test('Compute: ApiUrl, http:// without a certificate', () => {
+    const [out] = Object.values(compute.findOutputs(STACK_OUTPUTS.apiUrl));
+    expect(JSON.stringify(out.Value)).toContain('http://');
+    expect(JSON.stringify(out.Value)).toContain('DNSName');
+  });
+
+  test('Monitoring: KpiSources names every dimension the KPI report queries', () => {
+    const [out] = Object.values(monitoring.findOutputs(STACK_OUTPUTS.kpiSources));
+    const parts = (out.Value['Fn::Join'][1] as unknown[]).filter((p): p is string => typeof p === 'string').join('');
+    for (const key of ['loadBalancerFullName', 'targetGroupFullName', 'clusterName', 'apiServiceName', 'workerServiceName', 'queueName', 'deadLetterQueueName', 'dbClusterIdentifier']) {
+      expect(parts).toContain(`"${key}":"`);
+    }
+  });
+});
