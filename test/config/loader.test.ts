@@ -544,6 +544,67 @@ describe('production guard rails', () => {
   });
 });
 
+describe('production log retention (AWS Control Tower CT.CLOUDWATCH.PR.2)', () => {
+  test.each([
+    ['network', 'flowLogRetentionDays'],
+    ['compute', 'logRetentionDays'],
+    ['database', 'logRetentionDays'],
+  ])('prod keeping %s.%s under a year', (section, key) => {
+    expectOneProblem('prod', { [section]: { [key]: 90 } }, `environments.prod.${section}.${key}`, '90',
+      'keeps logs 90 days in a production environment', `set ${section}.${key} to 365 or more`);
+  });
+
+  test('a week is fine outside production', () => {
+    expect(() => configFor('staging', { compute: { logRetentionDays: 7 } })).not.toThrow();
+  });
+});
+
+describe('load tests and SLAs', () => {
+  test('a profile faster than the load generator can send', () => {
+    const load = { phases: [{ durationSeconds: 60, arrivalRate: 10, rampTo: 50_000 }] };
+    const problems = problemsFor('dev', { loadTest: { profiles: { load } } });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^scaling-blueprint\.environments\.dev\.loadTest\.profiles\.load\.phases = \[.*\]: peak at 50000 req\/s, more than the load generator can send \(maxWorkers 20 × maxRatePerWorker 2000 = 40000 req\/s\)\. Fix: raise loadTest\.maxWorkers to at least 25/);
+  });
+
+  test('the same profile with enough workers loads', () => {
+    const load = { phases: [{ durationSeconds: 60, arrivalRate: 10, rampTo: 50_000 }] };
+    expect(() => configFor('dev', { loadTest: { maxWorkers: 25, profiles: { load } } })).not.toThrow();
+  });
+
+  test('a profile that never sends a request', () => {
+    const phases = [{ durationSeconds: 60, arrivalRate: 0 }];
+    const problems = problemsFor('dev', { loadTest: { profiles: { soak: { phases } } } });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^scaling-blueprint\.environments\.dev\.loadTest\.profiles\.soak\.phases = .*never sends a request.*Fix: give at least one phase/s);
+  });
+
+  test('a stress profile that does not step up', () => {
+    const phases = [{ durationSeconds: 60, arrivalRate: 100 }, { durationSeconds: 60, arrivalRate: 50 }];
+    const problems = problemsFor('dev', { loadTest: { profiles: { stress: { phases } } } });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/loadTest\.profiles\.stress\.phases = .*must step up .* the rates are 100, 50.*Fix: order the phases by rising rate/s);
+  });
+
+  test('percentile SLAs out of order', () => {
+    expectOneProblem('dev', { sla: { latencyP50Ms: 500 } }, 'environments.dev.sla.latencyP50Ms', '500',
+      'exceeds sla.latencyP90Ms (300 ms)', 'lower sla.latencyP50Ms to at most 300');
+    expectOneProblem('dev', { sla: { latencyP90Ms: 2000 } }, 'environments.dev.sla.latencyP90Ms', '2000',
+      'exceeds sla.latencyP99Ms (1000 ms)');
+  });
+
+  test('an error SLA looser than the availability objective', () => {
+    expectOneProblem('prod', { sla: { errorRatePercent: 1 } }, 'environments.prod.sla.errorRatePercent', '1',
+      'allows more failures than the availability objective (slo.availabilityPercent 99.9 % leaves 0.1 %)', 'set sla.errorRatePercent to at most 0.1');
+  });
+
+  test('phases are checked by the schema: a negative rate, an unknown profile', () => {
+    const problems = problemsFor('dev', { loadTest: { profiles: { load: { phases: [{ durationSeconds: 10, arrivalRate: -1 }] }, burst: {} } } });
+    expect(problems.join('\n')).toMatch(/loadTest\.profiles\.load\.phases\.0\.arrivalRate = -1/);
+    expect(problems.join('\n')).toMatch(/loadTest\.profiles\.burst.*unknown key/);
+  });
+});
+
 describe('every problem at once', () => {
   test('schema errors and rule errors of different keys come together', () => {
     const problems = problemsFor('prod', {
