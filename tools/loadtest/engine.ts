@@ -114,8 +114,11 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   let nextIntervalAt = t0 + intervalMs;
   let intervalTimer: NodeJS.Timeout | undefined;
   const snapshot = () => {
+    // Arrivals due before the boundary belong to this interval: send them now rather than on the next tick.
+    if (!sendingDone && !aborted) sendDue(performance.now() - t0);
     const now = performance.now();
-    const endWall = wall0 + Math.round(now - t0);
+    // Fractional ms: a 100-ms window measured to the whole ms would be ±1 % off by rounding alone.
+    const endWall = wall0 + Math.round((now - t0) * 1000) / 1000;
     const counters = interval.counters();
     total.add(interval);
     interval = new Tally();
@@ -162,13 +165,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     if (client.inFlight === 0) drained();
   };
 
-  const tick = () => {
-    if (sendingDone) return;
-    const now = performance.now() - t0;
-    if (aborted) {
-      stoppedAtS = Math.min(now / 1000, schedule.durationSeconds);
-      return stopSending();
-    }
+  /** Sends every arrival due by `now` (ms since t0), or counts it dropped at the concurrency cap. */
+  const sendDue = (now: number) => {
     while (nextMs <= now) {
       interval.scheduled++;
       if (client.inFlight >= options.maxConcurrency) interval.dropped++;
@@ -179,6 +177,16 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       }
       nextMs = ++k < schedule.totalArrivals ? schedule.timeOf(k) * 1000 : Infinity;
     }
+  };
+
+  const tick = () => {
+    if (sendingDone) return;
+    const now = performance.now() - t0;
+    if (aborted) {
+      stoppedAtS = Math.min(now / 1000, schedule.durationSeconds);
+      return stopSending();
+    }
+    sendDue(now);
     if (k >= schedule.totalArrivals) {
       // Wait out the end of the last phase, so a slice lasts its full duration.
       const endIn = schedule.durationSeconds * 1000 - now;

@@ -75,10 +75,16 @@ export async function startServer(opts: { limitRps?: number } = {}): Promise<Tes
   };
 }
 
-/** Arrival rate at the server: requests after the first over the span from first to last (req/s). */
-export function serverRate(seen: readonly Seen[]): number {
-  if (seen.length < 2) return 0;
-  return ((seen.length - 1) / (seen[seen.length - 1].at - seen[0].at)) * 1000;
+/**
+ * Arrival rate at the server (req/s): the median, over every run of `span` consecutive arrivals, of
+ * span / time it took. A one-off stall of the (shared, busy) machine moves a few runs, not the median.
+ */
+export function serverRate(seen: readonly Seen[], span = Math.max(1, Math.floor(seen.length / 10))): number {
+  if (seen.length <= span) return 0;
+  const rates: number[] = [];
+  for (let i = 0; i + span < seen.length; i++) rates.push((span / (seen[i + span].at - seen[i].at)) * 1000);
+  rates.sort((a, b) => a - b);
+  return rates[rates.length >> 1];
 }
 
 /** A port nothing listens on (bound, then closed). */

@@ -1,0 +1,130 @@
+import { execFileSync, spawn, spawnSync } from 'child_process';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { runClosedLoop, runLoad } from './engine';
+import type { IntervalSnapshot, RequestSpec } from './types';
+
+/**
+ * `npm run bench:loadgen` (driven by scripts/bench-loadgen.sh, which starts nginx on core 0 and runs this on
+ * core 1): figures, no assertions.
+ *   (a) the engine's open-model rate at each requested rate, and its rate error per 100-ms window:
+ *       |sent − requested| / requested, p99 and max over the windows of the run (the first 0.5 s, while the
+ *       connection pool grows, is left out);
+ *   (b) closed-loop maximum of the engine, autocannon and wrk with the same connections, and the ratios.
+ * Traffic goes only to the --target given (127.0.0.1); every run is bounded by --seconds.
+ */
+const { values } = parseArgs({
+  options: {
+    target: { type: 'string' },
+    rates: { type: 'string', default: '10000,20000,30000,40000' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    'max-concurrency': { type: 'string', default: '1000' },
+    cpu: { type: 'string', default: '1' },
+  },
+});
+const target = values.target ?? '';
+if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(target)) throw new Error(`--target must be http://127.0.0.1:PORT, got "${target}"`);
+const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+const maxConcurrency = Number(values['max-concurrency']);
+const rates = values.rates!.split(',').map(Number);
+const mix: RequestSpec[] = [{ name: 'root', method: 'GET', path: '/', weight: 1 }];
+const ROOT = path.join(__dirname, '..', '..');
+
+interface OpenRow {
+  requested: number;
+  achieved: number;
+  p99Error: number;
+  maxError: number;
+  dropped: number;
+  p50: number;
+  p99: number;
+}
+
+async function openModel(rate: number, durationSeconds: number): Promise<OpenRow> {
+  const windows: IntervalSnapshot[] = [];
+  const r = await runLoad({
+    target,
+    phases: [{ durationSeconds, arrivalRate: rate }],
+    mix,
+    maxConcurrency,
+    timeoutMs: 5000,
+    intervalMs: 100,
+    onInterval: (s) => windows.push(s),
+  });
+  const start = Date.parse(r.startedAt);
+  const errors = windows
+    .filter((w) => w.startMs - start >= 500 && w.endMs - start <= durationSeconds * 1000 && w.endMs - w.startMs >= 50)
+    .map((w) => {
+      const requested = (rate * (w.endMs - w.startMs)) / 1000;
+      return Math.abs(w.sent - requested) / requested;
+    })
+    .sort((a, b) => a - b);
+  return {
+    requested: rate,
+    achieved: r.achievedRps,
+    p99Error: errors[Math.min(errors.length - 1, Math.floor(errors.length * 0.99))] ?? NaN,
+    maxError: errors[errors.length - 1] ?? NaN,
+    dropped: r.dropped,
+    p50: r.latency.p50Ms,
+    p99: r.latency.p99Ms,
+  };
+}
+
+/** Runs a command pinned to the generator's core and returns its stdout. */
+function pinned(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', ['-c', values.cpu!, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}`))));
+  });
+}
+
+async function autocannonRps(): Promise<number> {
+  const out = await pinned(process.execPath, [path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), target]);
+  const r = JSON.parse(out) as { requests: { total: number }; duration: number };
+  return r.requests.total / r.duration;
+}
+
+async function wrkRps(): Promise<number> {
+  const out = await pinned('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `${target}/`]);
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!m) throw new Error(`unexpected wrk output: ${out}`);
+  return Number(m[1]);
+}
+
+const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+
+async function main(): Promise<void> {
+  const nginx = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim() || 'nginx';
+  process.stdout.write(`node ${process.version}, ${nginx.replace(/^nginx version: /, '')} (1 worker, core 0), generator on core ${values.cpu}, ${seconds} s per run, loopback\n`);
+  const load = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
+  process.stdout.write(`load average before: ${load} (the machine is shared: low figures may be other work)\n\n`);
+
+  await openModel(5000, 2); // warm-up: JIT and connections
+  process.stdout.write(`(a) open model, max ${maxConcurrency} in flight; rate error per 100-ms window = |sent − requested| / requested\n`);
+  process.stdout.write('| requested req/s | achieved req/s | window error p99 | window error max | dropped | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n');
+  for (const rate of rates) {
+    const r = await openModel(rate, seconds);
+    process.stdout.write(`| ${f0(r.requested)} | ${f0(r.achieved)} | ${pct(r.p99Error)} | ${pct(r.maxError)} | ${f0(r.dropped)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |\n`);
+  }
+
+  process.stdout.write(`\n(b) closed loop, ${connections} connections\n| generator | req/s | ratio to autocannon | ratio to wrk |\n|---|---|---|---|\n`);
+  const engine = (await runClosedLoop({ target, mix, connections, durationSeconds: seconds, timeoutMs: 5000 })).achievedRps;
+  const ac = await autocannonRps();
+  const wrk = await wrkRps();
+  for (const [name, rps] of [['engine (tools/loadtest)', engine], ['autocannon 9', ac], ['wrk 4 (C, 1 thread)', wrk]] as const) {
+    process.stdout.write(`| ${name} | ${f0(rps)} | ${(rps / ac).toFixed(2)} | ${(rps / wrk).toFixed(2)} |\n`);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
