@@ -13,8 +13,12 @@ import { ENVIRONMENTS, synth } from '../helpers/synth';
 const PINNED_DATA_IDS = {
   'AWS::KMS::Key': ['DataKey2A0DE9E6'],
   'AWS::RDS::DBCluster': ['DatabaseCluster5B53A178'],
-  'AWS::SecretsManager::Secret': ['CacheAuthToken04672416', 'DatabaseMasterSecretC5C2A01F'],
+  'AWS::SecretsManager::Secret': ['DatabaseMasterSecretC5C2A01F'],
   'AWS::ElastiCache::ReplicationGroup': ['CacheReplicationGroupBFE59FF3'],
+  // Users and user groups have fixed ids: under a new logical id CloudFormation would create the "new" one
+  // before deleting the old, and fail on the id that is still taken.
+  'AWS::ElastiCache::User': ['CacheAppUser61A72E56', 'CacheDefaultUser47D483BA'],
+  'AWS::ElastiCache::UserGroup': ['CacheUserGroup978A79CF'],
   'AWS::SQS::Queue': ['JobsDeadLetterQueue8CC426EE', 'JobsQueue24944186'],
 } as const;
 
@@ -128,11 +132,13 @@ describe('names AWS limits', () => {
     const [endpoint] = Object.values(t.findResources('AWS::RDS::DBProxyEndpoint'));
     const [cache] = Object.values(t.findResources('AWS::ElastiCache::ServerlessCache'));
     const log = Object.values(t.findResources('AWS::Logs::LogGroup')).find((g) => typeof g.Properties.LogGroupName === 'string')!;
+    const [userGroup] = Object.values(t.findResources('AWS::ElastiCache::UserGroup'));
     return {
       cluster: cluster.Properties.DBClusterIdentifier as string,
       endpoint: endpoint.Properties.DBProxyEndpointName as string,
       cache: cache.Properties.ServerlessCacheName as string,
       log: log.Properties.LogGroupName as string,
+      cacheAccess: [userGroup.Properties.UserGroupId, ...Object.values(t.findResources('AWS::ElastiCache::User')).map((u) => u.Properties.UserId)] as string[],
     };
   };
 
@@ -143,6 +149,8 @@ describe('names AWS limits', () => {
     expect(n.endpoint).toMatch(/^[a-z](?!.*--)[a-z0-9-]{0,62}$/);
     expect(n.cache.length).toBeLessThanOrEqual(40); // serverless cache name: 40
     expect(n.log.length).toBeLessThanOrEqual(512);
+    // ElastiCache user and user-group ids: letter first, lower-case letters, digits, single hyphens; 40 is ours
+    for (const id of n.cacheAccess) expect(id).toMatch(/^(?=.{1,40}$)[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
   });
 
   test('two long names that share a prefix do not collide after truncation', () => {
@@ -150,6 +158,7 @@ describe('names AWS limits', () => {
     expect(x.cluster).not.toBe(y.cluster);
     expect(x.endpoint).not.toBe(y.endpoint);
     expect(x.cache).not.toBe(y.cache);
+    for (const id of x.cacheAccess) expect(y.cacheAccess).not.toContain(id);
   });
 });
 
@@ -178,12 +187,23 @@ describe.each(ENVIRONMENTS)('deploy traps in %s', (env) => {
     expect(seen).toBeGreaterThan(10);
   });
 
-  test('the cache AUTH token is 16–128 characters without @, " or /', () => {
-    const [secret] = Object.values(s.data.findResources('AWS::SecretsManager::Secret', { Properties: { Description: 'ElastiCache AUTH token' } }));
-    const gen = secret.Properties.GenerateSecretString;
-    expect(gen.PasswordLength).toBeGreaterThanOrEqual(16);
-    expect(gen.PasswordLength).toBeLessThanOrEqual(128);
-    expect(gen.ExcludePunctuation).toBe(true);
+  test('the cache takes IAM authentication: TLS required, the user group attached, no AUTH token (they do not mix)', () => {
+    const [group] = Object.values(s.data.findResources('AWS::ElastiCache::ReplicationGroup'));
+    // IAM authentication needs encryption in transit; RBAC replaces the AUTH token.
+    expect(group.Properties).toMatchObject({ TransitEncryptionEnabled: true, TransitEncryptionMode: 'required', UserGroupIds: [{ Ref: expect.stringMatching(/^CacheUserGroup/) }] });
+    expect(group.Properties.AuthToken).toBeUndefined();
+    expect(group.Properties.EngineVersion).toMatch(group.Properties.Engine === 'valkey' ? /^(7\.[2-9]|[89]|\d{2,})/ : /^([7-9]|\d{2,})\./);
+  });
+
+  test('the IAM-enabled cache user has its id as its name, and the user named default is off', () => {
+    const users = Object.values(s.data.findResources('AWS::ElastiCache::User')).map((u) => u.Properties);
+    const iam = users.filter((u) => u.AuthenticationMode?.Type === 'iam');
+    expect(iam).toHaveLength(1);
+    expect(iam[0].UserName).toBe(iam[0].UserId);
+    const byName = users.filter((u) => u.UserName === 'default');
+    expect(byName).toHaveLength(1);
+    expect(byName[0].AccessString).toMatch(/^off\b/);
+    expect(byName[0].UserId).not.toBe('default'); // the AWS-managed default user (on, no password) keeps that id
   });
 
   test('ALB access logs go to an SSE-S3 bucket (a KMS-encrypted bucket makes log delivery fail)', () => {
