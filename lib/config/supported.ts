@@ -15,7 +15,9 @@ export const AURORA_POSTGRES_VERSIONS: readonly string[] = Object.getOwnProperty
 /**
  * ElastiCache engine versions this blueprint deploys, as of 2026-11 (ElastiCache User Guide, "Supported
  * engines and versions"). Redis OSS 6.x is left out: its parameter-group family ("redis6.x") differs from
- * the "<engine><major>" naming the cache construct uses, and 7.x has been the default since 2023.
+ * the "<engine><major>" naming the cache construct uses, and 7.x has been the default since 2023. Every
+ * version here must support IAM authentication, which the cache construct uses: Valkey 7.2+ and Redis OSS
+ * 7.0+ (ElastiCache User Guide, "Authenticating with IAM", Limitations; test/constructs/cache.test.ts checks).
  */
 export const CACHE_ENGINE_VERSIONS: Readonly<Record<'valkey' | 'redis', readonly string[]>> = {
   valkey: ['7.2', '8.0', '8.1'],
