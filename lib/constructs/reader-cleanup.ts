@@ -11,6 +11,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { join } from 'path';
 import type { StatefulConfig } from '../config/schema';
 import { encryptedLogGroup } from './encryption';
+import { guardException } from './guard';
 
 export interface AuroraReaderCleanupProps {
   readonly vpc: ec2.IVpc;
@@ -178,16 +179,11 @@ export class AuroraReaderCleanup extends Construct {
   /** What the CDK Provider framework creates and exposes no option for. */
   private acknowledgeProviderFramework(frameworkRoles: iam.Role[]): void {
     const waiter = this.provider.node.findChild('waiter-state-machine');
-    Validations.of(waiter).acknowledge(
-      {
-        id: 'AwsSolutions-SF1',
-        reason: 'The waiter only calls isComplete every 30 s, and that handler logs every poll to its own encrypted group. Logging the waiter would make the framework grant its role logs:CreateLogDelivery, logs:PutResourcePolicy and more on "*".',
-      },
-      {
-        id: 'AwsSolutions-SF2',
-        reason: 'The Provider framework has no tracing option for its waiter, and a 30 s polling loop has no latency worth tracing.',
-      },
-    );
+    const noLogging = 'The waiter only calls isComplete every 30 s, and that handler logs every poll to its own encrypted group. Logging the waiter would make the framework grant its role logs:CreateLogDelivery, logs:PutResourcePolicy and more on "*".';
+    const noTracing = 'The Provider framework has no tracing option for its waiter, and a 30 s polling loop has no latency worth tracing.';
+    Validations.of(waiter).acknowledge({ id: 'AwsSolutions-SF1', reason: noLogging }, { id: 'AwsSolutions-SF2', reason: noTracing });
+    guardException(waiter, 'CT.STEPFUNCTIONS.PR.1', noLogging);
+    guardException(waiter, 'CT.STEPFUNCTIONS.PR.2', noTracing);
     // The framework's grantInvoke() covers each function and `<arn>:*` (its versions and aliases): the
     // framework roles get it for both handlers, the waiter's role for the framework's isComplete and onTimeout.
     const invoked: Array<[IConstruct, lambda.IFunction[]]> = [
