@@ -1,0 +1,252 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { renderTimelineSvg } from './chart';
+import { evaluate, type RunInput } from './evaluate';
+import { clientKeys, clientRequests, fetchMetrics, listRunIds, serverRequests } from './fetch';
+import { renderJson, renderMarkdown, renderText, type Report } from './render';
+import { loadEnvironmentConfig, readLoadResult, readSourcesFile, readSourcesFromStack, UsageError, type ResolvedSources } from './sources';
+
+export const USAGE = `Usage: npm run kpi-report -- --env <env> (--run <id> | --since <30m|ISO time>) [options]
+
+Judges a load test (or any window) against the SLAs of the environment (sla.* in cdk.json).
+
+  --env <name>          environment in cdk.json (required)
+  --run <id>            load-test run (repeatable); its window comes from loadtest-results/<id>.json,
+                        else from the run's first and last client datapoints in CloudWatch
+  --since <t>           window start: a duration before now (90s, 30m, 2h, 1d) or an ISO time;
+                        without --run, the client metrics of every run of the environment with data
+                        in the window are included (found with ListMetrics)
+  --until <t>           window end (default now); same forms as --since
+  --period <s>          timeline period, a multiple of 60 (default 60)
+  --sources <file>      KpiSources JSON instead of the Monitoring stack's KpiSources output
+  --out <dir>           where report.md, report.json and timeline.svg go
+                        (default kpi-reports/<run id>, or kpi-reports/<env>-<start time>)
+  --require-all         an SLA KPI without data fails the report (default: reported as "no data")
+  --config <file>       cdk.json to read (default ./cdk.json)
+  --results <dir>       where the load-test CLI writes run results (default loadtest-results)
+
+Exit status: 0 every SLA met, 1 an SLA breached (or, with --require-all, without data),
+2 no verdict (bad arguments or configuration, missing stack or sources, AWS errors).`;
+
+export interface CliDeps {
+  readonly cloudWatch?: CloudWatchClient;
+  readonly cloudFormation?: CloudFormationClient;
+  readonly stdout?: (s: string) => void;
+  readonly stderr?: (s: string) => void;
+  readonly now?: () => number;
+}
+
+/** How far back a run without a result file is looked for. */
+const RUN_LOOKBACK_MS = 24 * 3600_000;
+const MINUTE = 60_000;
+
+export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
+  const out = deps.stdout ?? ((s) => process.stdout.write(s));
+  const err = deps.stderr ?? ((s) => process.stderr.write(s));
+  try {
+    const report = await buildReport(argv, deps, out, err);
+    if (!report) return 0;
+    return report.exitCode;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`kpi-report: ${e.message}\n${e.showUsage ? `\n${USAGE}\n` : ''}`);
+    } else {
+      const error = e as Error;
+      err(`kpi-report: no verdict: ${error.name}: ${error.message}\n`);
+    }
+    return 2;
+  }
+}
+
+async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: string) => void, err: (s: string) => void): Promise<Report | undefined> {
+  const args = parse(argv);
+  if (args.help) {
+    out(`${USAGE}\n`);
+    return undefined;
+  }
+  const now = (deps.now ?? Date.now)();
+  const envName = required(args.env, '--env');
+  const runIdsGiven = args.run ?? [];
+  if (runIdsGiven.length === 0 && !args.since) throw new UsageError('give --run <id> or --since <time> (or both).', true);
+  if (args.until && !args.since && runIdsGiven.length === 0) throw new UsageError('--until needs --since or --run.', true);
+  const periodSeconds = Number(args.period ?? '60');
+  if (!Number.isInteger(periodSeconds) || periodSeconds < 60 || periodSeconds % 60 !== 0) {
+    throw new UsageError(`--period ${args.period}: must be a whole multiple of 60 seconds (standard-resolution metrics).`, true);
+  }
+  for (const id of runIdsGiven) if (!/^[\w.-]{1,255}$/.test(id)) throw new UsageError(`--run ${id}: a run id is letters, digits, ".", "_" and "-".`, true);
+
+  const untilMs = args.until ? parseTime(args.until, now, '--until') : now;
+  const sinceMs = args.since ? parseTime(args.since, now, '--since') : undefined;
+  const config = loadEnvironmentConfig(args.config ?? 'cdk.json', envName);
+  const cloudWatch = deps.cloudWatch ?? new CloudWatchClient({ region: config.region });
+  const resultsDir = args.results ?? 'loadtest-results';
+
+  // KPI sources first: without them there is no report.
+  let sources: ResolvedSources;
+  if (args.sources) sources = readSourcesFile(args.sources);
+  else {
+    // lib/app pulls in every stack's constructs: loaded only when the stack name is needed.
+    const { stackPrefix } = await import('../../lib/app');
+    sources = await readSourcesFromStack(deps.cloudFormation ?? new CloudFormationClient({ region: config.region }), `${stackPrefix(envName)}-Monitoring`);
+  }
+
+  // The window.
+  let startMs: number;
+  let endMs: number;
+  let windowFrom: string;
+  const results = new Map(runIdsGiven.map((id) => [id, readLoadResult(resultsDir, id)]));
+  if (sinceMs !== undefined) {
+    startMs = sinceMs;
+    endMs = untilMs;
+    windowFrom = `--since ${args.since}${args.until ? ` --until ${args.until}` : ''}`;
+  } else {
+    const spans: Array<[number, number]> = [];
+    const fromFiles: string[] = [];
+    const lookFor: string[] = [];
+    for (const id of runIdsGiven) {
+      const r = results.get(id);
+      if (r) {
+        const s = Date.parse(r.result.startedAt);
+        spans.push([s, s + r.result.durationSeconds * 1000]);
+        fromFiles.push(r.file);
+      } else lookFor.push(id);
+    }
+    const fromMetrics: string[] = [];
+    if (lookFor.length > 0) {
+      const found = await findRuns(cloudWatch, envName, lookFor, untilMs);
+      for (const id of lookFor) {
+        const span = found.get(id);
+        if (!span) {
+          throw new UsageError(`run ${id}: no ${path.join(resultsDir, `${id}.json`)} and no client metrics (Environment=${envName}, RunId=${id}) in the 24 h before ${new Date(untilMs).toISOString()}. Fix: check the run id and --env, or give the window with --since/--until.`);
+        }
+        spans.push(span);
+        fromMetrics.push(id);
+      }
+    }
+    startMs = Math.min(...spans.map(([s]) => s));
+    endMs = Math.max(...spans.map(([, e]) => e));
+    windowFrom = [
+      fromFiles.length > 0 ? `the result file(s) ${fromFiles.join(', ')}` : '',
+      fromMetrics.length > 0 ? `the first and last client datapoints of run(s) ${fromMetrics.join(', ')}` : '',
+    ].filter(Boolean).join(' and ');
+  }
+  startMs = Math.floor(startMs / MINUTE) * MINUTE;
+  endMs = Math.ceil(endMs / MINUTE) * MINUTE;
+  if (endMs <= startMs) throw new UsageError(`the window ${new Date(startMs).toISOString()} → ${new Date(endMs).toISOString()} is empty: --since must be before --until.`);
+  const windowSeconds = Math.ceil((endMs - startMs) / MINUTE) * 60;
+
+  // Runs: the given ones, or every run of the environment with client data in the window.
+  let runIds = runIdsGiven;
+  const notes: string[] = [];
+  if (runIds.length === 0) {
+    runIds = await listRunIds(cloudWatch, envName);
+    for (const id of runIds) results.set(id, readLoadResult(resultsDir, id));
+  }
+  const fetched = await fetchMetrics(cloudWatch, [
+    ...serverRequests(sources.sources, periodSeconds, windowSeconds),
+    ...runIds.flatMap((id) => clientRequests(envName, id, periodSeconds, windowSeconds)),
+  ], startMs, endMs);
+  if (runIdsGiven.length === 0) {
+    const listed = runIds.length;
+    runIds = runIds.filter((id) => (fetched.series.get(clientKeys(id).requests)?.values.length ?? 0) > 0);
+    notes.push(runIds.length > 0
+      ? `client metrics of ${runIds.length} run(s) of ${envName} found in the window (of ${listed} listed): ${runIds.join(', ')}.`
+      : `no load-test run of ${envName} has client metrics in the window: server-side KPIs only.`);
+  }
+  const runs: RunInput[] = runIds.map((runId) => ({ runId, result: results.get(runId) }));
+
+  const evaluation = evaluate({ envName, runs, startMs, endMs, periodSeconds, sla: config.sla, fetched, requireAll: !!args['require-all'] });
+  const report: Report = {
+    envName, runIds,
+    window: { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString(), periodSeconds, from: windowFrom },
+    kpiSources: sources.from,
+    generatedAt: new Date(now).toISOString(),
+    ...evaluation,
+    notes: [...notes, ...evaluation.notes],
+  };
+
+  const dir = args.out ?? path.join('kpi-reports', runIdsGiven.length === 1 ? runIdsGiven[0] : `${envName}-${report.window.start.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'report.md'), renderMarkdown(report));
+  fs.writeFileSync(path.join(dir, 'report.json'), renderJson(report));
+  out(renderText(report));
+  try {
+    fs.writeFileSync(path.join(dir, 'timeline.svg'), await renderTimelineSvg(report.timeline, `${envName} ${runIds.join(', ') || 'server-side'}: ${report.window.start} → ${report.window.end}`, startMs, endMs));
+    out(`Wrote ${path.join(dir, 'report.md')}, report.json and timeline.svg\n`);
+  } catch (e) {
+    // The verdict stands without the picture.
+    err(`kpi-report: ${(e as Error).message}\n`);
+    out(`Wrote ${path.join(dir, 'report.md')} and report.json (no timeline.svg)\n`);
+  }
+  return report;
+}
+
+/**
+ * First and last minute with client requests of each run, in the 24 h before `untilMs`: hourly sums first,
+ * then minutes within the hours that have data (1440 datapoints per run per query otherwise).
+ */
+async function findRuns(cloudWatch: CloudWatchClient, envName: string, runIds: readonly string[], untilMs: number): Promise<Map<string, [number, number]>> {
+  const HOUR = 3600_000;
+  const requestsOf = (id: string, periodSeconds: number) => clientRequests(envName, id, periodSeconds, periodSeconds).filter((q) => q.key === clientKeys(id).requests);
+  const endMs = Math.ceil(untilMs / HOUR) * HOUR;
+  const hourly = await fetchMetrics(cloudWatch, runIds.flatMap((id) => requestsOf(id, 3600)), endMs - RUN_LOOKBACK_MS, endMs);
+  const spans = new Map<string, [number, number]>();
+  for (const id of runIds) {
+    const hours = hourly.series.get(clientKeys(id).requests)?.timestamps ?? [];
+    if (hours.length === 0) continue;
+    const minutes = await fetchMetrics(cloudWatch, requestsOf(id, 60), hours[0], hours[hours.length - 1] + HOUR);
+    const ts = minutes.series.get(clientKeys(id).requests)?.timestamps ?? [];
+    if (ts.length > 0) spans.set(id, [ts[0], ts[ts.length - 1] + MINUTE]);
+  }
+  return spans;
+}
+
+function parse(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      options: {
+        env: { type: 'string' },
+        run: { type: 'string', multiple: true },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        period: { type: 'string' },
+        sources: { type: 'string' },
+        out: { type: 'string' },
+        'require-all': { type: 'boolean' },
+        config: { type: 'string' },
+        results: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message, true);
+  }
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (!value) throw new UsageError(`${flag} is required.`, true);
+  return value;
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: MINUTE, h: 3600_000, d: 86_400_000 };
+
+/** `30m` (before now) or an ISO 8601 time. */
+export function parseTime(value: string, now: number, flag: string): number {
+  const rel = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2]];
+  const abs = /^\d{4}-\d\d-\d\d/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(abs)) throw new UsageError(`${flag} ${value}: give a duration before now (90s, 30m, 2h, 1d) or an ISO time (2025-01-31T12:00:00Z).`, true);
+  return abs;
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

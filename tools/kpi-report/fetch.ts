@@ -1,0 +1,207 @@
+import {
+  CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
+import { LOADTEST_DIMENSIONS, LOADTEST_METRICS, LOADTEST_NAMESPACE, type KpiSources } from '../loadtest/types';
+
+/** One metric and statistic, as GetMetricData takes it. */
+export interface MetricSpec {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly stat: string;
+}
+
+/** A request: the spec, a key to find its answer by, and the period (s). */
+export interface MetricRequest {
+  readonly key: string;
+  readonly spec: MetricSpec;
+  readonly periodSeconds: number;
+}
+
+/** Datapoints in ascending time order (epoch ms). */
+export interface Series {
+  readonly timestamps: number[];
+  readonly values: number[];
+}
+
+export interface FetchResult {
+  readonly series: Map<string, Series>;
+  /** Keys whose query failed, with the reason (percentile statistics on an endpoint that lacks them). */
+  readonly failed: Map<string, string>;
+}
+
+/** GetMetricData takes at most 500 queries per call. */
+export const MAX_QUERIES_PER_CALL = 500;
+
+/** Extended statistics (p99, tm90, PR(…), …): some endpoints (moto) cannot compute them. */
+export function isExtendedStat(stat: string): boolean {
+  return !['SampleCount', 'Sum', 'Average', 'Minimum', 'Maximum'].includes(stat);
+}
+
+/**
+ * Fetches every request with GetMetricData: in calls of at most 500 queries, following NextToken, and with
+ * extended statistics in calls of their own. Ordinary statistics must succeed (else the report has no
+ * basis: the error propagates); a failed call of extended statistics marks its keys failed, so the report
+ * can fall back to another source and say so.
+ */
+export async function fetchMetrics(
+  client: CloudWatchClient, requests: readonly MetricRequest[], startMs: number, endMs: number, maxQueriesPerCall = MAX_QUERIES_PER_CALL,
+): Promise<FetchResult> {
+  const series = new Map<string, Series>();
+  const failed = new Map<string, string>();
+  const plain = requests.filter((r) => !isExtendedStat(r.spec.stat));
+  const extended = requests.filter((r) => isExtendedStat(r.spec.stat));
+  for (const [group, mayFail] of [[plain, false], [extended, true]] as const) {
+    for (let i = 0; i < group.length; i += maxQueriesPerCall) {
+      const chunk = group.slice(i, i + maxQueriesPerCall);
+      try {
+        const got = await getMetricData(client, chunk, startMs, endMs);
+        for (const [k, s] of got) series.set(k, s);
+      } catch (e) {
+        if (!mayFail) throw e;
+        const reason = describeError(e);
+        for (const r of chunk) failed.set(r.key, reason);
+      }
+    }
+  }
+  return { series, failed };
+}
+
+async function getMetricData(client: CloudWatchClient, chunk: readonly MetricRequest[], startMs: number, endMs: number): Promise<Map<string, Series>> {
+  // Query ids must match ^[a-z][a-zA-Z0-9_]*$: positions, mapped back to keys.
+  const queries: MetricDataQuery[] = chunk.map((r, i) => ({
+    Id: `q${i}`,
+    ReturnData: true,
+    MetricStat: {
+      Metric: { Namespace: r.spec.namespace, MetricName: r.spec.metricName, Dimensions: Object.entries(r.spec.dimensions).map(([Name, Value]) => ({ Name, Value })) },
+      Period: r.periodSeconds,
+      Stat: r.spec.stat,
+    },
+  }));
+  const points = chunk.map(() => new Map<number, number>());
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(new GetMetricDataCommand({
+      StartTime: new Date(startMs), EndTime: new Date(endMs), MetricDataQueries: queries, ScanBy: 'TimestampAscending', NextToken,
+    }));
+    for (const res of page.MetricDataResults ?? []) {
+      const index = Number(res.Id?.slice(1));
+      if (!(index >= 0 && index < chunk.length)) continue;
+      (res.Timestamps ?? []).forEach((t, j) => points[index].set(t.getTime(), res.Values![j]));
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  const out = new Map<string, Series>();
+  chunk.forEach((r, i) => {
+    const ts = [...points[i].keys()].sort((a, b) => a - b);
+    out.set(r.key, { timestamps: ts, values: ts.map((t) => points[i].get(t)!) });
+  });
+  return out;
+}
+
+/** Run ids of an environment's client metrics (ListMetrics on the Requests metric, all pages). */
+export async function listRunIds(client: CloudWatchClient, envName: string, namespace = LOADTEST_NAMESPACE): Promise<string[]> {
+  const ids = new Set<string>();
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(new ListMetricsCommand({
+      Namespace: namespace, MetricName: LOADTEST_METRICS.requests,
+      Dimensions: [{ Name: LOADTEST_DIMENSIONS.environment, Value: envName }], NextToken,
+    }));
+    for (const m of page.Metrics ?? []) {
+      const dims = m.Dimensions ?? [];
+      const env = dims.find((d) => d.Name === LOADTEST_DIMENSIONS.environment)?.Value;
+      const run = dims.find((d) => d.Name === LOADTEST_DIMENSIONS.runId)?.Value;
+      if (env === envName && run) ids.add(run);
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return [...ids].sort();
+}
+
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  // A non-AWS endpoint answers an unsupported statistic with an HTML error page: say that, not "Unexpected token <".
+  if (e.name === 'SyntaxError' || /Deserialization error/.test(e.message)) return `the endpoint returned an unreadable error${status ? ` (HTTP ${status})` : ''}`;
+  return `${e.name}: ${e.message.split('\n')[0]}`;
+}
+
+// ---- What the report asks for -------------------------------------------------------------------
+
+/** Keys of the server-side series (see serverRequests). */
+export const SERVER = {
+  requests: 'server.requests',
+  target5xx: 'server.target5xx',
+  elb5xx: 'server.elb5xx',
+  p50: 'server.p50',
+  p90: 'server.p90',
+  p99: 'server.p99',
+  p99Timeline: 'server.p99.timeline',
+  apiCpu: 'server.apiCpu',
+  apiMemory: 'server.apiMemory',
+  apiRunning: 'server.apiRunning',
+  workerRunning: 'server.workerRunning',
+  queueAge: 'server.queueAge',
+  queueVisible: 'server.queueVisible',
+  dlqVisible: 'server.dlqVisible',
+  dbWriterCpu: 'server.dbWriterCpu',
+} as const;
+
+/** Keys of one run's client-side series. */
+export function clientKeys(runId: string) {
+  const k = (s: string) => `client.${runId}.${s}`;
+  return {
+    requests: k('requests'), scheduled: k('scheduled'), dropped: k('dropped'), errors: k('errors'), timeouts: k('timeouts'),
+    http2xx: k('http2xx'), http3xx: k('http3xx'), http4xx: k('http4xx'), http5xx: k('http5xx'),
+    latencyCount: k('latency.count'), latencySum: k('latency.sum'), latencyMax: k('latency.max'),
+    p50: k('p50'), p90: k('p90'), p99: k('p99'), p99Timeline: k('p99.timeline'),
+  };
+}
+
+/**
+ * The server-side KPIs of the Monitoring stack (lib/constructs/kpi-metrics.ts), same metrics, dimensions
+ * and statistics. Percentiles of the whole window come from one period spanning it (`windowSeconds`): a
+ * percentile of percentiles would not be one.
+ */
+export function serverRequests(src: KpiSources, periodSeconds: number, windowSeconds: number): MetricRequest[] {
+  const lb = { LoadBalancer: src.loadBalancerFullName };
+  const api = { ClusterName: src.clusterName, ServiceName: src.apiServiceName };
+  const worker = { ClusterName: src.clusterName, ServiceName: src.workerServiceName };
+  const m = (key: string, namespace: string, metricName: string, dimensions: Record<string, string>, stat: string, period = periodSeconds): MetricRequest =>
+    ({ key, spec: { namespace, metricName, dimensions, stat }, periodSeconds: period });
+  return [
+    m(SERVER.requests, 'AWS/ApplicationELB', 'RequestCount', lb, 'Sum'),
+    m(SERVER.target5xx, 'AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', lb, 'Sum'),
+    m(SERVER.elb5xx, 'AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count', lb, 'Sum'),
+    m(SERVER.p50, 'AWS/ApplicationELB', 'TargetResponseTime', lb, 'p50', windowSeconds),
+    m(SERVER.p90, 'AWS/ApplicationELB', 'TargetResponseTime', lb, 'p90', windowSeconds),
+    m(SERVER.p99, 'AWS/ApplicationELB', 'TargetResponseTime', lb, 'p99', windowSeconds),
+    m(SERVER.p99Timeline, 'AWS/ApplicationELB', 'TargetResponseTime', lb, 'p99'),
+    m(SERVER.apiCpu, 'AWS/ECS', 'CPUUtilization', api, 'Average'),
+    m(SERVER.apiMemory, 'AWS/ECS', 'MemoryUtilization', api, 'Average'),
+    m(SERVER.apiRunning, 'ECS/ContainerInsights', 'RunningTaskCount', api, 'Average'),
+    m(SERVER.workerRunning, 'ECS/ContainerInsights', 'RunningTaskCount', worker, 'Average'),
+    m(SERVER.queueAge, 'AWS/SQS', 'ApproximateAgeOfOldestMessage', { QueueName: src.queueName }, 'Maximum'),
+    m(SERVER.queueVisible, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: src.queueName }, 'Maximum'),
+    m(SERVER.dlqVisible, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: src.deadLetterQueueName }, 'Maximum'),
+    m(SERVER.dbWriterCpu, 'AWS/RDS', 'CPUUtilization', { DBClusterIdentifier: src.dbClusterIdentifier, Role: 'WRITER' }, 'Average'),
+  ];
+}
+
+/** One run's client-side metrics (tools/loadtest/publish.ts). */
+export function clientRequests(envName: string, runId: string, periodSeconds: number, windowSeconds: number, namespace = LOADTEST_NAMESPACE): MetricRequest[] {
+  const dims = { [LOADTEST_DIMENSIONS.environment]: envName, [LOADTEST_DIMENSIONS.runId]: runId };
+  const k = clientKeys(runId);
+  const m = (key: string, metricName: string, stat: string, period = periodSeconds): MetricRequest =>
+    ({ key, spec: { namespace, metricName, dimensions: dims, stat }, periodSeconds: period });
+  const L = LOADTEST_METRICS;
+  return [
+    m(k.requests, L.requests, 'Sum'), m(k.scheduled, L.scheduled, 'Sum'), m(k.dropped, L.dropped, 'Sum'),
+    m(k.errors, L.errors, 'Sum'), m(k.timeouts, L.timeouts, 'Sum'),
+    m(k.http2xx, L.http2xx, 'Sum'), m(k.http3xx, L.http3xx, 'Sum'), m(k.http4xx, L.http4xx, 'Sum'), m(k.http5xx, L.http5xx, 'Sum'),
+    m(k.latencyCount, L.latency, 'SampleCount'), m(k.latencySum, L.latency, 'Sum'), m(k.latencyMax, L.latency, 'Maximum'),
+    m(k.p50, L.latency, 'p50', windowSeconds), m(k.p90, L.latency, 'p90', windowSeconds), m(k.p99, L.latency, 'p99', windowSeconds),
+    m(k.p99Timeline, L.latency, 'p99'),
+  ];
+}
