@@ -39,13 +39,15 @@ export const CACHE_APP_ACCESS_STRING = 'on ~* +@all -@dangerous +info';
 const RBAC_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const RBAC_ID_MAX_LENGTH = 40;
 
-function rbacId(scope: Construct, suffix: string): string {
-  const id = physicalName(scope, suffix, RBAC_ID_MAX_LENGTH);
-  if (!RBAC_ID.test(id)) {
-    throw new Error(`ElastiCache user or user-group id "${id}" (from the stack name) must start with a letter and hold only lower-case letters, digits and single hyphens; rename the stack`);
+/** Returns `id` if ElastiCache accepts it as a user or user-group id (and as an IAM user's name), else throws. */
+export function checkRbacId(id: string): string {
+  if (id.length > RBAC_ID_MAX_LENGTH || !RBAC_ID.test(id)) {
+    throw new Error(`ElastiCache user or user-group id "${id}" (made from the stack name) must be 1 to ${RBAC_ID_MAX_LENGTH} characters: a lower-case letter first, then lower-case letters, digits and single hyphens, not ending in a hyphen. Fix: rename the stack`);
   }
   return id;
 }
+
+const rbacId = (scope: Construct, suffix: string) => checkRbacId(physicalName(scope, suffix, RBAC_ID_MAX_LENGTH));
 
 /**
  * ElastiCache (Valkey or Redis OSS) in the isolated subnets, encrypted at rest with the data key and in

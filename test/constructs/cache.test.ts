@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { CACHE_ENGINE_VERSIONS } from '../../lib/config/supported';
-import { CACHE_APP_ACCESS_STRING } from '../../lib/constructs/cache';
+import { CACHE_APP_ACCESS_STRING, checkRbacId } from '../../lib/constructs/cache';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 
@@ -60,6 +60,14 @@ function accessControlTests(t: () => Template, userId: () => string) {
     expect(text).not.toMatch(/"AuthToken"|"Passwords"|"NoPasswordRequired"/);
   });
 }
+
+test('user and user-group ids ElastiCache would refuse fail synth, naming the id and the fix', () => {
+  expect(checkRbacId('scalingblueprint-dev-data-cache-app')).toBe('scalingblueprint-dev-data-cache-app');
+  for (const bad of ['1cache', 'cache--app', 'cache-', 'Cache', 'cache_app', 'a'.repeat(41), '']) {
+    expect(() => checkRbacId(bad)).toThrow(`ElastiCache user or user-group id "${bad}" (made from the stack name) must be 1 to 40 characters`);
+  }
+  expect(() => checkRbacId('1cache')).toThrow(/Fix: rename the stack$/);
+});
 
 test('every engine version the blueprint deploys supports IAM authentication (Valkey 7.2+, Redis OSS 7.0+)', () => {
   const atLeast = (v: string, min: [number, number]) => { const [a, b] = v.split('.').map(Number); return a > min[0] || (a === min[0] && b >= min[1]); };
