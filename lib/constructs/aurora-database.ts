@@ -106,6 +106,7 @@ export class AuroraDatabase extends Construct {
       logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
       encryptionKey,
       retentionDays: config.logRetentionDays,
+      retentionKey: 'database.logRetentionDays',
       removalPolicy: props.removalPolicy,
     });
 
@@ -221,6 +222,7 @@ export class AuroraDatabase extends Construct {
         cluster: this.cluster,
         encryptionKey,
         logRetentionDays: config.logRetentionDays,
+        logRetentionKey: 'database.logRetentionDays',
         removalPolicy: props.removalPolicy,
       });
       this.readerScaling.node.addDependency(this.readerCleanup.resource);

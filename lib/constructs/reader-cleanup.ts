@@ -20,6 +20,8 @@ export interface AuroraReaderCleanupProps {
   /** Encrypts the functions' log groups (the key must let CloudWatch Logs use it). */
   readonly encryptionKey: kms.IKey;
   readonly logRetentionDays: number;
+  /** The config key that set `logRetentionDays`, named when a Control Tower exception explains it. @default - none named */
+  readonly logRetentionKey?: string;
   /**
    * `stateful.removalPolicy`: with `retain` the cluster outlives the stack, and so do its autoscaled readers
    * (CloudFormation never calls the cleanup); otherwise they are deleted with the stack.
@@ -72,6 +74,7 @@ export class AuroraReaderCleanup extends Construct {
     const logGroup = (logId: string) => encryptedLogGroup(this, logId, {
       encryptionKey,
       retentionDays: props.logRetentionDays,
+      retentionKey: props.logRetentionKey,
       removalPolicy: props.removalPolicy,
     });
     const handlerLogs = logGroup('HandlerLogs');
