@@ -76,7 +76,7 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
   if (!Number.isInteger(periodSeconds) || periodSeconds < 60 || periodSeconds % 60 !== 0) {
     throw new UsageError(`--period ${args.period}: must be a whole multiple of 60 seconds (standard-resolution metrics).`, true);
   }
-  for (const id of runIdsGiven) if (!/^[\w.-]{1,255}$/.test(id)) throw new UsageError(`--run ${id}: a run id is letters, digits, ".", "_" and "-".`, true);
+  for (const id of runIdsGiven) if (!/^[\w.:-]{1,255}$/.test(id)) throw new UsageError(`--run ${id}: a run id is letters, digits, ".", "_", ":" and "-".`, true);
 
   const untilMs = args.until ? parseTime(args.until, now, '--until') : now;
   const sinceMs = args.since ? parseTime(args.since, now, '--since') : undefined;
@@ -98,6 +98,12 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
   let endMs: number;
   let windowFrom: string;
   const results = new Map(runIdsGiven.map((id) => [id, readLoadResult(resultsDir, id)]));
+  for (const [id, r] of results) {
+    const ranOn = (r?.result as { envName?: unknown } | undefined)?.envName;
+    if (typeof ranOn === 'string' && ranOn !== envName) {
+      throw new UsageError(`run ${id} was a test of environment "${ranOn}" (${r!.file}), not "${envName}". Fix: --env ${ranOn}.`);
+    }
+  }
   if (sinceMs !== undefined) {
     startMs = sinceMs;
     endMs = untilMs;

@@ -118,12 +118,10 @@ export function evaluate(input: EvaluateInput): Evaluation {
     source: `${counterSource}: 100 × sent ÷ scheduled`,
     detail: `${c.requests} sent of ${c.scheduled} scheduled, ${c.dropped} dropped at the concurrency limit`,
   }));
-  const clientRate = perPeriod(sumByTime(input.runs.map((r) => get(clientKeys(r.runId).requests))), periodSeconds);
   const durationSeconds = input.runs.length === 1 && input.runs[0].result ? input.runs[0].result.result.durationSeconds : (input.endMs - input.startMs) / 1000;
   rows.push(info({
-    id: 'client.rps', side: 'client', kpi: 'requests/s', unit: 'req/s',
+    id: 'client.rps', side: 'client', kpi: 'requests/s (mean; per period on the timeline)', unit: 'req/s',
     observed: withCounters.length > 0 && durationSeconds > 0 ? c.requests / durationSeconds : null,
-    extra: clientRate.length > 0 ? `peak ${fmt(Math.max(...clientRate.map(([, v]) => v)))} over ${periodSeconds} s` : undefined,
     source: `${counterSource}: sent ÷ ${fmt(durationSeconds)} s`,
   }));
 
@@ -164,11 +162,9 @@ export function evaluate(input: EvaluateInput): Evaluation {
     source: `CloudWatch AWS/ECS CPUUtilization Average per ${periodSeconds} s, peak`,
     detail: cpuMean === null ? undefined : `mean over the window ${fmt(cpuMean)} %`,
   }));
-  const serverRate = perPeriod(serverRequests ? toPoints(serverRequests) : [], periodSeconds);
   rows.push(info({
-    id: 'server.rps', side: 'server', kpi: 'requests/s', unit: 'req/s',
+    id: 'server.rps', side: 'server', kpi: 'requests/s (mean; per period on the timeline)', unit: 'req/s',
     observed: serverRequests ? serverTotal / ((input.endMs - input.startMs) / 1000) : null,
-    extra: serverRate.length > 0 ? `peak ${fmt(Math.max(...serverRate.map(([, v]) => v)))} over ${periodSeconds} s` : undefined,
     source: 'CloudWatch AWS/ApplicationELB RequestCount Sum ÷ window',
   }));
   const tasks = (id: string, kpi: string, key: string, metric: string) => {
@@ -236,8 +232,8 @@ function judge(r: RowInput): KpiRow {
   return { ...r, display: r.observed === null ? 'no data' : `${fmt(r.observed)} ${r.unit}`, verdict };
 }
 
-function info(r: { id: string; side: Side; kpi: string; unit: string; observed: number | null; display?: string; extra?: string; source: string }): KpiRow {
-  const display = r.observed === null ? 'no data' : `${r.display ?? fmt(r.observed)} ${r.unit}${r.extra ? ` (${r.extra})` : ''}`;
+function info(r: { id: string; side: Side; kpi: string; unit: string; observed: number | null; display?: string; source: string }): KpiRow {
+  const display = r.observed === null ? 'no data' : `${r.display ?? fmt(r.observed)} ${r.unit}`;
   return { id: r.id, side: r.side, kpi: r.kpi, unit: r.unit, observed: r.observed, display, sla: null, slaKey: null, bound: null, verdict: 'info', source: r.source };
 }
 

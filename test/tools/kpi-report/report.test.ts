@@ -126,6 +126,14 @@ describe('npm run kpi-report', () => {
     expect(o.json).toBeUndefined();
   });
 
+  test('a result file of another environment exits 2', async () => {
+    const file = path.join(fx.resultsDir, 'other-env.json');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(fx.resultsDir, `${fx.runId}.json`), 'utf8')), envName: 'prod' }));
+    const o = await report(['--env', fx.envs.pass, '--run', 'other-env', '--sources', fx.sourcesFile]);
+    expect(o.code).toBe(2);
+    expect(o.stderr).toContain(`run other-env was a test of environment "prod" (${file}), not "${fx.envs.pass}". Fix: --env prod.`);
+  });
+
   test('a missing Monitoring stack exits 2 and says how to fix it', async () => {
     // 'dev' on this moto has no stack (tests never create one under a shared name)
     const o = await report(['--env', 'dev', '--since', '30m']);
