@@ -11,6 +11,7 @@ import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { encryptedLogGroup, removalPolicyFor } from './encryption';
 import { physicalName } from './naming';
 import { AuroraReaderCleanup } from './reader-cleanup';
+import { guardException } from './guard';
 
 export interface AuroraDatabaseProps {
   readonly vpc: ec2.IVpc;
@@ -150,6 +151,8 @@ export class AuroraDatabase extends Construct {
         id: 'AwsSolutions-RDS10',
         reason: 'stateful.removalPolicy is "destroy" in this environment: it is meant to be torn down with cdk destroy (the loader refuses "destroy" in production).',
       });
+      guardException(this.cluster, 'CT.RDS.PR.3',
+        'stateful.removalPolicy is "destroy" in this environment: it is meant to be torn down with cdk destroy; production always has deletion protection (the loader refuses "destroy" there).');
     }
     this.secret = this.cluster.secret!;
     // Rotation runs in the app subnets: it must reach the cluster and the Secrets Manager API (through NAT).

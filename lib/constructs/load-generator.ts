@@ -71,7 +71,7 @@ export class LoadGenerator extends Construct {
       entry: join(__dirname, '..', '..', 'lambda', 'load-generator', 'index.ts'),
       handler: 'handler',
       description: 'Runs one slice of a load test against the API and publishes client-side metrics (npm run loadtest)',
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: loadTest.lambdaMemoryMiB,
       timeout: Duration.seconds(loadTest.sliceSeconds + SLICE_MARGIN_SECONDS),

@@ -18,10 +18,10 @@ describe('LoadTest stack (opt-in)', () => {
   const t = maybe!;
   const [fnId, fn] = Object.entries(t.findResources('AWS::Lambda::Function'))[0];
 
-  test('one function: Node.js 22 on arm64, memory, timeout = slice + margin, reserved concurrency = maxWorkers, no retries', () => {
+  test('one function: Node.js 24 on arm64, memory, timeout = slice + margin, reserved concurrency = maxWorkers, no retries', () => {
     t.resourceCountIs('AWS::Lambda::Function', 1);
     expect(fn.Properties).toEqual(expect.objectContaining({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       MemorySize: cfg.loadTest.lambdaMemoryMiB,
       Timeout: cfg.loadTest.sliceSeconds + SLICE_MARGIN_SECONDS,
