@@ -133,7 +133,7 @@ class CloudWatchPublisher implements MetricsPublisher {
 
   async flush(): Promise<void> {
     await this.send(true);
-    if (this.lostDatums > 0) {
+    if (this.lostDatums > 0 || this.causes.length > 0) {
       const error = new PublishError(this.lostDatums, this.causes);
       this.lostDatums = 0;
       this.causes = [];
@@ -141,9 +141,14 @@ class CloudWatchPublisher implements MetricsPublisher {
     }
   }
 
-  /** Sends are serialised, so a background send and flush never race over the same buckets. */
+  /**
+   * Sends are serialised, so a background send and flush never race over the same buckets. Nothing may
+   * reject here: the timer's promise has no handler, and an unhandled rejection would end the run.
+   */
   private send(all: boolean): Promise<void> {
-    this.sending = this.sending.then(() => this.sendNow(all));
+    this.sending = this.sending.then(() => this.sendNow(all)).catch((e: unknown) => {
+      this.causes.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    });
     return this.sending;
   }
 
