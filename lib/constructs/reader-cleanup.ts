@@ -4,7 +4,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
@@ -12,6 +11,7 @@ import { join } from 'path';
 import type { StatefulConfig } from '../config/schema';
 import { encryptedLogGroup } from './encryption';
 import { guardException } from './guard';
+import { vpcFunctionRole } from './vpc-function';
 
 export interface AuroraReaderCleanupProps {
   readonly vpc: ec2.IVpc;
@@ -82,7 +82,7 @@ export class AuroraReaderCleanup extends Construct {
 
     // The instances Application Auto Scaling names; their ARNs are only known by this prefix.
     const autoscaledInstances = `arn:${Aws.PARTITION}:rds:${Aws.REGION}:${Aws.ACCOUNT_ID}:db:application-autoscaling-*`;
-    const handlerRole = this.functionRole('HandlerRole', handlerLogs, [
+    const handlerRole = vpcFunctionRole(this, 'HandlerRole', handlerLogs, [
       new iam.PolicyStatement({ actions: ['rds:DescribeDBClusters'], resources: [cluster.clusterArn] }),
       new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'], resources: [autoscaledInstances] }),
     ]);
@@ -120,7 +120,7 @@ export class AuroraReaderCleanup extends Construct {
     this.onEventHandler = handler('OnEventHandler', 'onEvent', Duration.minutes(2));
     this.isCompleteHandler = handler('IsCompleteHandler', 'isComplete', Duration.minutes(2));
 
-    const frameworkRoles = [this.functionRole('FrameworkOnEventRole', providerLogs), this.functionRole('FrameworkCompleteRole', providerLogs)];
+    const frameworkRoles = [vpcFunctionRole(this, 'FrameworkOnEventRole', providerLogs), vpcFunctionRole(this, 'FrameworkCompleteRole', providerLogs)];
     this.provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.onEventHandler,
       isCompleteHandler: this.isCompleteHandler,
@@ -145,39 +145,6 @@ export class AuroraReaderCleanup extends Construct {
     });
   }
 
-  /**
-   * A Lambda execution role with inline permissions only: write to its log group, manage the VPC network
-   * interfaces (what the AWS-managed AWSLambdaVPCAccessExecutionRole grants), and `statements`.
-   */
-  private functionRole(id: string, logGroup: logs.ILogGroup, statements: iam.PolicyStatement[] = []): iam.Role {
-    const role = new iam.Role(this, id, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      inlinePolicies: {
-        Run: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              actions: [
-                'ec2:CreateNetworkInterface',
-                'ec2:DescribeNetworkInterfaces',
-                'ec2:DescribeSubnets',
-                'ec2:DeleteNetworkInterface',
-                'ec2:AssignPrivateIpAddresses',
-                'ec2:UnassignPrivateIpAddresses',
-              ],
-              resources: ['*'],
-            }),
-            ...statements,
-          ],
-        }),
-      },
-    });
-    logGroup.grantWrite(role);
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'VPC network interfaces of a function in a VPC: Lambda manages them with the execution role, and the ec2:Describe* actions have no resource-level permissions (the same statement as AWSLambdaVPCAccessExecutionRole, inline instead of managed).',
-    });
-    return role;
-  }
 
   /** What the CDK Provider framework creates and exposes no option for. */
   private acknowledgeProviderFramework(frameworkRoles: iam.Role[]): void {

@@ -27,7 +27,9 @@ export function synth(env: string, overrides: Overrides = {}): Synthesized {
   if (!hit) {
     // Same feature flags as cdk.json. CDK's built-in CloudFormation validation (a WASM rule engine, ~3 s
     // per process) is off here; test/bin.test.ts runs the real entry point with it on and checks its report.
-    const app = new App({ context: featureFlags(), builtinCloudFormationValidation: false });
+    // Lambda bundling (esbuild) is skipped too: about 1 s per synth. test/stacks/compliance.test.ts
+    // synths with bundling, as `cdk synth` does, so the handlers are still bundled in the suite.
+    const app = new App({ context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
     const stacks = buildApp(app, configFor(env, overrides));
     hit = {
       stacks,
