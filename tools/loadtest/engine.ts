@@ -1,7 +1,7 @@
 import { createHistogram, rebucket, recordMs, summarize, toDistribution, CLOUDWATCH_MAX_VALUES, RESULT_MAX_VALUES } from './histogram';
 import { HttpClient, OUTCOME_ERROR, OUTCOME_TIMEOUT } from './http-client';
 import { RequestMix, seededRandom } from './request-mix';
-import { ArrivalSchedule } from './schedule';
+import { ArrivalSchedule, peakRate } from './schedule';
 import type { Counters, IntervalSnapshot, LoadResult, Phase, RequestSpec, StatusClass, StatusCounts } from './types';
 
 export { mergeResults, summaryLine } from './summary';
@@ -66,6 +66,8 @@ class Tally {
 }
 
 const STATUS_CLASSES: readonly StatusClass[] = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+/** Connections opened before a run: enough for this many seconds of arrivals at the peak rate. */
+const WARM_SECONDS = 0.02;
 
 /**
  * Runs an open-model load test: arrivals follow the phases' rate function, evenly spaced, whatever the
@@ -101,6 +103,9 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       if (sendingDone && client.inFlight === 0) drained();
     },
   });
+
+  // Connections for WARM_SECONDS of arrivals at the peak rate, opened before the clock starts (see HttpClient.warm).
+  await client.warm(Math.min(options.maxConcurrency, Math.ceil(peakRate(options.phases) * WARM_SECONDS)));
 
   const t0 = performance.now();
   const wall0 = Date.now();
@@ -172,7 +177,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       if (client.inFlight >= options.maxConcurrency) interval.dropped++;
       else {
         const i = mix.pick();
-        client.send(mix.payload(i), mix.isHead(i), t0 + nextMs);
+        client.send(mix.payload(i), mix.isHead(i), t0 + nextMs, t0 + now);
         interval.sent++;
       }
       nextMs = ++k < schedule.totalArrivals ? schedule.timeOf(k) * 1000 : Infinity;
