@@ -78,149 +78,184 @@ const WARM_SECONDS = 0.02;
  * it sleeps with a timer instead, so low rates cost no CPU.
  */
 export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
-  const intervalMs = options.intervalMs ?? 1000;
-  if (!(options.maxConcurrency >= 1)) throw new Error(`maxConcurrency must be ≥ 1, got ${options.maxConcurrency}`);
-  if (!(intervalMs >= 10)) throw new Error(`intervalMs must be ≥ 10, got ${intervalMs}`);
-  const target = new URL(options.target);
-  const schedule = new ArrivalSchedule(options.phases, options.arrivalOffset ?? 0.5);
-  const mix = new RequestMix(options.mix, target, seededRandom(options.seed ?? (Math.random() * 2 ** 32) >>> 0));
+  return new OpenLoop(options).run();
+}
 
-  const total = new Tally();
-  let interval = new Tally();
-  const totalHistogram = createHistogram();
-  const intervalHistogram = createHistogram();
+/**
+ * One open-model run. A class rather than closures: V8 keeps type feedback per closure, so closures made
+ * afresh for every run start cold (interpreted, then compiled on the same pinned core) and stalled the
+ * first 200 ms of each run at 30k req/s; methods share their feedback and compiled code across runs.
+ */
+class OpenLoop {
+  private readonly intervalMs: number;
+  private readonly schedule: ArrivalSchedule;
+  private readonly mix: RequestMix;
+  private readonly client: HttpClient;
+  private readonly total = new Tally();
+  private interval = new Tally();
+  private readonly totalHistogram = createHistogram();
+  private readonly intervalHistogram = createHistogram();
+  private t0 = 0;
+  private wall0 = 0;
+  private k = 0;
+  private nextMs = Infinity;
+  private sendingDone = false;
+  private aborted = false;
+  private stoppedAtS: number;
+  private drained: () => void = () => undefined;
+  private intervalStartWall = 0;
+  private nextIntervalAt = 0;
+  private intervalTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private readonly tickBound = this.tick.bind(this);
+  private readonly onIntervalBound = this.onIntervalTimer.bind(this);
+  private readonly onAbortBound = this.onAbort.bind(this);
 
-  const client = new HttpClient(target, {
-    maxConnections: options.maxConcurrency,
-    timeoutMs: options.timeoutMs,
-    onDone: (outcome, intendedMs) => {
-      if (outcome >= 100 && outcome < 600) {
-        interval.completed++;
-        interval.status[STATUS_CLASSES[((outcome / 100) | 0) - 1]]++;
-        recordMs(intervalHistogram, performance.now() - intendedMs);
-      } else if (outcome === OUTCOME_TIMEOUT) interval.timeouts++;
-      else if (outcome === OUTCOME_ERROR || outcome >= 600) interval.errors++;
-      if (sendingDone && client.inFlight === 0) drained();
-    },
-  });
+  constructor(private readonly options: RunLoadOptions) {
+    this.intervalMs = options.intervalMs ?? 1000;
+    if (!(options.maxConcurrency >= 1)) throw new Error(`maxConcurrency must be ≥ 1, got ${options.maxConcurrency}`);
+    if (!(this.intervalMs >= 10)) throw new Error(`intervalMs must be ≥ 10, got ${this.intervalMs}`);
+    const target = new URL(options.target);
+    this.schedule = new ArrivalSchedule(options.phases, options.arrivalOffset ?? 0.5);
+    this.stoppedAtS = this.schedule.durationSeconds;
+    this.mix = new RequestMix(options.mix, target, seededRandom(options.seed ?? (Math.random() * 2 ** 32) >>> 0));
+    this.client = new HttpClient(target, { maxConnections: options.maxConcurrency, timeoutMs: options.timeoutMs, onDone: this.onDone.bind(this) });
+  }
 
-  // Connections for WARM_SECONDS of arrivals at the peak rate, opened before the clock starts (see HttpClient.warm).
-  await client.warm(Math.min(options.maxConcurrency, Math.ceil(peakRate(options.phases) * WARM_SECONDS)));
+  async run(): Promise<LoadResult> {
+    const { options, schedule, client } = this;
+    // Connections for WARM_SECONDS of arrivals at the peak rate, opened before the clock starts (see HttpClient.warm).
+    await client.warm(Math.min(options.maxConcurrency, Math.ceil(peakRate(options.phases) * WARM_SECONDS)));
+    const finished = new Promise<void>((resolve) => (this.drained = resolve));
+    this.t0 = performance.now();
+    this.wall0 = Date.now();
+    // Interval snapshots on their own timer chain, aligned to the start, so they are on time at any rate.
+    this.intervalStartWall = this.wall0;
+    this.nextIntervalAt = this.t0 + this.intervalMs;
+    this.intervalTimer = setTimeout(this.onIntervalBound, this.intervalMs);
+    this.nextMs = schedule.totalArrivals > 0 ? schedule.timeOf(0) * 1000 : Infinity;
+    this.aborted = options.signal?.aborted ?? false;
+    options.signal?.addEventListener('abort', this.onAbortBound);
+    this.tick();
 
-  const t0 = performance.now();
-  const wall0 = Date.now();
-  let sendingDone = false;
-  let stoppedAtS = schedule.durationSeconds;
-  let drained: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (drained = resolve));
+    await finished;
+    clearTimeout(this.intervalTimer);
+    this.snapshot();
+    client.close();
 
-  // Interval snapshots on their own timer chain, aligned to the start, so they are on time at any rate.
-  let intervalStartWall = wall0;
-  let nextIntervalAt = t0 + intervalMs;
-  let intervalTimer: NodeJS.Timeout | undefined;
-  const snapshot = () => {
-    // Arrivals due before the boundary belong to this interval: send them now rather than on the next tick.
-    if (!sendingDone && !aborted) sendDue(performance.now() - t0);
-    const now = performance.now();
-    // Fractional ms: a 100-ms window measured to the whole ms would be ±1 % off by rounding alone.
-    const endWall = wall0 + Math.round((now - t0) * 1000) / 1000;
-    const counters = interval.counters();
-    total.add(interval);
-    interval = new Tally();
-    totalHistogram.add(intervalHistogram);
-    const latency = rebucket(toDistribution(intervalHistogram), CLOUDWATCH_MAX_VALUES);
-    intervalHistogram.reset();
-    const s: IntervalSnapshot = {
-      ...counters,
-      startMs: intervalStartWall,
-      endMs: endWall,
-      // The rate asked for at the end of the interval; 0 for an interval that began after the schedule ended.
-      targetRps: intervalStartWall - wall0 >= stoppedAtS * 1000 ? 0 : schedule.rateAt(Math.min((now - t0) / 1000, stoppedAtS)),
-      inFlight: client.inFlight,
-      latency,
+    const durationSeconds = this.stoppedAtS;
+    const requestedRps = durationSeconds > 0 ? schedule.arrivalsBy(durationSeconds) / durationSeconds : 0;
+    return {
+      target: options.target,
+      startedAt: new Date(this.wall0).toISOString(),
+      durationSeconds: round(durationSeconds, 3),
+      requestedRps: round(requestedRps, 3),
+      achievedRps: round(durationSeconds > 0 ? this.total.sent / durationSeconds : 0, 3),
+      ...this.total.counters(),
+      latency: summarize(this.totalHistogram),
+      distribution: rebucket(toDistribution(this.totalHistogram), RESULT_MAX_VALUES),
     };
-    intervalStartWall = endWall;
-    options.onInterval?.(s);
-  };
-  const onIntervalTimer = () => {
-    snapshot();
-    nextIntervalAt += intervalMs;
-    // Behind by more than an interval (a blocked loop): skip ahead rather than fire a burst of empty ones.
-    const now = performance.now();
-    if (nextIntervalAt < now) nextIntervalAt = now + intervalMs;
-    intervalTimer = setTimeout(onIntervalTimer, nextIntervalAt - now);
-  };
-  intervalTimer = setTimeout(onIntervalTimer, intervalMs);
+  }
 
-  let k = 0;
-  let nextMs = schedule.totalArrivals > 0 ? schedule.timeOf(0) * 1000 : Infinity;
-  let aborted = options.signal?.aborted ?? false;
-  let tickTimer: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    aborted = true;
-    // Don't sleep through an abort (a low rate, or the wait for the end of the last phase).
-    clearTimeout(tickTimer);
-    setImmediate(tick);
-  };
-  options.signal?.addEventListener('abort', onAbort);
-
-  const stopSending = () => {
-    sendingDone = true;
-    options.signal?.removeEventListener('abort', onAbort);
-    if (client.inFlight === 0) drained();
-  };
+  private onDone(outcome: number, intendedMs: number): void {
+    const interval = this.interval;
+    if (outcome >= 100 && outcome < 600) {
+      interval.completed++;
+      interval.status[STATUS_CLASSES[((outcome / 100) | 0) - 1]]++;
+      recordMs(this.intervalHistogram, performance.now() - intendedMs);
+    } else if (outcome === OUTCOME_TIMEOUT) interval.timeouts++;
+    else if (outcome === OUTCOME_ERROR || outcome >= 600) interval.errors++;
+    if (this.sendingDone && this.client.inFlight === 0) this.drained();
+  }
 
   /** Sends every arrival due by `now` (ms since t0), or counts it dropped at the concurrency cap. */
-  const sendDue = (now: number) => {
+  private sendDue(now: number): void {
+    const { schedule, mix, client, interval, t0 } = this;
+    const cap = this.options.maxConcurrency;
+    const total = schedule.totalArrivals;
+    let nextMs = this.nextMs;
+    let k = this.k;
     while (nextMs <= now) {
       interval.scheduled++;
-      if (client.inFlight >= options.maxConcurrency) interval.dropped++;
+      if (client.inFlight >= cap) interval.dropped++;
       else {
         const i = mix.pick();
         client.send(mix.payload(i), mix.isHead(i), t0 + nextMs, t0 + now);
         interval.sent++;
       }
-      nextMs = ++k < schedule.totalArrivals ? schedule.timeOf(k) * 1000 : Infinity;
+      nextMs = ++k < total ? schedule.timeOf(k) * 1000 : Infinity;
     }
-  };
+    this.nextMs = nextMs;
+    this.k = k;
+  }
 
-  const tick = () => {
-    if (sendingDone) return;
-    const now = performance.now() - t0;
-    if (aborted) {
-      stoppedAtS = Math.min(now / 1000, schedule.durationSeconds);
-      return stopSending();
+  private tick(): void {
+    if (this.sendingDone) return;
+    const now = performance.now() - this.t0;
+    if (this.aborted) {
+      this.stoppedAtS = Math.min(now / 1000, this.schedule.durationSeconds);
+      return this.stopSending();
     }
-    sendDue(now);
-    if (k >= schedule.totalArrivals) {
+    this.sendDue(now);
+    if (this.k >= this.schedule.totalArrivals) {
       // Wait out the end of the last phase, so a slice lasts its full duration.
-      const endIn = schedule.durationSeconds * 1000 - now;
-      if (endIn > 0) return void (tickTimer = setTimeout(tick, endIn));
-      return stopSending();
+      const endIn = this.schedule.durationSeconds * 1000 - now;
+      if (endIn > 0) this.tickTimer = setTimeout(this.tickBound, endIn);
+      else this.stopSending();
+      return;
     }
-    const wait = nextMs - now;
-    if (wait >= 1) tickTimer = setTimeout(tick, Math.floor(wait));
-    else setImmediate(tick);
-  };
-  tick();
+    const wait = this.nextMs - now;
+    if (wait >= 1) this.tickTimer = setTimeout(this.tickBound, Math.floor(wait));
+    else setImmediate(this.tickBound);
+  }
 
-  await finished;
-  clearTimeout(intervalTimer);
-  snapshot();
-  client.close();
+  private onAbort(): void {
+    this.aborted = true;
+    // Don't sleep through an abort (a low rate, or the wait for the end of the last phase).
+    clearTimeout(this.tickTimer);
+    setImmediate(this.tickBound);
+  }
 
-  const durationSeconds = stoppedAtS;
-  const requestedRps = durationSeconds > 0 ? schedule.arrivalsBy(durationSeconds) / durationSeconds : 0;
-  return {
-    target: options.target,
-    startedAt: new Date(wall0).toISOString(),
-    durationSeconds: round(durationSeconds, 3),
-    requestedRps: round(requestedRps, 3),
-    achievedRps: round(durationSeconds > 0 ? total.sent / durationSeconds : 0, 3),
-    ...total.counters(),
-    latency: summarize(totalHistogram),
-    distribution: rebucket(toDistribution(totalHistogram), RESULT_MAX_VALUES),
-  };
+  private stopSending(): void {
+    this.sendingDone = true;
+    this.options.signal?.removeEventListener('abort', this.onAbortBound);
+    if (this.client.inFlight === 0) this.drained();
+  }
+
+  private onIntervalTimer(): void {
+    this.snapshot();
+    this.nextIntervalAt += this.intervalMs;
+    // Behind by more than an interval (a blocked loop): skip ahead rather than fire a burst of empty ones.
+    const now = performance.now();
+    if (this.nextIntervalAt < now) this.nextIntervalAt = now + this.intervalMs;
+    this.intervalTimer = setTimeout(this.onIntervalBound, this.nextIntervalAt - now);
+  }
+
+  private snapshot(): void {
+    // Arrivals due before the boundary belong to this interval: send them now rather than on the next tick.
+    if (!this.sendingDone && !this.aborted) this.sendDue(performance.now() - this.t0);
+    const now = performance.now();
+    // Fractional ms: a 100-ms window measured to the whole ms would be ±1 % off by rounding alone.
+    const endWall = this.wall0 + Math.round((now - this.t0) * 1000) / 1000;
+    const counters = this.interval.counters();
+    this.total.add(this.interval);
+    this.interval = new Tally();
+    this.totalHistogram.add(this.intervalHistogram);
+    const latency = rebucket(toDistribution(this.intervalHistogram), CLOUDWATCH_MAX_VALUES);
+    this.intervalHistogram.reset();
+    const s: IntervalSnapshot = {
+      ...counters,
+      startMs: this.intervalStartWall,
+      endMs: endWall,
+      // The rate asked for at the end of the interval; 0 for an interval that began after the schedule ended.
+      targetRps:
+        this.intervalStartWall - this.wall0 >= this.stoppedAtS * 1000 ? 0 : this.schedule.rateAt(Math.min((now - this.t0) / 1000, this.stoppedAtS)),
+      inFlight: this.client.inFlight,
+      latency,
+    };
+    this.intervalStartWall = endWall;
+    this.options.onInterval?.(s);
+  }
 }
 
 /**
