@@ -4,6 +4,7 @@
 #   scripts/services.sh install   apt-get install postgresql redis-server (once, as root)
 #   scripts/services.sh start     start all three (idempotent; installs first when run as root on Debian)
 #   scripts/services.sh stop      stop them
+#   scripts/services.sh running   exit 0 when all three accept connections
 #   scripts/services.sh env       print the variables the workload needs
 set -euo pipefail
 dir="${SB_SERVICES_DIR:-/tmp/scaling-blueprint-services}"
@@ -96,6 +97,7 @@ case "${1:-}" in
   install) install ;;
   start) start ;;
   stop) stop ;;
+  running) port_open "$PG_PORT" && port_open "$REDIS_PORT" && port_open "$SQS_PORT" ;;
   env) env_vars ;;
-  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|running|env" >&2; exit 2 ;;
 esac
