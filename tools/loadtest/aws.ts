@@ -3,9 +3,6 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Invoker } from './run';
 import type { LoadResult } from './types';
 
-/** Output of the LoadTest stack that names the load-generator function. */
-export const FUNCTION_NAME_OUTPUT = 'LoadGeneratorFunctionName';
-
 /**
  * Invokes the load-generator Lambda synchronously (RequestResponse) for one worker. No retries: a retried
  * invocation could run a slice twice and double the load. The HTTP timeout outlasts the longest slice
@@ -37,19 +34,19 @@ export function lambdaInvoker(functionName: string, maxWorkers: number, client?:
   };
 }
 
-/** Reads the load generator's function name from the outputs of the environment's LoadTest stack. */
-export async function loadGeneratorFunctionName(stackName: string, client = new CloudFormationClient({})): Promise<string> {
+/**
+ * Reads one output of a deployed stack (DescribeStacks): the load generator's function name from the
+ * LoadTest stack, the API's URL from the Compute stack. The error says how to deploy it or what to pass.
+ */
+export async function stackOutput(stackName: string, outputKey: string, orPass: string, client = new CloudFormationClient({})): Promise<string> {
   let outputs;
   try {
     const out = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     outputs = out.Stacks?.[0]?.Outputs ?? [];
   } catch (err) {
-    throw new Error(
-      `cannot read stack ${stackName} (${err instanceof Error ? err.message : String(err)}). ` +
-        'Fix: deploy it (set loadTest.enabled = true for the environment, then cdk deploy), or pass --function NAME.',
-    );
+    throw new Error(`cannot read stack ${stackName} (${err instanceof Error ? err.message : String(err)}). Fix: deploy it, or pass ${orPass}.`);
   }
-  const name = outputs.find((o) => o.OutputKey === FUNCTION_NAME_OUTPUT)?.OutputValue;
-  if (!name) throw new Error(`stack ${stackName} has no output ${FUNCTION_NAME_OUTPUT}. Fix: deploy the current LoadTest stack, or pass --function NAME.`);
-  return name;
+  const value = outputs.find((o) => o.OutputKey === outputKey)?.OutputValue;
+  if (!value) throw new Error(`stack ${stackName} has no output ${outputKey}. Fix: deploy the current version of the stack, or pass ${orPass}.`);
+  return value;
 }

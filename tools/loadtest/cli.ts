@@ -11,22 +11,23 @@ import { cloudWatchPublisher, type MetricsPublisher } from './publish';
 import { runProfile, runRemote, type Invoker, type ProfileOutcome } from './run';
 import { ArrivalSchedule } from './schedule';
 import { errorRatePercent, humanSummary, summaryLine } from './summary';
-import type { IntervalSnapshot, LoadResult, Phase } from './types';
+import { STACK_OUTPUTS, type IntervalSnapshot, type LoadResult, type Phase } from './types';
 
 const PROFILES = ['load', 'stress', 'soak', 'spike'] as const;
 type ProfileName = (typeof PROFILES)[number];
 
-const USAGE = `usage: npm run loadtest -- --env <env> --profile <${PROFILES.join('|')}> --target URL [options]
+const USAGE = `usage: npm run loadtest -- --env <env> --profile <${PROFILES.join('|')}> [--target URL] [options]
 
   --env ENV          environment in cdk.json (its loadTest and sla settings)
   --profile NAME     ${PROFILES.join(', ')} (loadTest.profiles)
-  --target URL       base URL of the API under test (http:// or https://)
+  --target URL       base URL of the API under test (http:// or https://); required with --local,
+                     else output ApiUrl of ScalingBlueprint-<Env>-Compute
   --local            run the engine in this process instead of the load-generator Lambda
   --rate N           replace the profile with one constant phase of N req/s (with --duration)
   --duration S       ... lasting S seconds
   --run-id ID        CloudWatch RunId dimension and result file name (default: <env>-<profile>-<UTC time>)
   --publish          with --local: publish the client metrics to CloudWatch (also when AWS_ENDPOINT_URL is set)
-  --function NAME    load-generator function (default: output ${'LoadGeneratorFunctionName'} of ScalingBlueprint-<Env>-LoadTest)
+  --function NAME    load-generator function (default: output ${STACK_OUTPUTS.loadGeneratorFunctionName} of ScalingBlueprint-<Env>-LoadTest)
   --out DIR          where the result JSON goes (default: loadtest-results)
 
 The last line on stdout is: achieved_rps=... requested_rps=... p50_ms=... p90_ms=... p99_ms=... max_ms=...
@@ -51,7 +52,8 @@ class UsageError extends Error {}
 interface Args {
   readonly envName: string;
   readonly profile: ProfileName;
-  readonly target: string;
+  /** @default - the Compute stack's ApiUrl output (Lambda runs only) */
+  readonly target?: string;
   readonly local: boolean;
   readonly rate?: number;
   readonly duration?: number;
@@ -85,14 +87,8 @@ function parse(argv: string[]): Args | 'help' {
   if (!values.profile || !(PROFILES as readonly string[]).includes(values.profile)) {
     throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}${values.profile ? `, got "${values.profile}"` : ''}`);
   }
-  if (!values.target) throw new UsageError('--target URL is required: the base URL of the API under test (e.g. http://127.0.0.1:3000, or the load balancer\'s URL)');
-  let target: URL;
-  try {
-    target = new URL(values.target);
-  } catch {
-    throw new UsageError(`--target = "${values.target}": not a URL; write it as http://host[:port][/base]`);
-  }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`--target = "${values.target}": must be http:// or https://`);
+  if (!values.target && values.local) throw new UsageError('--target URL is required with --local: the base URL of the API under test (e.g. http://127.0.0.1:3000)');
+  if (values.target) checkTarget(values.target);
   const num = (name: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -115,6 +111,16 @@ function parse(argv: string[]): Args | 'help' {
   };
 }
 
+function checkTarget(value: string): void {
+  let target: URL;
+  try {
+    target = new URL(value);
+  } catch {
+    throw new UsageError(`--target = "${value}": not a URL; write it as http://host[:port][/base]`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`--target = "${value}": must be http:// or https://`);
+}
+
 /** `npm run loadtest`; returns the exit code. */
 export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
   const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
@@ -135,7 +141,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     const config = loadConfig(JSON.parse(fs.readFileSync(deps.cdkJsonPath ?? path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context[CONTEXT_KEY], args.envName);
     return await run(args, config, deps, out, err, env);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof PlanError) {
+    if (e instanceof ConfigError || e instanceof PlanError || e instanceof UsageError) {
       err(`loadtest: ${e.message}\n`);
       return 2;
     }
@@ -153,9 +159,12 @@ async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: 
   const runId = args.runId ?? `${args.envName}-${args.profile}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const schedule = new ArrivalSchedule(phases);
   const mode = args.local ? 'local' : 'lambda';
+  const functionName = args.local ? undefined : (args.functionName ?? (await fromStack(args.envName, config, 'LoadTest', STACK_OUTPUTS.loadGeneratorFunctionName, '--function NAME')));
+  const target = args.target ?? (await fromStack(args.envName, config, 'Compute', STACK_OUTPUTS.apiUrl, '--target URL'));
+  checkTarget(target);
   err(
     `loadtest ${runId}: ${args.profile}${overridden ? ` (overridden: ${args.rate} req/s for ${args.duration} s)` : ` — ${profile.description}`}\n` +
-      `  ${mode}, target ${args.target}, ${phases.length} phase(s), ${schedule.durationSeconds} s, ${schedule.totalArrivals} arrivals\n`,
+      `  ${mode}, target ${target}, ${phases.length} phase(s), ${schedule.durationSeconds} s, ${schedule.totalArrivals} arrivals\n`,
   );
 
   const started = Date.now();
@@ -180,7 +189,7 @@ async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: 
       );
     };
     outcome = await runProfile(phases, stopWhenSlaBreaks, config.sla, (p) =>
-      runLoad({ target: args.target, phases: p, mix: lt.mix, maxConcurrency: lt.maxConcurrencyPerWorker, timeoutMs: lt.requestTimeoutMs, onInterval: progress }),
+      runLoad({ target, phases: p, mix: lt.mix, maxConcurrency: lt.maxConcurrencyPerWorker, timeoutMs: lt.requestTimeoutMs, onInterval: progress }),
     stopWhenSlaBreaks ? (i, r, breach) => err(phaseLine(i, phases, r, breach)) : undefined);
     if (publisher) {
       try {
@@ -191,15 +200,15 @@ async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: 
       }
     }
   } else {
-    const functionName = args.functionName ?? (await defaultFunctionName(args.envName, config));
-    const invoke = deps.invoker ? deps.invoker(functionName, config) : await lambdaInvokerFor(functionName, config);
-    const progress = new RemoteProgress(functionName, err, elapsed);
+    const fn = functionName!;
+    const invoke = deps.invoker ? deps.invoker(fn, config) : await lambdaInvokerFor(fn, config);
+    const progress = new RemoteProgress(fn, err, elapsed);
     try {
       outcome = await runProfile(phases, stopWhenSlaBreaks, config.sla, (p) =>
         runRemote({
           runId,
           envName: args.envName,
-          target: args.target,
+          target,
           phases: p,
           mix: lt.mix,
           limits: lt,
@@ -279,12 +288,13 @@ function phaseLine(i: number, phases: readonly Phase[], r: LoadResult, breach: s
   return `phase ${i + 1}/${phases.length} (${r.requestedRps.toFixed(1)} req/s): achieved ${r.achievedRps.toFixed(1)}, error rate ${errorRatePercent(r).toFixed(2)} %, p99 ${r.latency.p99Ms.toFixed(2)} ms — ${breach ? `SLA broken: ${breach}` : 'SLA held'}\n`;
 }
 
-async function defaultFunctionName(envName: string, config: BlueprintConfig): Promise<string> {
+/** An output of one of the environment's deployed stacks (`part`: the stack name after the prefix). */
+async function fromStack(envName: string, config: BlueprintConfig, part: string, outputKey: string, orPass: string): Promise<string> {
   // Loaded only here: lib/app pulls in aws-cdk-lib, which a --local run does not need.
   const { stackPrefix } = await import('../../lib/app');
-  const { loadGeneratorFunctionName } = await import('./aws');
+  const { stackOutput } = await import('./aws');
   const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
-  return loadGeneratorFunctionName(`${stackPrefix(envName)}-LoadTest`, new CloudFormationClient({ region: config.region }));
+  return stackOutput(`${stackPrefix(envName)}-${part}`, outputKey, orPass, new CloudFormationClient({ region: config.region }));
 }
 
 async function lambdaInvokerFor(functionName: string, config: BlueprintConfig): Promise<Invoker> {

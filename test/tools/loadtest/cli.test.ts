@@ -1,10 +1,12 @@
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { handler } from '../../../lambda/load-generator/index';
 import { main } from '../../../tools/loadtest/cli';
-import { MOTO_ENV, uniqueId } from '../kpi-report/moto';
+import { stackPrefix } from '../../../lib/app';
+import { MOTO_ENV, motoClient, uniqueId } from '../kpi-report/moto';
 import { startServer, type TestServer } from './server';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -102,13 +104,51 @@ describe('loadtest CLI in process', () => {
     expect(saved.phaseResults).toHaveLength(2);
   });
 
+  test('without --function and --target, reads them from the LoadTest and Compute stacks (DescribeStacks, on moto)', async () => {
+    // GIVEN an environment (of its own: moto is shared) whose stacks are deployed with their outputs
+    const envName = uniqueId('lt').replace(/-/g, '');
+    const cdk = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8'));
+    cdk.context['scaling-blueprint'].environments[envName] = {};
+    const cdkJsonPath = path.join(out, `${envName}.json`);
+    fs.writeFileSync(cdkJsonPath, JSON.stringify(cdk));
+    const cfn = motoClient(CloudFormationClient);
+    const stack = (part: string, key: string, value: string) =>
+      cfn.send(new CreateStackCommand({
+        StackName: `${stackPrefix(envName)}-${part}`,
+        TemplateBody: JSON.stringify({ Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } }, Outputs: { [key]: { Value: value } } }),
+      }));
+    await stack('LoadTest', 'LoadGeneratorFunctionName', 'sb-load-generator-abc');
+    await stack('Compute', 'ApiUrl', server.url);
+    const saved = { ...process.env };
+    Object.assign(process.env, MOTO_ENV);
+    const invoked: string[] = [];
+    try {
+      // WHEN
+      const code = await main(['--env', envName, '--profile', 'load', '--rate', '20', '--duration', '1', '--out', out], {
+        cdkJsonPath,
+        stdout: () => undefined,
+        stderr: () => undefined,
+        invoker: (fn) => (e) => {
+          invoked.push(`${fn} ${e.target}`);
+          return handler({ ...e, publish: false }, { getRemainingTimeInMillis: () => 120_000 });
+        },
+      });
+      // THEN
+      expect(code).toBe(0);
+      expect(invoked).toEqual([`sb-load-generator-abc ${server.url}`]);
+      expect(server.seen).toHaveLength(20);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   test('usage and configuration errors exit 2 with the fix', async () => {
     const run = async (argv: string[]) => {
       const err: string[] = [];
       const code = await main(argv, { stdout: () => undefined, stderr: (s) => void err.push(s) });
       return { code, err: err.join('') };
     };
-    expect(await run(['--env', 'dev', '--profile', 'load', '--local'])).toMatchObject({ code: 2, err: expect.stringContaining('--target URL is required') });
+    expect(await run(['--env', 'dev', '--profile', 'load', '--local'])).toMatchObject({ code: 2, err: expect.stringContaining('--target URL is required with --local') });
     expect(await run(['--env', 'dev', '--profile', 'burst', '--target', server.url])).toMatchObject({ code: 2, err: expect.stringContaining('--profile must be one of load, stress, soak, spike, got "burst"') });
     expect(await run(['--env', 'qa', '--profile', 'load', '--local', '--target', server.url])).toMatchObject({ code: 2, err: expect.stringContaining('env = "qa": no such environment') });
     expect(await run(['--env', 'dev', '--profile', 'load', '--local', '--target', server.url, '--rate', '5'])).toMatchObject({ code: 2, err: expect.stringContaining('--rate and --duration go together') });
