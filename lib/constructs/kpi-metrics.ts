@@ -1,23 +1,19 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type { KpiSources as KpiDimensions } from '../../tools/loadtest/types';
 import { queryMetrics } from './queue-worker';
 
 /** CloudWatch allows at most this many metrics in one alarm's math. */
 export const MAX_METRICS_PER_ALARM = 10;
 
-/** Where the KPIs come from: names and ids of the other stacks' resources (cross-stack references). */
-export interface KpiSources {
-  readonly loadBalancerFullName: string;
-  readonly targetGroupFullName: string;
-  readonly clusterName: string;
-  readonly apiServiceName: string;
-  readonly workerServiceName: string;
-  readonly queueName: string;
-  readonly deadLetterQueueName: string;
+/**
+ * Where the KPIs come from: names and ids of the other stacks' resources (cross-stack references). The
+ * dimensions that `npm run kpi-report` also queries are the shared `KpiDimensions`.
+ */
+export interface KpiSources extends KpiDimensions {
   /** The scaling policy's backlog-per-task queries (the dashboard graphs the same math). */
   readonly backlogQueries: appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty[];
-  readonly dbClusterIdentifier: string;
   readonly proxyName?: string;
   /** Replication group id or serverless cache name. */
   readonly cacheId: string;
