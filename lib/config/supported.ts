@@ -30,3 +30,11 @@ export const CACHE_ENGINE_VERSIONS: Readonly<Record<'valkey' | 'redis', readonly
  * optimised r5/r6g/r7g (large to 16xlarge; r5 and m5 up to 24xlarge).
  */
 export const CACHE_NODE_TYPE = /^cache\.((t3|t4g)\.(micro|small|medium)|(m6g|m7g|r6g|r7g)\.(large|xlarge|2xlarge|4xlarge|8xlarge|12xlarge|16xlarge)|(m5|r5)\.(large|xlarge|2xlarge|4xlarge|12xlarge|24xlarge))$/;
+
+/**
+ * Lambda runtimes this blueprint's functions (and the ones CDK adds) may use, as of 2026-11 (AWS Lambda
+ * Developer Guide, "Lambda runtimes": nodejs22.x and nodejs24.x are supported with no deprecation date
+ * announced; nodejs20.x is deprecated from 2026-04-30 and cannot be created after that). Checked on every
+ * template by test/stacks/stacks.test.ts.
+ */
+export const LAMBDA_RUNTIMES: readonly string[] = ['nodejs22.x', 'nodejs24.x'];

@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp, stackPrefix } from '../../lib/app';
 import { loadConfig } from '../../lib/config/loader';
+import { LAMBDA_RUNTIMES } from '../../lib/config/supported';
 import { blueprintContext, configFor, featureFlags } from '../helpers/context';
 import { normalizeTemplate } from '../helpers/normalize';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
@@ -24,7 +25,7 @@ const PINNED_DATA_IDS = {
 
 describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
   const cfg = configFor(env);
-  const { stacks, data, network, compute, monitoring } = synth(env);
+  const { stacks, data, network, compute, monitoring, loadTest } = synth(env);
 
   test('ids follow ScalingBlueprint-<Env>-<Part>', () => {
     const prefix = stackPrefix(env);
@@ -83,18 +84,16 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
   });
 
   test('CDK reports no errors on any stack', () => {
-    for (const stack of [stacks.network, stacks.data, stacks.compute, stacks.monitoring]) {
+    for (const stack of [stacks.network, stacks.data, stacks.compute, stacks.monitoring, stacks.loadTest].filter((x) => x !== undefined)) {
       expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
     }
   });
 
-  test('every Lambda function (CDK-provided ones included) runs on nodejs22.x or newer', () => {
-    for (const t of [network, data, compute]) {
-      for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
-        const [, major] = /^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime) ?? [];
-        expect(Number(major)).toBeGreaterThanOrEqual(22);
-      }
-    }
+  test('every Lambda function (CDK-provided ones included) runs on a runtime of the dated allow-list', () => {
+    const runtimes = [network, data, compute, monitoring, loadTest].flatMap((t) =>
+      (t ? Object.values(t.findResources('AWS::Lambda::Function')) : []).map((fn) => fn.Properties.Runtime as string));
+    expect(runtimes.length).toBeGreaterThan(0);
+    for (const runtime of runtimes) expect(LAMBDA_RUNTIMES).toContain(runtime);
   });
 
   test('every stack is tagged with the project and the environment', () => {
