@@ -17,7 +17,7 @@ export const AURORA_POSTGRES_VERSIONS: readonly string[] = Object.getOwnProperty
  * engines and versions"). Redis OSS 6.x is left out: its parameter-group family ("redis6.x") differs from
  * the "<engine><major>" naming the cache construct uses, and 7.x has been the default since 2023. Every
  * version here must support IAM authentication, which the cache construct uses: Valkey 7.2+ and Redis OSS
- * 7.0+ (ElastiCache User Guide, "Authenticating with IAM", Limitations; test/constructs/cache.test.ts checks).
+ * 7.0+ (ElastiCache User Guide, "Authenticating with IAM", Limitations; test/constructs/cache.spec.ts checks).
  */
 export const CACHE_ENGINE_VERSIONS: Readonly<Record<'valkey' | 'redis', readonly string[]>> = {
   valkey: ['7.2', '8.0', '8.1'],
@@ -35,6 +35,6 @@ export const CACHE_NODE_TYPE = /^cache\.((t3|t4g)\.(micro|small|medium)|(m6g|m7g
  * Lambda runtimes this blueprint's functions (and the ones CDK adds) may use, as of 2026-11 (AWS Lambda
  * Developer Guide, "Lambda runtimes": nodejs22.x and nodejs24.x are supported with no deprecation date
  * announced; nodejs20.x is deprecated from 2026-04-30 and cannot be created after that). Checked on every
- * template by test/stacks/stacks.test.ts.
+ * template by test/stacks/stacks.spec.ts.
  */
 export const LAMBDA_RUNTIMES: readonly string[] = ['nodejs22.x', 'nodejs24.x'];

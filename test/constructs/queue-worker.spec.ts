@@ -131,7 +131,7 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
     if (cfg.database.proxy.enabled) expected.push('rds-db:connect');
     expect(all).toEqual(expected.sort());
     for (const s of statements) expect(s.Resource).not.toBe('*');
-    // Scoped to the cache and its application user (the ARNs are asserted in web-service.test.ts).
+    // Scoped to the cache and its application user (the ARNs are asserted in web-service.spec.ts).
     const connect = statements.find((s) => s.Action === 'elasticache:Connect')!;
     expect(JSON.stringify(connect.Resource)).toMatch(/:replicationgroup:.*:user:/);
   });

@@ -23,7 +23,6 @@ const cfnLint = (files: string[]) => spawnSync('cfn-lint', ['--format', 'parseab
 (cfnLintInstalled ? test : test.skip)('cfn-lint: no error or warning in any template of any environment', () => {
   const templates = ENVIRONMENTS.flatMap((env) => {
     const outdir = join(out, env);
-    // Built-in validation is compliance.test.ts's; here only the templates matter.
     // Only the templates matter here: no Lambda bundling (compliance.test.ts bundles, as cdk synth does).
     const app = new App({ context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] }, outdir, builtinCloudFormationValidation: false });
     buildApp(app, configFor(env));
