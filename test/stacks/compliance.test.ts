@@ -15,7 +15,7 @@ import { ENVIRONMENTS } from '../helpers/synth';
 //   its errors fail synth; the other unit tests turn it off for speed);
 // - cdk-nag's AWS Solutions rules (acknowledgements sit next to their resource, each with its reason);
 // - the AWS Control Tower proactive controls, as cfn-guard rules (exceptions sit on their resource).
-// (cfn-lint runs in test/stacks/cfn-lint.test.ts.) One synth per environment serves all three.
+// (cfn-lint runs in test/stacks/cfn-lint.spec.ts.) One synth per environment serves all three.
 const out = mkdtempSync(join(tmpdir(), 'sb-compliance-'));
 const synthesized = new Map<string, Synthesized>();
 const synthOf = (env: string) => {
