@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -61,11 +61,7 @@ export class LoadGenerator extends Construct {
         resources: ['*'],
         conditions: { StringEquals: { 'cloudwatch:namespace': LOADTEST_NAMESPACE } },
       }),
-    ]);
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: `cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition keeps it to ${LOADTEST_NAMESPACE}. The ec2 network-interface actions have none either (VPC function).`,
-    });
+    ], `cloudwatch:PutMetricData has no resource-level permissions either; the cloudwatch:namespace condition keeps it to ${LOADTEST_NAMESPACE}.`);
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(__dirname, '..', '..', 'lambda', 'load-generator', 'index.ts'),

@@ -8,7 +8,11 @@ import type { Construct } from 'constructs';
  * own log group, manage the function's network interfaces (what the AWS-managed
  * AWSLambdaVPCAccessExecutionRole grants, without a managed policy), and `statements`.
  */
-export function vpcFunctionRole(scope: Construct, id: string, logGroup: logs.ILogGroup, statements: iam.PolicyStatement[] = []): iam.Role {
+export function vpcFunctionRole(
+  scope: Construct, id: string, logGroup: logs.ILogGroup, statements: iam.PolicyStatement[] = [],
+  /** Why any of `statements` also needs `Resource: *`, added to the one acknowledgement. @default - none does */
+  wildcardReason?: string,
+): iam.Role {
   const role = new iam.Role(scope, id, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     inlinePolicies: {
@@ -33,7 +37,7 @@ export function vpcFunctionRole(scope: Construct, id: string, logGroup: logs.ILo
   logGroup.grantWrite(role);
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'VPC network interfaces of a function in a VPC: Lambda manages them with the execution role, and the ec2:Describe* actions have no resource-level permissions (the same statement as AWSLambdaVPCAccessExecutionRole, inline instead of managed).',
+    reason: `VPC network interfaces of a function in a VPC: Lambda manages them with the execution role, and the ec2:Describe* actions have no resource-level permissions (the same statement as AWSLambdaVPCAccessExecutionRole, inline instead of managed).${wildcardReason ? ` ${wildcardReason}` : ''}`,
   });
   return role;
 }

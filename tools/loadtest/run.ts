@@ -1,20 +1,15 @@
 import { planFanOut, type FanOutLimits, type LoadPlan, type Slice } from './plan';
 import { peakRate } from './schedule';
 import { mergeResults, slaBreach, type SlaLimits } from './summary';
-import type { LoadResult, LoadWorkerEvent, Phase, RequestSpec } from './types';
+import type { LoadResult, LoadWorkerEvent, Phase } from './types';
 
 /** Runs one worker's event and returns its result: the Lambda in production, the handler itself in tests. */
 export type Invoker = (event: LoadWorkerEvent) => Promise<LoadResult>;
 
-export interface RemoteRunOptions {
-  readonly runId: string;
-  readonly envName: string;
-  readonly target: string;
-  readonly phases: readonly Phase[];
-  readonly mix: readonly RequestSpec[];
+/** The run as a whole; each worker's event is cut from it (`LoadWorkerEvent`). */
+export interface RemoteRunOptions extends Pick<LoadWorkerEvent, 'runId' | 'envName' | 'target' | 'phases' | 'mix' | 'timeoutMs'> {
   readonly limits: FanOutLimits;
   readonly maxConcurrencyPerWorker: number;
-  readonly timeoutMs: number;
   readonly invoke: Invoker;
   /** Seed of the first worker of the first slice; the others derive from it. @default - random */
   readonly seed?: number;
