@@ -111,42 +111,8 @@ export interface LoadWorkerEvent {
   readonly seed?: number;
 }
 
-/** CloudWatch namespace, metric names and dimensions of the client-side load-test metrics. */
-export const LOADTEST_NAMESPACE = 'ScalingBlueprint/LoadTest';
-export const LOADTEST_DIMENSIONS = { environment: 'Environment', runId: 'RunId' } as const;
-export const LOADTEST_METRICS = {
-  latency: 'Latency',          // Milliseconds, values/counts from the interval distribution
-  requests: 'Requests',        // Count, sent
-  scheduled: 'Scheduled',      // Count, arrivals the schedule called for
-  dropped: 'Dropped',          // Count
-  errors: 'Errors',            // Count, connection/protocol errors
-  timeouts: 'Timeouts',        // Count
-  http2xx: 'Http2xx',
-  http3xx: 'Http3xx',
-  http4xx: 'Http4xx',
-  http5xx: 'Http5xx',
-} as const;
-
-/**
- * Dimension values of the server-side KPIs, as the Monitoring stack publishes them in its `KpiSources`
- * output (a JSON string). The KPI report reads them with CloudFormation DescribeStacks, or from a file.
- */
-export interface KpiSources {
-  /** AWS/ApplicationELB `LoadBalancer` dimension (app/<name>/<id>). */
-  readonly loadBalancerFullName: string;
-  /** AWS/ApplicationELB `TargetGroup` dimension (targetgroup/<name>/<id>). */
-  readonly targetGroupFullName: string;
-  /** AWS/ECS and ECS/ContainerInsights `ClusterName`. */
-  readonly clusterName: string;
-  /** `ServiceName` of the API and of the worker. */
-  readonly apiServiceName: string;
-  readonly workerServiceName: string;
-  /** AWS/SQS `QueueName` of the jobs queue and its dead-letter queue. */
-  readonly queueName: string;
-  readonly deadLetterQueueName: string;
-  /** AWS/RDS `DBClusterIdentifier`. */
-  readonly dbClusterIdentifier: string;
-}
+export { LOADTEST_DIMENSIONS, LOADTEST_METRICS, LOADTEST_NAMESPACE } from '../../lib/contracts/loadtest-metrics';
+export type { KpiSources } from '../../lib/contracts/kpi-sources';
 
 /** CloudFormation outputs the operator tools read (DescribeStacks), by stack part. */
 export const STACK_OUTPUTS = {
