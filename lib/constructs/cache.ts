@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { CacheConfig, StatefulConfig } from '../config/schema';
-import { removalPolicyFor } from './encryption';
+import { removalPolicyFor } from './removal-policy';
 import { physicalName } from './naming';
 
 export interface CacheProps {

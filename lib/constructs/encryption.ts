@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,16 +6,7 @@ import { Construct } from 'constructs';
 import { MIN_PRODUCTION_LOG_RETENTION_DAYS } from '../config/rules';
 import type { StatefulConfig } from '../config/schema';
 import { guardException } from './guard';
-
-/**
- * The removal policy a configured `stateful.removalPolicy` means for one resource. `snapshot` falls back to
- * RETAIN where CloudFormation cannot snapshot the resource (queues, keys, log groups): data is never
- * destroyed unless the environment says `destroy`.
- */
-export function removalPolicyFor(setting: StatefulConfig['removalPolicy'], canSnapshot = false): RemovalPolicy {
-  if (setting === 'destroy') return RemovalPolicy.DESTROY;
-  return setting === 'snapshot' && canSnapshot ? RemovalPolicy.SNAPSHOT : RemovalPolicy.RETAIN;
-}
+import { removalPolicyFor } from './removal-policy';
 
 export interface EncryptionKeyProps {
   /** What the key protects (shown in the console). */

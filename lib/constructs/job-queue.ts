@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { QueueConfig, StatefulConfig } from '../config/schema';
-import { removalPolicyFor } from './encryption';
+import { removalPolicyFor } from './removal-policy';
 import { guardException } from './guard';
 
 export interface JobQueueProps {

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig } from '../config/schema';
 import { AppTask, serviceDefaults } from './app-task';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
-import { removalPolicyFor } from './encryption';
+import { removalPolicyFor } from './removal-policy';
 import { guardException } from './guard';
 
 export interface WebServiceProps {
