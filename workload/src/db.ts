@@ -1,6 +1,7 @@
 import { Signer } from '@aws-sdk/rds-signer';
 import { readFileSync } from 'fs';
 import { Pool, type PoolConfig } from 'pg';
+import * as tls from 'tls';
 import type { Settings } from './settings';
 
 export interface Database {
@@ -11,9 +12,51 @@ export interface Database {
   close(): Promise<void>;
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The roots a TLS client of this Node trusts by default, as PEM: Mozilla's bundled roots and NODE_EXTRA_CA_CERTS
+ * (and the system store under --use-system-ca). Node 22.15+ lists them itself; on Node 20 `tls.rootCertificates`
+ * holds only the bundled ones, so the extra file is read here. An unreadable one is skipped, as Node skips it
+ * (with a warning at start-up).
+ */
+function defaultRoots(): string[] {
+  const { getCACertificates } = tls as unknown as { getCACertificates?: (type: 'default') => string[] };
+  if (getCACertificates) return getCACertificates('default');
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  let extraPem = '';
+  try {
+    extraPem = extra ? readFileSync(extra, 'utf8') : '';
+  } catch {
+    // skipped, as Node skips it
+  }
+  return [...tls.rootCertificates, ...(extraPem.match(PEM_CERTIFICATE) ?? [])];
+}
+
+/**
+ * What the database connections trust: Node's default roots AND the certificates in `caFile`. One image reaches
+ * two kinds of endpoint:
+ * - RDS Proxy presents an ACM certificate that chains to Amazon Trust Services (Amazon Root CA 1, Starfield),
+ *   roots Node already has; AWS points proxy clients at Amazon Root CA 1, not at the RDS bundle
+ *   (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.howitworks.html#rds-proxy-security.tls);
+ * - Aurora's own endpoints present certificates from the RDS CAs, which only the RDS bundle holds
+ *   (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html).
+ * A bare `ca` replaces the default roots (and fails every handshake with the proxy), so the list given here is
+ * both, as Node's docs say to extend them. Built once: tls.connect would otherwise parse the list per connection.
+ */
+export function databaseTrust(caFile: string): tls.SecureContext {
+  if (!caFile) return tls.createSecureContext();
+  const bundle = readFileSync(caFile, 'utf8').match(PEM_CERTIFICATE);
+  // An empty or truncated download would otherwise leave Aurora unreachable with only a handshake error to go on.
+  if (!bundle) throw new Error(`DB_TLS_CA_FILE=${caFile} holds no PEM certificate`);
+  return tls.createSecureContext({ ca: [...defaultRoots(), ...bundle] });
+}
+
 /** Two pools of `poolSize` each: the size the connection budget in cdk.json was checked with. */
 export function connectDatabase(s: Settings['db'], region: string): Database {
-  const ssl = s.tls ? { rejectUnauthorized: true, ...(s.caFile && { ca: readFileSync(s.caFile, 'utf8') }) } : false;
+  // Verification stays full: the chain (rejectUnauthorized) and the host name (tls.checkServerIdentity, which pg
+  // gets by passing `host` to tls.connect). pg copies `secureContext` into tls.connect's options unchanged.
+  const ssl = s.tls ? { rejectUnauthorized: true, secureContext: databaseTrust(s.caFile) } : false;
   const pool = (host: string) => {
     const config: PoolConfig = {
       host, port: s.port, database: s.name, user: s.user, ssl,
