@@ -3,8 +3,9 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwactions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ALARM_KINDS, type ThresholdKey } from '../config/alarm-kinds';
+import { ALARM_KINDS, type AlarmKind, type KpiAlarmRow, type ThresholdKey } from '../config/alarm-kinds';
 import type { AlarmsConfig, MonitoringConfig, SloConfig } from '../config/schema';
+import { convertUnit, isMetricKey, kpiUnit, type KpiKey } from '../contracts/kpi-catalogue';
 import type { KpiMetrics } from './kpi-metrics';
 import { guardException } from './guard';
 
@@ -16,23 +17,9 @@ export interface KpiAlarmsProps {
   readonly topic: sns.ITopic;
   readonly apiMaxTasks: number;
   readonly acceptableLatencySeconds: number;
-  /** Connections the services may hold (lib/config/rules.ts connectionBudget). */
-  readonly connectionBudget: number;
 }
 
 export type Severity = 'Warning' | 'Critical';
-
-/** One KPI alarm of the table: which thresholds, on what metric, in which unit. */
-interface AlarmSpec {
-  readonly id: string;
-  readonly key: ThresholdKey;
-  readonly summary: string;
-  readonly metric: cloudwatch.IMetric;
-  /** Converts the configured value (the unit in the key's name) to the metric's unit. */
-  readonly toMetricUnit?: (value: number) => number;
-  /** Missing data means "no traffic" or "no such resource" for most KPIs: not an incident. */
-  readonly treatMissingData?: cloudwatch.TreatMissingData;
-}
 
 const COMPARISON = {
   above: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -56,38 +43,14 @@ export class KpiAlarms extends Construct {
   constructor(scope: Construct, id: string, private readonly props: KpiAlarmsProps) {
     super(scope, id);
     const m = props.metrics;
-    const guard = props.monitoring.minRequestsPerPeriod;
-    const MiB = 1024 * 1024;
-    const specs: AlarmSpec[] = [
-      { id: 'LatencyP99', key: 'latencyP99Ms', summary: 'p99 response time', metric: m.latency.p99, toMetricUnit: (ms) => ms / 1000 },
-      { id: 'Target5xxRate', key: 'http5xxPercent', summary: 'target 5xx rate (%)', metric: m.errorRate(m.target5xx, 'Target 5xx %', guard) },
-      { id: 'Elb5xxRate', key: 'http5xxPercent', summary: 'load balancer 5xx rate (%)', metric: m.errorRate(m.elb5xx, 'ELB 5xx %', guard) },
-      { id: 'UnhealthyHosts', key: 'unhealthyHosts', summary: 'unhealthy targets', metric: m.unhealthyHosts },
-      { id: 'ApiCpu', key: 'apiCpuPercent', summary: 'API CPU (%)', metric: m.api.cpuAverage },
-      { id: 'ApiMemory', key: 'apiMemoryPercent', summary: 'API memory (%)', metric: m.api.memoryAverage },
-      { id: 'QueueAge', key: 'queueAgeLatencyMultiple', summary: 'age of the oldest job (s)', metric: m.queueOldestAge, toMetricUnit: (x) => x * props.acceptableLatencySeconds },
-      { id: 'DlqMessages', key: 'dlqMessages', summary: 'messages in the dead-letter queue', metric: m.dlqVisible },
-      { id: 'WriterCpu', key: 'auroraCpuPercent', summary: 'Aurora writer CPU (%)', metric: m.db.writerCpu },
-      { id: 'ReaderCpu', key: 'auroraCpuPercent', summary: 'Aurora reader CPU (%)', metric: m.db.readerCpu },
-      {
-        id: 'DbConnections', key: 'dbConnectionsPercentOfBudget', summary: `writer connections (% of the budget of ${props.connectionBudget})`,
-        metric: m.math(`100 * connections / ${props.connectionBudget}`, { connections: m.db.writerConnections }, 'Connections (% of budget)'),
-      },
-      { id: 'ReplicaLag', key: 'replicaLagMs', summary: 'Aurora replica lag (ms)', metric: m.db.replicaLag },
-      { id: 'WriterFreeableMemory', key: 'freeableMemoryMiB', summary: 'writer freeable memory', metric: m.db.writerFreeableMemory, toMetricUnit: (mib) => mib * MiB },
-      { id: 'ReaderFreeableMemory', key: 'freeableMemoryMiB', summary: 'reader freeable memory', metric: m.db.readerFreeableMemory, toMetricUnit: (mib) => mib * MiB },
-      {
-        // A cold or idle cache has a low hit rate without anything being wrong: judged only under traffic.
-        id: 'CacheHitRate', key: 'cacheHitRatePercent', summary: 'cache hit rate (%)',
-        metric: m.math(`IF(requests >= ${guard}, ${m.cache.hitRateParts.expression}, 100)`, { ...m.cache.hitRateParts.metrics, requests: m.requests }, 'Hit rate (under traffic)'),
-      },
-      { id: 'CacheMemory', key: 'cacheMemoryPercent', summary: 'cache memory used (%)', metric: m.cache.memoryPercent },
-      { id: 'CacheEvictions', key: 'cacheEvictions', summary: 'cache evictions per period', metric: m.cache.evictions },
-    ];
-    for (const spec of specs) this.addThresholdAlarms(spec);
+    // Every metric is built before any alarm, in table order: math ids are numbered as they are built.
+    const specs = (Object.keys(ALARM_KINDS) as ThresholdKey[]).flatMap((key) => ALARM_KINDS[key].alarms.map((row) => ({
+      key, row, metric: this.alarmMetric(key, row),
+    })));
+    for (const spec of specs) this.addThresholdAlarms(spec.key, spec.row, spec.metric);
     if (props.alarms.apiAtMaxTasks) {
       this.addAlarm('ApiAtMaxTasks', 'Warning', `API runs at its maxTasks (${props.apiMaxTasks}): autoscaling has no capacity left`, {
-        metric: m.api.running,
+        metric: m.metric('apiRunningTasks'),
         threshold: props.apiMaxTasks,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -102,20 +65,40 @@ export class KpiAlarms extends Construct {
     this.notify(this.serviceHealth);
   }
 
-  private addThresholdAlarms(spec: AlarmSpec): void {
-    const thresholds = this.props.alarms[spec.key];
-    const { breaches } = ALARM_KINDS[spec.key];
+  /** The KPI of an alarm row, guarded by traffic where the row says so. */
+  private alarmMetric(key: ThresholdKey, row: KpiAlarmRow): cloudwatch.IMetric {
+    const m = this.props.metrics;
+    if (!row.underTraffic) return m.kpi(row.kpi);
+    if (isMetricKey(row.kpi)) throw new Error(`alarm ${row.id}: only a derived KPI can be judged under traffic`);
+    const { breaches, ceiling } = ALARM_KINDS[key];
+    // The value while traffic is too low: one that cannot breach.
+    const quiet = breaches === 'below' ? ceiling : 0;
+    if (quiet === undefined) throw new Error(`alarm ${row.id}: a KPI that breaches below needs a ceiling to be quiet at`);
+    return m.underTraffic(row.kpi, this.props.monitoring.minRequestsPerPeriod, quiet, row.underTraffic.label);
+  }
+
+  private addThresholdAlarms(key: ThresholdKey, row: KpiAlarmRow, metric: cloudwatch.IMetric): void {
+    const thresholds = this.props.alarms[key];
+    const kind = ALARM_KINDS[key];
+    const summary = this.props.metrics.fillParams(row.summary);
     for (const severity of ['Warning', 'Critical'] as const) {
       const value = severity === 'Warning' ? thresholds.warning : thresholds.critical;
       if (value === null) continue;
-      const word = breaches === 'below' ? 'below' : breaches === 'above' ? 'above' : 'at or above';
-      this.addAlarm(`${spec.id}${severity}`, severity, `${spec.summary} ${word} ${value} (alarms.${spec.key}.${severity.toLowerCase()})`, {
-        metric: spec.metric,
-        threshold: spec.toMetricUnit ? spec.toMetricUnit(value) : value,
-        comparisonOperator: COMPARISON[breaches],
-        treatMissingData: spec.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+      const word = kind.breaches === 'below' ? 'below' : kind.breaches === 'above' ? 'above' : 'at or above';
+      this.addAlarm(`${row.id}${severity}`, severity, `${summary} ${word} ${value} (alarms.${key}.${severity.toLowerCase()})`, {
+        metric,
+        threshold: this.thresholdInKpiUnit(kind, row.kpi, value),
+        comparisonOperator: COMPARISON[kind.breaches],
+        // Missing data means "no traffic" or "no such resource" for these KPIs: not an incident.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
+  }
+
+  /** The configured value (in the unit its key names) in the unit of the KPI's metric. */
+  private thresholdInKpiUnit(kind: AlarmKind, kpi: KpiKey, value: number): number {
+    const configured = kind.multipleOf ? value * this.props[kind.multipleOf] : value;
+    return convertUnit(configured, kind.unit, kpiUnit(kpi));
   }
 
   private addAlarm(
@@ -150,21 +133,21 @@ export class KpiAlarms extends Construct {
    */
   private addBurnRateAlarms(): void {
     const { slo, metrics: m, monitoring } = this.props;
-    const thresholdSeconds = slo.latencyThresholdMs / 1000;
+    const threshold = convertUnit(slo.latencyThresholdMs, 'Milliseconds', kpiUnit('latencyP99'));
     slo.burnRates.forEach((rate, i) => {
       const windowAlarm = (objective: 'Availability' | 'Latency', minutes: number, label: 'Long' | 'Short') => {
         const period = Duration.minutes(minutes);
         const minRequests = Math.ceil(monitoring.minRequestsPerPeriod * (minutes * 60) / monitoring.periodSeconds);
-        const requests = m.requests.with({ period });
+        const requests = m.metric('requests').with({ period });
         const expression =
           objective === 'Availability'
             ? m.math(
                 `IF(requests >= ${minRequests}, (100 * (FILL(t5xx, 0) + FILL(e5xx, 0)) / requests) / ${round(100 - slo.availabilityPercent)}, 0)`,
-                { requests, t5xx: m.target5xx.with({ period }), e5xx: m.elb5xx.with({ period }) },
+                { requests, t5xx: m.metric('target5xx').with({ period }), e5xx: m.metric('elb5xx').with({ period }) },
                 `Availability burn rate (${minutes} min)`, period)
             : m.math(
                 `IF(requests >= ${minRequests}, (100 - FILL(fast, 100)) / ${round(100 - slo.latencyPercent)}, 0)`,
-                { requests, fast: m.latency.p99.with({ period, statistic: cloudwatch.Stats.percentileRank(thresholdSeconds), label: `Requests ≤ ${slo.latencyThresholdMs} ms (%)` }) },
+                { requests, fast: m.metric('latencyP99').with({ period, statistic: cloudwatch.Stats.percentileRank(threshold), label: `Requests ≤ ${slo.latencyThresholdMs} ms (%)` }) },
                 `Latency burn rate (${minutes} min)`, period);
         const alarm = new cloudwatch.Alarm(this, `Slo${objective}Burn${i + 1}${label}`, {
           metric: expression,

@@ -1,6 +1,8 @@
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import type { AlarmsConfig, Thresholds } from '../config/schema';
+import { ALARM_KINDS, type ThresholdKey } from '../config/alarm-kinds';
+import type { AlarmsConfig } from '../config/schema';
+import { kpiUnit, unitScaling, type KpiMetricKey, type KpiUnit } from '../contracts/kpi-catalogue';
 import type { KpiMetrics } from './kpi-metrics';
 
 /** The limits the graphs draw lines at: task ranges, the backlog target, the connection budget. */
@@ -32,16 +34,23 @@ export class KpiDashboard extends Construct {
     const { metrics: m, alarms: a } = props;
     // Math ids must differ between the expressions of one graph.
     let ids = 0;
-    const scaled = (factor: string, metric: cloudwatch.IMetric, label: string) => {
+    /** A catalogue row drawn in another unit than CloudWatch's (ms for seconds, MiB for bytes). */
+    const inUnit = (unit: KpiUnit, key: KpiMetricKey, label: string) => {
       const id = `s${++ids}`;
-      return m.math(`${id} ${factor}`, { [id]: metric }, label);
+      return m.math(`${id} ${unitScaling(kpiUnit(key), unit)}`, { [id]: m.metric(key) }, label);
     };
-    const ms = (metric: cloudwatch.IMetric, label: string) => scaled('* 1000', metric, label);
-    const mib = (metric: cloudwatch.IMetric, label: string) => scaled('/ 1048576', metric, label);
-    const lines = (t: Thresholds, unit: (v: number) => number = (v) => v, what = ''): cloudwatch.HorizontalAnnotation[] => [
-      ...(t.warning !== null ? [{ value: unit(t.warning), label: `Warning${what}`, color: cloudwatch.Color.ORANGE }] : []),
-      ...(t.critical !== null ? [{ value: unit(t.critical), label: `Critical${what}`, color: cloudwatch.Color.RED }] : []),
-    ];
+    const ms = (key: KpiMetricKey, label: string) => inUnit('Milliseconds', key, label);
+    const mib = (key: KpiMetricKey, label: string) => inUnit('Mebibytes', key, label);
+    /** Lines at an alarm's thresholds, in the unit its key names (times its base where it is a multiple). */
+    const lines = (key: ThresholdKey, what = '', toGraph?: (v: number) => number): cloudwatch.HorizontalAnnotation[] => {
+      const t = a[key];
+      const { multipleOf } = ALARM_KINDS[key];
+      const unit = toGraph ?? (multipleOf ? (v: number) => v * props.worker[multipleOf] : (v: number) => v);
+      return [
+        ...(t.warning !== null ? [{ value: unit(t.warning), label: `Warning${what}`, color: cloudwatch.Color.ORANGE }] : []),
+        ...(t.critical !== null ? [{ value: unit(t.critical), label: `Critical${what}`, color: cloudwatch.Color.RED }] : []),
+      ];
+    };
     const graph = (title: string, left: cloudwatch.IMetric[], opts: Partial<cloudwatch.GraphWidgetProps> = {}) =>
       new cloudwatch.GraphWidget({ title, left, width: WIDTH / 4, height: HEIGHT, ...opts });
     const axis = (label: string, min = 0, max?: number): cloudwatch.YAxisProps => ({ label, min, max, showUnits: false });
@@ -55,35 +64,35 @@ export class KpiDashboard extends Construct {
         width: WIDTH,
         height: 4,
         metrics: [
-          m.requestsPerSecond,
-          ms(m.latency.p99, 'p99 (ms)'),
-          m.errorRate(m.target5xx, '5xx %'),
-          m.math('api', { api: m.api.running }, 'API tasks'),
-          m.math('worker', { worker: m.workerRunning }, 'Worker tasks'),
-          m.math('age', { age: m.queueOldestAge }, 'Queue age (s)'),
+          m.kpi('requestsPerSecond'),
+          ms('latencyP99', 'p99 (ms)'),
+          m.kpi('target5xxRate', '5xx %'),
+          m.math('api', { api: m.metric('apiRunningTasks') }, 'API tasks'),
+          m.math('worker', { worker: m.metric('workerRunningTasks') }, 'Worker tasks'),
+          m.math('age', { age: m.metric('queueOldestAge') }, 'Queue age (s)'),
         ],
       }),
     );
 
     this.dashboard.addWidgets(
-      graph('Requests/s', [m.requestsPerSecond], { leftYAxis: axis('req/s') }),
-      graph('Latency (ms)', [ms(m.latency.p50, 'p50'), ms(m.latency.p90, 'p90'), ms(m.latency.p99, 'p99')], {
-        leftYAxis: axis('ms'), leftAnnotations: lines(a.latencyP99Ms, (v) => v, ' p99'),
+      graph('Requests/s', [m.kpi('requestsPerSecond')], { leftYAxis: axis('req/s') }),
+      graph('Latency (ms)', [ms('latencyP50', 'p50'), ms('latencyP90', 'p90'), ms('latencyP99', 'p99')], {
+        leftYAxis: axis('ms'), leftAnnotations: lines('latencyP99Ms', ' p99'),
       }),
-      graph('5xx rate (%)', [m.errorRate(m.target5xx, 'Target 5xx %'), m.errorRate(m.elb5xx, 'Load balancer 5xx %')], {
-        leftYAxis: axis('%', 0), leftAnnotations: lines(a.http5xxPercent),
+      graph('5xx rate (%)', [m.kpi('target5xxRate'), m.kpi('elb5xxRate')], {
+        leftYAxis: axis('%', 0), leftAnnotations: lines('http5xxPercent'),
       }),
-      graph('4xx rate (%) · hosts · rejected', [m.errorRate(m.target4xx, 'Target 4xx %')], {
+      graph('4xx rate (%) · hosts · rejected', [m.kpi('target4xxRate')], {
         leftYAxis: axis('%'),
-        right: [m.healthyHosts, m.unhealthyHosts, m.rejectedConnections],
+        right: [m.metric('healthyHosts'), m.metric('unhealthyHosts'), m.metric('rejectedConnections')],
         rightYAxis: axis('count'),
       }),
     );
 
     this.dashboard.addWidgets(
-      graph('API CPU (%)', [m.api.cpuAverage, m.api.cpuMaximum], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines(a.apiCpuPercent) }),
-      graph('API memory (%)', [m.api.memoryAverage, m.api.memoryMaximum], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines(a.apiMemoryPercent) }),
-      graph('API tasks', [m.api.running, m.api.desired], {
+      graph('API CPU (%)', [m.metric('apiCpuAverage'), m.metric('apiCpuMaximum')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('apiCpuPercent') }),
+      graph('API memory (%)', [m.metric('apiMemoryAverage'), m.metric('apiMemoryMaximum')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('apiMemoryPercent') }),
+      graph('API tasks', [m.metric('apiRunningTasks'), m.metric('apiDesiredTasks')], {
         width: WIDTH / 2,
         leftYAxis: axis('tasks'),
         leftAnnotations: [
@@ -94,53 +103,56 @@ export class KpiDashboard extends Construct {
     );
 
     this.dashboard.addWidgets(
-      graph('Jobs queue', [m.queueVisible, m.queueInFlight], { leftYAxis: axis('messages') }),
-      graph('Age of oldest job (s)', [m.queueOldestAge], {
+      graph('Jobs queue', [m.metric('queueVisible'), m.metric('queueInFlight')], { leftYAxis: axis('messages') }),
+      graph('Age of oldest job (s)', [m.metric('queueOldestAge')], {
         leftYAxis: axis('s'),
         leftAnnotations: [
           { value: props.worker.acceptableLatencySeconds, label: 'acceptable latency', color: cloudwatch.Color.GREY },
-          ...lines(a.queueAgeLatencyMultiple, (x) => x * props.worker.acceptableLatencySeconds),
+          ...lines('queueAgeLatencyMultiple'),
         ],
       }),
       graph('Backlog per task (the scaling metric)', [m.backlogPerTask], {
         leftYAxis: axis('messages/task'),
         leftAnnotations: [{ value: props.worker.backlogTarget, label: 'target', color: cloudwatch.Color.GREEN }],
       }),
-      graph('Worker tasks · DLQ', [m.workerRunning], {
+      graph('Worker tasks · DLQ', [m.metric('workerRunningTasks')], {
         leftYAxis: axis('tasks'),
         leftAnnotations: [{ value: props.worker.maxTasks, label: 'maxTasks', color: cloudwatch.Color.RED }],
-        right: [m.dlqVisible],
+        right: [m.metric('dlqVisible')],
         rightYAxis: axis('DLQ messages'),
       }),
     );
 
     this.dashboard.addWidgets(
-      graph('Aurora CPU (%)', [m.db.writerCpu, m.db.readerCpu], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines(a.auroraCpuPercent) }),
-      graph('Connections', [m.db.writerConnections, ...(m.db.proxyClientConnections ? [m.db.proxyClientConnections, m.db.proxyDatabaseConnections!] : [])], {
+      graph('Aurora CPU (%)', [m.metric('dbWriterCpu'), m.metric('dbReaderCpu')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('auroraCpuPercent') }),
+      graph('Connections', [
+        m.metric('dbWriterConnections'),
+        ...(m.has('proxyClientConnections') ? [m.metric('proxyClientConnections'), m.metric('proxyDatabaseConnections')] : []),
+      ], {
         leftYAxis: axis('connections'),
         leftAnnotations: [
           { value: props.connectionBudget, label: 'connection budget', color: cloudwatch.Color.RED },
-          ...lines(a.dbConnectionsPercentOfBudget, (pct) => (pct * props.connectionBudget) / 100, ' (% of budget)'),
+          ...lines('dbConnectionsPercentOfBudget', ' (% of budget)', (pct) => (pct * props.connectionBudget) / 100),
         ],
       }),
-      graph('Replica lag (ms) · readers', [m.db.replicaLag], {
-        leftYAxis: axis('ms'), leftAnnotations: lines(a.replicaLagMs),
-        right: [m.db.readers], rightYAxis: axis('readers'),
+      graph('Replica lag (ms) · readers', [m.metric('dbReplicaLag')], {
+        leftYAxis: axis('ms'), leftAnnotations: lines('replicaLagMs'),
+        right: [m.kpi('dbReaders')], rightYAxis: axis('readers'),
       }),
       graph('Freeable memory (MiB) · latency (ms)', [
-        mib(m.db.writerFreeableMemory, 'Writer freeable MiB'),
-        mib(m.db.readerFreeableMemory, 'Reader freeable MiB'),
+        mib('dbWriterFreeableMemory', 'Writer freeable MiB'),
+        mib('dbReaderFreeableMemory', 'Reader freeable MiB'),
       ], {
-        leftYAxis: axis('MiB'), leftAnnotations: lines(a.freeableMemoryMiB),
-        right: [ms(m.db.readLatency, 'Read latency ms'), ms(m.db.writeLatency, 'Write latency ms')], rightYAxis: axis('ms'),
+        leftYAxis: axis('MiB'), leftAnnotations: lines('freeableMemoryMiB'),
+        right: [ms('dbReadLatency', 'Read latency ms'), ms('dbWriteLatency', 'Write latency ms')], rightYAxis: axis('ms'),
       }),
     );
 
     this.dashboard.addWidgets(
-      graph('Cache hit rate (%)', [m.cache.hitRatePercent], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines(a.cacheHitRatePercent) }),
-      graph('Cache CPU · memory (%)', [m.cache.cpuPercent, m.cache.memoryPercent], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines(a.cacheMemoryPercent, (v) => v, ' memory') }),
-      graph('Cache evictions', [m.cache.evictions], { leftYAxis: axis('count'), leftAnnotations: lines(a.cacheEvictions) }),
-      graph('Cache connections', [m.cache.connections], { leftYAxis: axis('connections') }),
+      graph('Cache hit rate (%)', [m.kpi('cacheHitRatePercent')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('cacheHitRatePercent') }),
+      graph('Cache CPU · memory (%)', [m.kpi('cacheCpuPercent'), m.kpi('cacheMemoryPercent')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('cacheMemoryPercent', ' memory') }),
+      graph('Cache evictions', [m.kpi('cacheEvictions')], { leftYAxis: axis('count'), leftAnnotations: lines('cacheEvictions') }),
+      graph('Cache connections', [m.kpi('cacheConnections')], { leftYAxis: axis('connections') }),
     );
   }
 }

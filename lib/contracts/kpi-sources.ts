@@ -24,3 +24,11 @@ export const kpiSourcesSchema = z.strictObject({
 });
 
 export type KpiSources = z.infer<typeof kpiSourcesSchema>;
+
+/**
+ * The output's fields out of a larger set of values (the Monitoring stack's own sources), in the schema's
+ * order: the output JSON keeps that order.
+ */
+export function pickKpiSources(values: KpiSources): KpiSources {
+  return Object.fromEntries(Object.keys(kpiSourcesSchema.shape).map((k) => [k, values[k as keyof KpiSources]])) as KpiSources;
+}

@@ -4,12 +4,13 @@ import type { AlarmsConfig, MonitoringConfig, SloConfig, StatefulConfig } from '
 import { AlarmTopic } from '../constructs/alarm-topic';
 import { KpiAlarms } from '../constructs/kpi-alarms';
 import { KpiDashboard, type KpiLimits } from '../constructs/kpi-dashboard';
-import { KpiMetrics, type KpiSources } from '../constructs/kpi-metrics';
-import { STACK_OUTPUTS, type KpiSources as ReportSources } from '../../tools/loadtest/types';
+import { KpiMetrics, type KpiMetricSources } from '../constructs/kpi-metrics';
+import { pickKpiSources } from '../contracts/kpi-sources';
+import { STACK_OUTPUTS } from '../contracts/stacks';
 
 export interface MonitoringStackProps extends StackProps, KpiLimits {
   readonly envName: string;
-  readonly sources: KpiSources;
+  readonly sources: KpiMetricSources;
   readonly monitoring: MonitoringConfig;
   readonly alarms: AlarmsConfig;
   readonly slo: SloConfig;
@@ -24,7 +25,7 @@ export class MonitoringStack extends Stack {
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
-    const metrics = new KpiMetrics(props.sources, props.monitoring.periodSeconds);
+    const metrics = new KpiMetrics(props.sources, props.monitoring.periodSeconds, props.connectionBudget);
     this.topic = new AlarmTopic(this, 'Alarms', { emails: props.monitoring.alarmEmails, removalPolicy: props.removalPolicy });
     this.alarms = new KpiAlarms(this, 'Kpi', {
       metrics,
@@ -34,7 +35,6 @@ export class MonitoringStack extends Stack {
       topic: this.topic.topic,
       apiMaxTasks: props.api.maxTasks,
       acceptableLatencySeconds: props.worker.acceptableLatencySeconds,
-      connectionBudget: props.connectionBudget,
     });
     this.dashboard = new KpiDashboard(this, 'Kpis', {
       metrics,
@@ -44,19 +44,8 @@ export class MonitoringStack extends Stack {
       worker: props.worker,
       connectionBudget: props.connectionBudget,
     });
-    const s = props.sources;
-    const reportSources: ReportSources = {
-      loadBalancerFullName: s.loadBalancerFullName,
-      targetGroupFullName: s.targetGroupFullName,
-      clusterName: s.clusterName,
-      apiServiceName: s.apiServiceName,
-      workerServiceName: s.workerServiceName,
-      queueName: s.queueName,
-      deadLetterQueueName: s.deadLetterQueueName,
-      dbClusterIdentifier: s.dbClusterIdentifier,
-    };
     new CfnOutput(this, STACK_OUTPUTS.kpiSources, {
-      value: this.toJsonString(reportSources),
+      value: this.toJsonString(pickKpiSources(props.sources)),
       description: 'Dimensions of the KPI metrics, for npm run kpi-report',
     });
   }

@@ -1,0 +1,286 @@
+import type { KpiSources } from './kpi-sources';
+
+/**
+ * The KPI catalogue: every server-side metric the Monitoring stack graphs and alarms on and the KPI report
+ * queries, one plain row each, and the KPIs derived from them by metric math, each formula stated once.
+ * lib/constructs/kpi-metrics.ts turns rows into CloudWatch metrics (dashboard and alarms map over those);
+ * tools/kpi-report/fetch.ts turns the same rows into GetMetricData queries. Plain data: no aws-cdk-lib.
+ *
+ * Not here by design: backlog per task, which the dashboard takes from the worker's scaling policy
+ * (lib/constructs/queue-worker.ts) so that what is graphed is what is scaled on.
+ */
+
+/** CloudWatch units of the rows, plus the units thresholds are configured in. */
+export type KpiUnit = 'Count' | 'Count/Second' | 'Percent' | 'Seconds' | 'Milliseconds' | 'Bytes' | 'Mebibytes';
+
+/**
+ * Where a dimension's value comes from: a field of the KpiSources the Monitoring stack outputs, or one the
+ * stack knows at synth time only (the report never queries those rows). `cacheNodeId` stands for each node
+ * of a replication group in turn: such rows are one metric per node.
+ */
+export type DimensionSource = keyof KpiSources | 'proxyName' | 'cacheId' | 'cacheNodeId';
+
+/** Dimension values by source; the Monitoring stack has them all, the report has KpiSources. */
+export type DimensionValues = Partial<Record<DimensionSource, string>>;
+
+/** A dimension's value: a fixed string (`Role: 'WRITER'`) or a reference to a source. */
+export type DimensionValue = string | { readonly from: DimensionSource };
+
+const from = (source: DimensionSource) => ({ from: source }) as const;
+
+export interface KpiMetricRow {
+  readonly key: string;
+  readonly namespace: string;
+  readonly metricName: string;
+  /** In the order CloudWatch is given them (the dashboard body and alarms keep it). */
+  readonly dimensions: Readonly<Record<string, DimensionValue>>;
+  /** `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount` or a percentile (`p99`). */
+  readonly statistic: string;
+  readonly unit: KpiUnit;
+  /** Legend label; per-node rows are labelled `<label> <node number>`. */
+  readonly label: string;
+}
+
+const ALB = 'AWS/ApplicationELB';
+const LB = { LoadBalancer: from('loadBalancerFullName') };
+const TARGETS = { ...LB, TargetGroup: from('targetGroupFullName') };
+const API = { ClusterName: from('clusterName'), ServiceName: from('apiServiceName') };
+const WORKER = { ClusterName: from('clusterName'), ServiceName: from('workerServiceName') };
+const JOBS = { QueueName: from('queueName') };
+const DLQ = { QueueName: from('deadLetterQueueName') };
+const WRITER = { DBClusterIdentifier: from('dbClusterIdentifier'), Role: 'WRITER' };
+const READER = { DBClusterIdentifier: from('dbClusterIdentifier'), Role: 'READER' };
+const PROXY = { ProxyName: from('proxyName') };
+const CACHE_NODE = { CacheClusterId: from('cacheNodeId') };
+const SERVERLESS_CACHE = { clusterId: from('cacheId') };
+
+export const KPI_METRICS = [
+  // Load balancer: traffic, latency, errors, targets.
+  { key: 'requests', namespace: ALB, metricName: 'RequestCount', dimensions: LB, statistic: 'Sum', unit: 'Count', label: 'Requests' },
+  { key: 'latencyP50', namespace: ALB, metricName: 'TargetResponseTime', dimensions: LB, statistic: 'p50', unit: 'Seconds', label: 'p50' },
+  { key: 'latencyP90', namespace: ALB, metricName: 'TargetResponseTime', dimensions: LB, statistic: 'p90', unit: 'Seconds', label: 'p90' },
+  { key: 'latencyP99', namespace: ALB, metricName: 'TargetResponseTime', dimensions: LB, statistic: 'p99', unit: 'Seconds', label: 'p99' },
+  { key: 'target5xx', namespace: ALB, metricName: 'HTTPCode_Target_5XX_Count', dimensions: LB, statistic: 'Sum', unit: 'Count', label: 'Target 5xx' },
+  { key: 'elb5xx', namespace: ALB, metricName: 'HTTPCode_ELB_5XX_Count', dimensions: LB, statistic: 'Sum', unit: 'Count', label: 'Load balancer 5xx' },
+  { key: 'target4xx', namespace: ALB, metricName: 'HTTPCode_Target_4XX_Count', dimensions: LB, statistic: 'Sum', unit: 'Count', label: 'Target 4xx' },
+  { key: 'healthyHosts', namespace: ALB, metricName: 'HealthyHostCount', dimensions: TARGETS, statistic: 'Minimum', unit: 'Count', label: 'Healthy hosts' },
+  { key: 'unhealthyHosts', namespace: ALB, metricName: 'UnHealthyHostCount', dimensions: TARGETS, statistic: 'Maximum', unit: 'Count', label: 'Unhealthy hosts' },
+  { key: 'rejectedConnections', namespace: ALB, metricName: 'RejectedConnectionCount', dimensions: LB, statistic: 'Sum', unit: 'Count', label: 'Rejected connections' },
+
+  // ECS services. Running and desired counts come from Container Insights (AWS/ECS has no task counts).
+  { key: 'apiCpuAverage', namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: API, statistic: 'Average', unit: 'Percent', label: 'CPU average' },
+  { key: 'apiCpuMaximum', namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: API, statistic: 'Maximum', unit: 'Percent', label: 'CPU maximum' },
+  { key: 'apiMemoryAverage', namespace: 'AWS/ECS', metricName: 'MemoryUtilization', dimensions: API, statistic: 'Average', unit: 'Percent', label: 'Memory average' },
+  { key: 'apiMemoryMaximum', namespace: 'AWS/ECS', metricName: 'MemoryUtilization', dimensions: API, statistic: 'Maximum', unit: 'Percent', label: 'Memory maximum' },
+  { key: 'apiRunningTasks', namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensions: API, statistic: 'Average', unit: 'Count', label: 'Running tasks' },
+  { key: 'apiDesiredTasks', namespace: 'ECS/ContainerInsights', metricName: 'DesiredTaskCount', dimensions: API, statistic: 'Average', unit: 'Count', label: 'Desired tasks' },
+  { key: 'workerRunningTasks', namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensions: WORKER, statistic: 'Average', unit: 'Count', label: 'Running tasks' },
+
+  // Jobs queue and its dead-letter queue.
+  { key: 'queueVisible', namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: JOBS, statistic: 'Maximum', unit: 'Count', label: 'Visible' },
+  { key: 'queueInFlight', namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesNotVisible', dimensions: JOBS, statistic: 'Maximum', unit: 'Count', label: 'In flight' },
+  { key: 'queueOldestAge', namespace: 'AWS/SQS', metricName: 'ApproximateAgeOfOldestMessage', dimensions: JOBS, statistic: 'Maximum', unit: 'Seconds', label: 'Age of oldest message' },
+  { key: 'dlqVisible', namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: DLQ, statistic: 'Maximum', unit: 'Count', label: 'DLQ messages' },
+
+  // Aurora, by role (the writer and the readers as a group), and RDS Proxy where there is one.
+  { key: 'dbWriterCpu', namespace: 'AWS/RDS', metricName: 'CPUUtilization', dimensions: WRITER, statistic: 'Average', unit: 'Percent', label: 'Writer CPU' },
+  { key: 'dbReaderCpu', namespace: 'AWS/RDS', metricName: 'CPUUtilization', dimensions: READER, statistic: 'Average', unit: 'Percent', label: 'Reader CPU (average)' },
+  { key: 'dbReaderCpuSamples', namespace: 'AWS/RDS', metricName: 'CPUUtilization', dimensions: READER, statistic: 'SampleCount', unit: 'Count', label: 'Reader CPU samples' },
+  { key: 'dbWriterConnections', namespace: 'AWS/RDS', metricName: 'DatabaseConnections', dimensions: WRITER, statistic: 'Maximum', unit: 'Count', label: 'Writer connections' },
+  { key: 'dbReplicaLag', namespace: 'AWS/RDS', metricName: 'AuroraReplicaLag', dimensions: READER, statistic: 'Maximum', unit: 'Milliseconds', label: 'Replica lag (max)' },
+  { key: 'dbWriterFreeableMemory', namespace: 'AWS/RDS', metricName: 'FreeableMemory', dimensions: WRITER, statistic: 'Minimum', unit: 'Bytes', label: 'Writer freeable memory' },
+  { key: 'dbReaderFreeableMemory', namespace: 'AWS/RDS', metricName: 'FreeableMemory', dimensions: READER, statistic: 'Minimum', unit: 'Bytes', label: 'Reader freeable memory' },
+  { key: 'dbReadLatency', namespace: 'AWS/RDS', metricName: 'ReadLatency', dimensions: READER, statistic: 'Average', unit: 'Seconds', label: 'Read latency (readers)' },
+  { key: 'dbWriteLatency', namespace: 'AWS/RDS', metricName: 'WriteLatency', dimensions: WRITER, statistic: 'Average', unit: 'Seconds', label: 'Write latency (writer)' },
+  { key: 'proxyClientConnections', namespace: 'AWS/RDS', metricName: 'ClientConnections', dimensions: PROXY, statistic: 'Maximum', unit: 'Count', label: 'Proxy client connections' },
+  { key: 'proxyDatabaseConnections', namespace: 'AWS/RDS', metricName: 'DatabaseConnections', dimensions: PROXY, statistic: 'Maximum', unit: 'Count', label: 'Proxy database connections' },
+
+  // ElastiCache: a replication group publishes per node, a serverless cache per cache.
+  { key: 'cacheNodeHitRate', namespace: 'AWS/ElastiCache', metricName: 'CacheHitRate', dimensions: CACHE_NODE, statistic: 'Average', unit: 'Percent', label: 'CacheHitRate' },
+  { key: 'cacheNodeEngineCpu', namespace: 'AWS/ElastiCache', metricName: 'EngineCPUUtilization', dimensions: CACHE_NODE, statistic: 'Average', unit: 'Percent', label: 'EngineCPUUtilization' },
+  { key: 'cacheNodeMemory', namespace: 'AWS/ElastiCache', metricName: 'DatabaseMemoryUsagePercentage', dimensions: CACHE_NODE, statistic: 'Maximum', unit: 'Percent', label: 'DatabaseMemoryUsagePercentage' },
+  { key: 'cacheNodeEvictions', namespace: 'AWS/ElastiCache', metricName: 'Evictions', dimensions: CACHE_NODE, statistic: 'Sum', unit: 'Count', label: 'Evictions' },
+  { key: 'cacheNodeConnections', namespace: 'AWS/ElastiCache', metricName: 'CurrConnections', dimensions: CACHE_NODE, statistic: 'Maximum', unit: 'Count', label: 'CurrConnections' },
+  { key: 'cacheServerlessHitRate', namespace: 'AWS/ElastiCache', metricName: 'CacheHitRate', dimensions: SERVERLESS_CACHE, statistic: 'Average', unit: 'Percent', label: 'Hit rate' },
+  { key: 'cacheServerlessEcpus', namespace: 'AWS/ElastiCache', metricName: 'ElastiCacheProcessingUnits', dimensions: SERVERLESS_CACHE, statistic: 'Sum', unit: 'Count', label: 'ECPUs' },
+  { key: 'cacheServerlessBytesUsed', namespace: 'AWS/ElastiCache', metricName: 'BytesUsedForCache', dimensions: SERVERLESS_CACHE, statistic: 'Maximum', unit: 'Bytes', label: 'Bytes used' },
+  { key: 'cacheServerlessEvictions', namespace: 'AWS/ElastiCache', metricName: 'Evictions', dimensions: SERVERLESS_CACHE, statistic: 'Sum', unit: 'Count', label: 'Evictions' },
+  { key: 'cacheServerlessConnections', namespace: 'AWS/ElastiCache', metricName: 'CurrConnections', dimensions: SERVERLESS_CACHE, statistic: 'Maximum', unit: 'Count', label: 'Connections' },
+] as const satisfies readonly KpiMetricRow[];
+
+export type KpiMetricKey = (typeof KPI_METRICS)[number]['key'];
+
+/** The metric rows by key. */
+export const KPI_METRIC = Object.fromEntries(KPI_METRICS.map((r) => [r.key, r])) as unknown as { readonly [K in KpiMetricKey]: KpiMetricRow & { readonly key: K } };
+
+/**
+ * Numbers a derived KPI needs that only the stack knows (limits from config), written `{name}` in an
+ * expression or an alarm summary.
+ */
+export type KpiParam = 'connectionBudget' | 'cacheMaxEcpuPerSecond' | 'cacheMaxDataStorageBytes';
+export type KpiParams = Readonly<Record<KpiParam, number>>;
+
+/** Metric math over rows; the ids in `expression` are the keys of `using`. */
+export interface KpiMath {
+  readonly expression: string;
+  readonly using: Readonly<Record<string, KpiMetricKey>>;
+  readonly label: string;
+}
+
+/** A per-node row combined across the nodes of a replication group (`AVG([chr0, chr1])`). */
+export interface KpiAcrossNodes {
+  readonly perNode: KpiMetricKey;
+  readonly across: 'AVG' | 'MAX' | 'SUM';
+  readonly label: string;
+}
+
+export type KpiDerivedRow =
+  | { readonly key: string; readonly unit: KpiUnit; readonly math: KpiMath }
+  /** A rate of errors among requests: see errorRateExpression. */
+  | { readonly key: string; readonly unit: 'Percent'; readonly errorsOf: KpiMetricKey; readonly label: string }
+  /** A cache KPI, computed one way or the other by cache mode. */
+  | { readonly key: string; readonly unit: KpiUnit; readonly byCacheMode: { readonly nodes: KpiAcrossNodes; readonly serverless: KpiMath } };
+
+export const KPI_DERIVED = [
+  { key: 'requestsPerSecond', unit: 'Count/Second', math: { expression: 'requests / PERIOD(requests)', using: { requests: 'requests' }, label: 'Requests/s' } },
+  { key: 'target5xxRate', unit: 'Percent', errorsOf: 'target5xx', label: 'Target 5xx %' },
+  { key: 'elb5xxRate', unit: 'Percent', errorsOf: 'elb5xx', label: 'Load balancer 5xx %' },
+  { key: 'target4xxRate', unit: 'Percent', errorsOf: 'target4xx', label: 'Target 4xx %' },
+  // Each reader reports its CPU once a minute, so the samples per minute count the readers.
+  { key: 'dbReaders', unit: 'Count', math: { expression: 'samples / (PERIOD(samples) / 60)', using: { samples: 'dbReaderCpuSamples' }, label: 'Readers' } },
+  {
+    key: 'dbConnectionsPercentOfBudget', unit: 'Percent',
+    math: { expression: '100 * connections / {connectionBudget}', using: { connections: 'dbWriterConnections' }, label: 'Connections (% of budget)' },
+  },
+  {
+    key: 'cacheHitRatePercent', unit: 'Percent', byCacheMode: {
+      nodes: { perNode: 'cacheNodeHitRate', across: 'AVG', label: 'Hit rate (average of nodes)' },
+      serverless: { expression: 'hit', using: { hit: 'cacheServerlessHitRate' }, label: 'Hit rate' },
+    },
+  },
+  {
+    // Serverless: ECPUs and data stored as shares of the configured limits.
+    key: 'cacheCpuPercent', unit: 'Percent', byCacheMode: {
+      nodes: { perNode: 'cacheNodeEngineCpu', across: 'MAX', label: 'Engine CPU (busiest node)' },
+      serverless: { expression: '100 * ecpu / PERIOD(ecpu) / {cacheMaxEcpuPerSecond}', using: { ecpu: 'cacheServerlessEcpus' }, label: 'ECPU/s (% of limit)' },
+    },
+  },
+  {
+    key: 'cacheMemoryPercent', unit: 'Percent', byCacheMode: {
+      nodes: { perNode: 'cacheNodeMemory', across: 'MAX', label: 'Memory used (fullest node)' },
+      serverless: { expression: '100 * bytes / {cacheMaxDataStorageBytes}', using: { bytes: 'cacheServerlessBytesUsed' }, label: 'Data stored (% of limit)' },
+    },
+  },
+  {
+    key: 'cacheEvictions', unit: 'Count', byCacheMode: {
+      nodes: { perNode: 'cacheNodeEvictions', across: 'SUM', label: 'Evictions' },
+      serverless: { expression: 'ev', using: { ev: 'cacheServerlessEvictions' }, label: 'Evictions' },
+    },
+  },
+  {
+    key: 'cacheConnections', unit: 'Count', byCacheMode: {
+      nodes: { perNode: 'cacheNodeConnections', across: 'SUM', label: 'Connections' },
+      serverless: { expression: 'conn', using: { conn: 'cacheServerlessConnections' }, label: 'Connections' },
+    },
+  },
+] as const satisfies readonly KpiDerivedRow[];
+
+export type KpiDerivedKey = (typeof KPI_DERIVED)[number]['key'];
+export const KPI_DERIVED_ROW = Object.fromEntries(KPI_DERIVED.map((r) => [r.key, r])) as unknown as { readonly [K in KpiDerivedKey]: KpiDerivedRow & { readonly key: K } };
+
+/** Any KPI of the catalogue: a metric row or a derived one. */
+export type KpiKey = KpiMetricKey | KpiDerivedKey;
+
+export function isMetricKey(key: KpiKey): key is KpiMetricKey {
+  return key in KPI_METRIC;
+}
+
+/** The unit of any KPI's values. */
+export function kpiUnit(key: KpiKey): KpiUnit {
+  return isMetricKey(key) ? KPI_METRIC[key].unit : KPI_DERIVED_ROW[key].unit;
+}
+
+/**
+ * Error rate in %: 100 × errors ÷ requests, from counts (never an average of per-period rates). A period
+ * without an error datapoint had no errors (CloudWatch publishes no zero 5xx count), hence FILL(…, 0).
+ */
+export function errorRateExpression(errorsId: string): string {
+  return `100 * FILL(${errorsId}, 0) / requests`;
+}
+
+/**
+ * A KPI judged only under traffic: below `minRequests` requests per period the expression is `quiet`
+ * (a value that cannot breach), since one error out of two requests, or a cold cache, is not an incident.
+ */
+export function underTrafficExpression(expression: string, minRequests: number, quiet: number): string {
+  return `IF(requests >= ${minRequests}, ${expression}, ${quiet})`;
+}
+
+/** Fills the `{param}` placeholders of an expression or a text. */
+export function fillParams(text: string, params: Partial<KpiParams>): string {
+  return text.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name as KpiParam];
+    if (value === undefined) throw new Error(`KPI catalogue: no value for {${name}} in "${text}"`);
+    return String(value);
+  });
+}
+
+/**
+ * A row's dimensions with their values. Throws when a referenced source is missing: a row of a resource the
+ * caller does not have (no proxy, a serverless cache's row on a replication group, …) must not be built.
+ */
+export function dimensionsOf(row: KpiMetricRow, values: DimensionValues): Record<string, string> {
+  return Object.fromEntries(Object.entries(row.dimensions).map(([name, v]) => {
+    if (typeof v === 'string') return [name, v];
+    const value = values[v.from];
+    if (value === undefined) throw new Error(`KPI ${row.key}: dimension ${name} needs ${v.from}, which is not given`);
+    return [name, value];
+  }));
+}
+
+/** The sources a row's dimensions read. */
+export function sourcesOf(row: KpiMetricRow): DimensionSource[] {
+  return Object.values(row.dimensions).flatMap((v) => (typeof v === 'string' ? [] : [v.from]));
+}
+
+/** `AWS/RDS CPUUtilization Average (Role WRITER)`: how a report names where a figure came from. */
+export function describeMetric(row: KpiMetricRow): string {
+  const fixed = Object.entries(row.dimensions).filter(([, v]) => typeof v === 'string').map(([n, v]) => `${n} ${v}`);
+  return `${row.namespace} ${row.metricName} ${row.statistic}${fixed.length > 0 ? ` (${fixed.join(', ')})` : ''}`;
+}
+
+/** How many of a unit make one base unit of its kind (a second, a mebibyte). */
+const PER_BASE: Partial<Record<KpiUnit, { readonly kind: 'time' | 'size'; readonly per: number }>> = {
+  Seconds: { kind: 'time', per: 1 },
+  Milliseconds: { kind: 'time', per: 1000 },
+  Mebibytes: { kind: 'size', per: 1 },
+  Bytes: { kind: 'size', per: 1024 * 1024 },
+};
+
+function ratio(from: KpiUnit, to: KpiUnit): { multiply: number; divide: number } {
+  if (from === to) return { multiply: 1, divide: 1 };
+  const f = PER_BASE[from];
+  const t = PER_BASE[to];
+  if (!f || !t || f.kind !== t.kind) throw new Error(`KPI catalogue: cannot convert ${from} to ${to}`);
+  return { multiply: t.per, divide: f.per };
+}
+
+/** A value in another unit of the same kind (ms → s, MiB → bytes). Integer factors keep results exact. */
+export function convertUnit(value: number, from: KpiUnit, to: KpiUnit): number {
+  if (from === to) return value;
+  const { multiply, divide } = ratio(from, to);
+  return (value * multiply) / divide;
+}
+
+/** The metric-math suffix that converts a series from one unit to another: `* 1000`, `/ 1048576`. */
+export function unitScaling(from: KpiUnit, to: KpiUnit): string {
+  const { multiply, divide } = ratio(from, to);
+  if (multiply % divide === 0) return `* ${multiply / divide}`;
+  if (divide % multiply === 0) return `/ ${divide / multiply}`;
+  return `* ${multiply} / ${divide}`;
+}
+
+/** Short unit names for tables and axes. */
+export const UNIT_SYMBOL: Readonly<Record<KpiUnit, string>> = {
+  Count: '', 'Count/Second': '/s', Percent: '%', Seconds: 's', Milliseconds: 'ms', Bytes: 'B', Mebibytes: 'MiB',
+};
