@@ -1,5 +1,6 @@
 import { Aspects, type App, type Environment } from 'aws-cdk-lib';
 import type { BlueprintConfig } from './config/schema';
+import { STACK_PARTS, stackId, type StackPart } from './contracts/stacks';
 import { ComputeStack } from './stacks/compute-stack';
 import { DataStack } from './stacks/data-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
@@ -17,25 +18,19 @@ export interface BlueprintStacks {
   readonly loadTest?: LoadTestStack;
 }
 
-/** `dev` → `Dev`: stack ids are `ScalingBlueprint-<Env>-<Part>`. */
-export function stackPrefix(envName: string): string {
-  const pascal = envName.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
-  return `ScalingBlueprint-${pascal}`;
-}
-
 /** Every stack of one environment, wired by typed props. Tests call this with a loaded config. */
 export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
-  const prefix = stackPrefix(config.envName);
+  const id = (part: StackPart) => stackId(config.envName, part);
   const env: Environment = { region: config.region, ...(config.account && { account: config.account }) };
   const common = { env, tags: { Project: 'scaling-blueprint', Environment: config.envName } };
 
-  const network = new NetworkStack(app, `${prefix}-Network`, {
+  const network = new NetworkStack(app, id(STACK_PARTS.network), {
     ...common,
     description: `scaling-blueprint ${config.envName}: VPC, subnets, NAT, flow logs, endpoints`,
     network: config.network,
     removalPolicy: config.stateful.removalPolicy,
   });
-  const data = new DataStack(app, `${prefix}-Data`, {
+  const data = new DataStack(app, id(STACK_PARTS.data), {
     ...common,
     description: `scaling-blueprint ${config.envName}: Aurora PostgreSQL, ElastiCache, SQS`,
     vpc: network.vpc,
@@ -45,7 +40,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     stateful: config.stateful,
     production: config.production,
   });
-  const compute = new ComputeStack(app, `${prefix}-Compute`, {
+  const compute = new ComputeStack(app, id(STACK_PARTS.compute), {
     ...common,
     description: `scaling-blueprint ${config.envName}: ECS cluster, ALB and API service, queue workers, autoscaling`,
     vpc: network.vpc,
@@ -64,7 +59,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     production: config.production,
   });
   const { web, worker } = compute;
-  const monitoring = new MonitoringStack(app, `${prefix}-Monitoring`, {
+  const monitoring = new MonitoringStack(app, id(STACK_PARTS.monitoring), {
     ...common,
     description: `scaling-blueprint ${config.envName}: KPI dashboard, alarms, SLO burn-rate alarms, SNS topic`,
     envName: config.envName,
@@ -94,7 +89,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     removalPolicy: config.stateful.removalPolicy,
   });
   const loadTest = config.loadTest.enabled
-    ? new LoadTestStack(app, `${prefix}-LoadTest`, {
+    ? new LoadTestStack(app, id(STACK_PARTS.loadTest), {
       ...common,
       description: `scaling-blueprint ${config.envName}: load-generator Lambda for npm run loadtest (opt-in)`,
       vpc: network.vpc,

@@ -4,8 +4,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { buildApp } from '../lib/app';
 import { loadConfig } from '../lib/config/loader';
+import { blueprintContext, featureFlags, readCdkJson } from '../tools/common/cdk-json';
 import { runGuard, synthWithChecks } from './compliance';
-import { blueprintContext, featureFlags } from '../test/helpers/context';
 
 /**
  * `npm run check`: synthesizes every environment of cdk.json and runs the deployability gates over it,
@@ -17,7 +17,8 @@ import { blueprintContext, featureFlags } from '../test/helpers/context';
  *     resource, each with its reason; `--exceptions` lists them).
  */
 const root = join(__dirname, '..');
-const context = blueprintContext();
+const cdkJson = readCdkJson();
+const context = blueprintContext(cdkJson);
 const envs = Object.keys(context.environments);
 const out = mkdtempSync(join(tmpdir(), 'sb-check-'));
 let failed = false;
@@ -28,7 +29,7 @@ const line = (tool: string, findings: number, ms: number, detail = '') => {
 
 try {
   let t = Date.now();
-  const results = envs.map((env) => ({ env, ...synthWithChecks((app) => buildApp(app, loadConfig(context, env)), featureFlags(), join(out, env)) }));
+  const results = envs.map((env) => ({ env, ...synthWithChecks((app) => buildApp(app, loadConfig(context, env)), featureFlags(cdkJson), join(out, env)) }));
   const synthMs = Date.now() - t;
   for (const plugin of ['CloudFormation Validate', 'AwsSolutions']) {
     const found = results.flatMap((r) => r.findings.filter((f) => (plugin === 'AwsSolutions') === (f.plugin === 'AwsSolutions')).map((f) => ({ ...f, env: r.env })));

@@ -8,7 +8,7 @@ import { EncryptionKey } from '../constructs/encryption';
 import { guardException } from '../constructs/guard';
 import { QueueWorker } from '../constructs/queue-worker';
 import { WebService } from '../constructs/web-service';
-import { STACK_OUTPUTS } from '../../tools/loadtest/types';
+import { STACK_OUTPUTS } from '../contracts/stacks';
 
 export interface ComputeStackProps extends StackProps {
   readonly vpc: ec2.IVpc;

@@ -4,7 +4,7 @@ import type { Construct } from 'constructs';
 import type { LoadTestConfig, StatefulConfig } from '../config/schema';
 import { EncryptionKey } from '../constructs/encryption';
 import { LoadGenerator } from '../constructs/load-generator';
-import { STACK_OUTPUTS } from '../../tools/loadtest/types';
+import { STACK_OUTPUTS } from '../contracts/stacks';
 
 export interface LoadTestStackProps extends StackProps {
   readonly vpc: ec2.IVpc;

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { SLICE_MARGIN_SECONDS } from '../../lib/constructs/load-generator';
-import { LOADTEST_NAMESPACE, STACK_OUTPUTS } from '../../tools/loadtest/types';
+import { LOADTEST_NAMESPACE } from '../../lib/contracts/loadtest';
+import { STACK_OUTPUTS } from '../../lib/contracts/stacks';
 import { configFor } from '../helpers/context';
 import { synth } from '../helpers/synth';
 import { actions, policyStatements } from '../helpers/template';

@@ -1,24 +1,20 @@
-import { readFileSync } from 'fs';
-import { join } from 'path';
-import { CONTEXT_KEY, deepMerge, loadConfig, type JsonObject } from '../../lib/config/loader';
+import { deepMerge, loadConfig, type JsonObject } from '../../lib/config/loader';
 import type { BlueprintConfig } from '../../lib/config/schema';
+import { blueprintContext as contextOf, featureFlags as flagsOf, readCdkJson } from '../../tools/common/cdk-json';
 
-/** cdk.json as the CLI reads it: tests use the same feature flags and the same configuration as `cdk synth`. */
-const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
-  context: Record<string, unknown>;
-};
+/** The project's cdk.json, read as the tools read it: tests use the same feature flags and configuration as `cdk synth`. */
+const cdkJson = readCdkJson();
 
 export type Overrides = { [key: string]: unknown };
 
 /** The context of cdk.json without the blueprint's own configuration: the CDK feature flags. */
 export function featureFlags(): Record<string, unknown> {
-  const { [CONTEXT_KEY]: _config, ...flags } = cdkJson.context;
-  return flags;
+  return flagsOf(cdkJson);
 }
 
 /** A deep copy of the `scaling-blueprint` context value, safe to edit in a test. */
 export function blueprintContext(): { defaults: Overrides; environments: Record<string, Overrides> } {
-  return JSON.parse(JSON.stringify(cdkJson.context[CONTEXT_KEY]));
+  return JSON.parse(JSON.stringify(contextOf(cdkJson)));
 }
 
 /** The context with `overrides` deep-merged into `environments.<env>`, as a user would edit cdk.json. */

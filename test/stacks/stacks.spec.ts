@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { buildApp, stackPrefix } from '../../lib/app';
+import { buildApp } from '../../lib/app';
+import { stackPrefix } from '../../lib/contracts/stacks';
 import { loadConfig } from '../../lib/config/loader';
 import { LAMBDA_RUNTIMES } from '../../lib/config/supported';
 import { blueprintContext, configFor, featureFlags } from '../helpers/context';

@@ -2,12 +2,14 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseArgs } from 'util';
+import { parseFlags } from '../common/args';
+import { loadEnvironmentConfig } from '../common/cdk-json';
+import { EXIT, usageErrorText, UsageError } from '../common/errors';
 import { renderTimelineSvg } from './chart';
 import { evaluate, type RunInput } from './evaluate';
 import { clientKeys, clientRequests, fetchMetrics, listRunIds, serverRequests } from './fetch';
 import { renderJson, renderMarkdown, renderText, type Report } from './render';
-import { loadEnvironmentConfig, readLoadResult, readSourcesFile, readSourcesFromStack, UsageError, type ResolvedSources } from './sources';
+import { readLoadResult, readSourcesFile, readSourcesFromStack, type ResolvedSources } from './sources';
 
 export const USAGE = `Usage: npm run kpi-report -- --env <env> (--run <id> | --since <30m|ISO time>) [options]
 
@@ -25,7 +27,7 @@ Judges a load test (or any window) against the SLAs of the environment (sla.* in
   --out <dir>           where report.md, report.json and timeline.svg go
                         (default kpi-reports/<run id>, or kpi-reports/<env>-<start time>)
   --require-all         an SLA KPI without data fails the report (default: reported as "no data")
-  --config <file>       cdk.json to read (default ./cdk.json)
+  --config <file>       cdk.json to read (default: the project's cdk.json)
   --results <dir>       where the load-test CLI writes run results (default loadtest-results)
 
 Exit status: 0 every SLA met, 1 an SLA breached (or, with --require-all, without data),
@@ -48,16 +50,16 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
   const err = deps.stderr ?? ((s) => process.stderr.write(s));
   try {
     const report = await buildReport(argv, deps, out, err);
-    if (!report) return 0;
+    if (!report) return EXIT.ok;
     return report.exitCode;
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`kpi-report: ${e.message}\n${e.showUsage ? `\n${USAGE}\n` : ''}`);
+      err(usageErrorText('kpi-report', e, USAGE));
     } else {
       const error = e as Error;
       err(`kpi-report: no verdict: ${error.name}: ${error.message}\n`);
     }
-    return 2;
+    return EXIT.cannotRun;
   }
 }
 
@@ -80,18 +82,14 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
 
   const untilMs = args.until ? parseTime(args.until, now, '--until') : now;
   const sinceMs = args.since ? parseTime(args.since, now, '--since') : undefined;
-  const config = loadEnvironmentConfig(args.config ?? 'cdk.json', envName);
+  const config = loadEnvironmentConfig(envName, args.config);
   const cloudWatch = deps.cloudWatch ?? new CloudWatchClient({ region: config.region });
   const resultsDir = args.results ?? 'loadtest-results';
 
   // KPI sources first: without them there is no report.
   let sources: ResolvedSources;
   if (args.sources) sources = readSourcesFile(args.sources);
-  else {
-    // lib/app pulls in every stack's constructs: loaded only when the stack name is needed.
-    const { stackPrefix } = await import('../../lib/app');
-    sources = await readSourcesFromStack(deps.cloudFormation ?? new CloudFormationClient({ region: config.region }), `${stackPrefix(envName)}-Monitoring`);
-  }
+  else sources = await readSourcesFromStack(deps.cloudFormation ?? new CloudFormationClient({ region: config.region }), envName);
 
   // The window.
   let startMs: number;
@@ -99,8 +97,8 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
   let windowFrom: string;
   const results = new Map(runIdsGiven.map((id) => [id, readLoadResult(resultsDir, id)]));
   for (const [id, r] of results) {
-    const ranOn = (r?.result as { envName?: unknown } | undefined)?.envName;
-    if (typeof ranOn === 'string' && ranOn !== envName) {
+    const ranOn = r?.result.envName;
+    if (ranOn !== undefined && ranOn !== envName) {
       throw new UsageError(`run ${id} was a test of environment "${ranOn}" (${r!.file}), not "${envName}". Fix: --env ${ranOn}.`);
     }
   }
@@ -211,28 +209,19 @@ async function findRuns(cloudWatch: CloudWatchClient, envName: string, runIds: r
 }
 
 function parse(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      options: {
-        env: { type: 'string' },
-        run: { type: 'string', multiple: true },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        period: { type: 'string' },
-        sources: { type: 'string' },
-        out: { type: 'string' },
-        'require-all': { type: 'boolean' },
-        config: { type: 'string' },
-        results: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message, true);
-  }
+  return parseFlags(argv, {
+    env: { type: 'string' },
+    run: { type: 'string', multiple: true },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    period: { type: 'string' },
+    sources: { type: 'string' },
+    out: { type: 'string' },
+    'require-all': { type: 'boolean' },
+    config: { type: 'string' },
+    results: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
 }
 
 function required(value: string | undefined, flag: string): string {

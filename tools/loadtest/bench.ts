@@ -1,8 +1,8 @@
 import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { runClosedLoop, runLoad } from './engine';
-import type { IntervalSnapshot, RequestSpec } from './types';
+import type { RequestSpec } from '../../lib/contracts/loadtest';
+import { runClosedLoop, runLoad, type IntervalSnapshot } from '../../lib/load-engine/engine';
 
 /**
  * `npm run bench:loadgen` (driven by scripts/bench-loadgen.sh, which starts nginx on core 0 and runs this on
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   const engine = (await runClosedLoop({ target, mix, connections, durationSeconds: seconds, timeoutMs: 5000 })).achievedRps;
   const ac = await autocannonRps();
   const wrk = await wrkRps();
-  for (const [name, rps] of [['engine (tools/loadtest)', engine], ['autocannon 9', ac], ['wrk 4 (C, 1 thread)', wrk]] as const) {
+  for (const [name, rps] of [['engine (lib/load-engine)', engine], ['autocannon 9', ac], ['wrk 4 (C, 1 thread)', wrk]] as const) {
     process.stdout.write(`| ${name} | ${f0(rps)} | ${(rps / ac).toFixed(2)} | ${(rps / wrk).toFixed(2)} |\n`);
   }
 }

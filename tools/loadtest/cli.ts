@@ -1,27 +1,26 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseArgs } from 'util';
-import { ConfigError, CONTEXT_KEY, loadConfig } from '../../lib/config/loader';
 import type { BlueprintConfig } from '../../lib/config/schema';
-import { runLoad } from './engine';
-import { percentileOf } from './histogram';
+import { LOAD_PROFILES as PROFILES, type LoadProfileName as ProfileName, type LoadResult, type Phase, type RunResultFile } from '../../lib/contracts/loadtest';
+import { STACK_OUTPUTS, type StackOutput } from '../../lib/contracts/stacks';
+import { runLoad, type IntervalSnapshot } from '../../lib/load-engine/engine';
+import { percentileOf } from '../../lib/load-engine/histogram';
+import { cloudWatchPublisher, type MetricsPublisher } from '../../lib/load-engine/publish';
+import { ArrivalSchedule } from '../../lib/load-engine/schedule';
+import { parseFlags, positiveNumber } from '../common/args';
+import { loadEnvironmentConfig } from '../common/cdk-json';
+import { EXIT, usageErrorText, UsageError } from '../common/errors';
 import { overridePhases, PlanError, type LoadPlan, type Slice } from './plan';
-import { cloudWatchPublisher, type MetricsPublisher } from './publish';
 import { runProfile, runRemote, type Invoker, type ProfileOutcome } from './run';
-import { ArrivalSchedule } from './schedule';
 import { errorRatePercent, humanSummary, summaryLine } from './summary';
-import { STACK_OUTPUTS, type IntervalSnapshot, type LoadResult, type Phase } from './types';
-
-const PROFILES = ['load', 'stress', 'soak', 'spike'] as const;
-type ProfileName = (typeof PROFILES)[number];
 
 const USAGE = `usage: npm run loadtest -- --env <env> --profile <${PROFILES.join('|')}> [--target URL] [options]
 
   --env ENV          environment in cdk.json (its loadTest and sla settings)
   --profile NAME     ${PROFILES.join(', ')} (loadTest.profiles)
   --target URL       base URL of the API under test (http:// or https://); required with --local,
-                     else output ApiUrl of ScalingBlueprint-<Env>-Compute
+                     else output ${STACK_OUTPUTS.apiUrl} of ScalingBlueprint-<Env>-Compute
   --local            run the engine in this process instead of the load-generator Lambda
   --rate N           replace the profile with one constant phase of N req/s (with --duration)
   --duration S       ... lasting S seconds
@@ -32,7 +31,8 @@ const USAGE = `usage: npm run loadtest -- --env <env> --profile <${PROFILES.join
 
 The last line on stdout is: achieved_rps=... requested_rps=... p50_ms=... p90_ms=... p99_ms=... max_ms=...
 sent=... errors=... timeouts=... dropped=... 2xx=... 3xx=... 4xx=... 5xx=... (stress adds breaking_rps=...).
-Exit code 0 when the run completed, whatever the SLA says (npm run kpi-report judges it); 1 when it failed; 2 on bad usage.`;
+Exit code 0 when the run completed, whatever the SLA says (npm run kpi-report judges it); 1 when it failed;
+2 when it cannot run (bad usage or configuration, a stack or output missing).`;
 
 export interface CliDeps {
   /** @default process.stdout */
@@ -41,13 +41,11 @@ export interface CliDeps {
   readonly stderr?: (text: string) => void;
   /** The Lambda invoker (tests run the handler in-process). @default - @aws-sdk/client-lambda Invoke */
   readonly invoker?: (functionName: string, config: BlueprintConfig) => Invoker;
-  /** @default - cdk.json at the repository root */
+  /** @default - the project's cdk.json (PROJECT_CDK_JSON) */
   readonly cdkJsonPath?: string;
   /** @default process.env */
   readonly env?: NodeJS.ProcessEnv;
 }
-
-class UsageError extends Error {}
 
 interface Args {
   readonly envName: string;
@@ -64,61 +62,51 @@ interface Args {
 }
 
 function parse(argv: string[]): Args | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      env: { type: 'string' },
-      profile: { type: 'string' },
-      target: { type: 'string' },
-      local: { type: 'boolean', default: false },
-      rate: { type: 'string' },
-      duration: { type: 'string' },
-      'run-id': { type: 'string' },
-      publish: { type: 'boolean', default: false },
-      function: { type: 'string' },
-      out: { type: 'string', default: 'loadtest-results' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const values = parseFlags(argv, {
+    env: { type: 'string' },
+    profile: { type: 'string' },
+    target: { type: 'string' },
+    local: { type: 'boolean', default: false },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
+    'run-id': { type: 'string' },
+    publish: { type: 'boolean', default: false },
+    function: { type: 'string' },
+    out: { type: 'string', default: 'loadtest-results' },
+    help: { type: 'boolean', short: 'h', default: false },
   });
   if (values.help) return 'help';
-  if (!values.env) throw new UsageError('--env is required (an environment of cdk.json, e.g. --env dev)');
+  if (!values.env) throw new UsageError('--env is required (an environment of cdk.json, e.g. --env dev)', true);
   if (!values.profile || !(PROFILES as readonly string[]).includes(values.profile)) {
-    throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}${values.profile ? `, got "${values.profile}"` : ''}`);
+    throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}${values.profile ? `, got "${values.profile}"` : ''}`, true);
   }
-  if (!values.target && values.local) throw new UsageError('--target URL is required with --local: the base URL of the API under test (e.g. http://127.0.0.1:3000)');
-  if (values.target) checkTarget(values.target);
-  const num = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} = "${v}": must be a number > 0`);
-    return n;
-  };
+  if (!values.target && values.local) throw new UsageError('--target URL is required with --local: the base URL of the API under test (e.g. http://127.0.0.1:3000)', true);
+  if (values.target) checkTarget(values.target, true);
   const runId = values['run-id'];
-  if (runId !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(runId)) throw new UsageError(`--run-id = "${runId}": use 1-128 letters, digits, "_", ".", ":" or "-"`);
+  if (runId !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(runId)) throw new UsageError(`--run-id = "${runId}": use 1-128 letters, digits, "_", ".", ":" or "-"`, true);
   return {
     envName: values.env,
     profile: values.profile as ProfileName,
     target: values.target,
-    local: values.local ?? false,
-    rate: num('rate', values.rate),
-    duration: num('duration', values.duration),
+    local: values.local,
+    rate: positiveNumber('--rate', values.rate),
+    duration: positiveNumber('--duration', values.duration),
     runId,
-    publish: values.publish ?? false,
+    publish: values.publish,
     functionName: values.function,
-    out: values.out ?? 'loadtest-results',
+    out: values.out,
   };
 }
 
-function checkTarget(value: string): void {
+/** `showUsage`: the URL came from the arguments (not from the Compute stack's output). */
+function checkTarget(value: string, showUsage = false): void {
   let target: URL;
   try {
     target = new URL(value);
   } catch {
-    throw new UsageError(`--target = "${value}": not a URL; write it as http://host[:port][/base]`);
+    throw new UsageError(`--target = "${value}": not a URL; write it as http://host[:port][/base]`, showUsage);
   }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`--target = "${value}": must be http:// or https://`);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`--target = "${value}": must be http:// or https://`, showUsage);
 }
 
 /** `npm run loadtest`; returns the exit code. */
@@ -126,27 +114,24 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   const env = deps.env ?? process.env;
-  let args: Args | 'help';
   try {
-    args = parse(argv);
+    const args = parse(argv);
+    if (args === 'help') {
+      out(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    return await run(args, loadEnvironmentConfig(args.envName, deps.cdkJsonPath), deps, out, err, env);
   } catch (e) {
-    err(`loadtest: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (args === 'help') {
-    out(`${USAGE}\n`);
-    return 0;
-  }
-  try {
-    const config = loadConfig(JSON.parse(fs.readFileSync(deps.cdkJsonPath ?? path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context[CONTEXT_KEY], args.envName);
-    return await run(args, config, deps, out, err, env);
-  } catch (e) {
-    if (e instanceof ConfigError || e instanceof PlanError || e instanceof UsageError) {
+    if (e instanceof UsageError) {
+      err(usageErrorText('loadtest', e, USAGE));
+      return EXIT.cannotRun;
+    }
+    if (e instanceof PlanError) {
       err(`loadtest: ${e.message}\n`);
-      return 2;
+      return EXIT.cannotRun;
     }
     err(`loadtest: the run failed: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    return EXIT.finding;
   }
 }
 
@@ -159,8 +144,8 @@ async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: 
   const runId = args.runId ?? `${args.envName}-${args.profile}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const schedule = new ArrivalSchedule(phases);
   const mode = args.local ? 'local' : 'lambda';
-  const functionName = args.local ? undefined : (args.functionName ?? (await fromStack(args.envName, config, 'LoadTest', STACK_OUTPUTS.loadGeneratorFunctionName, '--function NAME')));
-  const target = args.target ?? (await fromStack(args.envName, config, 'Compute', STACK_OUTPUTS.apiUrl, '--target URL'));
+  const functionName = args.local ? undefined : (args.functionName ?? (await fromStack(args.envName, config, 'loadGeneratorFunctionName', '--function NAME')));
+  const target = args.target ?? (await fromStack(args.envName, config, 'apiUrl', '--target URL'));
   checkTarget(target);
   err(
     `loadtest ${runId}: ${args.profile}${overridden ? ` (overridden: ${args.rate} req/s for ${args.duration} s)` : ` — ${profile.description}`}\n` +
@@ -228,7 +213,7 @@ async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: 
   for (const w of result.warnings ?? []) err(`warning: ${w}\n`);
   const file = path.resolve(args.out, `${runId}.json`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const report = {
+  const report: RunResultFile = {
     runId,
     envName: args.envName,
     profile: args.profile,
@@ -246,7 +231,7 @@ async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: 
   }
   out(`result          ${file}\n`);
   out(`${summaryLine(result, extra)}\n`);
-  return 0;
+  return EXIT.ok;
 }
 
 /** Lambda workers report only when their slice ends; meanwhile a line a second shows where the schedule is. */
@@ -288,24 +273,18 @@ function phaseLine(i: number, phases: readonly Phase[], r: LoadResult, breach: s
   return `phase ${i + 1}/${phases.length} (${r.requestedRps.toFixed(1)} req/s): achieved ${r.achievedRps.toFixed(1)}, error rate ${errorRatePercent(r).toFixed(2)} %, p99 ${r.latency.p99Ms.toFixed(2)} ms — ${breach ? `SLA broken: ${breach}` : 'SLA held'}\n`;
 }
 
-/** An output of one of the environment's deployed stacks (`part`: the stack name after the prefix). */
-async function fromStack(envName: string, config: BlueprintConfig, part: string, outputKey: string, orPass: string): Promise<string> {
-  // Loaded only here: lib/app pulls in aws-cdk-lib, which a --local run does not need.
-  const { stackPrefix } = await import('../../lib/app');
-  const { stackOutput } = await import('./aws');
+/** An output of one of the environment's deployed stacks. */
+async function fromStack(envName: string, config: BlueprintConfig, output: StackOutput, orPass: string): Promise<string> {
+  // Loaded only here: a --local run with --target needs no CloudFormation client.
+  const { readStackOutput } = await import('../common/stack-outputs');
   const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
-  return stackOutput(`${stackPrefix(envName)}-${part}`, outputKey, orPass, new CloudFormationClient({ region: config.region }));
+  return readStackOutput(new CloudFormationClient({ region: config.region }), envName, output, orPass);
 }
 
 async function lambdaInvokerFor(functionName: string, config: BlueprintConfig): Promise<Invoker> {
-  const { lambdaInvoker } = await import('./aws');
-  const { LambdaClient } = await import('@aws-sdk/client-lambda');
-  const client = new LambdaClient({
-    region: config.region,
-    maxAttempts: 1,
-    requestHandler: { requestTimeout: 16 * 60_000, httpsAgent: { maxSockets: Math.max(50, config.loadTest.maxWorkers), keepAlive: true } },
-  });
-  return lambdaInvoker(functionName, config.loadTest.maxWorkers, client);
+  // Loaded only here: a --local run needs no Lambda client.
+  const { lambdaInvoker } = await import('./lambda-invoker');
+  return lambdaInvoker(functionName, { region: config.region, maxWorkers: config.loadTest.maxWorkers });
 }
 
 if (require.main === module) {
@@ -315,7 +294,7 @@ if (require.main === module) {
     },
     (e) => {
       process.stderr.write(`loadtest: ${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exitCode = 1;
+      process.exitCode = EXIT.finding;
     },
   );
 }

@@ -1,5 +1,5 @@
-import { peakRate } from './schedule';
-import type { Phase } from './types';
+import type { Phase } from '../../lib/contracts/loadtest';
+import { peakRate } from '../../lib/load-engine/schedule';
 
 /** The fan-out limits of `loadTest` in the configuration. */
 export interface FanOutLimits {

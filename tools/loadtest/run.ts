@@ -1,13 +1,15 @@
 import { planFanOut, type FanOutLimits, type LoadPlan, type Slice } from './plan';
-import { peakRate } from './schedule';
 import { mergeResults, slaBreach, type SlaLimits } from './summary';
-import type { LoadResult, LoadWorkerEvent, Phase } from './types';
+import type { LoadResult, LoadWorkerEvent, Phase } from '../../lib/contracts/loadtest';
+import { peakRate } from '../../lib/load-engine/schedule';
 
 /** Runs one worker's event and returns its result: the Lambda in production, the handler itself in tests. */
 export type Invoker = (event: LoadWorkerEvent) => Promise<LoadResult>;
 
 /** The run as a whole; each worker's event is cut from it (`LoadWorkerEvent`). */
-export interface RemoteRunOptions extends Pick<LoadWorkerEvent, 'runId' | 'envName' | 'target' | 'phases' | 'mix' | 'timeoutMs'> {
+export interface RemoteRunOptions extends Pick<LoadWorkerEvent, 'runId' | 'envName' | 'target' | 'mix' | 'timeoutMs'> {
+  /** The whole schedule; each worker gets its share of a slice of it. */
+  readonly phases: readonly Phase[];
   readonly limits: FanOutLimits;
   readonly maxConcurrencyPerWorker: number;
   readonly invoke: Invoker;

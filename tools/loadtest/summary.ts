@@ -1,5 +1,5 @@
-import { createHistogram, addDistribution, rebucket, summarize, toDistribution, RESULT_MAX_VALUES } from './histogram';
-import type { Counters, LoadResult, StatusClass } from './types';
+import { STATUS_CLASSES, type Counters, type LoadResult, type StatusCounts } from '../../lib/contracts/loadtest';
+import { addDistribution, createHistogram, rebucket, RESULT_MAX_VALUES, summarize, toDistribution } from '../../lib/load-engine/histogram';
 
 /**
  * Merges the results of workers running side by side and of slices running one after the other. The
@@ -27,9 +27,7 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
   const durationSeconds = covered / 1000;
 
   const sum = (f: (r: LoadResult) => number) => results.reduce((acc, r) => acc + f(r), 0);
-  const status = Object.fromEntries(
-    (['1xx', '2xx', '3xx', '4xx', '5xx'] as StatusClass[]).map((k) => [k, sum((r) => r.status[k])]),
-  ) as Record<StatusClass, number>;
+  const status = Object.fromEntries(STATUS_CLASSES.map((k) => [k, sum((r) => r.status[k])])) as StatusCounts;
   const histogram = createHistogram();
   for (const r of results) addDistribution(histogram, r.distribution);
   const targets = [...new Set(results.map((r) => r.target))];

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { SlaConfig } from '../../../lib/config/schema';
-import { cloudWatchPublisher } from '../../../tools/loadtest/publish';
+import { cloudWatchPublisher } from '../../../lib/load-engine/publish';
 import type { KpiSources, LoadResult } from '../../../tools/loadtest/types';
 import { motoClient, uniqueId } from './moto';
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { stackPrefix } from '../../../lib/app';
+import { stackPrefix } from '../../../lib/contracts/stacks';
 import { renderSvg, timelineSpec } from '../../../tools/kpi-report/chart';
 import { main, type CliDeps } from '../../../tools/kpi-report/cli';
 import type { KpiRow } from '../../../tools/kpi-report/evaluate';

@@ -5,9 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { handler } from '../../../lambda/load-generator/index';
 import { main } from '../../../tools/loadtest/cli';
-import { stackPrefix } from '../../../lib/app';
+import { stackPrefix } from '../../../lib/contracts/stacks';
 import { MOTO_ENV, motoClient, uniqueId } from '../kpi-report/moto';
-import { startServer, type TestServer } from './server';
+import { startServer, type TestServer } from '../../load-engine/server';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const SUMMARY = /^achieved_rps=[\d.]+ requested_rps=[\d.]+ p50_ms=[\d.]+ p90_ms=[\d.]+ p99_ms=[\d.]+ max_ms=[\d.]+ sent=\d+ errors=\d+ timeouts=\d+ dropped=\d+ 2xx=\d+ 3xx=\d+ 4xx=\d+ 5xx=\d+/;

@@ -1,10 +1,10 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { handler } from '../../../lambda/load-generator/index';
 import { runRemote } from '../../../tools/loadtest/run';
-import { LOADTEST_METRICS, LOADTEST_NAMESPACE, type LoadWorkerEvent } from '../../../tools/loadtest/types';
-import { FLUSH_RESERVE_MS } from '../../../tools/loadtest/worker';
+import { FLUSH_RESERVE_MS } from '../../../lambda/load-generator/worker';
+import { LOADTEST_METRICS, LOADTEST_NAMESPACE, type LoadWorkerEvent } from '../../../lib/contracts/loadtest';
 import { MOTO_ENV, motoClient, uniqueId } from '../kpi-report/moto';
-import { serverRate, startServer, type TestServer } from './server';
+import { serverRate, startServer, type TestServer } from '../../load-engine/server';
 
 /** A Lambda context whose deadline is `ms` from now. */
 function contextWithMs(ms: number) {

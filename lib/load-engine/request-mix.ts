@@ -1,4 +1,4 @@
-import type { RequestSpec } from './types';
+import type { RequestSpec } from '../contracts/loadtest';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same mix and the same `{{rand:N}}` values. */
 export function seededRandom(seed: number): () => number {

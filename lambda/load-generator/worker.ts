@@ -1,6 +1,6 @@
-import { runLoad } from './engine';
-import { cloudWatchPublisher, type MetricsPublisher } from './publish';
-import type { LoadResult, LoadWorkerEvent } from './types';
+import { loadWorkerEventSchema, type LoadResult } from '../../lib/contracts/loadtest';
+import { runLoad } from '../../lib/load-engine/engine';
+import { cloudWatchPublisher, type MetricsPublisher } from '../../lib/load-engine/publish';
 
 /** Time kept after the last arrival to send the remaining metrics (ms). */
 export const FLUSH_RESERVE_MS = 10_000;
@@ -17,8 +17,8 @@ export interface WorkerDeps {
  * every interval snapshot, and stops sending early if the slice would not otherwise finish before the
  * deadline with time left to drain in-flight requests (up to `timeoutMs`) and flush the metrics.
  */
-export async function runWorker(event: LoadWorkerEvent, deps: WorkerDeps): Promise<LoadResult> {
-  validateEvent(event);
+export async function runWorker(input: unknown, deps: WorkerDeps): Promise<LoadResult> {
+  const event = parseEvent(input);
   const reserveMs = FLUSH_RESERVE_MS + event.timeoutMs + 1000;
   const sendForMs = deps.remainingTimeMs() - reserveMs;
   if (sendForMs < 500) {
@@ -60,15 +60,11 @@ export async function runWorker(event: LoadWorkerEvent, deps: WorkerDeps): Promi
   return warnings.length > 0 ? { ...result, warnings: [...(result.warnings ?? []), ...warnings] } : result;
 }
 
-function validateEvent(e: LoadWorkerEvent): void {
-  const problems: string[] = [];
-  for (const key of ['runId', 'envName', 'target'] as const) if (typeof e[key] !== 'string' || e[key].length === 0) problems.push(`${key} must be a non-empty string`);
-  if (!Array.isArray(e.phases) || e.phases.length === 0) problems.push('phases must be a non-empty array');
-  if (!Array.isArray(e.mix) || e.mix.length === 0) problems.push('mix must be a non-empty array');
-  if (!(e.maxConcurrency >= 1)) problems.push('maxConcurrency must be ≥ 1');
-  if (!(e.timeoutMs >= 1)) problems.push('timeoutMs must be ≥ 1');
-  if (!(Number.isInteger(e.workerIndex) && e.workerIndex >= 0 && e.workerIndex < (e.workers ?? 1))) problems.push('workerIndex must be an integer in [0, workers)');
-  if (problems.length > 0) throw new Error(`load-generator: invalid event: ${problems.join('; ')}`);
+function parseEvent(input: unknown) {
+  const parsed = loadWorkerEventSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'the event'} ${i.message}`);
+  throw new Error(`load-generator: invalid event: ${problems.join('; ')}`);
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

@@ -1,5 +1,5 @@
-import { runClosedLoop, runLoad } from '../../../tools/loadtest/engine';
-import type { IntervalSnapshot, RequestSpec } from '../../../tools/loadtest/types';
+import type { RequestSpec } from '../../lib/contracts/loadtest';
+import { runClosedLoop, runLoad, type IntervalSnapshot } from '../../lib/load-engine/engine';
 import { closedPort, serverRate, startServer, type TestServer } from './server';
 
 const get = (path: string, weight = 1, name = path): RequestSpec => ({ name, method: 'GET', path, weight });

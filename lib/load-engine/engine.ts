@@ -2,9 +2,20 @@ import { createHistogram, rebucket, recordMs, summarize, toDistribution, CLOUDWA
 import { HttpClient, OUTCOME_ERROR, OUTCOME_TIMEOUT } from './http-client';
 import { RequestMix, seededRandom } from './request-mix';
 import { ArrivalSchedule, peakRate } from './schedule';
-import type { Counters, IntervalSnapshot, LoadResult, Phase, RequestSpec, StatusClass, StatusCounts } from './types';
+import { STATUS_CLASSES, type Counters, type Distribution, type LoadResult, type Phase, type RequestSpec, type StatusClass, type StatusCounts } from '../contracts/loadtest';
 
-export { mergeResults, summaryLine } from './summary';
+/** What the engine reports every `intervalMs` while it runs (progress lines, CloudWatch publishing). */
+export interface IntervalSnapshot extends Counters {
+  /** Wall-clock start and end of the interval (epoch ms, fractional). */
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Arrival rate the schedule asked for at the end of the interval (req/s). */
+  readonly targetRps: number;
+  /** Requests currently in flight. */
+  readonly inFlight: number;
+  /** Latency of the requests completed in the interval, from their intended send time. */
+  readonly latency: Distribution;
+}
 
 export interface RunLoadOptions {
   /** Base URL of the system under test (`http://host:port[/base]`); request paths are appended. */
@@ -65,7 +76,6 @@ class Tally {
   }
 }
 
-const STATUS_CLASSES: readonly StatusClass[] = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 /** Connections opened before a run: enough for this many seconds of arrivals at the peak rate. */
 const WARM_SECONDS = 0.02;
 

@@ -1,5 +1,6 @@
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
-import { LOADTEST_DIMENSIONS, LOADTEST_METRICS, LOADTEST_NAMESPACE, type IntervalSnapshot } from './types';
+import { LOADTEST_DIMENSIONS, LOADTEST_METRICS, LOADTEST_NAMESPACE } from '../contracts/loadtest';
+import type { IntervalSnapshot } from './engine';
 
 /** Where the engine sends its interval snapshots. `record` is called from the hot loop: sync and cheap. */
 export interface MetricsPublisher {

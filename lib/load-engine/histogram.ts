@@ -1,5 +1,5 @@
 import { build, type JsHistogram } from 'hdr-histogram-js';
-import type { Distribution, LatencySummary } from './types';
+import type { Distribution, LatencySummary } from '../contracts/loadtest';
 
 /**
  * Latency histograms: HdrHistogram (hdr-histogram-js, the pure-JS build: the WASM one needs async

@@ -1,7 +1,8 @@
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { cloudWatchPublisher, PublishError, roundLatency, toBatches } from '../../../tools/loadtest/publish';
-import { LOADTEST_NAMESPACE, type IntervalSnapshot } from '../../../tools/loadtest/types';
-import { MOTO_ENDPOINT, motoClient, uniqueId } from '../kpi-report/moto';
+import { LOADTEST_NAMESPACE } from '../../lib/contracts/loadtest';
+import type { IntervalSnapshot } from '../../lib/load-engine/engine';
+import { cloudWatchPublisher, PublishError, roundLatency, toBatches } from '../../lib/load-engine/publish';
+import { MOTO_ENDPOINT, motoClient, uniqueId } from '../tools/kpi-report/moto';
 
 // GIVEN a publisher pointed at moto_server (started by the jest global setup)
 const client = motoClient(CloudWatchClient);
