@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, SymlinkFollowMode, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -64,6 +64,9 @@ export class AppTask extends Construct {
       ? ecs.ContainerImage.fromRegistry(props.image.uri)
       : ecs.ContainerImage.fromAsset(resolve(PROJECT_ROOT, props.image.directory), {
           platform: arm ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
+          // The build context is the directory alone: what it links to outside (workload/contracts ->
+          // ../lib/contracts) is staged as a copy, or the image build could not see it.
+          followSymlinks: SymlinkFollowMode.EXTERNAL,
         });
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { ContainerEnvName } from '../contracts/container-env';
 import type { AuroraDatabase } from './aurora-database';
 import type { Cache } from './cache';
 import type { JobQueue } from './job-queue';
@@ -19,9 +20,10 @@ export interface DataTier {
   readonly databaseUser: string;
 }
 
+/** A container's variables, named by the contract the workload parses (lib/contracts/container-env.ts). */
 export interface ContainerSettings {
-  readonly environment: Record<string, string>;
-  readonly secrets: Record<string, ecs.Secret>;
+  readonly environment: { readonly [K in ContainerEnvName]?: string };
+  readonly secrets: { readonly [K in ContainerEnvName]?: ecs.Secret };
 }
 
 /**
@@ -38,7 +40,7 @@ export interface ContainerSettings {
  */
 export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: number): ContainerSettings {
   const { database, cache, jobs } = tier;
-  const environment: Record<string, string> = {
+  const environment: { [K in ContainerEnvName]?: string } = {
     AWS_REGION: Stack.of(scope).region,
     DB_WRITER_HOST: database.writerEndpoint,
     DB_READER_HOST: database.readerEndpoint,
@@ -66,7 +68,7 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
   const imported = new Construct(scope, 'DataTierSecrets');
   const byArn = (id: string, secret: secretsmanager.ISecret) => secretsmanager.Secret.fromSecretCompleteArn(imported, id, secret.secretArn);
   const dbSecret = byArn('Database', database.secret);
-  const secrets: Record<string, ecs.Secret> = {
+  const secrets: ContainerSettings['secrets'] = {
     DB_USERNAME: ecs.Secret.fromSecretsManager(dbSecret, 'username'),
     DB_PASSWORD: ecs.Secret.fromSecretsManager(dbSecret, 'password'),
   };
