@@ -4,7 +4,7 @@ import { STACK_PARTS, stackId, type StackPart } from './contracts/stacks';
 import { ComputeStack } from './stacks/compute-stack';
 import { DataStack } from './stacks/data-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
-import { connectionBudget } from './config/rules';
+import { connectionBudget } from './config/capacity';
 import { LambdaVpcExceptions } from './constructs/guard';
 import { LoadTestStack } from './stacks/load-test-stack';
 import { NetworkStack } from './stacks/network-stack';

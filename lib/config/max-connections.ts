@@ -6,7 +6,7 @@
  * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Managing.html#AuroraPostgreSQL.Managing.MaxConnections).
  * Graviton generations after r6g (r7g, r8g) and the Intel r6i/r7i have the same memory per size as r6g, so
  * they share its figures. A class missing here fails validation with the list of known classes: add it
- * rather than guess.
+ * rather than guess. The formulas that use it (Serverless v2, the connection budget) are in capacity.ts.
  */
 export const AURORA_POSTGRES_MAX_CONNECTIONS: Readonly<Record<string, number>> = Object.freeze({
   'db.t3.medium': 420,
@@ -22,24 +22,6 @@ export const AURORA_POSTGRES_MAX_CONNECTIONS: Readonly<Record<string, number>> =
   'db.x2g.large': 3479,
   ...sizes(['x2g'], 5000, ['xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge']),
 });
-
-/**
- * Connections AWS automation keeps for itself; the guide asks for "at least 3 more connections to support
- * AWS automation" on top of what the application needs.
- */
-export const RESERVED_CONNECTIONS = 3;
-
-/** Memory of one Aurora capacity unit (GiB). */
-const GIB_PER_ACU = 2;
-
-/**
- * Serverless v2 derives max_connections from the memory at the cluster's maximum ACU, with the same formula
- * as provisioned classes. This is an estimate from that formula (the instance reserves some memory, so the
- * real value is a little lower; the budget check keeps a reserve for that reason too).
- */
-export function serverlessV2MaxConnections(maxCapacityAcu: number): number {
-  return Math.min(Math.floor((maxCapacityAcu * GIB_PER_ACU * 1024 ** 3) / 9531392), 5000);
-}
 
 function sizes(families: string[], value: number, suffixes: string[]): Record<string, number> {
   const out: Record<string, number> = {};

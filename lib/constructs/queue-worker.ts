@@ -6,7 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { ComputeConfig, StatefulConfig, WorkerConfig } from '../config/schema';
-import { backlogPerTaskTarget } from '../config/rules';
+import { backlogPerTaskTarget } from '../config/capacity';
 import { AppTask, serviceDefaults } from './app-task';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';

@@ -1,6 +1,5 @@
 import { ConfigError, loadConfig } from '../../lib/config/loader';
-import { connectionBudget, connectionDemand, backlogPerTaskTarget, isValidFargateSize } from '../../lib/config/rules';
-import { AURORA_POSTGRES_MAX_CONNECTIONS, serverlessV2MaxConnections } from '../../lib/config/max-connections';
+import { serverlessV2MaxConnections } from '../../lib/config/capacity';
 import { blueprintContext, configFor, contextWith, type Overrides } from '../helpers/context';
 
 /** The problems synth would print for `env` with `overrides` applied (fails the test if config loads). */
@@ -630,30 +629,3 @@ describe('every problem at once', () => {
   });
 });
 
-describe('derived figures', () => {
-  test('backlog target = acceptable latency ÷ processing time', () => {
-    expect(backlogPerTaskTarget({ worker: { acceptableLatencySeconds: 60, avgProcessingSeconds: 2 } } as never)).toBe(30);
-  });
-
-  test('connection demand and budget', () => {
-    const cfg = configFor('prod');
-    expect(connectionDemand(cfg)).toBe(cfg.api.maxTasks * cfg.api.dbPoolSize + cfg.worker.maxTasks * cfg.worker.dbPoolSize);
-    expect(connectionBudget(cfg.database)).toBe(Math.floor((3479 - 3) * 0.9));
-    expect(connectionBudget({ ...cfg.database, proxy: { ...cfg.database.proxy, enabled: false } })).toBe(3476);
-  });
-
-  test('max_connections table follows the documented formula within a few percent', () => {
-    // LEAST({DBInstanceClassMemory/9531392}, 5000): r6g.large has 16 GiB, a little of it reserved.
-    expect(AURORA_POSTGRES_MAX_CONNECTIONS['db.r6g.large']).toBeLessThan((16 * 1024 ** 3) / 9531392);
-    expect(AURORA_POSTGRES_MAX_CONNECTIONS['db.r6g.large']).toBeGreaterThan(0.9 * (16 * 1024 ** 3) / 9531392);
-    expect(serverlessV2MaxConnections(256)).toBe(5000);
-    expect(serverlessV2MaxConnections(1)).toBe(225);
-  });
-
-  test.each([
-    [256, 512, true], [256, 4096, false], [512, 1024, true], [512, 1536, false], [1024, 8192, true],
-    [4096, 30720, true], [8192, 20480, true], [8192, 18432, false], [16384, 122880, true], [16384, 36864, false],
-  ])('Fargate %i CPU with %i MiB: %s', (cpu, mem, ok) => {
-    expect(isValidFargateSize(cpu, mem)).toBe(ok);
-  });
-});

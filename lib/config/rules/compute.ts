@@ -1,0 +1,119 @@
+import { backlogPerTaskTarget, FARGATE_MEMORY_MIB, isValidFargateSize } from '../capacity';
+import { collector, round, type Config, type Problem } from './problem';
+
+/**
+ * The queue's visibility timeout must cover the longest job this many times over: a job that runs long, a
+ * slow DeleteMessage and a clock skew between workers must not let a second worker receive the same message.
+ */
+export const VISIBILITY_TIMEOUT_HEADROOM = 2;
+
+/** Fargate gives a task at most this long between SIGTERM and SIGKILL (s). */
+export const FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120;
+
+/** Cookie-name prefixes the load balancer keeps for itself. */
+const RESERVED_COOKIE_PREFIXES = ['AWSALB', 'AWSALBAPP', 'AWSALBTG'];
+
+/** The services: task ranges and sizes, images, deploys, and the worker's fit to its queue. */
+export function checkServices(cfg: Config): Problem[] {
+  const { problems, add } = collector();
+
+  for (const svc of ['api', 'worker'] as const) {
+    const s = cfg[svc];
+    add(s.minTasks > s.maxTasks, `${svc}.minTasks`, [`${svc}.maxTasks`],
+      `must not exceed ${svc}.maxTasks (${s.maxTasks})`,
+      `lower ${svc}.minTasks to at most ${s.maxTasks}, or raise ${svc}.maxTasks`);
+    // An unknown cpu is the schema's to report; memory is checked against a known cpu only.
+    add(s.cpu in FARGATE_MEMORY_MIB && !isValidFargateSize(s.cpu, s.memoryMiB), `${svc}.memoryMiB`, [`${svc}.cpu`],
+      `is not a memory size Fargate offers with ${svc}.cpu ${s.cpu}`,
+      `pick ${describeFargateMemory(s.cpu)} (see https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size)`);
+  }
+
+  for (const svc of ['api', 'worker'] as const) {
+    const { uri, directory } = cfg[svc].image;
+    add((uri === '') === (directory === ''), `${svc}.image`, [],
+      uri === '' ? 'names neither a registry uri nor a build directory' : 'names both a registry uri and a build directory',
+      `set exactly one of ${svc}.image.uri and ${svc}.image.directory`);
+  }
+
+  add(/^0(:|$)/.test(cfg.compute.runAsUser), 'compute.runAsUser', [],
+    'runs the containers as root; a process that escapes the application then owns the container',
+    'use a non-root uid such as "1000:1000" (the workload image\'s node user)');
+
+  const api = cfg.api;
+  add(api.minHealthyPercent === api.maxHealthyPercent, 'api.maxHealthyPercent', ['api.minHealthyPercent'],
+    `equals api.minHealthyPercent (${api.minHealthyPercent}); a rolling deploy could neither start a new task nor stop an old one`,
+    'raise api.maxHealthyPercent (200 lets a deploy start a full new set first)');
+  const names = api.scheduledScaling.map((e) => e.name);
+  api.scheduledScaling.forEach((entry, i) => {
+    add(entry.minTasks > entry.maxTasks, `api.scheduledScaling.${i}.minTasks`, [`api.scheduledScaling.${i}.maxTasks`],
+      `must not exceed the entry's maxTasks (${entry.maxTasks})`, 'lower minTasks or raise maxTasks of this entry');
+    add(names.indexOf(entry.name) !== i, `api.scheduledScaling.${i}.name`, [],
+      'is used by an earlier entry too', 'give every scheduled action its own name');
+  });
+
+  const w = cfg.worker;
+  add(w.stopTimeoutSeconds > cfg.queue.visibilityTimeoutSeconds, 'worker.stopTimeoutSeconds', ['queue.visibilityTimeoutSeconds'],
+    `is longer than queue.visibilityTimeoutSeconds (${cfg.queue.visibilityTimeoutSeconds}); a job still finishing after SIGTERM would be handed to another worker`,
+    `lower it to at most ${cfg.queue.visibilityTimeoutSeconds}, or raise the visibility timeout`);
+  const neededStop = Math.min(Math.ceil(w.maxProcessingSeconds), FARGATE_MAX_STOP_TIMEOUT_SECONDS);
+  add(w.stopTimeoutSeconds < neededStop, 'worker.stopTimeoutSeconds', ['worker.maxProcessingSeconds'],
+    `is shorter than the longest job (worker.maxProcessingSeconds ${w.maxProcessingSeconds} s, capped at Fargate's ${FARGATE_MAX_STOP_TIMEOUT_SECONDS} s); a job in flight at scale-in or deploy would be killed and run again`,
+    `raise it to at least ${neededStop}`);
+  add(w.capacityProviders.fargateWeight + w.capacityProviders.spotWeight === 0, 'worker.capacityProviders', [],
+    'gives FARGATE and FARGATE_SPOT both weight 0, so no task beyond the base can be placed',
+    'give fargateWeight or spotWeight a weight of at least 1');
+
+  add(w.maxProcessingSeconds < w.avgProcessingSeconds, 'worker.maxProcessingSeconds', ['worker.avgProcessingSeconds'],
+    `is below worker.avgProcessingSeconds (${w.avgProcessingSeconds}); the longest job cannot be shorter than the average`,
+    `raise worker.maxProcessingSeconds to at least ${w.avgProcessingSeconds}`);
+  const neededVisibility = Math.ceil(w.maxProcessingSeconds * VISIBILITY_TIMEOUT_HEADROOM);
+  add(cfg.queue.visibilityTimeoutSeconds < neededVisibility, 'queue.visibilityTimeoutSeconds', ['worker.maxProcessingSeconds'],
+    `is shorter than ${VISIBILITY_TIMEOUT_HEADROOM} × worker.maxProcessingSeconds (${w.maxProcessingSeconds} s), so a slow job becomes visible again and a second worker runs it`,
+    `raise queue.visibilityTimeoutSeconds to at least ${neededVisibility}, or lower worker.maxProcessingSeconds`);
+  const target = backlogPerTaskTarget(cfg);
+  add(target < 1, 'worker.acceptableLatencySeconds', ['worker.avgProcessingSeconds'],
+    `gives a backlog target of ${round(target)} messages per task (acceptableLatencySeconds ÷ avgProcessingSeconds = ${w.acceptableLatencySeconds} ÷ ${w.avgProcessingSeconds}); below 1 the worker service scales out for every message and never settles`,
+    `raise worker.acceptableLatencySeconds to at least worker.avgProcessingSeconds (${w.avgProcessingSeconds})`);
+
+  return problems;
+}
+
+/** The load balancer: routing algorithm, slow start, health checks, stickiness, routes, certificate. */
+export function checkLoadBalancer(cfg: Config): Problem[] {
+  const { problems, add } = collector();
+  const alb = cfg.alb;
+  add(alb.routingAlgorithm === 'weighted_random' && alb.slowStartSeconds > 0, 'alb.slowStartSeconds', ['alb.routingAlgorithm'],
+    'must be 0 with alb.routingAlgorithm "weighted_random"; the load balancer refuses slow start with that algorithm',
+    'set alb.slowStartSeconds to 0, or pick "round_robin" or "least_outstanding_requests"');
+  add(alb.slowStartSeconds > 0 && alb.slowStartSeconds < 30, 'alb.slowStartSeconds', [],
+    'must be 0 (off) or 30 to 900', 'set it to 0 or to at least 30');
+  add(alb.anomalyMitigation && alb.routingAlgorithm !== 'weighted_random', 'alb.anomalyMitigation', ['alb.routingAlgorithm'],
+    `needs alb.routingAlgorithm "weighted_random" (it is "${alb.routingAlgorithm}"); automatic target weights only work with that algorithm`,
+    'set alb.routingAlgorithm to "weighted_random" (and alb.slowStartSeconds to 0), or alb.anomalyMitigation to false');
+  add(alb.healthCheck.timeoutSeconds >= alb.healthCheck.intervalSeconds, 'alb.healthCheck.timeoutSeconds', ['alb.healthCheck.intervalSeconds'],
+    `must be shorter than alb.healthCheck.intervalSeconds (${alb.healthCheck.intervalSeconds})`,
+    `lower it below ${alb.healthCheck.intervalSeconds}, or raise the interval`);
+  if (alb.stickiness.mode === 'app_cookie') {
+    const name = alb.stickiness.cookieName;
+    add(name === '', 'alb.stickiness.cookieName', ['alb.stickiness.mode'],
+      'is empty, but alb.stickiness.mode "app_cookie" needs the name of your application\'s cookie',
+      'set it to the cookie your application issues, or use mode "lb_cookie"');
+    add(RESERVED_COOKIE_PREFIXES.some((p) => name.startsWith(p)), 'alb.stickiness.cookieName', ['alb.stickiness.mode'],
+      `starts with ${RESERVED_COOKIE_PREFIXES.join(', ')}, which the load balancer reserves`, 'rename the cookie');
+  }
+  const priorities = alb.routes.map((r) => r.priority);
+  const duplicates = [...new Set(priorities.filter((p, i) => priorities.indexOf(p) !== i))];
+  add(duplicates.length > 0, 'alb.routes', [],
+    `uses priority ${duplicates.join(', ')} more than once`, 'give every route its own priority');
+  const certRegion = alb.certificateArn.split(':')[3];
+  add(alb.certificateArn !== '' && certRegion !== cfg.region, 'alb.certificateArn', ['region'],
+    `is a certificate of ${certRegion}, but the load balancer is in ${cfg.region}; ACM certificates work only in their own region`,
+    `request or import the certificate in ${cfg.region}`);
+  return problems;
+}
+
+function describeFargateMemory(cpu: number): string {
+  if (cpu === 256) return '512, 1024 or 2048 MiB';
+  const [min, max, step] = FARGATE_MEMORY_MIB[cpu];
+  return `${min} to ${max} MiB in steps of ${step}`;
+}

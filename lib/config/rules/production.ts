@@ -1,0 +1,38 @@
+import { collector, type Config, type Problem } from './problem';
+
+/** Log retention that production needs (AWS Control Tower CT.CLOUDWATCH.PR.2: at least one year). */
+export const MIN_PRODUCTION_LOG_RETENTION_DAYS = 365;
+
+/** What a production environment must have, whatever the other rules allow. */
+export function checkProduction(cfg: Config): Problem[] {
+  if (!cfg.production) return [];
+  const { problems, add } = collector();
+  add(cfg.database.readers < 1, 'database.readers', ['production'],
+    'is 0 in a production environment; without a reader, a writer failure means minutes of downtime while Aurora replaces it',
+    'set database.readers to at least 1');
+  add(cfg.stateful.removalPolicy === 'destroy', 'stateful.removalPolicy', ['production'],
+    'is "destroy" in a production environment; deleting the stack would delete the data',
+    'set stateful.removalPolicy to "snapshot" or "retain"');
+  add(!cfg.stateful.terminationProtection, 'stateful.terminationProtection', ['production'],
+    'is off in a production environment', 'set stateful.terminationProtection to true');
+  add(cfg.api.minHealthyPercent < 100, 'api.minHealthyPercent', ['production'],
+    'is below 100 in a production environment; a deploy would remove serving capacity before the new tasks are healthy',
+    'set api.minHealthyPercent to 100');
+  add(cfg.api.minTasks < 2, 'api.minTasks', ['production'],
+    'is below 2 in a production environment; one task cannot span two zones or survive its own replacement',
+    'set api.minTasks to at least 2');
+  add(cfg.cache.mode === 'replication-group' && cfg.cache.replicas < 1, 'cache.replicas', ['production', 'cache.mode'],
+    'is 0 in a production environment; without a replica there is no Multi-AZ and no automatic failover',
+    'set cache.replicas to at least 1, or cache.mode to "serverless"');
+  const retentions = [
+    ['network.flowLogRetentionDays', cfg.network.flowLogRetentionDays],
+    ['compute.logRetentionDays', cfg.compute.logRetentionDays],
+    ['database.logRetentionDays', cfg.database.logRetentionDays],
+  ] as const;
+  for (const [path, days] of retentions) {
+    add(days < MIN_PRODUCTION_LOG_RETENTION_DAYS, path, ['production'],
+      `keeps logs ${days} days in a production environment; AWS Control Tower (CT.CLOUDWATCH.PR.2) and most audits want at least a year`,
+      `set ${path} to ${MIN_PRODUCTION_LOG_RETENTION_DAYS} or more`);
+  }
+  return problems;
+}

@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import { FARGATE_CPU_UNITS } from '../capacity';
+import { int, logRetentionDays, num } from './common';
+
+/** Where a service's container image comes from: a registry URI, or a Docker build context (exactly one). */
+export const imageSchema = z.strictObject({
+  uri: z.string()
+    .describe('Image in a registry, e.g. "public.ecr.aws/docker/library/nginx:1.27-alpine"; "" to build `directory`.'),
+  directory: z.string()
+    .describe('Docker build context relative to the project root (built by `cdk deploy` for `compute.cpuArchitecture`, not by synth); "" to pull `uri`.'),
+  command: z.array(z.string())
+    .describe('Overrides the image\'s CMD; [] keeps it.'),
+}).describe('Where the container image comes from: a registry `uri` or a build `directory`, exactly one.');
+
+const fargateTask = {
+  minTasks: int(0, 1000)
+    .describe('Tasks never fewer than this (the autoscaling minimum).'),
+  maxTasks: int(1, 1000)
+    .describe('Tasks never more than this (the autoscaling maximum; also the connection budget\'s multiplier).'),
+  cpu: z.literal(FARGATE_CPU_UNITS)
+    .describe('Fargate task CPU units (1024 = 1 vCPU).'),
+  memoryMiB: int(512, 122880)
+    .describe('Fargate task memory (MiB); must be a size Fargate offers for `cpu`.'),
+  dbPoolSize: int(1, 100)
+    .describe('Size of the PostgreSQL connection pool in each task (DB_POOL_SIZE): what the connection budget counts.'),
+};
+
+export const computeSchema = z.strictObject({
+  cpuArchitecture: z.enum(['arm64', 'x86_64'])
+    .describe('CPU architecture of every task: Graviton (`arm64`, cheaper per vCPU) or `x86_64`. The image must have it.'),
+  containerInsights: z.enum(['enabled', 'enhanced'])
+    .describe('Container Insights on the ECS cluster: `enhanced` (task- and container-level) or `enabled`; both publish RunningTaskCount.'),
+  logRetentionDays: logRetentionDays
+    .describe('Retention of the containers\' and the load generator\'s logs (days; 365 or more in production).'),
+  readOnlyRootFilesystem: z.boolean()
+    .describe('Mount the containers\' root filesystem read-only (the workload writes nothing; an image that must write needs false).'),
+  runAsUser: z.string().regex(/^(\d+(:\d+)?)?$/, 'a numeric "uid:gid" such as "1000:1000", or ""')
+    .describe('User the containers run as, "uid:gid" (1000 is the workload image\'s `node` user); "" keeps the image\'s USER. Never root.'),
+}).describe('The ECS cluster and what every task shares.');
+
+export const albSchema = z.strictObject({
+  certificateArn: z.string().regex(/^(arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+)?$/, 'an ACM certificate ARN, or ""')
+    .describe('ACM certificate in `region`: HTTPS on 443 (TLS 1.3 policy) and a redirect from 80; "" serves plain HTTP on port 80 (development only).'),
+  idleTimeoutSeconds: int(1, 4000)
+    .describe('Connection idle timeout (s).'),
+  desyncMitigationMode: z.enum(['monitor', 'defensive', 'strictest'])
+    .describe('HTTP desync mitigation: `defensive` (the AWS default) or `strictest`; `monitor` only logs.'),
+  accessLogRetentionDays: int(1, 3650)
+    .describe('Days the access logs are kept in their bucket.'),
+  routingAlgorithm: z.enum(['round_robin', 'least_outstanding_requests', 'weighted_random'])
+    .describe('Target group routing algorithm: `least_outstanding_requests` suits uneven request cost; `weighted_random` allows anomaly mitigation.'),
+  anomalyMitigation: z.boolean()
+    .describe('Automatic target weights: steer traffic away from targets that return errors (`weighted_random` only).'),
+  stickiness: z.strictObject({
+    mode: z.enum(['off', 'lb_cookie', 'app_cookie'])
+      .describe('`off`, `lb_cookie` (the load balancer\'s cookie) or `app_cookie` (your application\'s cookie); off works best for even load spreading.'),
+    durationSeconds: int(1, 604800)
+      .describe('How long a client sticks to one target (s).'),
+    cookieName: z.string()
+      .describe('Name of the application\'s cookie (`app_cookie` only; not one the load balancer reserves).'),
+  }).describe('Sticky sessions: pin a client to one task.'),
+  slowStartSeconds: int(0, 900)
+    .describe('Slow start: a new target\'s share of requests ramps up over this time (s); 0 off, else 30 to 900; not with `weighted_random`.'),
+  deregistrationDelaySeconds: int(0, 3600)
+    .describe('How long a deregistering target keeps serving in-flight requests (s).'),
+  healthCheck: z.strictObject({
+    path: z.string().regex(/^\/[^\s]*$/, 'a path starting with /')
+      .describe('Path the load balancer requests on each target.'),
+    intervalSeconds: int(5, 300)
+      .describe('Time between checks (s).'),
+    timeoutSeconds: int(2, 120)
+      .describe('Time to wait for a response (s); shorter than the interval.'),
+    healthyThresholdCount: int(2, 10)
+      .describe('Consecutive successes before a target is healthy.'),
+    unhealthyThresholdCount: int(2, 10)
+      .describe('Consecutive failures before a target is unhealthy.'),
+    healthyHttpCodes: z.string().regex(/^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$/, 'codes such as "200" or "200-299,304"')
+      .describe('Status codes that count as healthy, e.g. "200" or "200-299".'),
+  }).describe('The target group\'s health check.'),
+  routes: z.array(z.strictObject({
+    priority: int(1, 50000)
+      .describe('Rule priority, unique, lower first.'),
+    pathPatterns: z.array(z.string().regex(/^\/[A-Za-z0-9_\-.$/~"'@:+?*&]*$/, 'a path pattern such as "/api/*"')).min(1).max(5)
+      .describe('Up to 5 path patterns, e.g. "/api/*".'),
+  })).max(20)
+    .describe('Path-based routing: each rule forwards matching paths to the API; anything else gets a fixed 404. [] forwards every request to the API.'),
+}).describe('The internet-facing Application Load Balancer and the API\'s target group.');
+
+const scheduledScalingSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and -')
+    .describe('Unique name of the entry.'),
+  schedule: z.string().regex(/^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$/, 'cron(...), rate(...) or at(...)')
+    .describe('When: "cron(m h dom mon dow year)", "rate(n unit)" or "at(yyyy-mm-ddThh:mm:ss)".'),
+  timeZone: z.string().min(1)
+    .describe('IANA time zone of the schedule, e.g. "UTC" or "Europe/Berlin".'),
+  minTasks: int(0, 1000)
+    .describe('Fewest tasks from then on.'),
+  maxTasks: int(1, 1000)
+    .describe('Most tasks from then on.'),
+});
+
+export const apiSchema = z.strictObject({
+  ...fargateTask,
+  image: imageSchema,
+  containerPort: int(1, 65535)
+    .describe('Port the container listens on.'),
+  containerHealthCheckCommand: z.string()
+    .describe('Shell command the container runs to report itself healthy (exit 0 = healthy); "" for none.'),
+  healthCheckGracePeriodSeconds: int(0, 7200)
+    .describe('ECS ignores failing load-balancer health checks for this long after a task starts (s).'),
+  minHealthyPercent: int(0, 100)
+    .describe('Rolling deploys: share of tasks that must stay running (%); 100 in production.'),
+  maxHealthyPercent: int(100, 200)
+    .describe('Rolling deploys: most tasks during a deploy, as a share of the desired count (%).'),
+  scheduledScaling: z.array(scheduledScalingSchema).max(50)
+    .describe('Scheduled changes of the task range, e.g. a higher minimum before a daily peak. A later `cdk deploy` resets the range to minTasks/maxTasks until the next scheduled action.'),
+  targetCpuUtilizationPercent: int(10, 95)
+    .describe('Target tracking: average CPU utilisation the service scales to hold (%).'),
+  targetMemoryUtilizationPercent: int(10, 95)
+    .describe('Target tracking: average memory utilisation the service scales to hold (%).'),
+  requestsPerTarget: int(1, 1_000_000)
+    .describe('Target tracking on ALBRequestCountPerTarget: requests per target per minute.'),
+  scaleOutCooldownSeconds: int(0, 3600)
+    .describe('Wait after a scale-out before another scale-out counts the new tasks (s).'),
+  scaleInCooldownSeconds: int(0, 3600)
+    .describe('Wait after a scale-in before the next scale-in (s).'),
+}).describe('The API: a Fargate service behind the load balancer, scaled on CPU, memory and requests per target.');
+
+export const workerSchema = z.strictObject({
+  ...fargateTask,
+  image: imageSchema,
+  stopTimeoutSeconds: int(2, 120)
+    .describe('Time a task gets between SIGTERM and SIGKILL to finish its in-flight jobs (s; Fargate allows up to 120); at least the longest job (capped at 120) and at most the visibility timeout.'),
+  scaleOnInFlightMessages: z.boolean()
+    .describe('Count in-flight (received, not yet deleted) messages in the backlog as well as visible ones.'),
+  capacityProviders: z.strictObject({
+    fargateBase: int(0, 100000)
+      .describe('Tasks always on FARGATE.'),
+    fargateWeight: int(0, 1000)
+      .describe('Weight of FARGATE for the tasks beyond the base.'),
+    spotWeight: int(0, 1000)
+      .describe('Weight of FARGATE_SPOT for the tasks beyond the base (Spot tasks get SIGTERM two minutes before interruption).'),
+  }).describe('Capacity provider mix: `fargateBase` tasks always on FARGATE, the rest split by weight with FARGATE_SPOT.'),
+  acceptableLatencySeconds: num(1, 43200)
+    .describe('How long a job may wait in the queue before it is "late" (s); ÷ avgProcessingSeconds gives the backlog target per task.'),
+  avgProcessingSeconds: num(0.001, 43200)
+    .describe('Average time one task spends on one job (s).'),
+  maxProcessingSeconds: num(0.001, 43200)
+    .describe('Longest time one job may take (s); the queue\'s visibility timeout must cover it twice.'),
+  scaleOutCooldownSeconds: int(0, 3600)
+    .describe('Wait after a scale-out before another scale-out (s).'),
+  scaleInCooldownSeconds: int(0, 3600)
+    .describe('Wait after a scale-in before the next scale-in (s).'),
+}).describe('The queue worker: a Fargate service scaled on backlog per task (0 tasks allowed).');
+
+export type ImageConfig = z.infer<typeof imageSchema>;
+export type ComputeConfig = z.infer<typeof computeSchema>;
+export type AlbConfig = z.infer<typeof albSchema>;
+export type ApiConfig = z.infer<typeof apiSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;
