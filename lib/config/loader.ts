@@ -153,7 +153,7 @@ function explain(issue: z.core.$ZodIssue, value: Json | undefined): [string, str
     case 'invalid_format':
       return [`must be ${issue.message}`, `write ${issue.message}`];
     default:
-      return [issue.message, 'see the key in README.md'];
+      return [issue.message, 'see the key in docs/configuration.md'];
   }
 }
 
