@@ -111,16 +111,22 @@ async function connectAndMigrate(cert: string): Promise<Outcome> {
   return JSON.parse(line) as Outcome;
 }
 
+// Each case's server and probe run side by side: the cases share nothing but the CAs and the initdb they copy.
+const outcomes = new Map<string, Outcome>();
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-db-tls-'));
   writeFileSync(join(dir, 'openssl.cnf'), OPENSSL_CONFIG);
-  await Promise.all(['ca-public', 'ca-rds', 'ca-other'].map(makeCa));
-  await Promise.all([
-    makeServerCert('proxy', 'ca-public', 'server_here'),
-    makeServerCert('aurora', 'ca-rds', 'server_here'),
-    makeServerCert('impostor', 'ca-other', 'server_here'),
-    makeServerCert('aurora-elsewhere', 'ca-rds', 'server_elsewhere'),
-  ]);
+  if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
+  const initdb = asServerUser(join(pgBin, 'initdb'), ['-D', join(dir, 'pg'), '-U', 'app', '--auth=trust', '--no-sync']);
+  const certificates = (async () => {
+    await Promise.all(['ca-public', 'ca-rds', 'ca-other'].map(makeCa));
+    await Promise.all([
+      makeServerCert('proxy', 'ca-public', 'server_here'),
+      makeServerCert('aurora', 'ca-rds', 'server_here'),
+      makeServerCert('impostor', 'ca-other', 'server_here'),
+      makeServerCert('aurora-elsewhere', 'ca-rds', 'server_elsewhere'),
+    ]);
+  })();
   buildSync({
     stdin: {
       contents: `
@@ -138,9 +144,13 @@ beforeAll(async () => {
     },
     bundle: true, platform: 'node', target: 'node20', outfile: join(dir, 'probe.js'), logLevel: 'error',
   });
+  await Promise.all([initdb, certificates]);
+  // The server's keys must belong to the user it runs as.
   if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'postgres', dir]);
-  await asServerUser(join(pgBin, 'initdb'), ['-D', join(dir, 'pg'), '-U', 'app', '--auth=trust', '--no-sync']);
-  await Promise.all(['proxy', 'aurora', 'impostor', 'aurora-elsewhere'].map(serve));
+  await Promise.all(['proxy', 'aurora', 'impostor', 'aurora-elsewhere'].map(async (cert) => {
+    await serve(cert);
+    outcomes.set(cert, await connectAndMigrate(cert));
+  }));
 });
 
 afterAll(async () => {
@@ -149,23 +159,23 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('through RDS Proxy (a certificate from a default root, not in the RDS bundle): connects over TLS and migrates', async () => {
-  const outcome = await connectAndMigrate('proxy');
+test('through RDS Proxy (a certificate from a default root, not in the RDS bundle): connects over TLS and migrates', () => {
+  const outcome = outcomes.get('proxy');
   expect(outcome).toEqual({ ok: true, applied: MIGRATIONS.map((m) => m.id), tls: true });
 });
 
-test('to Aurora directly (a certificate from the RDS bundle): connects over TLS and migrates', async () => {
-  const outcome = await connectAndMigrate('aurora');
+test('to Aurora directly (a certificate from the RDS bundle): connects over TLS and migrates', () => {
+  const outcome = outcomes.get('aurora');
   expect(outcome).toEqual({ ok: true, applied: MIGRATIONS.map((m) => m.id), tls: true });
 });
 
-test('a certificate from a CA in neither store is refused: the chain is still verified', async () => {
-  const outcome = await connectAndMigrate('impostor');
+test('a certificate from a CA in neither store is refused: the chain is still verified', () => {
+  const outcome = outcomes.get('impostor');
   expect(outcome).toMatchObject({ ok: false, code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
 });
 
-test('a trusted certificate for another host name is refused: the host name is still checked', async () => {
-  const outcome = await connectAndMigrate('aurora-elsewhere');
+test('a trusted certificate for another host name is refused: the host name is still checked', () => {
+  const outcome = outcomes.get('aurora-elsewhere');
   expect(outcome).toMatchObject({ ok: false, code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
 });
 
