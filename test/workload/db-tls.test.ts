@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'child_process';
 import { buildSync } from 'esbuild';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { randomBytes } from 'crypto';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -16,8 +17,8 @@ import { spawnCollecting } from './harness';
 //   which Node adds to its default roots exactly as it would a bundled one;
 // - CA-RDS plays the RDS bundle, given as DB_TLS_CA_FILE;
 // - CA-OTHER is trusted by nobody.
-// A test-owned PostgreSQL with ssl=on presents a certificate from one of them, and a child process runs the
-// workload's connectDatabase + migrate against it, as a task would at start.
+// One test-owned PostgreSQL per case (ssl=on, 127.0.0.1 only, under a temp dir) presents a certificate from one
+// of them, and a child process runs the workload's connectDatabase + migrate against it, as a task would at start.
 
 const WORKLOAD_SRC = join(__dirname, '..', '..', 'workload', 'src');
 const OPENSSL_CONFIG = `
@@ -63,7 +64,7 @@ async function makeCa(name: string) {
 async function makeServerCert(name: string, ca: string, extensions: 'server_here' | 'server_elsewhere') {
   await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-config', 'openssl.cnf',
     '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
-  await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-set_serial', String(Date.now()),
+  await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-set_serial', `0x${randomBytes(8).toString('hex')}`,
     '-days', '2', '-extfile', 'openssl.cnf', '-extensions', extensions, '-out', `${name}.pem`);
   // PostgreSQL refuses a key that others can read.
   chmodSync(join(dir, `${name}.key`), 0o600);
@@ -89,7 +90,10 @@ async function serve(cert: string) {
   await execFileAsync('cp', ['-a', join(dir, 'pg'), server.dataDir]);
   const options = [`-h 127.0.0.1 -p ${server.port} -k ${dir} -c fsync=off -c max_connections=10 -c shared_buffers=16MB`,
     `-c ssl=on -c ssl_cert_file=${join(dir, `${cert}.pem`)} -c ssl_key_file=${join(dir, `${cert}.key`)}`].join(' ');
-  await asServerUser(join(pgBin, 'pg_ctl'), ['-D', server.dataDir, '-l', join(dir, `${cert}.log`), '-w', '-o', options, 'start']);
+  const log = join(dir, `${cert}.log`);
+  await asServerUser(join(pgBin, 'pg_ctl'), ['-D', server.dataDir, '-l', log, '-w', '-o', options, 'start']).catch((err: Error) => {
+    throw new Error(`PostgreSQL (${cert}) did not start: ${err.message}\n${readFileSync(log, 'utf8')}`);
+  });
   server.started = true;
 }
 
