@@ -1,6 +1,7 @@
 import type { SlaConfig } from '../../lib/config/schema';
-import type { LoadResult } from '../loadtest/types';
-import { clientKeys, SERVER, type FetchResult, type Series } from './fetch';
+import { convertUnit, describeMetric, KPI_METRIC, UNIT_SYMBOL, type KpiMetricRow } from '../../lib/contracts/kpi-catalogue';
+import { LOADTEST_METRICS, LOADTEST_NAMESPACE, type LoadResult } from '../../lib/contracts/loadtest';
+import { clientKeys, SERVER, SERVER_SERIES, type FetchResult, type Series, type ServerSeries } from './fetch';
 
 export type Verdict = 'pass' | 'fail' | 'no data' | 'info';
 export type Side = 'client' | 'server';
@@ -63,7 +64,9 @@ export interface Evaluation {
   readonly notes: string[];
 }
 
-const NS = 'ScalingBlueprint/LoadTest';
+/** The catalogue row behind a server-side series: what it measures, in which unit, named in each row's source. */
+const serverRow = (name: ServerSeries): KpiMetricRow => KPI_METRIC[SERVER_SERIES[name].kpi];
+const cloudWatch = (name: ServerSeries) => `CloudWatch ${describeMetric(serverRow(name))}`;
 
 /**
  * Judges the fetched figures against the SLAs. Rates are ratios of sums over the window (never averages
@@ -129,12 +132,13 @@ export function evaluate(input: EvaluateInput): Evaluation {
   for (const p of [50, 90, 99] as const) {
     const slaKey = `latencyP${p}Ms` as const;
     const key = SERVER[`p${p}`];
+    const row = serverRow(`p${p}`);
     const s = get(key);
     if (s && s.values.length > 1) notes.push(`server p${p}: the window spans ${s.values.length} CloudWatch periods; the worst is reported.`);
     rows.push(judge({
-      id: `server.p${p}`, side: 'server', kpi: `latency p${p} (target response time)`, unit: 'ms',
-      observed: s ? 1000 * Math.max(...s.values) : null, sla: sla[slaKey], slaKey, bound: 'max',
-      source: s ? `CloudWatch AWS/ApplicationELB TargetResponseTime p${p} over the window` : reasonFor(key, fetched.failed, `AWS/ApplicationELB TargetResponseTime p${p}`),
+      id: `server.p${p}`, side: 'server', kpi: `latency p${p} (target response time)`, unit: UNIT_SYMBOL.Milliseconds,
+      observed: s ? convertUnit(Math.max(...s.values), row.unit, 'Milliseconds') : null, sla: sla[slaKey], slaKey, bound: 'max',
+      source: s ? `${cloudWatch(`p${p}`)} over the window` : reasonFor(key, fetched.failed, describeMetric(row)),
     }));
   }
   const serverRequests = get(SERVER.requests);
@@ -144,40 +148,40 @@ export function evaluate(input: EvaluateInput): Evaluation {
     id: 'server.errorRate', side: 'server', kpi: 'error rate (5xx)', unit: '%',
     observed: serverRequests && serverTotal > 0 ? (100 * server5xx) / serverTotal : null,
     sla: sla.errorRatePercent, slaKey: 'errorRatePercent', bound: 'max',
-    source: 'CloudWatch AWS/ApplicationELB: 100 × (HTTPCode_Target_5XX_Count + HTTPCode_ELB_5XX_Count) ÷ RequestCount, sums',
+    source: `CloudWatch ${serverRow('requests').namespace}: 100 × (${serverRow('target5xx').metricName} + ${serverRow('elb5xx').metricName}) ÷ ${serverRow('requests').metricName}, sums`,
     detail: `${total(SERVER.target5xx)} target 5xx + ${total(SERVER.elb5xx)} load balancer 5xx of ${serverTotal} requests`,
   }));
   const maxOf = (key: string) => { const s = get(key); return s ? Math.max(...s.values) : null; };
   const minOf = (key: string) => { const s = get(key); return s ? Math.min(...s.values) : null; };
   const meanOf = (key: string) => { const s = get(key); return s ? sum(s.values) / s.values.length : null; };
   rows.push(judge({
-    id: 'server.queueAge', side: 'server', kpi: 'age of the oldest job', unit: 's', observed: maxOf(SERVER.queueAge),
+    id: 'server.queueAge', side: 'server', kpi: 'age of the oldest job', unit: UNIT_SYMBOL[serverRow('queueAge').unit], observed: maxOf(SERVER.queueAge),
     sla: sla.queueAgeSeconds, slaKey: 'queueAgeSeconds', bound: 'max',
-    source: 'CloudWatch AWS/SQS ApproximateAgeOfOldestMessage Maximum, peak',
+    source: `${cloudWatch('queueAge')}, peak`,
   }));
   const cpuMean = meanOf(SERVER.apiCpu);
   rows.push(judge({
-    id: 'server.apiCpu', side: 'server', kpi: 'API CPU (service average, peak period)', unit: '%', observed: maxOf(SERVER.apiCpu),
+    id: 'server.apiCpu', side: 'server', kpi: 'API CPU (service average, peak period)', unit: UNIT_SYMBOL[serverRow('apiCpu').unit], observed: maxOf(SERVER.apiCpu),
     sla: sla.apiCpuPercent, slaKey: 'apiCpuPercent', bound: 'max',
-    source: `CloudWatch AWS/ECS CPUUtilization Average per ${periodSeconds} s, peak`,
+    source: `${cloudWatch('apiCpu')} per ${periodSeconds} s, peak`,
     detail: cpuMean === null ? undefined : `mean over the window ${fmt(cpuMean)} %`,
   }));
   rows.push(info({
     id: 'server.rps', side: 'server', kpi: 'requests/s (mean; per period on the timeline)', unit: 'req/s',
     observed: serverRequests ? serverTotal / ((input.endMs - input.startMs) / 1000) : null,
-    source: 'CloudWatch AWS/ApplicationELB RequestCount Sum ÷ window',
+    source: `${cloudWatch('requests')} ÷ window`,
   }));
-  const tasks = (id: string, kpi: string, key: string, metric: string) => {
-    const lo = minOf(key);
-    const hi = maxOf(key);
-    rows.push(info({ id, side: 'server', kpi, unit: 'tasks', observed: hi, display: hi === null ? undefined : `${fmt(lo!)} → ${fmt(hi)}`, source: `CloudWatch ${metric} Average, min → max` }));
+  const tasks = (id: string, kpi: string, name: ServerSeries) => {
+    const lo = minOf(SERVER[name]);
+    const hi = maxOf(SERVER[name]);
+    rows.push(info({ id, side: 'server', kpi, unit: 'tasks', observed: hi, display: hi === null ? undefined : `${fmt(lo!)} → ${fmt(hi)}`, source: `${cloudWatch(name)}, min → max` }));
   };
-  tasks('server.apiTasks', 'API running tasks', SERVER.apiRunning, 'ECS/ContainerInsights RunningTaskCount');
-  tasks('server.workerTasks', 'worker running tasks', SERVER.workerRunning, 'ECS/ContainerInsights RunningTaskCount');
-  rows.push(info({ id: 'server.apiMemory', side: 'server', kpi: 'API memory (service average, peak)', unit: '%', observed: maxOf(SERVER.apiMemory), source: 'CloudWatch AWS/ECS MemoryUtilization Average, peak' }));
-  rows.push(info({ id: 'server.queueVisible', side: 'server', kpi: 'jobs waiting (peak)', unit: 'messages', observed: maxOf(SERVER.queueVisible), source: 'CloudWatch AWS/SQS ApproximateNumberOfMessagesVisible Maximum' }));
-  rows.push(info({ id: 'server.dlq', side: 'server', kpi: 'dead-letter queue (peak)', unit: 'messages', observed: maxOf(SERVER.dlqVisible), source: 'CloudWatch AWS/SQS ApproximateNumberOfMessagesVisible Maximum (DLQ)' }));
-  rows.push(info({ id: 'server.dbCpu', side: 'server', kpi: 'Aurora writer CPU (peak)', unit: '%', observed: maxOf(SERVER.dbWriterCpu), source: 'CloudWatch AWS/RDS CPUUtilization Average (Role WRITER), peak' }));
+  tasks('server.apiTasks', 'API running tasks', 'apiRunning');
+  tasks('server.workerTasks', 'worker running tasks', 'workerRunning');
+  rows.push(info({ id: 'server.apiMemory', side: 'server', kpi: 'API memory (service average, peak)', unit: UNIT_SYMBOL[serverRow('apiMemory').unit], observed: maxOf(SERVER.apiMemory), source: `${cloudWatch('apiMemory')}, peak` }));
+  rows.push(info({ id: 'server.queueVisible', side: 'server', kpi: 'jobs waiting (peak)', unit: 'messages', observed: maxOf(SERVER.queueVisible), source: cloudWatch('queueVisible') }));
+  rows.push(info({ id: 'server.dlq', side: 'server', kpi: 'dead-letter queue (peak)', unit: 'messages', observed: maxOf(SERVER.dlqVisible), source: `${cloudWatch('dlqVisible')} (DLQ)` }));
+  rows.push(info({ id: 'server.dbCpu', side: 'server', kpi: 'Aurora writer CPU (peak)', unit: UNIT_SYMBOL[serverRow('dbWriterCpu').unit], observed: maxOf(SERVER.dbWriterCpu), source: `${cloudWatch('dbWriterCpu')}, peak` }));
 
   const percentileFailures = unique([...fetched.failed.values()]);
   if (percentileFailures.length > 0) {
@@ -199,7 +203,7 @@ function clientCounters(run: RunInput, get: (k: string) => Series | undefined, t
   if (get(k.requests) || get(k.scheduled)) {
     return {
       requests: total(k.requests), scheduled: total(k.scheduled), http5xx: total(k.http5xx), errors: total(k.errors),
-      timeouts: total(k.timeouts), dropped: total(k.dropped), source: `CloudWatch ${NS} sums`,
+      timeouts: total(k.timeouts), dropped: total(k.dropped), source: `CloudWatch ${LOADTEST_NAMESPACE} sums`,
     };
   }
   if (run.result) {
@@ -212,7 +216,7 @@ function clientCounters(run: RunInput, get: (k: string) => Series | undefined, t
 function clientPercentile(run: RunInput, p: 50 | 90 | 99, get: (k: string) => Series | undefined, failed: Map<string, string>): { value: number | null; source: string; reason?: string } {
   const key = clientKeys(run.runId)[`p${p}`];
   const s = get(key);
-  if (s) return { value: Math.max(...s.values), source: `CloudWatch ${NS} Latency p${p} over the window` };
+  if (s) return { value: Math.max(...s.values), source: `CloudWatch ${LOADTEST_NAMESPACE} ${LOADTEST_METRICS.latency} p${p} over the window` };
   const why = failed.has(key) ? 'CloudWatch percentiles unavailable' : 'no CloudWatch datapoints';
   if (run.result) return { value: run.result.result.latency[`p${p}Ms`], source: `${run.result.file} latency.p${p}Ms (${why})` };
   return { value: null, source: '', reason: `${why}, no result file for run ${run.runId}` };
@@ -261,7 +265,8 @@ function buildTimeline(input: EvaluateInput, get: (k: string) => Series | undefi
     add('Latency p99 (ms)', 'client mean (p99 unavailable)', count.filter(([t, n]) => n > 0 && total.has(t)).map(([t, n]) => [t, total.get(t)! / n]));
     add('Latency p99 (ms)', 'client max (p99 unavailable)', maxOf((k) => k.latencyMax));
   }
-  add('Latency p99 (ms)', 'server p99', toPoints(get(SERVER.p99Timeline)).map(([t, v]) => [t, 1000 * v]));
+  const p99Unit = serverRow('p99Timeline').unit;
+  add('Latency p99 (ms)', 'server p99', toPoints(get(SERVER.p99Timeline)).map(([t, v]) => [t, convertUnit(v, p99Unit, 'Milliseconds')]));
   slaLine('Latency p99 (ms)', sla.latencyP99Ms);
 
   const requests = sumOf((k) => k.requests);

@@ -1,7 +1,9 @@
 import {
   CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
-import { LOADTEST_DIMENSIONS, LOADTEST_METRICS, LOADTEST_NAMESPACE, type KpiSources } from '../loadtest/types';
+import { dimensionsOf, KPI_METRIC, type KpiMetricKey } from '../../lib/contracts/kpi-catalogue';
+import type { KpiSources } from '../../lib/contracts/kpi-sources';
+import { LOADTEST_DIMENSIONS, LOADTEST_METRICS, LOADTEST_NAMESPACE } from '../../lib/contracts/loadtest';
 
 /** One metric and statistic, as GetMetricData takes it. */
 export interface MetricSpec {
@@ -129,24 +131,32 @@ function describeError(e: unknown): string {
 
 // ---- What the report asks for -------------------------------------------------------------------
 
-/** Keys of the server-side series (see serverRequests). */
-export const SERVER = {
-  requests: 'server.requests',
-  target5xx: 'server.target5xx',
-  elb5xx: 'server.elb5xx',
-  p50: 'server.p50',
-  p90: 'server.p90',
-  p99: 'server.p99',
-  p99Timeline: 'server.p99.timeline',
-  apiCpu: 'server.apiCpu',
-  apiMemory: 'server.apiMemory',
-  apiRunning: 'server.apiRunning',
-  workerRunning: 'server.workerRunning',
-  queueAge: 'server.queueAge',
-  queueVisible: 'server.queueVisible',
-  dlqVisible: 'server.dlqVisible',
-  dbWriterCpu: 'server.dbWriterCpu',
-} as const;
+/**
+ * The server-side series of the report: rows of the KPI catalogue, by the name evaluate.ts reads them
+ * by. Percentiles of the whole window come from one period spanning it (`window`): a percentile of
+ * percentiles would not be one.
+ */
+export const SERVER_SERIES = {
+  requests: { kpi: 'requests' },
+  target5xx: { kpi: 'target5xx' },
+  elb5xx: { kpi: 'elb5xx' },
+  p50: { kpi: 'latencyP50', window: true },
+  p90: { kpi: 'latencyP90', window: true },
+  p99: { kpi: 'latencyP99', window: true },
+  p99Timeline: { kpi: 'latencyP99' },
+  apiCpu: { kpi: 'apiCpuAverage' },
+  apiMemory: { kpi: 'apiMemoryAverage' },
+  apiRunning: { kpi: 'apiRunningTasks' },
+  workerRunning: { kpi: 'workerRunningTasks' },
+  queueAge: { kpi: 'queueOldestAge' },
+  queueVisible: { kpi: 'queueVisible' },
+  dlqVisible: { kpi: 'dlqVisible' },
+  dbWriterCpu: { kpi: 'dbWriterCpu' },
+} as const satisfies Record<string, { readonly kpi: KpiMetricKey; readonly window?: boolean }>;
+export type ServerSeries = keyof typeof SERVER_SERIES;
+
+/** Keys of the server-side series in a FetchResult. */
+export const SERVER = Object.fromEntries(Object.keys(SERVER_SERIES).map((name) => [name, `server.${name}`])) as { readonly [K in ServerSeries]: `server.${K}` };
 
 /** Keys of one run's client-side series. */
 export function clientKeys(runId: string) {
@@ -159,34 +169,18 @@ export function clientKeys(runId: string) {
   };
 }
 
-/**
- * The server-side KPIs of the Monitoring stack (lib/constructs/kpi-metrics.ts), same metrics, dimensions
- * and statistics. Percentiles of the whole window come from one period spanning it (`windowSeconds`): a
- * percentile of percentiles would not be one.
- */
+/** The server-side series: the Monitoring stack's KPIs, from the same catalogue rows its dashboard graphs. */
 export function serverRequests(src: KpiSources, periodSeconds: number, windowSeconds: number): MetricRequest[] {
-  const lb = { LoadBalancer: src.loadBalancerFullName };
-  const api = { ClusterName: src.clusterName, ServiceName: src.apiServiceName };
-  const worker = { ClusterName: src.clusterName, ServiceName: src.workerServiceName };
-  const m = (key: string, namespace: string, metricName: string, dimensions: Record<string, string>, stat: string, period = periodSeconds): MetricRequest =>
-    ({ key, spec: { namespace, metricName, dimensions, stat }, periodSeconds: period });
-  return [
-    m(SERVER.requests, 'AWS/ApplicationELB', 'RequestCount', lb, 'Sum'),
-    m(SERVER.target5xx, 'AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', lb, 'Sum'),
-    m(SERVER.elb5xx, 'AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count', lb, 'Sum'),
-    m(SERVER.p50, 'AWS/ApplicationELB', 'TargetResponseTime', lb, 'p50', windowSeconds),
-    m(SERVER.p90, 'AWS/ApplicationELB', 'TargetResponseTime', lb, 'p90', windowSeconds),
-    m(SERVER.p99, 'AWS/ApplicationELB', 'TargetResponseTime', lb, 'p99', windowSeconds),
-    m(SERVER.p99Timeline, 'AWS/ApplicationELB', 'TargetResponseTime', lb, 'p99'),
-    m(SERVER.apiCpu, 'AWS/ECS', 'CPUUtilization', api, 'Average'),
-    m(SERVER.apiMemory, 'AWS/ECS', 'MemoryUtilization', api, 'Average'),
-    m(SERVER.apiRunning, 'ECS/ContainerInsights', 'RunningTaskCount', api, 'Average'),
-    m(SERVER.workerRunning, 'ECS/ContainerInsights', 'RunningTaskCount', worker, 'Average'),
-    m(SERVER.queueAge, 'AWS/SQS', 'ApproximateAgeOfOldestMessage', { QueueName: src.queueName }, 'Maximum'),
-    m(SERVER.queueVisible, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: src.queueName }, 'Maximum'),
-    m(SERVER.dlqVisible, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: src.deadLetterQueueName }, 'Maximum'),
-    m(SERVER.dbWriterCpu, 'AWS/RDS', 'CPUUtilization', { DBClusterIdentifier: src.dbClusterIdentifier, Role: 'WRITER' }, 'Average'),
-  ];
+  return (Object.keys(SERVER_SERIES) as ServerSeries[]).map((name) => {
+    const series: { kpi: KpiMetricKey; window?: boolean } = SERVER_SERIES[name];
+    return { key: SERVER[name], spec: metricSpec(series.kpi, src), periodSeconds: series.window ? windowSeconds : periodSeconds };
+  });
+}
+
+/** A catalogue row as GetMetricData takes it, its dimensions filled from the KpiSources output. */
+export function metricSpec(kpi: KpiMetricKey, src: KpiSources): MetricSpec {
+  const row = KPI_METRIC[kpi];
+  return { namespace: row.namespace, metricName: row.metricName, dimensions: dimensionsOf(row, src), stat: row.statistic };
 }
 
 /** One run's client-side metrics (tools/loadtest/publish.ts). */

@@ -5,7 +5,8 @@ import * as os from 'os';
 import * as path from 'path';
 import type { SlaConfig } from '../../../lib/config/schema';
 import { cloudWatchPublisher } from '../../../lib/load-engine/publish';
-import type { KpiSources, LoadResult } from '../../../tools/loadtest/types';
+import type { KpiSources } from '../../../lib/contracts/kpi-sources';
+import type { LoadResult } from '../../../lib/contracts/loadtest';
 import { motoClient, uniqueId } from './moto';
 
 export const MINUTE = 60_000;

@@ -1,0 +1,86 @@
+import { ALARM_KINDS, type ThresholdKey } from '../../lib/config/alarm-kinds';
+import {
+  convertUnit, describeMetric, dimensionsOf, fillParams, isMetricKey, KPI_DERIVED, KPI_METRIC, KPI_METRICS, kpiUnit, sourcesOf, unitScaling,
+} from '../../lib/contracts/kpi-catalogue';
+import { kpiSourcesSchema, pickKpiSources, type KpiSources } from '../../lib/contracts/kpi-sources';
+import { serverRequests, SERVER_SERIES } from '../../tools/kpi-report/fetch';
+
+const SOURCES: KpiSources = {
+  loadBalancerFullName: 'app/lb/1', targetGroupFullName: 'targetgroup/tg/1', clusterName: 'cluster', apiServiceName: 'api',
+  workerServiceName: 'worker', queueName: 'jobs', deadLetterQueueName: 'jobs-dlq', dbClusterIdentifier: 'db',
+};
+
+describe('KPI catalogue', () => {
+  test('keys are unique across metric and derived rows', () => {
+    const keys = [...KPI_METRICS, ...KPI_DERIVED].map((r) => r.key);
+    expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
+  });
+
+  test('the report reads only rows whose dimensions the KpiSources output holds', () => {
+    const output = new Set(Object.keys(kpiSourcesSchema.shape));
+    const unreadable = Object.entries(SERVER_SERIES).flatMap(([name, s]) => sourcesOf(KPI_METRIC[s.kpi]).filter((src) => !output.has(src)).map((src) => `${name}: ${src}`));
+    expect(unreadable).toEqual([]);
+    expect(() => serverRequests(SOURCES, 60, 300)).not.toThrow();
+  });
+
+  test('dimensions: fixed values and sources, in the row\'s order; a missing source is named', () => {
+    expect(dimensionsOf(KPI_METRIC.dbWriterCpu, SOURCES)).toEqual({ DBClusterIdentifier: 'db', Role: 'WRITER' });
+    expect(Object.keys(dimensionsOf(KPI_METRIC.healthyHosts, SOURCES))).toEqual(['LoadBalancer', 'TargetGroup']);
+    expect(() => dimensionsOf(KPI_METRIC.proxyClientConnections, SOURCES)).toThrow('KPI proxyClientConnections: dimension ProxyName needs proxyName, which is not given');
+  });
+
+  test('a report names a row by namespace, metric, statistic and fixed dimensions', () => {
+    expect(describeMetric(KPI_METRIC.dbWriterCpu)).toBe('AWS/RDS CPUUtilization Average (Role WRITER)');
+    expect(describeMetric(KPI_METRIC.latencyP99)).toBe('AWS/ApplicationELB TargetResponseTime p99');
+  });
+
+  test('units convert within their kind, exactly, as values and as metric math', () => {
+    expect(convertUnit(250, 'Milliseconds', 'Seconds')).toBe(0.25);
+    expect(convertUnit(0.321, 'Seconds', 'Milliseconds')).toBe(321);
+    expect(convertUnit(512, 'Mebibytes', 'Bytes')).toBe(512 * 1024 * 1024);
+    expect(convertUnit(7, 'Percent', 'Percent')).toBe(7);
+    expect(unitScaling('Seconds', 'Milliseconds')).toBe('* 1000');
+    expect(unitScaling('Bytes', 'Mebibytes')).toBe('/ 1048576');
+    expect(() => convertUnit(1, 'Seconds', 'Bytes')).toThrow('cannot convert Seconds to Bytes');
+    expect(() => convertUnit(1, 'Percent', 'Count')).toThrow('cannot convert Percent to Count');
+  });
+
+  test('parameters fill {name} placeholders; a missing one is an error, not "undefined" in a template', () => {
+    expect(fillParams('100 * connections / {connectionBudget}', { connectionBudget: 450 })).toBe('100 * connections / 450');
+    expect(() => fillParams('100 * bytes / {cacheMaxDataStorageBytes}', { connectionBudget: 450 })).toThrow('no value for {cacheMaxDataStorageBytes}');
+  });
+
+  test('the KpiSources output takes exactly its schema\'s fields, in order, from the stack\'s larger set', () => {
+    const picked = pickKpiSources({ ...SOURCES, proxyName: 'proxy', cacheId: 'cache' } as KpiSources);
+    expect(Object.keys(picked)).toEqual(Object.keys(kpiSourcesSchema.shape));
+    expect(kpiSourcesSchema.parse(picked)).toEqual(SOURCES);
+  });
+});
+
+describe('alarm table (lib/config/alarm-kinds.ts) against the catalogue', () => {
+  const rows = (Object.keys(ALARM_KINDS) as ThresholdKey[]).flatMap((key) => ALARM_KINDS[key].alarms.map((row) => ({ key, row, kind: ALARM_KINDS[key] })));
+
+  test('alarm ids are unique (they name the alarms\' logical ids)', () => {
+    const ids = rows.map((r) => r.row.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+  });
+
+  test('each threshold converts from the unit its key names to its KPI\'s unit', () => {
+    const problems = rows.flatMap(({ key, row, kind }) => {
+      try {
+        convertUnit(1, kind.unit, kpiUnit(row.kpi));
+        return [];
+      } catch (e) {
+        return [`alarms.${key} → ${row.kpi}: ${(e as Error).message}`];
+      }
+    });
+    expect(problems).toEqual([]);
+  });
+
+  test('only derived KPIs are judged under traffic, and one that breaches below has a ceiling to be quiet at', () => {
+    for (const { row, kind } of rows.filter((r) => r.row.underTraffic)) {
+      expect(isMetricKey(row.kpi)).toBe(false);
+      if (kind.breaches === 'below') expect(kind.ceiling).toBeDefined();
+    }
+  });
+});
