@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of the load generator (figures, no assertions): nginx serves a tiny response on 127.0.0.1,
-# one worker pinned to core 0; the generator runs pinned to core 1 (tools/loadtest/bench.ts):
+# one worker pinned to core 0; the generator runs pinned to core 1 (tools/loadtest/bench.ts, driving the
+# engine of lib/load-engine that the load-generator Lambda and `npm run loadtest -- --local` run):
 #   (a) the engine's open-model rate at 10k/20k/30k/40k req/s and its rate error per 100-ms window,
 #   (b) closed-loop maximum of the engine, autocannon and wrk with the same connections.
 # Usage: npm run bench:loadgen [-- --seconds 10 --rates 10000,20000,30000,40000 --connections 50]

@@ -11,7 +11,8 @@ export function parseFlags<const O extends Options>(argv: readonly string[], opt
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
   } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e), true);
+    // parseArgs throws TypeErrors (ERR_PARSE_ARGS_*) whose message says which flag and what is wrong.
+    throw new UsageError((e as Error).message, true);
   }
 }
 

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { handler } from '../../../lambda/load-generator/index';
+import { readLoadResult } from '../../../tools/kpi-report/sources';
 import { main } from '../../../tools/loadtest/cli';
 import { stackPrefix } from '../../../lib/contracts/stacks';
 import { MOTO_ENV, motoClient, uniqueId } from '../kpi-report/moto';
@@ -102,6 +103,8 @@ describe('loadtest CLI in process', () => {
     const saved = JSON.parse(fs.readFileSync(path.join(out, 'stress-1.json'), 'utf8'));
     expect(saved).toMatchObject({ mode: 'lambda', breakingRps: 200 });
     expect(saved.phaseResults).toHaveLength(2);
+    // and the KPI report reads the file back through the same schema (lib/contracts/loadtest.ts)
+    expect(readLoadResult(out, 'stress-1')?.result).toMatchObject({ runId: 'stress-1', profile: 'stress', mode: 'lambda', breakingRps: 200, sent: saved.sent });
   });
 
   test('without --function and --target, reads them from the LoadTest and Compute stacks (DescribeStacks, on moto)', async () => {
