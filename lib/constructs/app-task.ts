@@ -65,7 +65,8 @@ export class AppTask extends Construct {
       : ecs.ContainerImage.fromAsset(resolve(PROJECT_ROOT, props.image.directory), {
           platform: arm ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
           // The build context is the directory alone: what it links to outside (workload/contracts ->
-          // ../lib/contracts) is staged as a copy, or the image build could not see it.
+          // ../lib/contracts) must be staged as a copy, or the image build could not see it. aws-cdk-lib
+          // copies so today but documents NEVER as the default, hence explicit.
           followSymlinks: SymlinkFollowMode.EXTERNAL,
         });
     Validations.of(this.taskDefinition).acknowledge({

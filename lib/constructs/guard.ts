@@ -21,6 +21,8 @@ export interface GuardException {
  * acknowledgements are scoped: `scope` is the resource (an L1) or an L2 whose default child is one.
  */
 export function guardException(scope: IConstruct, rule: string, reason: string): void {
+  // An exception nobody can judge later is a silenced control: the compliance report prints the reason.
+  if (!rule.trim() || !reason.trim()) throw new Error(`guardException on ${scope.node.path}: a rule id and a reason are both required (rule "${rule}", reason "${reason}")`);
   const cfn = scope instanceof CfnResource ? scope : scope.node.defaultChild;
   if (!(cfn instanceof CfnResource)) throw new Error(`guardException: ${scope.node.path} is not a CloudFormation resource`);
   const existing = (cfn.getMetadata(GUARD_EXCEPTIONS_METADATA) ?? []) as GuardException[];
