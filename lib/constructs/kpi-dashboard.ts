@@ -45,10 +45,10 @@ export class KpiDashboard extends Construct {
     const lines = (key: ThresholdKey, what = '', toGraph?: (v: number) => number): cloudwatch.HorizontalAnnotation[] => {
       const t = a[key];
       const { multipleOf } = ALARM_KINDS[key];
-      const unit = toGraph ?? (multipleOf ? (v: number) => v * props.worker[multipleOf] : (v: number) => v);
+      const value = toGraph ?? (multipleOf ? (v: number) => v * props.worker[multipleOf] : (v: number) => v);
       return [
-        ...(t.warning !== null ? [{ value: unit(t.warning), label: `Warning${what}`, color: cloudwatch.Color.ORANGE }] : []),
-        ...(t.critical !== null ? [{ value: unit(t.critical), label: `Critical${what}`, color: cloudwatch.Color.RED }] : []),
+        ...(t.warning !== null ? [{ value: value(t.warning), label: `Warning${what}`, color: cloudwatch.Color.ORANGE }] : []),
+        ...(t.critical !== null ? [{ value: value(t.critical), label: `Critical${what}`, color: cloudwatch.Color.RED }] : []),
       ];
     };
     const graph = (title: string, left: cloudwatch.IMetric[], opts: Partial<cloudwatch.GraphWidgetProps> = {}) =>

@@ -29,8 +29,8 @@ function stats(a: Resource): Array<{ name: string; stat: string; period: number;
 const expression = (a: Resource) => (a.Properties.Metrics as Array<{ Expression?: string; ReturnData?: boolean }>).find((q) => q.ReturnData !== false)!.Expression;
 
 /**
- * The expected alarms, written out independently of lib/constructs/kpi-alarms.ts: config key, metric,
- * statistic, comparison and unit conversion from the configured value.
+ * The expected alarms, written out independently of the alarm table (lib/config/alarm-kinds.ts) and the
+ * KPI catalogue: config key, metric, statistic, comparison and unit conversion from the configured value.
  */
 function expectedAlarms(cfg: BlueprintConfig) {
   const MiB = 1024 * 1024;
