@@ -383,11 +383,15 @@ export async function runChecks(ctx: PreflightContext, only: readonly Check[] = 
     } catch (e) {
       const err = e as Error & { $metadata?: { httpStatusCode?: number } };
       const denied = /AccessDenied|UnauthorizedOperation|not authorized/i.test(`${err.name} ${err.message}`);
+      // The SDK could not parse the answer: not AWS answering (an emulator without the API, a proxy's page).
+      const notAws = /Deserialization error/.test(err.message);
       return {
         id: check.id,
         title: check.title,
         status: 'error' as const,
-        found: `could not check: ${err.name}: ${err.message.split('\n')[0]}`,
+        found: notAws
+          ? `could not check: the endpoint answered HTTP ${err.$metadata?.httpStatusCode ?? '?'} with something other than an AWS response (${err.name}); an emulator without this API, or a proxy?`
+          : `could not check: ${err.name}: ${err.message.split('\n')[0]}`,
         fix: denied ? `allow ${check.actions.join(', ')} (the ReadOnlyAccess policy has them), then run preflight again.` : 'run preflight again; if it persists, call the API by hand to see why.',
       };
     }

@@ -266,4 +266,11 @@ describe('a check that cannot run', () => {
     expect(results[1].found).toMatch(/^could not check: AccessDeniedException: /);
     expect(results[1].fix).toBe('allow servicequotas:GetServiceQuota, servicequotas:GetAWSDefaultServiceQuota (the ReadOnlyAccess policy has them), then run preflight again.');
   });
+
+  test('an answer that is not AWS\'s (an emulator without the API) says so instead of a parser error', async () => {
+    const notAws = Object.assign(new Error('Unexpected token \'<\', "<!doctype "... is not valid JSON\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.'), { name: 'SyntaxError', $metadata: { httpStatusCode: 404 } });
+    const lambda = stub<ReturnType<typeof motoClients>['lambda']>({ GetAccountSettingsCommand: notAws });
+    const r = await check('lambda-concurrency', context({ clients: { ...motoClients(), lambda } }));
+    expect(r).toMatchObject({ status: 'error', found: 'could not check: the endpoint answered HTTP 404 with something other than an AWS response (SyntaxError); an emulator without this API, or a proxy?' });
+  });
 });

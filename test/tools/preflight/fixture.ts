@@ -96,7 +96,7 @@ export function dockerRunner(answers: Record<string, Partial<RunResult>>): Proce
     const a = Object.entries(answers).find(([prefix]) => key.startsWith(prefix))?.[1];
     if (!a) throw new Error(`dockerRunner: unexpected ${key}`);
     return { exitCode: 0, stdout: '', stderr: '', ...a };
-  }) as ProcessRunner & { calls: string[] };
+  }) as unknown as ProcessRunner & { calls: string[] };
   run.calls = calls;
   return run;
 }
@@ -110,6 +110,8 @@ export interface AssemblyOptions {
   readonly assetsVersion?: number;
   readonly dockerfile?: string;
   readonly platform?: string;
+  /** The bootstrap qualifier (default hnb659fds). */
+  readonly qualifier?: string;
 }
 
 /**
@@ -120,7 +122,7 @@ export function writeAssembly(dir: string, o: AssemblyOptions): string {
   const region = o.region ?? 'us-east-1';
   const stack = stackId(o.envName, STACK_PARTS.compute);
   fs.mkdirSync(dir, { recursive: true });
-  const ssm = '/cdk-bootstrap/hnb659fds/version';
+  const ssm = `/cdk-bootstrap/${o.qualifier ?? 'hnb659fds'}/version`;
   const manifest = {
     version: '55.0.0',
     artifacts: {
