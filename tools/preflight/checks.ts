@@ -11,7 +11,7 @@ import type { AppFacts } from './assembly';
 import { checkDocker } from './docker';
 import { FARGATE, FARGATE_SPOT, fargateDemand } from './fargate';
 import type { ProcessRunner } from './process';
-import type { CheckResult } from './report';
+import type { CheckOutcome, CheckResult } from './report';
 
 /** The clients the checks call, in the environment's region (tests pass moto-backed or stubbed ones). */
 export interface AwsClients {
@@ -43,7 +43,7 @@ interface Check {
   readonly title: string;
   /** IAM actions it calls: named in the fix when one is denied. */
   readonly actions: readonly string[];
-  readonly run: (ctx: PreflightContext) => Promise<CheckResult>;
+  readonly run: (ctx: PreflightContext) => Promise<CheckOutcome>;
 }
 
 /** Lambda keeps this much concurrency unreserved for the functions without a reservation. */
@@ -58,8 +58,7 @@ const LAMBDA_CONCURRENCY_QUOTA = 'L-B99A9384';
 // CDK bootstrap
 // ---------------------------------------------------------------------------------------------------------
 
-async function bootstrap(ctx: PreflightContext): Promise<CheckResult> {
-  const base = { id: 'bootstrap', title: 'CDK bootstrap' };
+async function bootstrap(ctx: PreflightContext): Promise<CheckOutcome> {
   const { ssmParameter, requiredVersion, lookupRoleVersion } = ctx.facts.bootstrap;
   const qualifier = /^\/cdk-bootstrap\/([^/]+)\/version$/.exec(ssmParameter)?.[1];
   const command = [
@@ -79,27 +78,27 @@ async function bootstrap(ctx: PreflightContext): Promise<CheckResult> {
   const stack = status ? `stack ${ctx.toolkitStackName} ${status}` : `no stack ${ctx.toolkitStackName}`;
 
   if (!status && version === undefined) {
-    return { ...base, status: 'blocked', details, found: `${ctx.region} of account ${ctx.account} is not bootstrapped: ${stack}, no ${ssmParameter}.`, fix: command };
+    return { status: 'blocked', details, found: `${ctx.region} of account ${ctx.account} is not bootstrapped: ${stack}, no ${ssmParameter}.`, fix: command };
   }
   if (status && (/_FAILED$/.test(status) || status === 'ROLLBACK_COMPLETE')) {
-    return { ...base, status: 'blocked', details, found: `${stack}: the bootstrap stack is broken.`, fix: `look at its events in the CloudFormation console; ${status === 'ROLLBACK_COMPLETE' ? `delete ${ctx.toolkitStackName}, then ` : ''}${command}` };
+    return { status: 'blocked', details, found: `${stack}: the bootstrap stack is broken.`, fix: `look at its events in the CloudFormation console; ${status === 'ROLLBACK_COMPLETE' ? `delete ${ctx.toolkitStackName}, then ` : ''}${command}` };
   }
   if (version === undefined || !Number.isFinite(version)) {
-    return { ...base, status: 'blocked', details, found: `${stack}, but ${ssmParameter} is missing (cdk deploy reads the version from it).`, fix: command };
+    return { status: 'blocked', details, found: `${stack}, but ${ssmParameter} is missing (cdk deploy reads the version from it).`, fix: command };
   }
   if (version < requiredVersion) {
-    return { ...base, status: 'blocked', details, found: `${stack}, version ${version} < ${requiredVersion} that the app's synthesizer requires.`, fix: `${command} (upgrades the bootstrap stack in place)` };
+    return { status: 'blocked', details, found: `${stack}, version ${version} < ${requiredVersion} that the app's synthesizer requires.`, fix: `${command} (upgrades the bootstrap stack in place)` };
   }
   if (status && /_IN_PROGRESS$/.test(status)) {
-    return { ...base, status: 'warn', details, found: `${stack}, version ${version}: an update is running.`, fix: 'wait for it to finish before cdk deploy.' };
+    return { status: 'warn', details, found: `${stack}, version ${version}: an update is running.`, fix: 'wait for it to finish before cdk deploy.' };
   }
   if (!status) {
-    return { ...base, status: 'warn', details, found: `version ${version} ≥ ${requiredVersion} in ${ssmParameter}, but ${stack}.`, fix: 'pass --toolkit-stack-name <name> if it was bootstrapped under another name; else re-run ' + command };
+    return { status: 'warn', details, found: `version ${version} ≥ ${requiredVersion} in ${ssmParameter}, but ${stack}.`, fix: 'pass --toolkit-stack-name <name> if it was bootstrapped under another name; else re-run ' + command };
   }
   if (lookupRoleVersion !== undefined && version < lookupRoleVersion) {
-    return { ...base, status: 'warn', details, found: `${stack}, version ${version} ≥ ${requiredVersion} required to deploy, < ${lookupRoleVersion} for the lookup role (cdk diff falls back to the deploy role).`, fix: command };
+    return { status: 'warn', details, found: `${stack}, version ${version} ≥ ${requiredVersion} required to deploy, < ${lookupRoleVersion} for the lookup role (cdk diff falls back to the deploy role).`, fix: command };
   }
-  return { ...base, status: 'ok', details, found: `${stack}, version ${version} ≥ ${requiredVersion} required.` };
+  return { status: 'ok', details, found: `${stack}, version ${version} ≥ ${requiredVersion} required.` };
 }
 
 /** A stack's status, or undefined when it does not exist (CloudFormation answers that with a ValidationError). */
@@ -140,8 +139,7 @@ function usedZones(config: BlueprintConfig): string[] {
   return config.network.availabilityZones.slice(0, config.network.maxAzs);
 }
 
-async function aurora(ctx: PreflightContext): Promise<CheckResult> {
-  const base = { id: 'aurora', title: 'Aurora PostgreSQL' };
+async function aurora(ctx: PreflightContext): Promise<CheckOutcome> {
   const db = ctx.config.database;
   const zones = usedZones(ctx.config);
   const what = `${AURORA_ENGINE} ${db.engineVersion} on ${db.instanceClass}`;
@@ -149,16 +147,16 @@ async function aurora(ctx: PreflightContext): Promise<CheckResult> {
   if (options.length === 0) {
     const anyClass = await orderable(ctx.clients.rds, db.engineVersion);
     if (anyClass.length === 0) {
-      return { ...base, status: 'blocked', details: { engineVersion: db.engineVersion, instanceClass: db.instanceClass }, found: `${AURORA_ENGINE} ${db.engineVersion} is not offered in ${ctx.region}.`, fix: `set database.engineVersion to a version listed by \`aws rds describe-db-engine-versions --engine ${AURORA_ENGINE} --region ${ctx.region} --query "DBEngineVersions[].EngineVersion"\`.` };
+      return { status: 'blocked', details: { engineVersion: db.engineVersion, instanceClass: db.instanceClass }, found: `${AURORA_ENGINE} ${db.engineVersion} is not offered in ${ctx.region}.`, fix: `set database.engineVersion to a version listed by \`aws rds describe-db-engine-versions --engine ${AURORA_ENGINE} --region ${ctx.region} --query "DBEngineVersions[].EngineVersion"\`.` };
     }
     const classes = [...new Set(anyClass.map((o) => o.DBInstanceClass).filter((c): c is string => !!c))].sort();
-    return { ...base, status: 'blocked', details: { engineVersion: db.engineVersion, instanceClass: db.instanceClass, offeredClasses: classes }, found: `${what} is not offered in ${ctx.region}.`, fix: `set database.instanceClass to one offered with ${db.engineVersion}: ${classes.join(', ')}.` };
+    return { status: 'blocked', details: { engineVersion: db.engineVersion, instanceClass: db.instanceClass, offeredClasses: classes }, found: `${what} is not offered in ${ctx.region}.`, fix: `set database.instanceClass to one offered with ${db.engineVersion}: ${classes.join(', ')}.` };
   }
   const offeredZones = new Set(options.flatMap((o) => (o.AvailabilityZones ?? []).map((z) => z.Name)));
   const missing = zones.filter((z) => !offeredZones.has(z));
   const details: Record<string, unknown> = { engineVersion: db.engineVersion, instanceClass: db.instanceClass, zones, missingZones: missing };
   if (missing.length === zones.length) {
-    return { ...base, status: 'blocked', details, found: `${what} is offered in ${[...offeredZones].sort().join(', ')}, none of the configured zones ${zones.join(', ')}.`, fix: 'pick network.availabilityZones among those zones, or another database.instanceClass.' };
+    return { status: 'blocked', details, found: `${what} is offered in ${[...offeredZones].sort().join(', ')}, none of the configured zones ${zones.join(', ')}.`, fix: 'pick network.availabilityZones among those zones, or another database.instanceClass.' };
   }
   const problems: string[] = [];
   const fixes: string[] = [];
@@ -176,14 +174,14 @@ async function aurora(ctx: PreflightContext): Promise<CheckResult> {
       fixes.push(`lower database.serverlessV2MaxCapacityAcu to ${range.MaxCapacity} or pick a newer engineVersion`);
     }
   }
-  if (problems.length > 0) return { ...base, status: 'blocked', details, found: `${what}: ${problems.join('; ')}.`, fix: `${fixes.join('; ')}.` };
+  if (problems.length > 0) return { status: 'blocked', details, found: `${what}: ${problems.join('; ')}.`, fix: `${fixes.join('; ')}.` };
   const capacity = db.instanceClass === 'db.serverless'
     ? (details.serverlessV2 ? `, ${db.serverlessV2MinCapacityAcu}-${db.serverlessV2MaxCapacityAcu} ACU within the range offered` : ' (the API reports no Serverless v2 capacity range here: not checked)')
     : '';
   if (missing.length > 0) {
-    return { ...base, status: 'warn', details, found: `${what} offered in ${zones.filter((z) => !missing.includes(z)).join(', ')}, not in ${missing.join(', ')}${capacity}: RDS cannot place an instance there, so the cluster spans fewer zones.`, fix: 'pick network.availabilityZones where the class is offered, or another database.instanceClass.' };
+    return { status: 'warn', details, found: `${what} offered in ${zones.filter((z) => !missing.includes(z)).join(', ')}, not in ${missing.join(', ')}${capacity}: RDS cannot place an instance there, so the cluster spans fewer zones.`, fix: 'pick network.availabilityZones where the class is offered, or another database.instanceClass.' };
   }
-  return { ...base, status: 'ok', details, found: `${what} offered in ${zones.join(', ')}${capacity}.` };
+  return { status: 'ok', details, found: `${what} offered in ${zones.join(', ')}${capacity}.` };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -192,8 +190,7 @@ async function aurora(ctx: PreflightContext): Promise<CheckResult> {
 
 const majorMinor = (v: string) => v.split('.').slice(0, 2).join('.');
 
-async function elastiCache(ctx: PreflightContext): Promise<CheckResult> {
-  const base = { id: 'elasticache', title: 'ElastiCache' };
+async function elastiCache(ctx: PreflightContext): Promise<CheckOutcome> {
   const cache = ctx.config.cache;
   const versions: string[] = [];
   let marker: string | undefined;
@@ -209,30 +206,29 @@ async function elastiCache(ctx: PreflightContext): Promise<CheckResult> {
     // A serverless cache is created with a major version only (MajorEngineVersion).
     const major = cache.engineVersion.split('.')[0];
     if (!offered.some((v) => v.split('.')[0] === major)) {
-      return { ...base, status: 'blocked', details, found: `${cache.engine} ${major} is not offered in ${ctx.region} (offered: ${offered.join(', ') || 'none'}).`, fix: `set cache.engineVersion to one of ${offered.join(', ')}, or cache.engine to the other engine.` };
+      return { status: 'blocked', details, found: `${cache.engine} ${major} is not offered in ${ctx.region} (offered: ${offered.join(', ') || 'none'}).`, fix: `set cache.engineVersion to one of ${offered.join(', ')}, or cache.engine to the other engine.` };
     }
-    return { ...base, status: 'ok', details, found: `${cache.engine} ${major} offered in ${ctx.region} (serverless: no node type; ElastiCache has no API that lists where Serverless itself is offered).` };
+    return { status: 'ok', details, found: `${cache.engine} ${major} offered in ${ctx.region} (serverless: no node type; ElastiCache has no API that lists where Serverless itself is offered).` };
   }
 
   if (!offered.includes(majorMinor(cache.engineVersion))) {
-    return { ...base, status: 'blocked', details, found: `${cache.engine} ${cache.engineVersion} is not offered in ${ctx.region} (offered: ${offered.join(', ') || 'none'}).`, fix: `set cache.engineVersion to one of ${offered.join(', ')}.` };
+    return { status: 'blocked', details, found: `${cache.engine} ${cache.engineVersion} is not offered in ${ctx.region} (offered: ${offered.join(', ') || 'none'}).`, fix: `set cache.engineVersion to one of ${offered.join(', ')}.` };
   }
   // ElastiCache has no "orderable node types" API; reserved-node offerings exist for the node types a region sells.
   const offerings = await ctx.clients.elastiCache.send(new DescribeReservedCacheNodesOfferingsCommand({ CacheNodeType: cache.nodeType, MaxRecords: 20 }));
   const listed = (offerings.ReservedCacheNodesOfferings ?? []).length > 0;
   details.nodeTypeInReservedOfferings = listed;
   if (!listed) {
-    return { ...base, status: 'warn', details, found: `${cache.engine} ${cache.engineVersion} offered; ${cache.nodeType} is in none of ${ctx.region}'s reserved-node offerings, so the region may not offer it (ElastiCache has no API that lists node types per region or zone).`, fix: `pick a cache.nodeType that \`aws elasticache describe-reserved-cache-nodes-offerings --region ${ctx.region}\` lists.` };
+    return { status: 'warn', details, found: `${cache.engine} ${cache.engineVersion} offered; ${cache.nodeType} is in none of ${ctx.region}'s reserved-node offerings, so the region may not offer it (ElastiCache has no API that lists node types per region or zone).`, fix: `pick a cache.nodeType that \`aws elasticache describe-reserved-cache-nodes-offerings --region ${ctx.region}\` lists.` };
   }
-  return { ...base, status: 'ok', details, found: `${cache.engine} ${cache.engineVersion} offered; ${cache.nodeType} sold in ${ctx.region} (per-zone availability has no API: not checked).` };
+  return { status: 'ok', details, found: `${cache.engine} ${cache.engineVersion} offered; ${cache.nodeType} sold in ${ctx.region} (per-zone availability has no API: not checked).` };
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Lambda concurrency
 // ---------------------------------------------------------------------------------------------------------
 
-async function lambdaConcurrency(ctx: PreflightContext): Promise<CheckResult> {
-  const base = { id: 'lambda-concurrency', title: 'Lambda concurrency' };
+async function lambdaConcurrency(ctx: PreflightContext): Promise<CheckOutcome> {
   const wanted = ctx.facts.reservedConcurrency;
   const reserve = wanted.reduce((sum, f) => sum + f.reserved, 0);
   const settings = await ctx.clients.lambda.send(new GetAccountSettingsCommand({}));
@@ -255,26 +251,25 @@ async function lambdaConcurrency(ctx: PreflightContext): Promise<CheckResult> {
   const after = unreserved + held - reserve;
   const details = { accountLimit: limit, unreserved, reserve, alreadyHeld: held, unreservedAfter: after, minimumUnreserved: MIN_UNRESERVED_CONCURRENCY, functions: wanted, doc: LAMBDA_CONCURRENCY_DOC };
   const list = wanted.map((f) => `${f.stack.split('-').pop()}/${f.logicalId} ${f.reserved}`).join(', ');
-  if (reserve === 0) return { ...base, status: 'ok', details, found: `the stacks reserve no concurrency (account limit ${limit}, ${unreserved} unreserved).` };
+  if (reserve === 0) return { status: 'ok', details, found: `the stacks reserve no concurrency (account limit ${limit}, ${unreserved} unreserved).` };
   if (after < MIN_UNRESERVED_CONCURRENCY) {
     return {
-      ...base, status: 'blocked', details,
+      status: 'blocked', details,
       found: `the stacks reserve ${reserve} (${list}); ${unreserved} unreserved${held ? ` + ${held} they hold already` : ''} would leave ${after} < ${MIN_UNRESERVED_CONCURRENCY}, which Lambda keeps unreserved (account limit ${limit}; ${LAMBDA_CONCURRENCY_DOC}).`,
       fix: `request "Concurrent executions" (Service Quotas, lambda ${LAMBDA_CONCURRENCY_QUOTA}) of at least ${limit + MIN_UNRESERVED_CONCURRENCY - after}, or reserve less (e.g. loadTest.maxWorkers).`,
     };
   }
-  return { ...base, status: 'ok', details, found: `the stacks reserve ${reserve} (${list}); ${after} stay unreserved ≥ ${MIN_UNRESERVED_CONCURRENCY} (account limit ${limit}).` };
+  return { status: 'ok', details, found: `the stacks reserve ${reserve} (${list}); ${after} stay unreserved ≥ ${MIN_UNRESERVED_CONCURRENCY} (account limit ${limit}).` };
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Alarm e-mail subscriptions
 // ---------------------------------------------------------------------------------------------------------
 
-async function alarmEmails(ctx: PreflightContext): Promise<CheckResult> {
-  const base = { id: 'alarm-emails', title: 'Alarm e-mail subscriptions' };
+async function alarmEmails(ctx: PreflightContext): Promise<CheckOutcome> {
   const emails = ctx.config.monitoring.alarmEmails;
   const stackName = stackId(ctx.envName, STACK_PARTS.monitoring);
-  if (emails.length === 0) return { ...base, status: 'skipped', found: 'monitoring.alarmEmails is []: no e-mail subscription to confirm (alarms reach only what else subscribes to the topic).' };
+  if (emails.length === 0) return { status: 'skipped', found: 'monitoring.alarmEmails is []: no e-mail subscription to confirm (alarms reach only what else subscribes to the topic).' };
   const topics: string[] = [];
   let next: string | undefined;
   try {
@@ -287,7 +282,7 @@ async function alarmEmails(ctx: PreflightContext): Promise<CheckResult> {
     if (!isMissingStack(e)) throw e;
   }
   if (topics.length === 0) {
-    return { ...base, status: 'skipped', details: { stackName, emails }, found: `${stackName} is not deployed yet; after deploy, each of ${emails.join(', ')} gets a confirmation e-mail to open within 3 days.` };
+    return { status: 'skipped', details: { stackName, emails }, found: `${stackName} is not deployed yet; after deploy, each of ${emails.join(', ')} gets a confirmation e-mail to open within 3 days.` };
   }
   const subs: Subscription[] = [];
   for (const topic of topics) {
@@ -314,9 +309,9 @@ async function alarmEmails(ctx: PreflightContext): Promise<CheckResult> {
       pending.length > 0 ? 'open the "AWS Notification - Subscription Confirmation" e-mail and its link' : '',
       absent.length > 0 ? resubscribe(absent) : '',
     ].filter(Boolean).join('; ');
-    return { ...base, status: 'warn', details, found: `alarm topic of ${stackName}: ${found}; until confirmed, alarms e-mail nobody there.`, fix: `${fix}.` };
+    return { status: 'warn', details, found: `alarm topic of ${stackName}: ${found}; until confirmed, alarms e-mail nobody there.`, fix: `${fix}.` };
   }
-  return { ...base, status: 'ok', details, found: `${confirmed.length} e-mail subscription(s) confirmed on the alarm topic of ${stackName}.` };
+  return { status: 'ok', details, found: `${confirmed.length} e-mail subscription(s) confirmed on the alarm topic of ${stackName}.` };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -335,28 +330,26 @@ async function quotaValue(sq: AwsClients['serviceQuotas'], code: string): Promis
   }
 }
 
-async function fargateQuota(ctx: PreflightContext): Promise<CheckResult> {
-  const base = { id: 'fargate-quota', title: 'Fargate vCPU quotas' };
+async function fargateQuota(ctx: PreflightContext): Promise<CheckOutcome> {
   const demand = fargateDemand(ctx.facts.services);
-  if (demand.services.length === 0) return { ...base, status: 'skipped', found: 'the stacks run no Fargate service.' };
+  if (demand.services.length === 0) return { status: 'skipped', found: 'the stacks run no Fargate service.' };
   const pools = [
-    { provider: FARGATE, name: 'On-Demand', vcpu: demand.onDemandVcpu },
-    { provider: FARGATE_SPOT, name: 'Spot', vcpu: demand.spotVcpu },
+    { name: 'On-Demand', code: FARGATE_QUOTAS[FARGATE], vcpu: demand.onDemandVcpu },
+    { name: 'Spot', code: FARGATE_QUOTAS[FARGATE_SPOT], vcpu: demand.spotVcpu },
   ].filter((p) => p.vcpu > 0);
-  const rows = [];
-  for (const p of pools) rows.push({ ...p, code: FARGATE_QUOTAS[p.provider as keyof typeof FARGATE_QUOTAS], ...(await quotaValue(ctx.clients.serviceQuotas, FARGATE_QUOTAS[p.provider as keyof typeof FARGATE_QUOTAS])) });
+  const rows = await Promise.all(pools.map(async (p) => ({ ...p, ...(await quotaValue(ctx.clients.serviceQuotas, p.code)) })));
   const details = { services: demand.services, onDemandVcpu: demand.onDemandVcpu, spotVcpu: demand.spotVcpu, quotas: rows.map(({ name, code, value, from }) => ({ name, code, value, from })) };
   const perService = demand.services.map((s) => `${s.logicalId} ${s.peakTasks} × ${s.vcpuPerTask} vCPU (${s.onDemandTasks} on-demand, ${s.spotTasks} spot)`).join(', ');
   const over = rows.filter((r) => r.vcpu > r.value);
   const text = rows.map((r) => `${r.name} ${r.vcpu} vCPU of ${r.value} (${r.code})`).join(', ');
   if (over.length > 0) {
     return {
-      ...base, status: 'blocked', details,
+      status: 'blocked', details,
       found: `at maxTasks during a deployment (${perService}): ${text}; tasks beyond the quota fail to start.`,
       fix: `${over.map((r) => `request "Fargate ${r.name} vCPU resource count" (Service Quotas, fargate ${r.code}) of at least ${Math.ceil(r.vcpu)}`).join('; ')}; or lower api/worker maxTasks or cpu.`,
     };
   }
-  return { ...base, status: 'ok', details, found: `at maxTasks during a deployment: ${text} (other Fargate tasks of the account share the quota).` };
+  return { status: 'ok', details, found: `at maxTasks during a deployment: ${text} (other Fargate tasks of the account share the quota).` };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -379,7 +372,7 @@ export const ACTIONS: readonly string[] = ['sts:GetCallerIdentity', ...new Set(C
 export async function runChecks(ctx: PreflightContext, only: readonly Check[] = CHECKS): Promise<CheckResult[]> {
   return Promise.all(only.map(async (check) => {
     try {
-      return await check.run(ctx);
+      return { id: check.id, title: check.title, ...(await check.run(ctx)) };
     } catch (e) {
       const err = e as Error & { $metadata?: { httpStatusCode?: number } };
       const denied = /AccessDenied|UnauthorizedOperation|not authorized/i.test(`${err.name} ${err.message}`);

@@ -1,6 +1,6 @@
 import type { ImageBuild } from './assembly';
 import type { ProcessRunner, RunResult } from './process';
-import type { CheckResult } from './report';
+import type { CheckOutcome } from './report';
 
 const DOCKER_TIMEOUT_MS = 15_000;
 
@@ -52,10 +52,9 @@ function firstLine(r: RunResult): string {
  * stage of the target platform that RUNs commands needs that platform natively or under QEMU emulation.
  * CDK_DOCKER names another binary (finch, podman), as for cdk-assets.
  */
-export async function checkDocker(images: readonly ImageBuild[], run: ProcessRunner, env: NodeJS.ProcessEnv): Promise<CheckResult> {
-  const base = { id: 'docker', title: 'Docker image build' };
+export async function checkDocker(images: readonly ImageBuild[], run: ProcessRunner, env: NodeJS.ProcessEnv): Promise<CheckOutcome> {
   if (images.length === 0) {
-    return { ...base, status: 'skipped', found: 'no image is built locally: the services pull a registry image (api/worker image.uri).' };
+    return { status: 'skipped', found: 'no image is built locally: the services pull a registry image (api/worker image.uri).' };
   }
   const docker = env.CDK_DOCKER || 'docker';
   const targets = [...new Set(images.map((i) => i.platform ?? 'native'))];
@@ -63,18 +62,18 @@ export async function checkDocker(images: readonly ImageBuild[], run: ProcessRun
 
   const version = await run(docker, ['version', '--format', '{{.Server.Version}}'], { timeoutMs: DOCKER_TIMEOUT_MS });
   if (version.error === 'ENOENT') {
-    return { ...base, status: 'blocked', details, found: `\`${docker}\` not found, and cdk deploy builds ${images.length} image(s) for ${targets.join(', ')}.`, fix: 'install Docker (Docker Engine with the buildx plugin, or Docker Desktop), or set CDK_DOCKER to a compatible CLI; or set api/worker image.uri to a pushed image.' };
+    return { status: 'blocked', details, found: `\`${docker}\` not found, and cdk deploy builds ${images.length} image(s) for ${targets.join(', ')}.`, fix: 'install Docker (Docker Engine with the buildx plugin, or Docker Desktop), or set CDK_DOCKER to a compatible CLI; or set api/worker image.uri to a pushed image.' };
   }
   if (version.exitCode !== 0) {
     const why = version.error === 'timeout' ? `no answer within ${DOCKER_TIMEOUT_MS / 1000} s` : firstLine(version);
-    return { ...base, status: 'blocked', details, found: `the Docker engine does not answer (${docker} version: ${why}).`, fix: 'start the Docker engine (systemctl start docker, or Docker Desktop) and check that this user may use it.' };
+    return { status: 'blocked', details, found: `the Docker engine does not answer (${docker} version: ${why}).`, fix: 'start the Docker engine (systemctl start docker, or Docker Desktop) and check that this user may use it.' };
   }
   const serverVersion = version.stdout.trim();
   details.serverVersion = serverVersion;
 
   const inspect = await run(docker, ['buildx', 'inspect'], { timeoutMs: DOCKER_TIMEOUT_MS });
   if (inspect.exitCode !== 0) {
-    return { ...base, status: 'blocked', details, found: `Docker ${serverVersion}, but \`${docker} buildx inspect\` fails (${inspect.error ?? firstLine(inspect)}): without BuildKit, --platform and $BUILDPLATFORM do not work.`, fix: 'install the buildx plugin (docker-buildx-plugin, or Docker Desktop).' };
+    return { status: 'blocked', details, found: `Docker ${serverVersion}, but \`${docker} buildx inspect\` fails (${inspect.error ?? firstLine(inspect)}): without BuildKit, --platform and $BUILDPLATFORM do not work.`, fix: 'install the buildx plugin (docker-buildx-plugin, or Docker Desktop).' };
   }
   const platforms = builderPlatforms(inspect.stdout);
   details.builderPlatforms = platforms;
@@ -97,7 +96,7 @@ export async function checkDocker(images: readonly ImageBuild[], run: ProcessRun
   }
   if (problems.length > 0) {
     const arch = images.find((i) => i.platform && !supports(platforms, i.platform))?.platform?.split('/')[1] ?? 'arm64';
-    return { ...base, status: 'blocked', details, found: `Docker ${serverVersion}: ${problems.join('; ')}.`, fix: `register QEMU emulation (docker run --privileged --rm tonistiigi/binfmt --install ${arch}), build on a ${arch} host, or move the RUN steps into a stage FROM --platform=$BUILDPLATFORM.` };
+    return { status: 'blocked', details, found: `Docker ${serverVersion}: ${problems.join('; ')}.`, fix: `register QEMU emulation (docker run --privileged --rm tonistiigi/binfmt --install ${arch}), build on a ${arch} host, or move the RUN steps into a stage FROM --platform=$BUILDPLATFORM.` };
   }
-  return { ...base, status: 'ok', details, found: `Docker ${serverVersion}, buildx builds ${targets.join(', ')}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}.` };
+  return { status: 'ok', details, found: `Docker ${serverVersion}, buildx builds ${targets.join(', ')}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}.` };
 }

@@ -26,6 +26,8 @@ export const checkResultSchema = z.strictObject({
 });
 export type CheckResult = z.infer<typeof checkResultSchema>;
 export type CheckStatus = CheckResult['status'];
+/** What a check finds; the runner adds its id and title. */
+export type CheckOutcome = Omit<CheckResult, 'id' | 'title'>;
 
 export const VERDICTS = { ready: EXIT.ok, blocked: EXIT.finding, 'no-verdict': EXIT.cannotRun } as const;
 export type Verdict = keyof typeof VERDICTS;
