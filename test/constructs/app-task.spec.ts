@@ -1,4 +1,4 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,13 +7,14 @@ import { existsSync, lstatSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
 import type { ComputeConfig } from '../../lib/config/schema';
 import { AppTask, type AppTaskProps } from '../../lib/constructs/app-task';
+import { bareApp } from '../helpers/synth';
 
 const ROOT = join(__dirname, '..', '..');
 const COMPUTE: ComputeConfig = { cpuArchitecture: 'arm64', containerInsights: 'enhanced', logRetentionDays: 30, readOnlyRootFilesystem: true, runAsUser: '1000:1000' };
 const REGISTRY_IMAGE = { uri: 'public.ecr.aws/docker/library/nginx:1.27-alpine', directory: '', command: [] };
 
 function taskOf(props: Partial<AppTaskProps> = {}) {
-  const app = new App();
+  const app = bareApp();
   const stack = new Stack(app, 'Tasks');
   const secret = new secretsmanager.Secret(stack, 'DatabaseSecret');
   const task = new AppTask(stack, 'Api', {

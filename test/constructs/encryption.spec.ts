@@ -1,11 +1,12 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { encryptedLogGroup, EncryptionKey, type EncryptionKeyProps } from '../../lib/constructs/encryption';
 import { GUARD_EXCEPTIONS_METADATA } from '../../lib/constructs/guard';
+import { bareApp } from '../helpers/synth';
 
 const REGION = { Ref: 'AWS::Region' };
 const keyOf = (props: Partial<EncryptionKeyProps> = {}) => {
-  const stack = new Stack(new App(), 'Keys');
+  const stack = new Stack(bareApp(), 'Keys');
   new EncryptionKey(stack, 'Data', { description: 'test key', removalPolicy: 'retain', ...props });
   const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'));
   return { key, statements: key.Properties.KeyPolicy.Statement as Array<Record<string, unknown>> };
@@ -55,7 +56,7 @@ describe('EncryptionKey', () => {
 
 describe('encryptedLogGroup', () => {
   const groupOf = (retentionDays: number, retentionKey?: string, removalPolicy: 'retain' | 'destroy' = 'retain') => {
-    const stack = new Stack(new App(), 'Logs');
+    const stack = new Stack(bareApp(), 'Logs');
     const { key } = new EncryptionKey(stack, 'Key', { description: 'logs', removalPolicy: 'retain', allowCloudWatchLogs: true });
     encryptedLogGroup(stack, 'Group', { encryptionKey: key, retentionDays, retentionKey, removalPolicy });
     const [group] = Object.values(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'));

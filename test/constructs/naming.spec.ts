@@ -1,10 +1,11 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { physicalName } from '../../lib/constructs/naming';
+import { bareApp } from '../helpers/synth';
 
 // physicalName names the resources whose CloudFormation type requires a name (the Aurora cluster identifier
 // and the proxy's read-only endpoint, 63; a serverless cache, 40; cache RBAC ids): from the stack name, so
 // they differ per environment without a name in config.
-const stack = (name: string) => new Stack(new App(), name);
+const stack = (name: string) => new Stack(bareApp(), name);
 
 describe('physicalName', () => {
   test('a short name is the stack name and the suffix, lower-case, with one dash between words', () => {

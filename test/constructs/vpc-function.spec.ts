@@ -1,8 +1,9 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { vpcFunctionRole } from '../../lib/constructs/vpc-function';
+import { bareApp } from '../helpers/synth';
 import { actions, policyStatements } from '../helpers/template';
 
 const ENI_ACTIONS = [
@@ -11,7 +12,7 @@ const ENI_ACTIONS = [
 ];
 
 function roleOf(statements?: iam.PolicyStatement[], wildcardReason?: string) {
-  const stack = new Stack(new App(), 'Functions');
+  const stack = new Stack(bareApp(), 'Functions');
   const group = new logs.LogGroup(stack, 'FunctionLogs');
   const role = vpcFunctionRole(stack, 'FunctionRole', group, statements, wildcardReason);
   const t = Template.fromStack(stack);

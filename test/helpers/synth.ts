@@ -18,6 +18,14 @@ export interface Synthesized {
 const cache = new Map<string, Synthesized>();
 
 /**
+ * An app for a focused test of one construct on a bare `Stack`: cdk.json's feature flags, and CDK's built-in
+ * CloudFormation validation off (its rule engine loads in ~3 s; test/bin.test.ts runs it, see below).
+ */
+export function bareApp(): App {
+  return new App({ context: featureFlags(), builtinCloudFormationValidation: false });
+}
+
+/**
  * Synthesizes every stack of `env` (with optional config overrides) and returns their templates.
  * Results are memoised per test file: synth is the slow part of the suite.
  */
