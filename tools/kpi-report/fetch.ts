@@ -183,7 +183,7 @@ export function metricSpec(kpi: KpiMetricKey, src: KpiSources): MetricSpec {
   return { namespace: row.namespace, metricName: row.metricName, dimensions: dimensionsOf(row, src), stat: row.statistic };
 }
 
-/** One run's client-side metrics (tools/loadtest/publish.ts). */
+/** One run's client-side metrics (lib/load-engine/publish.ts). */
 export function clientRequests(envName: string, runId: string, periodSeconds: number, windowSeconds: number, namespace = LOADTEST_NAMESPACE): MetricRequest[] {
   const dims = { [LOADTEST_DIMENSIONS.environment]: envName, [LOADTEST_DIMENSIONS.runId]: runId };
   const k = clientKeys(runId);
