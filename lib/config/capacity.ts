@@ -7,17 +7,24 @@ import { AURORA_POSTGRES_MAX_CONNECTIONS } from './max-connections';
  *
  * The inputs are structural types rather than the schema's, so that a caller with a partial or hypothetical
  * configuration (a planner trying a bigger instance class) can ask too.
+ *
+ * Sections: Fargate task sizes and the processes a task runs; database connections (per task, at peak, per
+ * endpoint, against each instance's max_connections, and what RDS Proxy changes); worker throughput and the
+ * backlog target; API request capacity, the request target and the scale ceiling.
  */
 
 export { AURORA_POSTGRES_MAX_CONNECTIONS };
 
 // ---------------------------------------------------------------------------------------------------------
-// Fargate task sizes
+// Fargate task sizes and the processes a task runs
 // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
 // ---------------------------------------------------------------------------------------------------------
 
 /** Fargate task CPU units (1024 = 1 vCPU): the only sizes Fargate accepts. */
 export const FARGATE_CPU_UNITS = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
+
+/** CPU units of one vCPU. */
+export const CPU_UNITS_PER_VCPU = 1024;
 
 /**
  * Fargate's valid memory sizes (MiB) for each CPU size: [min, max, step]. Fargate rejects a task definition
@@ -42,6 +49,27 @@ export function isValidFargateSize(cpu: number, memoryMiB: number): boolean {
   return memoryMiB >= min && memoryMiB <= max && (memoryMiB - min) % step === 0;
 }
 
+/**
+ * Node.js processes the reference API image runs in a task of `cpuUnits`: one per whole vCPU, at least one
+ * (it forks that many node:cluster workers). A Node.js process runs JavaScript on one thread, so a second
+ * process is what puts a second vCPU to work; below one vCPU (256, 512 units) the one process gets that share
+ * of a core from the CPU quota. Every Fargate size above 1024 units is a whole number of vCPUs, so no size
+ * leaves a fraction of a vCPU idle. Each process opens its own pools, which is why the connection count
+ * multiplies by this.
+ *
+ * @example processesForCpu(256) === 1; processesForCpu(1024) === 1; processesForCpu(4096) === 4
+ */
+export function processesForCpu(cpuUnits: number): number {
+  return Math.max(1, Math.floor(cpuUnits / CPU_UNITS_PER_VCPU));
+}
+
+/**
+ * Processes the reference worker runs per task: one. Its parallelism is `worker.concurrency` jobs at once in
+ * that process (the jobs mostly wait on I/O), so a worker task's size buys memory and CPU headroom, and more
+ * throughput comes from more tasks, which is what the backlog policy adds.
+ */
+export const WORKER_PROCESSES_PER_TASK = 1;
+
 // ---------------------------------------------------------------------------------------------------------
 // Database connections
 // https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Managing.html#AuroraPostgreSQL.Managing.MaxConnections
@@ -49,10 +77,22 @@ export function isValidFargateSize(cpu: number, memoryMiB: number): boolean {
 // ---------------------------------------------------------------------------------------------------------
 
 /**
- * Connections AWS automation keeps for itself; the Aurora guide asks for "at least 3 more connections to
- * support AWS automation" on top of what the application needs.
+ * Slots PostgreSQL keeps for superusers (`superuser_reserved_connections`, default 3): on Aurora that is
+ * `rdsadmin`, AWS's own automation. https://www.postgresql.org/docs/current/runtime-config-connection.html#GUC-SUPERUSER-RESERVED-CONNECTIONS
  */
-export const RESERVED_CONNECTIONS = 3;
+export const SUPERUSER_RESERVED_CONNECTIONS = 3;
+
+/**
+ * Slots RDS keeps for members of rds_superuser (`rds.rds_superuser_reserved_connections`, default 2, "Sets
+ * the number of connection slots reserved for rds_superusers"), so that an administrator can still log in
+ * when the application holds every other slot. An application user that is not rds_superuser is refused
+ * ("remaining connection slots are reserved for ...") once only these are left.
+ * https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Reference.ParameterGroups.html
+ */
+export const RDS_SUPERUSER_RESERVED_CONNECTIONS = 2;
+
+/** Slots of max_connections the services can never use: both reserves above. */
+export const RESERVED_CONNECTIONS = SUPERUSER_RESERVED_CONNECTIONS + RDS_SUPERUSER_RESERVED_CONNECTIONS;
 
 /** Memory of one Aurora capacity unit (GiB). */
 const GIB_PER_ACU = 2;
@@ -72,48 +112,206 @@ export function serverlessV2MaxConnections(maxCapacityAcu: number): number {
   return Math.min(Math.floor((maxCapacityAcu * GIB_PER_ACU * 1024 ** 3) / BYTES_PER_CONNECTION), MAX_CONNECTIONS_CEILING);
 }
 
-/** What the writer's max_connections depends on. */
+/** What an instance's max_connections depends on; the writer and the readers share the class. */
 export interface WriterSizing {
   readonly instanceClass: string;
   readonly serverlessV2MaxCapacityAcu: number;
 }
 
-/** max_connections of the writer for the configured class, or undefined for a class not in the table. */
-export function writerMaxConnections(db: WriterSizing): number | undefined {
+/**
+ * max_connections of one instance of the configured class (the writer, or any reader: they share
+ * `database.instanceClass`), or undefined for a class not in the table.
+ */
+export function instanceMaxConnections(db: WriterSizing): number | undefined {
   if (db.instanceClass === 'db.serverless') return serverlessV2MaxConnections(db.serverlessV2MaxCapacityAcu);
   return AURORA_POSTGRES_MAX_CONNECTIONS[db.instanceClass];
 }
 
-/** What the connection budget depends on: the writer and, when it is on, the proxy's share of it. */
+/** max_connections of the writer; the same figure as {@link instanceMaxConnections}. */
+export function writerMaxConnections(db: WriterSizing): number | undefined {
+  return instanceMaxConnections(db);
+}
+
+/** What the connection budget depends on: the instance class and, when it is on, the proxy's share of it. */
 export interface BudgetSizing extends WriterSizing {
   readonly proxy: { readonly enabled: boolean; readonly maxConnectionsPercent: number };
 }
 
 /**
- * Connections the services may hold at once. RDS Proxy opens at most MaxConnectionsPercent of the target's
- * max_connections, so through the proxy the budget is that share; without it, the writer's max_connections.
- * Both less the connections AWS reserves for its automation. Undefined for a class not in the table.
+ * Connections the services may hold on ONE instance (the writer, or one reader). Without RDS Proxy, the
+ * instance's max_connections less the reserved slots. With RDS Proxy, the proxy opens at most
+ * MaxConnectionsPercent of that to each target ("the maximum size of the connection pool for each target in a
+ * target group": the writer and every reader get their own pool), so that share is the budget.
+ * Undefined for a class not in the table.
  */
-export function connectionBudget(db: BudgetSizing): number | undefined {
-  const max = writerMaxConnections(db);
+export function instanceConnectionBudget(db: BudgetSizing): number | undefined {
+  const max = instanceMaxConnections(db);
   if (max === undefined) return undefined;
   const usable = max - RESERVED_CONNECTIONS;
   return db.proxy.enabled ? Math.floor((usable * db.proxy.maxConnectionsPercent) / 100) : usable;
 }
 
-/** One service's share of the connections: how many tasks it may run and the pool each task opens. */
-export interface PoolSizing {
-  readonly maxTasks: number;
-  readonly dbPoolSize: number;
+/**
+ * The writer's connection budget: what the `dbConnectionsPercentOfBudget` alarm and the dashboard's budget
+ * line measure the writer's DatabaseConnections against. Same figure as {@link instanceConnectionBudget}.
+ */
+export function connectionBudget(db: BudgetSizing): number | undefined {
+  return instanceConnectionBudget(db);
+}
+
+/** What one task opens: its processes, the pools each process opens, and the size of each pool. */
+export interface TaskConnections {
+  readonly processesPerTask: number;
+  readonly poolsPerProcess: number;
+  readonly poolSize: number;
 }
 
 /**
- * Connections the services may open on the writer at full scale: Σ maxTasks × dbPoolSize. A task's writer
- * pool opens at most dbPoolSize connections (DB_POOL_SIZE), and autoscaling may run every service at its
- * maxTasks at once, so that is the demand the budget must cover.
+ * Connections one task can hold: processes × pools per process × pool size. Each pool opens at most
+ * `poolSize` (DB_POOL_SIZE) connections; pools open lazily, so only pools the process queries count.
+ *
+ * @example connectionsPerTask({ processesPerTask: 2, poolsPerProcess: 2, poolSize: 10 }) === 40
  */
-export function connectionDemand(cfg: { readonly api: PoolSizing; readonly worker: PoolSizing }): number {
-  return cfg.api.maxTasks * cfg.api.dbPoolSize + cfg.worker.maxTasks * cfg.worker.dbPoolSize;
+export function connectionsPerTask(t: TaskConnections): number {
+  return t.processesPerTask * t.poolsPerProcess * t.poolSize;
+}
+
+/**
+ * Tasks a service can run at once: maxTasks × maximumPercent / 100, rounded down. During a rolling deploy
+ * ECS starts new tasks before stopping old ones, up to `deploymentConfiguration.maximumPercent` of the
+ * desired count ("rounded down to the nearest integer"), and autoscaling may have set the desired count to
+ * maxTasks, so both generations hold their pools at once.
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service_definition_parameters.html#sd-deploymentconfiguration
+ *
+ * @example peakTasks(10, 200) === 20; peakTasks(3, 150) === 4
+ */
+export function peakTasks(maxTasks: number, maxHealthyPercent: number): number {
+  return Math.floor((maxTasks * maxHealthyPercent) / 100);
+}
+
+/**
+ * The worker service's `maximumPercent` (lib/constructs/queue-worker.ts deploys with 200: a full new set may
+ * start before the old one stops). The connection count takes its surge from here.
+ */
+export const WORKER_MAX_HEALTHY_PERCENT = 200;
+
+/** Which endpoints a service's processes query: the reference API reads from the reader pool, the worker does not. */
+export const READS_FROM_READER_POOL = { api: true, worker: false } as const;
+
+/** Where the reads go: what decides whether a process's reader pool lands on the writer or on the readers. */
+export interface ReadTopology {
+  /** Readers created with the cluster; autoscaling never removes them, so there are always this many. */
+  readonly readers: number;
+}
+
+/** Pools per process on each endpoint. */
+export interface PoolsPerEndpoint {
+  /** Pools whose connections end on the writer instance. */
+  readonly writer: number;
+  /** Pools whose connections end on the readers (spread over them by the reader endpoint). */
+  readonly readers: number;
+}
+
+/**
+ * Where a process's pools land. The writer pool always goes to the writer. The reader pool (DB_READER_HOST:
+ * the cluster's reader endpoint, or the proxy's read-only endpoint) goes to the readers, except in a cluster
+ * without readers: there "the reader endpoint connects to the primary instance", so both pools end on the
+ * writer, a second pool on the same instance
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Endpoints.Reader.html). The count is
+ * per endpoint, not per pool, for that reason. A process that never queries its reader pool opens no
+ * connection there (node-postgres pools connect on demand: https://node-postgres.com/apis/pool).
+ *
+ * @example poolsPerEndpoint(true, { readers: 0 }) → { writer: 2, readers: 0 }  (dev: both pools on the writer)
+ * @example poolsPerEndpoint(true, { readers: 2 }) → { writer: 1, readers: 1 }
+ */
+export function poolsPerEndpoint(readsFromReaderPool: boolean, db: ReadTopology): PoolsPerEndpoint {
+  if (!readsFromReaderPool) return { writer: 1, readers: 0 };
+  return db.readers === 0 ? { writer: 2, readers: 0 } : { writer: 1, readers: 1 };
+}
+
+/** What one service's connection demand depends on. */
+export interface ServiceConnectionSizing {
+  readonly maxTasks: number;
+  /** Deployment maximumPercent (the API's `api.maxHealthyPercent`; the worker's {@link WORKER_MAX_HEALTHY_PERCENT}). */
+  readonly maxHealthyPercent: number;
+  readonly processesPerTask: number;
+  readonly dbPoolSize: number;
+  readonly readsFromReaderPool: boolean;
+}
+
+/** Connections on each endpoint: the writer, and the readers taken together. */
+export interface EndpointDemand {
+  readonly writer: number;
+  readonly readers: number;
+}
+
+/**
+ * One service's connections at peak, per endpoint: peakTasks × connectionsPerTask with the pools that land
+ * on that endpoint.
+ */
+export function serviceConnectionDemand(svc: ServiceConnectionSizing, db: ReadTopology): EndpointDemand {
+  const tasks = peakTasks(svc.maxTasks, svc.maxHealthyPercent);
+  const pools = poolsPerEndpoint(svc.readsFromReaderPool, db);
+  const on = (poolsPerProcess: number) => tasks * connectionsPerTask({ processesPerTask: svc.processesPerTask, poolsPerProcess, poolSize: svc.dbPoolSize });
+  return { writer: on(pools.writer), readers: on(pools.readers) };
+}
+
+/** The parts of the configuration the connection demand reads. */
+export interface DemandConfig {
+  readonly api: { readonly maxTasks: number; readonly maxHealthyPercent: number; readonly cpu: number; readonly dbPoolSize: number };
+  readonly worker: { readonly maxTasks: number; readonly dbPoolSize: number };
+  readonly database: ReadTopology;
+}
+
+/** Both services' connection sizing, as the reference image runs them. */
+export function serviceSizings(cfg: DemandConfig): { readonly api: ServiceConnectionSizing; readonly worker: ServiceConnectionSizing } {
+  return {
+    api: {
+      maxTasks: cfg.api.maxTasks, maxHealthyPercent: cfg.api.maxHealthyPercent, processesPerTask: processesForCpu(cfg.api.cpu),
+      dbPoolSize: cfg.api.dbPoolSize, readsFromReaderPool: READS_FROM_READER_POOL.api,
+    },
+    worker: {
+      maxTasks: cfg.worker.maxTasks, maxHealthyPercent: WORKER_MAX_HEALTHY_PERCENT, processesPerTask: WORKER_PROCESSES_PER_TASK,
+      dbPoolSize: cfg.worker.dbPoolSize, readsFromReaderPool: READS_FROM_READER_POOL.worker,
+    },
+  };
+}
+
+/**
+ * Connections the services may open at once, per endpoint and per service: every service at its maxTasks
+ * during a deploy surge, each task with all its processes' pools full. Autoscaling may run every service at
+ * its maximum at once and a deploy may start then, so that is the demand the budget must cover.
+ *
+ * What it is checked against ({@link instanceConnectionBudget}): the writer's demand against the writer; the
+ * readers' demand against ONE reader. The reader endpoint balances connections as they open, by DNS, and a
+ * connection stays where it opened: right after a reader is added, or after one fails over, most of the
+ * reader connections sit on the readers that were there before; with one reader, all of them do.
+ *
+ * With RDS Proxy the services' pools are client connections to the proxy, which are not PostgreSQL
+ * connections: the proxy multiplexes them over at most MaxConnectionsPercent of each instance's
+ * max_connections. So the instances themselves cannot run out; what can run out is the proxy's pool, and
+ * then clients wait up to `database.proxy.borrowTimeoutSeconds` and fail. A client connection is pinned to one
+ * database connection for its lifetime when its session holds state the proxy cannot move, such as a
+ * session-level advisory lock or a SET (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-pinning.html);
+ * the workload's migrations take `pg_advisory_lock` at start, so at least one pooled connection per process
+ * is pinned, and in the worst case every client connection is. The count is therefore the same with the
+ * proxy: client connections ≈ database connections, against the proxy's share of each instance.
+ */
+export function connectionDemand(cfg: DemandConfig): EndpointDemand & { readonly api: EndpointDemand; readonly worker: EndpointDemand } {
+  const sizing = serviceSizings(cfg);
+  const api = serviceConnectionDemand(sizing.api, cfg.database);
+  const worker = serviceConnectionDemand(sizing.worker, cfg.database);
+  return { writer: api.writer + worker.writer, readers: api.readers + worker.readers, api, worker };
+}
+
+/**
+ * Connections a pool needs to keep `rps` requests per second going when each holds a connection for
+ * `secondsPerRequest` (Little's law: connections in use = arrival rate × time held), rounded up.
+ *
+ * @example connectionsInUse(750, 0.005) === 4
+ */
+export function connectionsInUse(rps: number, secondsPerRequest: number): number {
+  return Math.ceil(rps * secondsPerRequest);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -121,17 +319,109 @@ export function connectionDemand(cfg: { readonly api: PoolSizing; readonly worke
 // https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-using-sqs-queue.html
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Jobs one worker task finishes per second: concurrency ÷ processing time. A task runs `concurrency` jobs
+ * at once (WORKER_CONCURRENCY), each taking `avgProcessingSeconds` on average.
+ *
+ * @example workerThroughputPerTask(10, 2) === 5
+ */
+export function workerThroughputPerTask(concurrency: number, avgProcessingSeconds: number): number {
+  return concurrency / avgProcessingSeconds;
+}
+
 /** What the backlog target depends on. */
 export interface WorkerLatency {
   readonly acceptableLatencySeconds: number;
   readonly avgProcessingSeconds: number;
+  readonly concurrency: number;
 }
 
 /**
- * Messages one task may have waiting before the queue is "late": acceptable latency ÷ processing time.
- * AWS's recipe for scaling on SQS: track backlog per instance (messages ÷ running tasks) at the backlog one
- * instance can work off within the acceptable latency; target tracking then adds tasks in proportion.
+ * Messages one task may have waiting before the queue is "late": acceptable latency × throughput per task
+ * (= acceptableLatencySeconds × concurrency ÷ avgProcessingSeconds). AWS's recipe for scaling on SQS: track
+ * backlog per instance (messages ÷ running tasks) at the backlog one instance can work off within the
+ * acceptable latency; target tracking then adds tasks in proportion.
+ *
+ * @example 60 s × 10 jobs ÷ 2 s = 300 messages per task
  */
 export function backlogPerTaskTarget(cfg: { readonly worker: WorkerLatency }): number {
-  return cfg.worker.acceptableLatencySeconds / cfg.worker.avgProcessingSeconds;
+  const w = cfg.worker;
+  return w.acceptableLatencySeconds * workerThroughputPerTask(w.concurrency, w.avgProcessingSeconds);
+}
+
+/**
+ * Connections one worker process needs so that no job waits for one: a job holds at most one connection at a
+ * time (workload/src/jobs.ts claims, works, then commits on one client), so one per concurrent job, split
+ * over the task's processes.
+ *
+ * @example workerConnectionsNeeded(10, 1) === 10
+ */
+export function workerConnectionsNeeded(concurrency: number, processesPerTask: number = WORKER_PROCESSES_PER_TASK): number {
+  return Math.ceil(concurrency / processesPerTask);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// API request capacity, the request target and the scale ceiling
+// https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Target value of target tracking on ALBRequestCountPerTarget (requests per target per MINUTE, the metric's
+ * Sum over one minute): the per-task capacity at the target utilisation, capacity × 60 × utilisation / 100,
+ * rounded down to whole requests.
+ *
+ * @example requestTargetPerMinute(750, 60) === 27000
+ */
+export function requestTargetPerMinute(capacityPerTaskRps: number, targetUtilisationPercent: number): number {
+  return Math.floor((capacityPerTaskRps * 60 * targetUtilisationPercent) / 100);
+}
+
+/**
+ * Requests per second the service serves at maxTasks with every task at full capacity.
+ *
+ * @example scaleCeilingRps(10, 750) === 7500
+ */
+export function scaleCeilingRps(maxTasks: number, capacityPerTaskRps: number): number {
+  return maxTasks * capacityPerTaskRps;
+}
+
+/**
+ * Requests per second the service serves at maxTasks with every task at the request target: the rate above
+ * which the request policy would want more than maxTasks. A profile that must hold its SLA has to fit under
+ * this; the gap to {@link scaleCeilingRps} (1 ÷ utilisation: 1.67× at 60 %) is the headroom that absorbs the
+ * minutes a scale-out takes and an uneven spread of requests over the tasks.
+ *
+ * @example sustainedCeilingRps(10, 27000) === 4500
+ */
+export function sustainedCeilingRps(maxTasks: number, requestsPerTargetPerMinute: number): number {
+  return (maxTasks * requestsPerTargetPerMinute) / 60;
+}
+
+/** Marks `api.requestsPerTarget` as following from `api.capacityPerTaskRps` rather than given. */
+export const REQUESTS_PER_TARGET_FROM_CAPACITY = 'fromCapacity';
+
+/** What the effective request target depends on. */
+export interface RequestTargetSizing {
+  readonly requestsPerTarget: number | typeof REQUESTS_PER_TARGET_FROM_CAPACITY;
+  readonly capacityPerTaskRps: number | null;
+  readonly targetCpuUtilizationPercent: number;
+}
+
+/**
+ * The request target the API scales on: `api.requestsPerTarget` when it is a number (given explicitly),
+ * else capacityPerTaskRps × 60 × targetCpuUtilizationPercent / 100. The CPU target is the utilisation
+ * because a calibrated capacity is the rate one task serves at the SLA with its CPU busy: at the same share
+ * of it the request policy and the CPU policy agree for a CPU-bound service, and the request policy acts
+ * first for one that runs out of something CPU does not show (database, connections). Undefined when it
+ * follows from a capacity that is not set.
+ */
+export function effectiveRequestsPerTarget(api: RequestTargetSizing): number | undefined {
+  if (api.requestsPerTarget !== REQUESTS_PER_TARGET_FROM_CAPACITY) return api.requestsPerTarget;
+  if (api.capacityPerTaskRps === null) return undefined;
+  return requestTargetPerMinute(api.capacityPerTaskRps, api.targetCpuUtilizationPercent);
+}
+
+/** Peak arrival rate of a load profile (req/s): the highest arrivalRate or rampTo of its phases. */
+export function profilePeakRps(profile: { readonly phases: ReadonlyArray<{ readonly arrivalRate: number; readonly rampTo?: number }> }): number {
+  return Math.max(...profile.phases.map((p) => Math.max(p.arrivalRate, p.rampTo ?? p.arrivalRate)));
 }

@@ -1,7 +1,8 @@
 import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { checkRules, RULE_GROUPS, type Problem } from './rules';
-import { blueprintConfigSchema, type BlueprintConfig } from './schema';
+import { effectiveRequestsPerTarget } from './capacity';
+import { blueprintConfigSchema, type BlueprintConfig, type ConfigInput } from './schema';
 
 /** The cdk.json context key that holds the whole configuration. */
 export const CONTEXT_KEY = 'scaling-blueprint';
@@ -52,7 +53,7 @@ export function loadConfig(contextValue: unknown, envName: string): BlueprintCon
   const parsed = blueprintConfigSchema.safeParse(merged);
   if (parsed.success) {
     const problems = checkRules(parsed.data);
-    if (problems.length === 0) return deepFreeze({ ...parsed.data, envName });
+    if (problems.length === 0) return deepFreeze(resolveDerived(parsed.data, envName));
     throw new ConfigError(envName, problems.map((p) => formatProblem(p, merged, where)));
   }
   // Report the rules too, so one synth shows everything to fix. A group whose inputs are themselves
@@ -74,6 +75,17 @@ export function loadConfig(contextValue: unknown, envName: string): BlueprintCon
     ...schemaProblems,
     ...ruleProblems.filter((p) => ![p.path, ...p.inputs].some(overlaps)).map((p) => formatProblem(p, merged, where)),
   ]);
+}
+
+/**
+ * The configuration the constructs get: values that follow from others are worked out here, once, by the
+ * capacity model, so that every construct reads a plain number. The rules have already made sure each can
+ * be worked out (a "fromCapacity" request target has a capacity).
+ */
+function resolveDerived(cfg: ConfigInput, envName: string): BlueprintConfig {
+  const requestsPerTarget = effectiveRequestsPerTarget(cfg.api);
+  if (requestsPerTarget === undefined) throw new Error('api.requestsPerTarget cannot be resolved; checkServices should have reported it');
+  return { ...cfg, api: { ...cfg.api, requestsPerTarget }, envName };
 }
 
 function parseRoot(contextValue: unknown): JsonObject {

@@ -71,9 +71,9 @@ export function checkServices(cfg: Config): Problem[] {
     `is shorter than ${VISIBILITY_TIMEOUT_HEADROOM} × worker.maxProcessingSeconds (${w.maxProcessingSeconds} s), so a slow job becomes visible again and a second worker runs it`,
     `raise queue.visibilityTimeoutSeconds to at least ${neededVisibility}, or lower worker.maxProcessingSeconds`);
   const target = backlogPerTaskTarget(cfg);
-  add(target < 1, 'worker.acceptableLatencySeconds', ['worker.avgProcessingSeconds'],
-    `gives a backlog target of ${round(target)} messages per task (acceptableLatencySeconds ÷ avgProcessingSeconds = ${w.acceptableLatencySeconds} ÷ ${w.avgProcessingSeconds}); below 1 the worker service scales out for every message and never settles`,
-    `raise worker.acceptableLatencySeconds to at least worker.avgProcessingSeconds (${w.avgProcessingSeconds})`);
+  add(target < 1, 'worker.acceptableLatencySeconds', ['worker.avgProcessingSeconds', 'worker.concurrency'],
+    `gives a backlog target of ${round(target)} messages per task (acceptableLatencySeconds × concurrency ÷ avgProcessingSeconds = ${w.acceptableLatencySeconds} × ${w.concurrency} ÷ ${w.avgProcessingSeconds}); below 1 the worker service scales out for every message and never settles`,
+    `raise worker.acceptableLatencySeconds to at least ${round(w.avgProcessingSeconds / w.concurrency)} (avgProcessingSeconds ÷ concurrency)`);
 
   return problems;
 }

@@ -1,4 +1,7 @@
-import { AURORA_POSTGRES_MAX_CONNECTIONS, connectionBudget, connectionDemand, RESERVED_CONNECTIONS, writerMaxConnections } from '../capacity';
+import {
+  AURORA_POSTGRES_MAX_CONNECTIONS, connectionDemand, instanceConnectionBudget, instanceMaxConnections, peakTasks, processesForCpu,
+  RESERVED_CONNECTIONS, WORKER_MAX_HEALTHY_PERCENT, WORKER_PROCESSES_PER_TASK,
+} from '../capacity';
 import { AURORA_POSTGRES_VERSIONS, CACHE_ENGINE_VERSIONS, CACHE_NODE_TYPE } from '../supported';
 import { collector, type Config, type Problem } from './problem';
 
@@ -13,20 +16,16 @@ export function checkDatabase(cfg: Config): Problem[] {
     'is not an Aurora PostgreSQL version AWS offers (lib/config/supported.ts)',
     `use a supported version; the newest of each major are ${newestPerMajor.join(', ')}`);
 
-  const budget = connectionBudget(db);
+  const budget = instanceConnectionBudget(db);
   const known = Object.keys(AURORA_POSTGRES_MAX_CONNECTIONS);
   add(budget === undefined, 'database.instanceClass', [],
     'is not in the max_connections table (lib/config/max-connections.ts), so the connection budget cannot be checked',
     `use one of ${known.join(', ')} or db.serverless, or add the class and its max_connections to the table`);
-  if (budget !== undefined) {
-    const demand = connectionDemand(cfg);
-    const through = db.proxy.enabled
-      ? `the proxy's ${db.proxy.maxConnectionsPercent} % of the writer's max_connections (${writerMaxConnections(db)}) less ${RESERVED_CONNECTIONS} reserved`
-      : `the writer's max_connections (${writerMaxConnections(db)}) less ${RESERVED_CONNECTIONS} reserved`;
-    add(demand > budget, 'api.dbPoolSize', ['api.maxTasks', 'worker', 'database'],
-      `puts the connection budget over: api.maxTasks × api.dbPoolSize + worker.maxTasks × worker.dbPoolSize = ${cfg.api.maxTasks} × ${cfg.api.dbPoolSize} + ${cfg.worker.maxTasks} × ${cfg.worker.dbPoolSize} = ${demand} connections, but ${through} allows ${budget}`,
-      'lower api.dbPoolSize, worker.dbPoolSize or the maxTasks, raise database.proxy.maxConnectionsPercent, or pick a larger database.instanceClass');
-  }
+  if (budget !== undefined) problems.push(...connectionBudgetProblems(cfg, budget));
+
+  add(db.proxy.enabled && db.readers === 0, 'database.readers', ['database.proxy.enabled'],
+    'is 0 with database.proxy.enabled; the proxy\'s read-only endpoint needs a reader instance and fails every request without one, so the API\'s reads (DB_READER_HOST) would fail',
+    'set database.readers to at least 1, or turn database.proxy.enabled off (the cluster\'s reader endpoint falls back to the writer; https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-endpoints.html#rds-proxy-endpoints-reader)');
 
   add(db.proxy.maxIdleConnectionsPercent > db.proxy.maxConnectionsPercent, 'database.proxy.maxIdleConnectionsPercent', ['database.proxy.maxConnectionsPercent'],
     `exceeds database.proxy.maxConnectionsPercent (${db.proxy.maxConnectionsPercent})`,
@@ -61,5 +60,43 @@ export function checkCache(cfg: Config): Problem[] {
   add(c.mode === 'replication-group' && !CACHE_NODE_TYPE.test(c.nodeType), 'cache.nodeType', ['cache.mode'],
     'is not a current-generation ElastiCache node type (lib/config/supported.ts)',
     'use a type such as cache.t4g.small, cache.m7g.large or cache.r7g.large');
+  return problems;
+}
+
+/**
+ * The connection budget, per endpoint (lib/config/capacity.ts, connectionDemand): the writer's demand against
+ * the writer's budget, and the readers' demand against one reader's. The message spells the sum out with the
+ * numbers, so the user sees which term to shrink.
+ */
+function connectionBudgetProblems(cfg: Config, budget: number): Problem[] {
+  const { problems, add } = collector();
+  const db = cfg.database;
+  const demand = connectionDemand(cfg);
+  const max = instanceMaxConnections(db)!;
+  const share = (instance: string) => db.proxy.enabled
+    ? `the proxy's ${db.proxy.maxConnectionsPercent} % of ${instance}'s max_connections (${max}) less ${RESERVED_CONNECTIONS} reserved`
+    : `${instance}'s max_connections (${max}) less ${RESERVED_CONNECTIONS} reserved`;
+  const api = cfg.api;
+  const w = cfg.worker;
+  const apiTasks = `peak ${peakTasks(api.maxTasks, api.maxHealthyPercent)} tasks (api.maxTasks ${api.maxTasks} × api.maxHealthyPercent ${api.maxHealthyPercent} %)`;
+  const workerTasks = `peak ${peakTasks(w.maxTasks, WORKER_MAX_HEALTHY_PERCENT)} tasks (worker.maxTasks ${w.maxTasks} × ${WORKER_MAX_HEALTHY_PERCENT} % deploy surge)`;
+  const apiProcesses = `${processesForCpu(api.cpu)} process${processesForCpu(api.cpu) === 1 ? '' : 'es'} (api.cpu ${api.cpu})`;
+  const workerProcesses = `${WORKER_PROCESSES_PER_TASK} process`;
+  const readsOnWriter = db.readers === 0;
+  const writerPools = readsOnWriter ? '2 pools (writer and reader: with database.readers 0 the reader endpoint is the writer)' : '1 pool';
+
+  add(demand.writer > budget, 'api.dbPoolSize', ['api.maxTasks', 'api.maxHealthyPercent', 'api.cpu', 'worker', 'database'],
+    `puts the writer over its connection budget: API ${apiTasks} × ${apiProcesses} × ${writerPools} × api.dbPoolSize ${api.dbPoolSize} = ${demand.api.writer}, ` +
+    `plus worker ${workerTasks} × ${workerProcesses} × 1 pool × worker.dbPoolSize ${w.dbPoolSize} = ${demand.worker.writer}, ` +
+    `is ${demand.writer} connections, but ${share('the writer')} allows ${budget}`,
+    'lower api.dbPoolSize, worker.dbPoolSize, the maxTasks or api.maxHealthyPercent' +
+      (readsOnWriter ? ', add a reader (database.readers) so that reads leave the writer' : '') +
+      (db.proxy.enabled ? ', raise database.proxy.maxConnectionsPercent' : '') + ', or pick a larger database.instanceClass');
+
+  add(demand.readers > budget, 'api.dbPoolSize', ['api.maxTasks', 'api.maxHealthyPercent', 'api.cpu', 'database'],
+    `puts a reader over its connection budget: API ${apiTasks} × ${apiProcesses} × 1 reader pool × api.dbPoolSize ${api.dbPoolSize} = ${demand.readers} connections through the reader endpoint, ` +
+    `which can all sit on one reader (connections stay where they opened), but ${share('a reader')} allows ${budget}`,
+    'lower api.dbPoolSize, api.maxTasks or api.maxHealthyPercent' +
+      (db.proxy.enabled ? ', raise database.proxy.maxConnectionsPercent' : '') + ', or pick a larger database.instanceClass');
   return problems;
 }

@@ -1,3 +1,4 @@
+import { checkCapacity } from './capacity';
 import { checkLoadBalancer, checkServices } from './compute';
 import { checkCache, checkDatabase } from './data';
 import { checkLoadTest } from './load-test';
@@ -16,6 +17,7 @@ export const RULE_GROUPS: ReadonlyArray<(cfg: Config) => Problem[]> = [
   checkLoadBalancer,
   checkDatabase,
   checkCache,
+  checkCapacity,
   checkNetwork,
   checkMonitoring,
   checkProduction,
@@ -31,4 +33,4 @@ export type { Problem } from './problem';
 export { FARGATE_MAX_STOP_TIMEOUT_SECONDS, VISIBILITY_TIMEOUT_HEADROOM } from './compute';
 export { MIN_PRODUCTION_LOG_RETENTION_DAYS } from './production';
 // The formulas the rules check with live in the capacity model; these names stay importable from here.
-export { backlogPerTaskTarget, connectionBudget, connectionDemand, isValidFargateSize, writerMaxConnections } from '../capacity';
+export { backlogPerTaskTarget, connectionBudget, connectionDemand, instanceConnectionBudget, isValidFargateSize, writerMaxConnections } from '../capacity';

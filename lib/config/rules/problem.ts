@@ -1,4 +1,4 @@
-import type { BlueprintConfig } from '../schema';
+import type { ConfigInput } from '../schema';
 
 /** One broken rule: the key to change (dot path inside the merged config), what is wrong, and what to do. */
 export interface Problem {
@@ -9,8 +9,8 @@ export interface Problem {
   readonly fix: string;
 }
 
-/** What every rule group reads: the merged configuration, before the loader adds `envName`. */
-export type Config = Omit<BlueprintConfig, 'envName'>;
+/** What every rule group reads: the merged configuration as written, before the loader resolves derived values and adds `envName`. */
+export type Config = ConfigInput;
 
 type Add = (when: boolean, path: string, inputs: string[], message: string, fix: string) => void;
 

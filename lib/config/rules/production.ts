@@ -18,9 +18,15 @@ export function checkProduction(cfg: Config): Problem[] {
   add(cfg.api.minHealthyPercent < 100, 'api.minHealthyPercent', ['production'],
     'is below 100 in a production environment; a deploy would remove serving capacity before the new tasks are healthy',
     'set api.minHealthyPercent to 100');
-  add(cfg.api.minTasks < 2, 'api.minTasks', ['production'],
-    'is below 2 in a production environment; one task cannot span two zones or survive its own replacement',
-    'set api.minTasks to at least 2');
+  // ECS spreads a service's tasks over its subnets' zones; with fewer tasks than zones some zone has none, and
+  // losing the zone that holds them loses the service until new tasks start elsewhere. Two at the least: one
+  // task cannot survive its own replacement.
+  // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-strategies.html
+  const zones = Math.min(cfg.network.maxAzs, cfg.network.availabilityZones.length);
+  const minTasks = Math.max(2, zones);
+  add(cfg.api.minTasks < minTasks, 'api.minTasks', ['production', 'network.maxAzs', 'network.availabilityZones'],
+    `is below ${minTasks} in a production environment; the VPC spans ${zones} availability zone${zones === 1 ? '' : 's'} (network.maxAzs ${cfg.network.maxAzs}) and a zone without a task has no capacity when another zone fails, and one task cannot survive its own replacement`,
+    `set api.minTasks to at least ${minTasks} (one task per zone, and never fewer than 2)`);
   add(cfg.cache.mode === 'replication-group' && cfg.cache.replicas < 1, 'cache.replicas', ['production', 'cache.mode'],
     'is 0 in a production environment; without a replica there is no Multi-AZ and no automatic failover',
     'set cache.replicas to at least 1, or cache.mode to "serverless"');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FARGATE_CPU_UNITS } from '../capacity';
+import { FARGATE_CPU_UNITS, REQUESTS_PER_TARGET_FROM_CAPACITY } from '../capacity';
 import { int, logRetentionDays, num } from './common';
 
 /** Where a service's container image comes from: a registry URI, or a Docker build context (exactly one). */
@@ -18,11 +18,11 @@ const fargateTask = {
   maxTasks: int(1, 1000)
     .describe('Tasks never more than this (the autoscaling maximum; also the connection budget\'s multiplier).'),
   cpu: z.literal(FARGATE_CPU_UNITS)
-    .describe('Fargate task CPU units (1024 = 1 vCPU).'),
+    .describe('Fargate task CPU units (1024 = 1 vCPU). The reference API runs one Node.js process per whole vCPU (at least one), so 2048 serves about twice 1024 and opens twice the connections; 256 and 512 give its one process a share of a core.'),
   memoryMiB: int(512, 122880)
     .describe('Fargate task memory (MiB); must be a size Fargate offers for `cpu`.'),
   dbPoolSize: int(1, 100)
-    .describe('Size of the PostgreSQL connection pool in each task (DB_POOL_SIZE): what the connection budget counts.'),
+    .describe('Size of each PostgreSQL connection pool (DB_POOL_SIZE), per pool and per process: the connection budget counts every process\'s pools on each endpoint.'),
 };
 
 export const computeSchema = z.strictObject({
@@ -118,8 +118,14 @@ export const apiSchema = z.strictObject({
     .describe('Target tracking: average CPU utilisation the service scales to hold (%).'),
   targetMemoryUtilizationPercent: int(10, 95)
     .describe('Target tracking: average memory utilisation the service scales to hold (%).'),
-  requestsPerTarget: int(1, 1_000_000)
-    .describe('Target tracking on ALBRequestCountPerTarget: requests per target per minute.'),
+  requestsPerTarget: z.union([int(1, 1_000_000), z.literal(REQUESTS_PER_TARGET_FROM_CAPACITY)])
+    .describe('Target tracking on ALBRequestCountPerTarget: requests per target per minute; `"fromCapacity"` derives it as capacityPerTaskRps × 60 × targetCpuUtilizationPercent / 100, a number is used as given.'),
+  capacityPerTaskRps: num(1, 1_000_000).nullable()
+    .describe('Requests per second one API task serves within the SLA at this `cpu`, measured by `npm run calibrate` (null: not known). Sets the request target when requestsPerTarget is "fromCapacity", and the scale ceiling the load profiles are checked against. Measure again after changing `cpu` or the workload.'),
+  metricResolutionSeconds: z.literal([60, 20])
+    .describe('Resolution of the service\'s CPUUtilization and MemoryUtilization metrics (s): 20 publishes them every 20 seconds and lets the CPU and memory policies track the high-resolution metrics, so scale-out starts sooner; 60 is the ECS default.'),
+  predictiveScaling: z.enum(['off', 'forecast-only', 'forecast-and-scale'])
+    .describe('Predictive scaling of the API: `forecast-only` publishes forecasts from the service\'s history without acting, `forecast-and-scale` also raises the task count ahead of the forecast load; target tracking keeps working beside it.'),
   scaleOutCooldownSeconds: int(0, 3600)
     .describe('Wait after a scale-out before another scale-out counts the new tasks (s).'),
   scaleInCooldownSeconds: int(0, 3600)
@@ -141,10 +147,12 @@ export const workerSchema = z.strictObject({
     spotWeight: int(0, 1000)
       .describe('Weight of FARGATE_SPOT for the tasks beyond the base (Spot tasks get SIGTERM two minutes before interruption).'),
   }).describe('Capacity provider mix: `fargateBase` tasks always on FARGATE, the rest split by weight with FARGATE_SPOT.'),
+  concurrency: int(1, 100)
+    .describe('Jobs one worker task runs at once (WORKER_CONCURRENCY; one process per task). Throughput per task = concurrency ÷ avgProcessingSeconds; dbPoolSize must be at least this.'),
   acceptableLatencySeconds: num(1, 43200)
-    .describe('How long a job may wait in the queue before it is "late" (s); ÷ avgProcessingSeconds gives the backlog target per task.'),
+    .describe('How long a job may wait in the queue before it is "late" (s); × concurrency ÷ avgProcessingSeconds gives the backlog target per task.'),
   avgProcessingSeconds: num(0.001, 43200)
-    .describe('Average time one task spends on one job (s).'),
+    .describe('Average time one job takes from receive to delete (s), with `concurrency` jobs running side by side.'),
   maxProcessingSeconds: num(0.001, 43200)
     .describe('Longest time one job may take (s); the queue\'s visibility timeout must cover it twice.'),
   scaleOutCooldownSeconds: int(0, 3600)
@@ -156,5 +164,8 @@ export const workerSchema = z.strictObject({
 export type ImageConfig = z.infer<typeof imageSchema>;
 export type ComputeConfig = z.infer<typeof computeSchema>;
 export type AlbConfig = z.infer<typeof albSchema>;
-export type ApiConfig = z.infer<typeof apiSchema>;
+/** The API's keys as written: `requestsPerTarget` may still say "fromCapacity". */
+export type ApiConfigInput = z.infer<typeof apiSchema>;
+/** The API's keys as the constructs get them: the loader has resolved `requestsPerTarget` to a number. */
+export type ApiConfig = Omit<ApiConfigInput, 'requestsPerTarget'> & { readonly requestsPerTarget: number };
 export type WorkerConfig = z.infer<typeof workerSchema>;

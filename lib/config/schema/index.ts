@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { albSchema, apiSchema, computeSchema, workerSchema } from './compute';
+import { albSchema, apiSchema, computeSchema, workerSchema, type ApiConfig } from './compute';
 import { cacheSchema, databaseSchema, queueSchema } from './data';
 import { loadTestSchema, slaSchema } from './load-test';
 import { alarmsSchema, monitoringSchema, sloSchema } from './monitoring';
@@ -39,13 +39,19 @@ export const blueprintConfigSchema = z.strictObject({
   sla: slaSchema,
 });
 
-/** One environment's configuration: validated, merged and frozen. */
-export type BlueprintConfig = Readonly<z.infer<typeof blueprintConfigSchema> & { readonly envName: string }>;
+/** One environment's configuration as written (merged and validated), before the loader resolves derived values. */
+export type ConfigInput = z.infer<typeof blueprintConfigSchema>;
+
+/**
+ * One environment's configuration: validated, merged, derived values resolved (`api.requestsPerTarget` is
+ * always a number) and frozen.
+ */
+export type BlueprintConfig = Readonly<Omit<ConfigInput, 'api'> & { readonly api: ApiConfig; readonly envName: string }>;
 
 export { FARGATE_CPU_UNITS } from '../capacity';
 export { LOG_RETENTION_DAYS } from './common';
 export { albSchema, apiSchema, computeSchema, imageSchema, workerSchema } from './compute';
-export type { AlbConfig, ApiConfig, ComputeConfig, ImageConfig, WorkerConfig } from './compute';
+export type { AlbConfig, ApiConfig, ApiConfigInput, ComputeConfig, ImageConfig, WorkerConfig } from './compute';
 export { cacheSchema, databaseSchema, queueSchema } from './data';
 export type { CacheConfig, DatabaseConfig, QueueConfig } from './data';
 export { loadTestSchema, slaSchema } from './load-test';
