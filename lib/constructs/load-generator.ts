@@ -28,8 +28,15 @@ export const SLICE_MARGIN_SECONDS = 60;
  * (`npm run loadtest` fans out) and publishes client-side metrics to CloudWatch under the project's
  * namespace. It is never in the request path: it runs only when a test invokes it.
  *
- * - Reserved concurrency = `loadTest.maxWorkers`: a runaway CLI cannot turn it into an unbounded swarm, and
- *   it never takes the account's unreserved concurrency from other functions.
+ * - No reserved concurrency unless `loadTest.reserveConcurrency`: Lambda keeps at least 100 of an account's
+ *   concurrency unreserved and rejects a reservation that would leave less, so on an account still at the
+ *   new-account limit (10) any reservation fails the deploy
+ *   (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). Without one, the fan-out
+ *   is bounded by `npm run loadtest`: its plan refuses more than `loadTest.maxWorkers` workers
+ *   (tools/loadtest/plan.ts), it invokes each worker of a slice once, synchronously and without retries,
+ *   and waits for the slice before the next; beyond that, the account's unreserved concurrency is the
+ *   ceiling (Lambda throttles the excess, and the CLI fails the slice). With the reservation, Lambda itself
+ *   caps the function at `maxWorkers` and keeps that much for it, whatever invokes it.
  * - In the application subnets (AWS Control Tower CT.LAMBDA.PR.3): it reaches the public load balancer
  *   through the NAT gateways, as a client on the internet would, on ports 80 and 443 only.
  * - cloudwatch:PutMetricData only into the load-test namespace (a condition key: the action has no resources).
@@ -71,7 +78,7 @@ export class LoadGenerator extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: loadTest.lambdaMemoryMiB,
       timeout: Duration.seconds(loadTest.sliceSeconds + SLICE_MARGIN_SECONDS),
-      reservedConcurrentExecutions: loadTest.maxWorkers,
+      reservedConcurrentExecutions: loadTest.reserveConcurrency ? loadTest.maxWorkers : undefined,
       role,
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },

@@ -104,8 +104,11 @@ export class AuroraReaderCleanup extends Construct {
       vpcSubnets,
       securityGroups: [this.securityGroup],
       logGroup: handlerLogs,
-      // One custom resource per stack: two concurrent runs leave room for a retry, never for a runaway loop.
-      reservedConcurrentExecutions: 2,
+      // No reserved concurrency: Lambda refuses any reservation on an account still at the new-account
+      // limit (it keeps at least 100 unreserved: https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+      // None is needed either: one custom resource per stack, CloudFormation sends it one request at a time,
+      // and the Provider framework runs onEvent once per request and isComplete once per 30 s poll, one
+      // after the other, from a single Step Functions execution with a bounded number of attempts.
       environment: { NODE_OPTIONS: '--enable-source-maps' },
       bundling: {
         minify: true,

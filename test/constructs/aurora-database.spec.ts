@@ -320,11 +320,12 @@ describe.each(ENVIRONMENTS)('autoscaled reader cleanup (%s)', (env) => {
     });
   });
 
-  test('handlers: bundled locally, nodejs24.x on arm64, small reserved concurrency; the framework on nodejs24.x too', () => {
+  test('handlers: bundled locally, nodejs24.x on arm64, no reserved concurrency (a new account rejects any); the framework on nodejs24.x too', () => {
     const handlers = functions.filter(([id]) => /(OnEvent|IsComplete)Handler/.test(id));
     expect(handlers.map(([, fn]) => fn.Properties.Handler).sort()).toEqual(['index.isComplete', 'index.onEvent']);
+    for (const [, fn] of functions) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
     for (const [, fn] of handlers) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 2 });
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       expect(fn.Properties.Code.S3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
     }
     for (const [, fn] of functions) expect(fn.Properties.Runtime).toBe('nodejs24.x');

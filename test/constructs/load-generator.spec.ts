@@ -1,8 +1,11 @@
-import { Match } from 'aws-cdk-lib/assertions';
-import { SLICE_MARGIN_SECONDS } from '../../lib/constructs/load-generator';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { LoadGenerator, SLICE_MARGIN_SECONDS } from '../../lib/constructs/load-generator';
 import { LOADTEST_NAMESPACE } from '../../lib/contracts/loadtest';
 import { STACK_OUTPUTS } from '../../lib/contracts/stacks';
-import { configFor } from '../helpers/context';
+import { configFor, featureFlags } from '../helpers/context';
 import { synth } from '../helpers/synth';
 import { actions, policyStatements } from '../helpers/template';
 
@@ -19,17 +22,35 @@ describe('LoadTest stack (opt-in)', () => {
   const t = maybe!;
   const [fnId, fn] = Object.entries(t.findResources('AWS::Lambda::Function'))[0];
 
-  test('one function: Node.js 24 on arm64, memory, timeout = slice + margin, reserved concurrency = maxWorkers, no retries', () => {
+  test('one function: Node.js 24 on arm64, memory, timeout = slice + margin, no retries', () => {
     t.resourceCountIs('AWS::Lambda::Function', 1);
     expect(fn.Properties).toEqual(expect.objectContaining({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       MemorySize: cfg.loadTest.lambdaMemoryMiB,
       Timeout: cfg.loadTest.sliceSeconds + SLICE_MARGIN_SECONDS,
-      ReservedConcurrentExecutions: cfg.loadTest.maxWorkers,
     }));
     expect(cfg.loadTest.sliceSeconds + SLICE_MARGIN_SECONDS).toBeLessThanOrEqual(900);
     t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: fnId }, MaximumRetryAttempts: 0 });
+  });
+
+  test('reserves no concurrency by default: a new account (concurrency limit 10) would reject any reservation', () => {
+    expect(cfg.loadTest.reserveConcurrency).toBe(false);
+    expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  test('loadTest.reserveConcurrency reserves loadTest.maxWorkers, which Lambda then enforces as the cap', () => {
+    // The construct alone on a bare stack: a second staging synth would cost seconds for one property.
+    const app = new App({ context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Probe', { env: { region: 'us-east-1' } });
+    new LoadGenerator(stack, 'LoadGenerator', {
+      vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }),
+      loadTest: { ...cfg.loadTest, reserveConcurrency: true, maxWorkers: 7 },
+      encryptionKey: new kms.Key(stack, 'Key'),
+      logRetentionDays: 7,
+      removalPolicy: 'destroy',
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 7 });
   });
 
   test('in the application subnets with its own security group: egress 80 and 443 only, no ingress', () => {

@@ -25,7 +25,9 @@ export const loadTestSchema = z.strictObject({
   lambdaMemoryMiB: int(128, 10240)
     .describe('Memory of the load-generator Lambda (MiB); CPU grows with it (1769 MiB = one vCPU).'),
   maxWorkers: int(1, 1000)
-    .describe('Reserved concurrency of the load generator: the most workers one test can fan out to.'),
+    .describe('The most workers one test fans out to: `npm run loadtest` refuses a plan that needs more. Also the load generator\'s reserved concurrency when loadTest.reserveConcurrency is true.'),
+  reserveConcurrency: z.boolean()
+    .describe('Reserve loadTest.maxWorkers of the account\'s Lambda concurrency for the load generator, so Lambda itself caps a runaway fan-out and the test always gets its workers. Off by default: Lambda keeps at least 100 unreserved, so an account at the new-account limit (10) rejects any reservation; `npm run preflight` checks. Without it the CLI\'s plan caps the workers and the account\'s unreserved concurrency is the ceiling.'),
   maxRatePerWorker: int(1, 100_000)
     .describe('Arrivals per second one worker is trusted to sustain; above it the CLI fans out to more workers.'),
   maxConcurrencyPerWorker: int(1, 20_000)
