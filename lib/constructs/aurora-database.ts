@@ -215,12 +215,17 @@ export class AuroraDatabase extends Construct {
         maxCapacity: ras.maxReaders,
         role: autoScalingServiceLinkedRole(this, 'AutoScalingServiceLinkedRole', 'rds'),
       });
+      const dbInstances = this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance);
       // Register the target once the instances exist (the Ref to the cluster alone would not wait for them).
-      this.readerScaling.node.addDependency(...this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance));
+      this.readerScaling.node.addDependency(...dbInstances);
       // Autoscaled readers are not CloudFormation's: without this, deleting the stack fails at the cluster.
-      // Deletion runs in reverse dependency order: scalable target (no new readers), cleanup (autoscaled
-      // readers deleted and waited for), then the writer and the cluster. The writer waiting for the cleanup
-      // also keeps RDS from failing over to an autoscaled reader while the stack is torn down.
+      // CloudFormation deletes a resource only after everything that depends on it, so the chain
+      // scalable target → cleanup → every instance of the template → cluster deletes in this order: the
+      // scalable target (no new readers), the cleanup (autoscaled readers deleted and waited for), the writer
+      // and readers of the template, the cluster. With the autoscaled readers gone first, RDS cannot fail
+      // over to one of them while the template's instances go. On create it runs the other way: the cleanup
+      // (a no-op then) comes once the instances exist, the scalable target after it.
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
       this.readerCleanup = new AuroraReaderCleanup(this, 'ReaderCleanup', {
         vpc: props.vpc,
         cluster: this.cluster,
@@ -230,7 +235,7 @@ export class AuroraDatabase extends Construct {
         removalPolicy: props.removalPolicy,
       });
       this.readerScaling.node.addDependency(this.readerCleanup.resource);
-      this.cluster.node.findChild('Writer').node.addDependency(this.readerCleanup.resource);
+      this.readerCleanup.resource.node.addDependency(...dbInstances);
       this.readerScaling.scaleToTrackMetric('ReaderCpuTracking', {
         predefinedMetric: appscaling.PredefinedMetric.RDS_READER_AVERAGE_CPU_UTILIZATION,
         targetValue: ras.targetCpuUtilizationPercent,

@@ -43,8 +43,9 @@ const TOTAL_TIMEOUT = Duration.minutes(50);
  * stack fails at the cluster. This custom resource deletes those readers when it is itself deleted, and
  * waits until they are gone.
  *
- * Order on stack deletion, set up by the caller: the scalable target goes first (no new readers), then this
- * resource (autoscaled readers deleted), then the instances CloudFormation owns and the cluster.
+ * Order on stack deletion, set up by the caller (the scalable target depends on this resource, this resource
+ * on every instance of the template): the scalable target goes first (no new readers), then this resource
+ * (autoscaled readers deleted), then the instances CloudFormation owns, then the cluster.
  *
  * The handlers (lambda/aurora-reader-cleanup) run under the CDK Provider framework: `onEvent` starts the
  * deletion and `isComplete` is polled every 30 s by the framework's Step Functions waiter, so the wait is not
