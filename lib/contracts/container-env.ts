@@ -17,6 +17,7 @@ const described = <T extends z.ZodType>(schema: T, description: string) => schem
 export const containerEnvSchema = z.object({
   PORT: described(int(1, 65535).default(8080), 'Port the API listens on.'),
   HOST: described(z.string().default('0.0.0.0'), 'Address the API listens on.'),
+  WORKLOAD_PROCESSES: described(int(1, 16).default(1), 'API: Node.js processes per task sharing its port (node:cluster), one per vCPU; each opens its own database pools and cache connection. The worker command runs one process whatever this says.'),
   AWS_REGION: described(z.string().default('us-east-1'), 'Region of the stack: AWS SDK clients and the IAM tokens the workload signs.'),
   DB_WRITER_HOST: described(z.string().min(1), 'Where writes go: the RDS Proxy read/write endpoint when the proxy is on, the cluster (writer) endpoint otherwise.'),
   DB_READER_HOST: described(z.string().min(1), 'Where reads go: the proxy read-only endpoint when the proxy is on, the cluster reader endpoint otherwise.'),

@@ -56,6 +56,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return reply.status(status).send({ error: status === 500 ? 'internal error' : err.message, ...(err.details !== undefined && { details: err.details }) });
   });
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not found' }));
+  app.addHook('onSend', async (_request, reply) => {
+    // Several processes answer on one port (WORKLOAD_PROCESSES): say which one did.
+    reply.header('x-worker-pid', String(process.pid));
+    // Draining (close() was called): a response finishing now ends its connection. Kept alive, the idle
+    // connection would hold close() open until the client or keepAliveTimeout (72 s in Fastify) ended it.
+    if (!app.server.listening) reply.header('connection', 'close');
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

@@ -17,6 +17,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
   return {
     port: e.PORT,
     host: e.HOST,
+    processes: e.WORKLOAD_PROCESSES,
     region: e.AWS_REGION,
     db: {
       writerHost: e.DB_WRITER_HOST, readerHost: e.DB_READER_HOST, port: e.DB_PORT, name: e.DB_NAME,
