@@ -1,7 +1,7 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Stack, type IAspect, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig, WorkerConfig } from '../config/schema';
 import type { DataTier } from '../constructs/data-access';
 import { EncryptionKey } from '../constructs/encryption';
@@ -46,9 +46,33 @@ export class ComputeStack extends Stack {
     const shared = { cluster: this.cluster, tier: props.tier, compute: props.compute, logKey, removalPolicy: props.removalPolicy };
     this.web = new WebService(this, 'Web', { ...shared, api: props.api, alb: props.alb, production: props.production });
     this.worker = new QueueWorker(this, 'Worker', { ...shared, worker: props.worker });
+    Aspects.of(this.cluster).add(new ServicesAfterCapacityProviders([this.web.service, this.worker.service]));
     new CfnOutput(this, STACK_OUTPUTS.apiUrl, {
       value: `${props.alb.certificateArn ? 'https' : 'http'}://${this.web.loadBalancer.loadBalancerDnsName}`,
       description: 'Base URL of the API (the default target of npm run loadtest)',
     });
+  }
+}
+
+/**
+ * Makes every service that places tasks by capacity-provider strategy depend on the cluster's capacity-provider
+ * association. "A capacity provider must be associated with the cluster to be used in a capacity provider
+ * strategy" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html), and with no
+ * DependsOn CloudFormation may create the service first; on deletion it could remove the association while
+ * tasks still run on FARGATE_SPOT, which ECS refuses ("You can only disassociate an existing capacity provider
+ * from a cluster if it's not being used by any existing tasks":
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html).
+ * ecs.Cluster creates the association in an aspect at synth (`enableFargateCapacityProviders`), so the
+ * dependency is added by an aspect too, once the association exists.
+ */
+class ServicesAfterCapacityProviders implements IAspect {
+  constructor(private readonly services: readonly ecs.FargateService[]) {}
+
+  visit(node: IConstruct): void {
+    if (!(node instanceof ecs.CfnClusterCapacityProviderAssociations)) return;
+    for (const service of this.services) {
+      const strategy = (service.node.defaultChild as ecs.CfnService).capacityProviderStrategy;
+      if (Array.isArray(strategy) && strategy.length > 0) service.node.addDependency(node);
+    }
   }
 }

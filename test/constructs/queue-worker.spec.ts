@@ -55,6 +55,15 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
     });
   });
 
+  test('every service that names a capacity provider is created after, and deleted before, the cluster\'s capacity-provider association', () => {
+    const [association, ...more] = Object.keys(t.findResources('AWS::ECS::ClusterCapacityProviderAssociations'));
+    expect(association).toBeDefined();
+    expect(more).toEqual([]);
+    const withStrategy = Object.entries(t.findResources('AWS::ECS::Service')).filter(([, r]) => r.Properties.CapacityProviderStrategy);
+    expect(withStrategy.map(([id]) => id)).toContainEqual(expect.stringMatching(/^WorkerService/));
+    for (const [, service] of withStrategy) expect(service.DependsOn).toContain(association);
+  });
+
   test('task: stop timeout and command from config; no port', () => {
     t.hasResourceProperties('AWS::ECS::TaskDefinition', {
       Cpu: String(w.cpu),
@@ -76,12 +85,12 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
     });
   });
 
-  test(`target tracking on backlog per task by metric math, target = ${w.acceptableLatencySeconds} ÷ ${w.avgProcessingSeconds}`, () => {
+  test(`target tracking on backlog per task by metric math, target = ${w.acceptableLatencySeconds} × ${w.concurrency} ÷ ${w.avgProcessingSeconds}`, () => {
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       PolicyType: 'TargetTrackingScaling',
       ScalingTargetId: { Ref: Match.stringLikeRegexp('^WorkerScaling') },
       TargetTrackingScalingPolicyConfiguration: {
-        TargetValue: w.acceptableLatencySeconds / w.avgProcessingSeconds,
+        TargetValue: (w.acceptableLatencySeconds * w.concurrency) / w.avgProcessingSeconds,
         CustomizedMetricSpecification: { Metrics: expectedQueries(w.scaleOnInFlightMessages) },
         ScaleOutCooldown: w.scaleOutCooldownSeconds,
         ScaleInCooldown: w.scaleInCooldownSeconds,
