@@ -45,7 +45,7 @@ export interface RunCapacity {
   readonly notes: readonly string[];
 }
 
-type Judged = Pick<LoadResult, 'startedAt' | 'durationSeconds' | 'requestedRps' | 'achievedRps' | 'latency' | 'scheduled' | 'sent' | 'errors' | 'timeouts' | 'status'>;
+type Judged = Omit<LoadResult, 'distribution'>;
 
 /**
  * Judges one span against the client-side SLAs, as `npm run kpi-report` judges a run: latency p50, p90 and

@@ -1,0 +1,182 @@
+import * as fs from 'fs';
+import type { BlueprintConfig } from '../../lib/config/schema';
+import { runResultFileSchema, type RunResultFile } from '../../lib/contracts/loadtest';
+import { parseFlags } from '../common/args';
+import { loadEnvironmentConfig } from '../common/cdk-json';
+import { EXIT, usageErrorText, UsageError } from '../common/errors';
+import { derive } from './derive';
+import { readKpiReport, serverView, type ServerView } from './kpi-report-file';
+import { runCapacity, type RunCapacity } from './judge';
+import { renderJson, renderText, type Calibration } from './render';
+
+export const USAGE = `Usage: npm run calibrate -- --result <loadtest-results/<run>.json> --tasks <N> [options]
+
+Measures the API's capacity per task at the SLA from a load-test run, and prints the configuration it
+implies (api.capacityPerTaskRps, the request-count target, the maxTasks the environment's load-test peak
+needs) as a cdk.json snippet for environments.<env>.
+
+  --result <file>    the run's result file, written by npm run loadtest (required)
+  --tasks <N>        API tasks that served the run (one for npm run workload:dev); required unless
+                     --report shows a steady task count. Pin api.minTasks = api.maxTasks while calibrating
+  --report <file>    report.json of npm run kpi-report for the run: the API CPU at which the SLA held, and
+                     the running tasks
+  --env <name>       environment in cdk.json whose SLAs judge the run and whose config the snippet is for
+                     (default: the environment the run was a test of)
+  --config <file>    cdk.json to read (default: the project's cdk.json)
+  --json             print the calibration as JSON instead of the table and snippet
+
+Capacity at the SLA: the highest achieved rate of the run's windows (a stress run's steps, else the whole
+run) before the first window that broke an SLA (latency p50/p90/p99, error rate, achieved share of the
+requested rate), divided by the tasks. A run that never broke the SLA gives a lower bound.
+
+Exit status: 0 a capacity (or a lower bound of it) was measured; 1 the run gives no capacity (the SLA broke
+in its first window); 2 no answer (bad arguments, an unreadable or invalid file, bad configuration).`;
+
+export interface CliDeps {
+  readonly stdout?: (s: string) => void;
+  readonly stderr?: (s: string) => void;
+}
+
+interface Args {
+  readonly result: string;
+  readonly tasks?: number;
+  readonly report?: string;
+  readonly env?: string;
+  readonly config?: string;
+  readonly json: boolean;
+}
+
+function parse(argv: readonly string[]): Args | 'help' {
+  const v = parseFlags(argv, {
+    result: { type: 'string' },
+    tasks: { type: 'string' },
+    report: { type: 'string' },
+    env: { type: 'string' },
+    config: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (v.help) return 'help';
+  if (!v.result) throw new UsageError('--result <file> is required: the result file of npm run loadtest (loadtest-results/<run>.json).', true);
+  let tasks: number | undefined;
+  if (v.tasks !== undefined) {
+    tasks = Number(v.tasks);
+    if (!Number.isInteger(tasks) || tasks < 1) throw new UsageError(`--tasks = "${v.tasks}": must be a whole number ≥ 1 (the API tasks that served the run).`, true);
+  }
+  return { result: v.result, tasks, report: v.report, env: v.env, config: v.config, json: v.json };
+}
+
+/** The load-test CLI's result file, through the contract's schema. */
+export function readResultFile(file: string): RunResultFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--result ${file}: ${(e as Error).message}. Fix: pass the file npm run loadtest wrote (loadtest-results/<run>.json).`);
+  }
+  const parsed = runResultFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new UsageError(`--result ${file} is not a load-test result (runResultFileSchema, lib/contracts/loadtest.ts): ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Everything the calibration says, from the parsed arguments; throws UsageError for what the user must fix. */
+export function calibrate(args: Args): Calibration {
+  const result = readResultFile(args.result);
+  const envName = args.env ?? result.envName;
+  if (!envName) throw new UsageError(`${args.result} does not say which environment it tested (no envName): pass --env <name>.`, true);
+  if (args.env && result.envName && args.env !== result.envName) {
+    throw new UsageError(`${args.result} is a run against environment "${result.envName}", not "${args.env}". Fix: --env ${result.envName}, or the result of a run against ${args.env}.`);
+  }
+  const config: BlueprintConfig = loadEnvironmentConfig(envName, args.config);
+  const run = runCapacity(result, config.sla);
+  const notes = [...run.notes];
+
+  let server: ServerView | undefined;
+  if (args.report) {
+    const report = readKpiReport(args.report);
+    if (report.envName !== envName) throw new UsageError(`--report ${args.report} is a report on environment "${report.envName}", not "${envName}". Fix: the report of this run.`);
+    server = serverView(args.report, report, run.windows);
+    if (server.covers.length === 0) {
+      throw new UsageError(`--report ${args.report} covers ${report.window.start} → ${report.window.end}, none of the run's windows (${run.windows[0].startedAt} onwards). Fix: the report of this run (npm run kpi-report -- --env ${envName} --run ${result.runId ?? '<run id>'}).`);
+    }
+  }
+
+  let tasks: { count: number; from: string };
+  if (args.tasks !== undefined) {
+    tasks = { count: args.tasks, from: '--tasks' };
+    if (server?.apiTasks && (server.apiTasks.min !== args.tasks || server.apiTasks.max !== args.tasks)) {
+      notes.push(`--tasks ${args.tasks}, but ${server.file} saw ${server.apiTasks.min} → ${server.apiTasks.max} API tasks running: the per-task figure is only as right as --tasks.`);
+    }
+  } else if (server?.apiTasks && server.apiTasks.min === server.apiTasks.max) {
+    tasks = { count: server.apiTasks.max, from: `${server.file} (running tasks)` };
+  } else if (server?.apiTasks) {
+    throw new UsageError(`${server.file} saw ${server.apiTasks.min} → ${server.apiTasks.max} API tasks during the run: autoscaling moved them, so no one task count divides the rate. Fix: pass --tasks N, or rerun with api.minTasks = api.maxTasks.`, true);
+  } else {
+    throw new UsageError(`--tasks <N> is required${server ? ` (${server.file} has no running-task data)` : ''}: the API tasks that served the run (1 for npm run workload:dev).`, true);
+  }
+  if (result.mode === 'local') {
+    notes.push(`a local run (mode local, ${result.target}): the capacity is that of the process(es) on this machine, not of a Fargate task with api.cpu ${config.api.cpu}; calibrate ${envName} from a run against its deployed API before deploying these values.`);
+  }
+  for (const w of result.warnings ?? []) notes.push(`the run warned: ${w}`);
+
+  const derived = derive(config, envName, run, tasks.count);
+  return {
+    envName,
+    resultFile: args.result,
+    runId: result.runId ?? null,
+    profile: result.profile ?? null,
+    mode: result.mode ?? null,
+    target: result.target,
+    tasks,
+    sla: config.sla,
+    run,
+    server: server ?? null,
+    ...derived,
+    kpiReportCommand: kpiReportCommand(envName, result, run, server),
+    notes: [...notes, ...derived.notes],
+    exitCode: run.kind === 'none' ? EXIT.finding : EXIT.ok,
+  };
+}
+
+/**
+ * The KPI report of the capacity's step alone: its API CPU is the utilisation at which the SLA held. Only
+ * for a run with steps against a deployed API (a local run has no server-side metrics), and not when the
+ * report given is already that one.
+ */
+function kpiReportCommand(envName: string, result: RunResultFile, run: RunCapacity, server: ServerView | undefined): string | null {
+  const step = run.windows.find((w) => w.label === run.at);
+  if (!step || run.windows.length < 2 || result.mode === 'local') return null;
+  if (server && server.covers.length === 1 && server.covers[0] === step.label) return null;
+  const end = new Date(Date.parse(step.startedAt) + step.durationSeconds * 1000).toISOString();
+  return `npm run kpi-report -- --env ${envName} --since ${step.startedAt} --until ${end}`;
+}
+
+/** `npm run calibrate`; returns the exit code. */
+export function main(argv: readonly string[], deps: CliDeps = {}): number {
+  const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
+  const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  try {
+    const args = parse(argv);
+    if (args === 'help') {
+      out(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    const c = calibrate(args);
+    out(args.json ? renderJson(c) : renderText(c));
+    return c.exitCode;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(usageErrorText('calibrate', e, USAGE));
+      return EXIT.cannotRun;
+    }
+    err(`calibrate: no answer: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT.cannotRun;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = main(process.argv.slice(2));
+}
