@@ -8,6 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DatabaseConfig, StatefulConfig } from '../config/schema';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
+import { closeDefaultEgress } from './egress';
 import { encryptedLogGroup } from './encryption';
 import { removalPolicyFor } from './removal-policy';
 import { physicalName } from './naming';
@@ -100,6 +101,7 @@ export class AuroraDatabase extends Construct {
       description: 'Aurora cluster: reachable only from the proxy or the services granted access',
       allowAllOutbound: false,
     });
+    closeDefaultEgress(securityGroup);
     // RDS exports the postgresql log to a group named after the cluster. Naming the cluster lets this stack
     // create that group first, encrypted and with its retention, instead of a log-retention Lambda
     // adjusting a group RDS created (unencrypted) on its own.
@@ -156,10 +158,22 @@ export class AuroraDatabase extends Construct {
         'stateful.removalPolicy is "destroy" in this environment: it is meant to be torn down with cdk destroy; production always has deletion protection (the loader refuses "destroy" there).');
     }
     this.secret = this.cluster.secret!;
-    // Rotation runs in the app subnets: it must reach the cluster and the Secrets Manager API (through NAT).
+    // Rotation runs in the app subnets: it must reach the cluster and the Secrets Manager API (through NAT),
+    // and nothing else. Its own group: the one addRotationSingleUser would create allows all outbound traffic.
+    // DNS needs no rule (security groups do not filter traffic to the Amazon DNS server:
+    // https://docs.aws.amazon.com/vpc/latest/userguide/vpc-security-groups.html).
+    const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
+      vpc: props.vpc,
+      description: 'Master secret rotation function: HTTPS to Secrets Manager, PostgreSQL to the cluster',
+      allowAllOutbound: false,
+    });
+    rotationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager API (through NAT)');
+    closeDefaultEgress(rotationSecurityGroup);
+    // The rotation adds the edge to the cluster itself (ingress on the cluster's group, egress on this one).
     this.cluster.addRotationSingleUser({
       automaticallyAfter: Duration.days(config.secretRotationDays),
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroup: rotationSecurityGroup,
     });
     this.port = POSTGRES_PORT;
     this.databaseName = config.databaseName;
@@ -170,17 +184,24 @@ export class AuroraDatabase extends Construct {
     this.connections = clientConnections(this.cluster.connections);
 
     if (config.proxy.enabled) {
+      // The proxy's group carries its traffic to the database and nothing else: "The same security group is
+      // used for ingress from your applications to the proxy, and for egress from the proxy to the database"
+      // (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-creating.html). The proxy
+      // reads its secret through the RDS service with its IAM role, not through these network interfaces:
+      // they sit in the isolated subnets, with no route to the Secrets Manager API. Its one outbound rule
+      // (to the cluster's group, on the cluster's port) is a separate resource, so the group keeps the
+      // no-traffic rule inline; otherwise EC2 would add its allow-all rule when creating it.
+      const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+        vpc: props.vpc,
+        description: 'RDS Proxy: reachable only from the services granted access',
+        allowAllOutbound: false,
+      });
+      closeDefaultEgress(proxySecurityGroup);
       this.proxy = this.cluster.addProxy('Proxy', {
         vpc: props.vpc,
         vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
         secrets: [this.secret],
-        securityGroups: [
-          new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
-            vpc: props.vpc,
-            description: 'RDS Proxy: reachable only from the services granted access',
-            allowAllOutbound: false,
-          }),
-        ],
+        securityGroups: [proxySecurityGroup],
         requireTLS: true,
         iamAuth: true,
         maxConnectionsPercent: config.proxy.maxConnectionsPercent,

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { CacheConfig, StatefulConfig } from '../config/schema';
+import { closeDefaultEgress } from './egress';
 import { removalPolicyFor } from './removal-policy';
 import { physicalName } from './naming';
 
@@ -97,11 +98,13 @@ export class Cache extends Construct {
     super(scope, id);
     const { config } = props;
     const subnetIds = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds;
+    // The cache opens no connection of its own: no outbound rule, and none for EC2 to add either.
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'ElastiCache: reachable only from the services granted access',
       allowAllOutbound: false,
     });
+    closeDefaultEgress(this.securityGroup);
     const serverless = config.mode === 'serverless';
     this.serverless = serverless;
     const defaultPort = serverless

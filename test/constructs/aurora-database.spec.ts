@@ -141,8 +141,20 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
     expect(JSON.stringify(app.Properties.Parameters.vpcSubnetIds)).not.toMatch(/DataSubnet/);
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] },
-      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('RotationSingleUserSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseRotationSecurityGroup'), 'GroupId'] },
     });
+    expect(JSON.stringify(app.Properties.Parameters.vpcSecurityGroupIds)).toMatch(/DatabaseRotationSecurityGroup/);
+  });
+
+  test('the rotation function may reach Secrets Manager (HTTPS, through NAT) and the cluster, nothing else', () => {
+    const [[groupId, group]] = Object.entries(t.findResources('AWS::EC2::SecurityGroup')).filter(([id]) => id.startsWith('DatabaseRotationSecurityGroup'));
+    expect(group.Properties.SecurityGroupEgress).toEqual([{ CidrIp: '0.0.0.0/0', Description: 'HTTPS to the Secrets Manager API (through NAT)', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }]);
+    const separate = Object.values(t.findResources('AWS::EC2::SecurityGroupEgress')).filter((r) => r.Properties.GroupId['Fn::GetAtt'][0] === groupId);
+    expect(separate.map((r) => r.Properties)).toEqual([expect.objectContaining({
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseSecurityGroup/), 'GroupId'] },
+      IpProtocol: 'tcp',
+      FromPort: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'Endpoint.Port'] },
+    })]);
   });
 
   test('the postgresql log goes to a group this stack creates first, encrypted, with its retention', () => {
@@ -209,6 +221,19 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
         GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseProxySecurityGroup'), 'GroupId'] },
         DestinationSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] },
       });
+    });
+
+    test('the proxy may leave only towards the cluster, on its port: EC2 adds no allow-all rule to its group', () => {
+      const [[groupId, group]] = Object.entries(t.findResources('AWS::EC2::SecurityGroup')).filter(([id]) => id.startsWith('DatabaseProxySecurityGroup'));
+      // Its one real rule is a separate resource; inline, the group lists only the rule that matches no traffic.
+      expect(group.Properties.SecurityGroupEgress).toEqual([{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 }]);
+      const separate = Object.values(t.findResources('AWS::EC2::SecurityGroupEgress')).filter((r) => r.Properties.GroupId['Fn::GetAtt'][0] === groupId);
+      expect(separate.map((r) => r.Properties)).toEqual([expect.objectContaining({
+        DestinationSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseSecurityGroup/), 'GroupId'] },
+        IpProtocol: 'tcp',
+        FromPort: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'Endpoint.Port'] },
+        ToPort: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'Endpoint.Port'] },
+      })]);
     });
   } else {
     test('no proxy when it is off; clients use the cluster endpoints', () => {
