@@ -283,9 +283,11 @@ export function serviceSizings(cfg: DemandConfig): { readonly api: ServiceConnec
  * its maximum at once and a deploy may start then, so that is the demand the budget must cover.
  *
  * What it is checked against ({@link instanceConnectionBudget}): the writer's demand against the writer; the
- * readers' demand against ONE reader. The reader endpoint balances connections as they open, by DNS, and a
- * connection stays where it opened: right after a reader is added, or after one fails over, most of the
- * reader connections sit on the readers that were there before; with one reader, all of them do.
+ * readers' demand against ONE reader, not the sum of them. The reader endpoint balances connections as they
+ * open, by DNS, and a connection stays where it opened: right after a reader is added, or after one fails
+ * over, most of the reader connections sit on the readers that were there before; with one reader, all of
+ * them do. While the readers share the writer's class, the readers' demand (the API's reader pools) is never
+ * above the writer's (the same pools' writer side plus the worker), so the writer's check covers them.
  *
  * With RDS Proxy the services' pools are client connections to the proxy, which are not PostgreSQL
  * connections: the proxy multiplexes them over at most MaxConnectionsPercent of each instance's

@@ -1,6 +1,9 @@
 import {
-  AURORA_POSTGRES_MAX_CONNECTIONS, backlogPerTaskTarget, connectionBudget, connectionDemand, FARGATE_CPU_UNITS, FARGATE_MEMORY_MIB,
-  isValidFargateSize, RESERVED_CONNECTIONS, serverlessV2MaxConnections, writerMaxConnections,
+  AURORA_POSTGRES_MAX_CONNECTIONS, backlogPerTaskTarget, connectionBudget, connectionDemand, connectionsInUse, connectionsPerTask,
+  CPU_UNITS_PER_VCPU, effectiveRequestsPerTarget, FARGATE_CPU_UNITS, FARGATE_MEMORY_MIB, instanceConnectionBudget, isValidFargateSize,
+  peakTasks, poolsPerEndpoint, processesForCpu, profilePeakRps, READS_FROM_READER_POOL, REQUESTS_PER_TARGET_FROM_CAPACITY,
+  requestTargetPerMinute, RESERVED_CONNECTIONS, scaleCeilingRps, serverlessV2MaxConnections, serviceConnectionDemand,
+  sustainedCeilingRps, WORKER_PROCESSES_PER_TASK, workerConnectionsNeeded, workerThroughputPerTask, writerMaxConnections,
 } from '../../lib/config/capacity';
 
 // Every expected figure below is worked out by hand from the formula the test names, not from the code.
@@ -61,18 +64,42 @@ describe('max_connections', () => {
   });
 });
 
-describe('connection budget and demand', () => {
-  test('AWS keeps 3 connections for its automation', () => {
-    expect(RESERVED_CONNECTIONS).toBe(3);
+describe('processes per task', () => {
+  test.each([
+    [256, 1], // a quarter of a vCPU: one process, throttled to its share
+    [512, 1],
+    [1024, 1],
+    [2048, 2], // one process per whole vCPU
+    [4096, 4],
+    [8192, 8],
+    [16384, 16],
+  ])('%i CPU units run %i Node.js process(es)', (cpu, expected) => {
+    expect(processesForCpu(cpu)).toBe(expected);
+  });
+
+  test('every Fargate size above one vCPU is a whole number of vCPUs, so no process count leaves a fraction idle', () => {
+    expect(FARGATE_CPU_UNITS.filter((cpu) => cpu > CPU_UNITS_PER_VCPU && cpu % CPU_UNITS_PER_VCPU !== 0)).toEqual([]);
+  });
+
+  test('the worker runs one process per task', () => {
+    expect(WORKER_PROCESSES_PER_TASK).toBe(1);
+  });
+});
+
+describe('connections per task, at peak, per endpoint', () => {
+  test('reserved: superuser_reserved_connections 3 + rds.rds_superuser_reserved_connections 2', () => {
+    expect(RESERVED_CONNECTIONS).toBe(5);
   });
 
   test.each([
-    ['db.r6g.xlarge through a proxy at 90 %', provisioned('db.r6g.xlarge', 90), 3128], // (3479 − 3) × 0.9 = 3128.4
-    ['db.r6g.xlarge without a proxy', provisioned('db.r6g.xlarge'), 3476], // 3479 − 3
-    ['db.r6g.large through a proxy at 100 %', provisioned('db.r6g.large', 100), 1719], // 1722 − 3
-    ['db.t4g.medium through a proxy at 50 %', provisioned('db.t4g.medium', 50), 201], // (405 − 3) × 0.5
-    ['db.serverless at 16 ACU through a proxy at 90 %', { ...provisioned('db.serverless', 90), serverlessV2MaxCapacityAcu: 16 }, 3240], // (3604 − 3) × 0.9 = 3240.9
-  ])('%s allows %i connections', (_name, db, expected) => {
+    ['db.r6g.xlarge through a proxy at 90 %', provisioned('db.r6g.xlarge', 90), 3126], // (3479 − 5) × 0.9 = 3126.6
+    ['db.r6g.xlarge without a proxy', provisioned('db.r6g.xlarge'), 3474], // 3479 − 5
+    ['db.r6g.large through a proxy at 100 %', provisioned('db.r6g.large', 100), 1717], // 1722 − 5
+    ['db.t4g.medium through a proxy at 50 %', provisioned('db.t4g.medium', 50), 200], // (405 − 5) × 0.5
+    ['db.serverless at 16 ACU through a proxy at 90 %', { ...provisioned('db.serverless', 90), serverlessV2MaxCapacityAcu: 16 }, 3239], // (3604 − 5) × 0.9 = 3239.1
+  ])('%s allows %i connections on each instance', (_name, db, expected) => {
+    expect(instanceConnectionBudget(db)).toBe(expected);
+    // the writer's budget (the alarm's) is the same figure: writer and readers share the class
     expect(connectionBudget(db)).toBe(expected);
   });
 
@@ -80,20 +107,123 @@ describe('connection budget and demand', () => {
     expect(connectionBudget(provisioned('db.m5.large', 90))).toBeUndefined();
   });
 
-  test('demand is every service at maxTasks with a full pool', () => {
-    // 30 API tasks × 10 + 20 workers × 5 = 300 + 100
-    expect(connectionDemand({ api: { maxTasks: 30, dbPoolSize: 10 }, worker: { maxTasks: 20, dbPoolSize: 5 } })).toBe(400);
-    // scale to zero does not lower the peak: the minimum does not enter
-    expect(connectionDemand({ api: { maxTasks: 1, dbPoolSize: 1 }, worker: { maxTasks: 4, dbPoolSize: 25 } })).toBe(101);
+  test('per task: processes × pools per process × pool size', () => {
+    expect(connectionsPerTask({ processesPerTask: 2, poolsPerProcess: 2, poolSize: 10 })).toBe(40);
+    expect(connectionsPerTask({ processesPerTask: 1, poolsPerProcess: 1, poolSize: 5 })).toBe(5);
+    expect(connectionsPerTask({ processesPerTask: 16, poolsPerProcess: 2, poolSize: 10 })).toBe(320);
+  });
+
+  test.each([
+    [10, 200, 20], // a deploy starts a full new set beside the old one
+    [10, 100, 10], // no surge: stop one, start one
+    [3, 150, 4], // 4.5, rounded down as ECS does
+    [7, 150, 10], // 10.5 → 10
+  ])('peak tasks of maxTasks %i at maximumPercent %i: %i', (maxTasks, percent, expected) => {
+    expect(peakTasks(maxTasks, percent)).toBe(expected);
+  });
+
+  test('where the pools land: without readers both on the writer; with readers one each; the worker only on the writer', () => {
+    expect(poolsPerEndpoint(true, { readers: 0 })).toEqual({ writer: 2, readers: 0 });
+    expect(poolsPerEndpoint(true, { readers: 1 })).toEqual({ writer: 1, readers: 1 });
+    expect(poolsPerEndpoint(false, { readers: 0 })).toEqual({ writer: 1, readers: 0 });
+    expect(poolsPerEndpoint(false, { readers: 3 })).toEqual({ writer: 1, readers: 0 });
+    expect(READS_FROM_READER_POOL).toEqual({ api: true, worker: false });
+  });
+
+  test('dev-like: no readers, so the API\'s two pools are both on the writer', () => {
+    // API: 3 tasks × 200 % = 6 × 1 process (256 units) × 2 pools × 5 = 60
+    // worker: 4 tasks × 200 % = 8 × 1 process × 1 pool × 10 = 80
+    const demand = connectionDemand({
+      api: { maxTasks: 3, maxHealthyPercent: 200, cpu: 256, dbPoolSize: 5 },
+      worker: { maxTasks: 4, dbPoolSize: 10 },
+      database: { readers: 0 },
+    });
+    expect(demand).toEqual({ writer: 140, readers: 0, api: { writer: 60, readers: 0 }, worker: { writer: 80, readers: 0 } });
+  });
+
+  test('prod-like with 2 vCPUs per API task and readers: each process opens a pool on each endpoint', () => {
+    // API: 30 × 200 % = 60 tasks × 2 processes (2048 units) × 1 pool × 10 = 1200 on the writer and 1200 on the readers
+    // worker: 20 × 200 % = 40 × 1 × 1 × 10 = 400 on the writer
+    const demand = connectionDemand({
+      api: { maxTasks: 30, maxHealthyPercent: 200, cpu: 2048, dbPoolSize: 10 },
+      worker: { maxTasks: 20, dbPoolSize: 10 },
+      database: { readers: 2 },
+    });
+    expect(demand).toEqual({ writer: 1600, readers: 1200, api: { writer: 1200, readers: 1200 }, worker: { writer: 400, readers: 0 } });
+  });
+
+  test('the surge counts: the same fleet at maxHealthyPercent 100 holds half', () => {
+    const at = (maxHealthyPercent: number) => connectionDemand({
+      api: { maxTasks: 10, maxHealthyPercent, cpu: 512, dbPoolSize: 10 }, worker: { maxTasks: 0, dbPoolSize: 10 }, database: { readers: 1 },
+    }).writer;
+    expect(at(100)).toBe(100); // 10 × 1 × 1 × 10
+    expect(at(200)).toBe(200);
+  });
+
+  test('a single service at peak, per endpoint', () => {
+    expect(serviceConnectionDemand({ maxTasks: 4, maxHealthyPercent: 150, processesPerTask: 2, dbPoolSize: 3, readsFromReaderPool: true }, { readers: 0 }))
+      .toEqual({ writer: 72, readers: 0 }); // 6 tasks × 2 processes × 2 pools × 3
+  });
+
+  test('Little\'s law: connections in use = rate × time each holds one', () => {
+    expect(connectionsInUse(750, 0.005)).toBe(4); // 3.75, rounded up
+    expect(connectionsInUse(1500, 0.01)).toBe(15);
   });
 });
 
-describe('backlog target per task', () => {
+describe('worker throughput and backlog target per task', () => {
   test.each([
-    [60, 2, 30], // a task works off 30 two-second jobs within a minute
-    [45, 0.5, 90],
-    [1, 4, 0.25], // below 1: the rules reject it
-  ])('%f s acceptable ÷ %f s per job = %f messages', (acceptableLatencySeconds, avgProcessingSeconds, expected) => {
-    expect(backlogPerTaskTarget({ worker: { acceptableLatencySeconds, avgProcessingSeconds } })).toBe(expected);
+    [10, 2, 5], // ten jobs at once, 2 s each: 5 per second
+    [4, 0.5, 8],
+    [1, 4, 0.25],
+  ])('concurrency %i ÷ %f s per job = %f jobs/s', (concurrency, avg, expected) => {
+    expect(workerThroughputPerTask(concurrency, avg)).toBe(expected);
+  });
+
+  test.each([
+    [60, 2, 10, 300], // 60 s × (10 ÷ 2 s) = 300 messages: the issue's example, 10× the old 30
+    [60, 2, 1, 30], // one job at a time: the old formula's figure
+    [45, 0.5, 1, 90],
+    [30, 3, 4, 40],
+    [1, 4, 1, 0.25], // below 1: the rules reject it
+  ])('%f s acceptable × (%i ÷ %f s) = %f messages', (acceptableLatencySeconds, avgProcessingSeconds, concurrency, expected) => {
+    expect(backlogPerTaskTarget({ worker: { acceptableLatencySeconds, avgProcessingSeconds, concurrency } })).toBe(expected);
+  });
+
+  test('the worker\'s pool needs one connection per concurrent job per process', () => {
+    expect(workerConnectionsNeeded(10)).toBe(10);
+    expect(workerConnectionsNeeded(10, 3)).toBe(4); // 3.33, rounded up
+  });
+});
+
+describe('API: request target and scale ceiling', () => {
+  test.each([
+    [750, 60, 27000], // 750 × 60 × 0.6
+    [1500, 60, 54000],
+    [333, 70, 13986], // 333 × 60 × 0.7 = 13986
+    [100.5, 50, 3015], // 3015
+    [16.7, 100, 1002], // 1002
+  ])('%f req/s per task at %i %% = %i requests per task per minute', (capacity, utilisation, expected) => {
+    expect(requestTargetPerMinute(capacity, utilisation)).toBe(expected);
+  });
+
+  test('scale ceiling: maxTasks × capacity; sustained: maxTasks × target ÷ 60', () => {
+    expect(scaleCeilingRps(10, 750)).toBe(7500);
+    expect(sustainedCeilingRps(5, 27000)).toBe(2250);
+    expect(sustainedCeilingRps(3, 13500)).toBe(675);
+    // the old default: 10 tasks × 1000 per minute = 166.7 req/s, under the 200 req/s of staging's own load profile
+    expect(sustainedCeilingRps(10, 1000)).toBeCloseTo(166.67, 2);
+  });
+
+  test('the effective target: a number as given, "fromCapacity" from the capacity, nothing without one', () => {
+    expect(effectiveRequestsPerTarget({ requestsPerTarget: 1000, capacityPerTaskRps: 750, targetCpuUtilizationPercent: 60 })).toBe(1000);
+    expect(effectiveRequestsPerTarget({ requestsPerTarget: REQUESTS_PER_TARGET_FROM_CAPACITY, capacityPerTaskRps: 750, targetCpuUtilizationPercent: 60 })).toBe(27000);
+    expect(effectiveRequestsPerTarget({ requestsPerTarget: REQUESTS_PER_TARGET_FROM_CAPACITY, capacityPerTaskRps: null, targetCpuUtilizationPercent: 60 })).toBeUndefined();
+  });
+
+  test('a profile\'s peak is its highest arrivalRate or rampTo', () => {
+    expect(profilePeakRps({ phases: [{ arrivalRate: 10, rampTo: 200 }, { arrivalRate: 200 }] })).toBe(200);
+    expect(profilePeakRps({ phases: [{ arrivalRate: 50 }, { arrivalRate: 50, rampTo: 500 }, { arrivalRate: 500 }, { arrivalRate: 50 }] })).toBe(500);
+    expect(profilePeakRps({ phases: [{ arrivalRate: 300, rampTo: 100 }] })).toBe(300);
   });
 });

@@ -65,7 +65,7 @@ describe.each(ENVIRONMENTS)('KPI dashboard (%s)', (env) => {
   test('backlog per task graphs the scaling policy\'s math against its target', () => {
     const w = byTitle(widgets, 'Backlog per task (the scaling metric)');
     expect(expressions(w)).toEqual([cfg.worker.scaleOnInFlightMessages ? '(visible + inflight) / running' : 'visible / running']);
-    expect(annotations(w)).toEqual([expect.objectContaining({ value: cfg.worker.acceptableLatencySeconds / cfg.worker.avgProcessingSeconds, label: 'target' })]);
+    expect(annotations(w)).toEqual([expect.objectContaining({ value: (cfg.worker.acceptableLatencySeconds * cfg.worker.concurrency) / cfg.worker.avgProcessingSeconds, label: 'target' })]);
   });
 
   test('database connections against the connection budget', () => {

@@ -161,8 +161,8 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
 
 describe('worker variants', () => {
   test.each([
-    [{ worker: { acceptableLatencySeconds: 300 } }, 150],
-    [{ worker: { avgProcessingSeconds: 0.5, acceptableLatencySeconds: 60 } }, 120],
+    [{ worker: { acceptableLatencySeconds: 300 } }, 1500], // 300 × 10 ÷ 2
+    [{ worker: { avgProcessingSeconds: 0.5, acceptableLatencySeconds: 60 } }, 1200], // 60 × 10 ÷ 0.5
   ])('changing acceptable latency or processing time moves the TargetValue (%j → %d)', (overrides, target) => {
     const { compute: t } = synth('staging', overrides);
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {

@@ -310,7 +310,7 @@ describe('ALB variants', () => {
   // One synth serves several independent knobs (synth is the slow part of the suite).
   const tuned = () => synth('staging', {
     alb: { stickiness: { mode: 'lb_cookie', durationSeconds: 3600 }, slowStartSeconds: 0 },
-    api: { requestsPerTarget: 777, targetCpuUtilizationPercent: 55, targetMemoryUtilizationPercent: 65 },
+    api: { requestsPerTarget: 777, maxTasks: 40, targetCpuUtilizationPercent: 55, targetMemoryUtilizationPercent: 65 }, // 40 × 777 ÷ 60 = 518 req/s covers the 500 req/s spike profile
     compute: { cpuArchitecture: 'x86_64' },
   }).compute;
 

@@ -14,7 +14,7 @@ export function checkCapacity(cfg: Config): Problem[] {
   const api = cfg.api;
 
   add(api.requestsPerTarget === REQUESTS_PER_TARGET_FROM_CAPACITY && api.capacityPerTaskRps === null, 'api.requestsPerTarget', ['api.capacityPerTaskRps'],
-    `is "${REQUESTS_PER_TARGET_FROM_CAPACITY}", but api.capacityPerTaskRps is null, so there is no capacity to derive the request target from`,
+    'follows from api.capacityPerTaskRps, which is null, so there is no capacity to derive the request target from',
     'measure the capacity (npm run calibrate) and set api.capacityPerTaskRps, or give api.requestsPerTarget as a number of requests per task per minute');
 
   if (typeof api.requestsPerTarget === 'number' && api.capacityPerTaskRps !== null) {

@@ -25,7 +25,7 @@ export function checkDatabase(cfg: Config): Problem[] {
 
   add(db.proxy.enabled && db.readers === 0, 'database.readers', ['database.proxy.enabled'],
     'is 0 with database.proxy.enabled; the proxy\'s read-only endpoint needs a reader instance and fails every request without one, so the API\'s reads (DB_READER_HOST) would fail',
-    'set database.readers to at least 1, or turn database.proxy.enabled off (the cluster\'s reader endpoint falls back to the writer; https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-endpoints.html#rds-proxy-endpoints-reader)');
+    'set database.readers to at least 1, or turn database.proxy.enabled off (the cluster\'s reader endpoint falls back to the writer; https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-endpoints.html)');
 
   add(db.proxy.maxIdleConnectionsPercent > db.proxy.maxConnectionsPercent, 'database.proxy.maxIdleConnectionsPercent', ['database.proxy.maxConnectionsPercent'],
     `exceeds database.proxy.maxConnectionsPercent (${db.proxy.maxConnectionsPercent})`,
@@ -64,18 +64,20 @@ export function checkCache(cfg: Config): Problem[] {
 }
 
 /**
- * The connection budget, per endpoint (lib/config/capacity.ts, connectionDemand): the writer's demand against
- * the writer's budget, and the readers' demand against one reader's. The message spells the sum out with the
- * numbers, so the user sees which term to shrink.
+ * The connection budget, per endpoint (lib/config/capacity.ts, connectionDemand), checked on the writer. The
+ * readers need no check of their own while they share the writer's instance class (database.instanceClass),
+ * and so its budget: only the API reads, with the same pools it also opens on the writer, so the readers'
+ * demand is never above the writer's. The message spells the sum out with the numbers, so the user sees which
+ * term to shrink.
  */
 function connectionBudgetProblems(cfg: Config, budget: number): Problem[] {
   const { problems, add } = collector();
   const db = cfg.database;
   const demand = connectionDemand(cfg);
   const max = instanceMaxConnections(db)!;
-  const share = (instance: string) => db.proxy.enabled
-    ? `the proxy's ${db.proxy.maxConnectionsPercent} % of ${instance}'s max_connections (${max}) less ${RESERVED_CONNECTIONS} reserved`
-    : `${instance}'s max_connections (${max}) less ${RESERVED_CONNECTIONS} reserved`;
+  const allows = (instance: string) => db.proxy.enabled
+    ? `the proxy opens at most ${budget} on ${instance} (database.proxy.maxConnectionsPercent ${db.proxy.maxConnectionsPercent} % of max_connections ${max} of ${db.instanceClass} − ${RESERVED_CONNECTIONS} reserved)`
+    : `${instance} allows ${budget} (max_connections ${max} of ${db.instanceClass} − ${RESERVED_CONNECTIONS} reserved)`;
   const api = cfg.api;
   const w = cfg.worker;
   const apiTasks = `peak ${peakTasks(api.maxTasks, api.maxHealthyPercent)} tasks (api.maxTasks ${api.maxTasks} × api.maxHealthyPercent ${api.maxHealthyPercent} %)`;
@@ -88,15 +90,10 @@ function connectionBudgetProblems(cfg: Config, budget: number): Problem[] {
   add(demand.writer > budget, 'api.dbPoolSize', ['api.maxTasks', 'api.maxHealthyPercent', 'api.cpu', 'worker', 'database'],
     `puts the writer over its connection budget: API ${apiTasks} × ${apiProcesses} × ${writerPools} × api.dbPoolSize ${api.dbPoolSize} = ${demand.api.writer}, ` +
     `plus worker ${workerTasks} × ${workerProcesses} × 1 pool × worker.dbPoolSize ${w.dbPoolSize} = ${demand.worker.writer}, ` +
-    `is ${demand.writer} connections, but ${share('the writer')} allows ${budget}`,
+    `is ${demand.writer} connections, but ${allows('the writer')}`,
     'lower api.dbPoolSize, worker.dbPoolSize, the maxTasks or api.maxHealthyPercent' +
       (readsOnWriter ? ', add a reader (database.readers) so that reads leave the writer' : '') +
       (db.proxy.enabled ? ', raise database.proxy.maxConnectionsPercent' : '') + ', or pick a larger database.instanceClass');
 
-  add(demand.readers > budget, 'api.dbPoolSize', ['api.maxTasks', 'api.maxHealthyPercent', 'api.cpu', 'database'],
-    `puts a reader over its connection budget: API ${apiTasks} × ${apiProcesses} × 1 reader pool × api.dbPoolSize ${api.dbPoolSize} = ${demand.readers} connections through the reader endpoint, ` +
-    `which can all sit on one reader (connections stay where they opened), but ${share('a reader')} allows ${budget}`,
-    'lower api.dbPoolSize, api.maxTasks or api.maxHealthyPercent' +
-      (db.proxy.enabled ? ', raise database.proxy.maxConnectionsPercent' : '') + ', or pick a larger database.instanceClass');
   return problems;
 }

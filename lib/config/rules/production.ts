@@ -25,8 +25,8 @@ export function checkProduction(cfg: Config): Problem[] {
   const zones = Math.min(cfg.network.maxAzs, cfg.network.availabilityZones.length);
   const minTasks = Math.max(2, zones);
   add(cfg.api.minTasks < minTasks, 'api.minTasks', ['production', 'network.maxAzs', 'network.availabilityZones'],
-    `is below ${minTasks} in a production environment; the VPC spans ${zones} availability zone${zones === 1 ? '' : 's'} (network.maxAzs ${cfg.network.maxAzs}) and a zone without a task has no capacity when another zone fails, and one task cannot survive its own replacement`,
-    `set api.minTasks to at least ${minTasks} (one task per zone, and never fewer than 2)`);
+    `is below ${minTasks} in a production environment: the VPC spans ${zones} availability zone${zones === 1 ? '' : 's'} (network.maxAzs ${cfg.network.maxAzs}), and with fewer tasks than zones the loss of one zone takes more than its share of the service with it (and one task cannot survive its own replacement)`,
+    `set api.minTasks to at least ${minTasks} (one task per zone, never fewer than 2)`);
   add(cfg.cache.mode === 'replication-group' && cfg.cache.replicas < 1, 'cache.replicas', ['production', 'cache.mode'],
     'is 0 in a production environment; without a replica there is no Multi-AZ and no automatic failover',
     'set cache.replicas to at least 1, or cache.mode to "serverless"');
