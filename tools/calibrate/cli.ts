@@ -4,6 +4,7 @@ import { runResultFileSchema, type RunResultFile } from '../../lib/contracts/loa
 import { parseFlags } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
 import { EXIT, usageErrorText, UsageError } from '../common/errors';
+import { fmt } from '../kpi-report/evaluate';
 import { derive } from './derive';
 import { readKpiReport, serverView, type ServerView } from './kpi-report-file';
 import { runCapacity, type RunCapacity } from './judge';
@@ -104,6 +105,11 @@ export function calibrate(args: Args): Calibration {
     }
   }
 
+  // Target tracking adds and removes tasks while the load moves
+  // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-autoscaling-targettracking.html), so a
+  // stress run on an autoscaled service has no one task count; scaling policies never leave the scalable
+  // target's min-max range (https://docs.aws.amazon.com/autoscaling/application/userguide/getting-started.html),
+  // so api.minTasks = api.maxTasks pins it for the run.
   let tasks: { count: number; from: string };
   if (args.tasks !== undefined) {
     tasks = { count: args.tasks, from: '--tasks' };
@@ -119,6 +125,10 @@ export function calibrate(args: Args): Calibration {
   }
   if (result.mode === 'local') {
     notes.push(`a local run (mode local, ${result.target}): the capacity is that of the process(es) on this machine, not of a Fargate task with api.cpu ${config.api.cpu}; calibrate ${envName} from a run against its deployed API before deploying these values.`);
+  }
+  if (result.status['4xx'] > 0 && result.sent > 0) {
+    // 4xx are not failures by the SLA, yet a 404 for a row never seeded costs far less than a read of one.
+    notes.push(`${result.status['4xx']} of the ${result.sent} requests (${fmt((100 * result.status['4xx']) / result.sent)} %) were answered 4xx: they count as served, but may cost the API less than the requests they stand for (a 404 for an item never created): seed the data the mix asks for (loadTest.mix) and measure again.`);
   }
   for (const w of result.warnings ?? []) notes.push(`the run warned: ${w}`);
 

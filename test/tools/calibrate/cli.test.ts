@@ -97,6 +97,14 @@ describe('npm run calibrate: hand-worked examples', () => {
     expect(r.stdout).toContain(`{\n  "${ENV}": {\n    "api": {\n      "capacityPerTaskRps": 249,\n      "requestsPerTarget": "fromCapacity",\n      "maxTasks": 7\n    }\n  }\n}`);
     expect(r.stdout).toContain('Note: the capacity is a lower bound, so the request target and maxTasks are on the safe side: they scale out earlier and further than the system needs.');
     expect(r.stdout).not.toContain('npm run kpi-report');
+    expect(r.stdout).not.toContain('answered 4xx');
+  });
+
+  test('a run whose requests were mostly 4xx says the figure may flatter the API', () => {
+    // GIVEN 1500 sent, 1044 of them 404 (items never seeded): 69.6 %
+    const base = resultFile({ startedAt: at(0), durationSeconds: 10, requestedRps: 150, achievedRps: 150, p50Ms: 6, p90Ms: 50, p99Ms: 350 }, { envName: ENV, mode: 'local' });
+    const f = file('404s.json', { ...base, status: { ...base.status, '2xx': 456, '4xx': 1044 } });
+    expect(json(['--result', f, '--tasks', '1']).notes).toContain('1044 of the 1500 requests (69.6 %) were answered 4xx: they count as served, but may cost the API less than the requests they stand for (a 404 for an item never created): seed the data the mix asks for (loadTest.mix) and measure again.');
   });
 
   test('a run that broke the SLA at its first step gives no capacity: exit 1, no snippet', () => {
