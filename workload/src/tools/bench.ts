@@ -15,11 +15,13 @@ import { createLocalQueue, startLocalServices } from './local';
  * its own process, WORKLOAD_PROCESSES processes); the load generator (autocannon) runs in this process, on
  * the same machine. Bounded: each run lasts BENCH_SECONDS, to 127.0.0.1 only.
  *
- * BENCH_PROCESSES=1,2 runs everything once per process count, to see what vertical scaling buys.
+ * BENCH_PROCESSES=1,2 runs everything once per process count, to see what vertical scaling buys;
+ * BENCH_POOL_SIZE sets DB_POOL_SIZE (per process, 20 by default).
  */
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const PROCESS_COUNTS = (process.env.BENCH_PROCESSES ?? '1').split(',').map(Number);
+const POOL_SIZE = process.env.BENCH_POOL_SIZE ?? '20';
 const ITEMS = 2000;
 
 async function main(): Promise<void> {
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
   const bundle = join(dir, 'main.js');
   await bundleWorkload(bundle);
   const queueUrl = await createLocalQueue(env, `bench-${randomBytes(3).toString('hex')}`);
-  const base = { ...process.env, ...env, DB_NAME: dbName, QUEUE_URL: queueUrl, DB_POOL_SIZE: '20', CACHE_KEY_PREFIX: `${dbName}:`, HOST: '127.0.0.1' };
+  const base = { ...process.env, ...env, DB_NAME: dbName, QUEUE_URL: queueUrl, DB_POOL_SIZE: POOL_SIZE, CACHE_KEY_PREFIX: `${dbName}:`, HOST: '127.0.0.1' };
 
   /** The API with `processes` processes, until stop(); its first start migrates the database. */
   const start = async (processes: number, cacheTtl: string) => {
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
     load.push(loadavg()[0]);
   }
 
-  process.stdout.write(`node ${process.version}, ${cpus().length} CPUs, ${CONNECTIONS} connections, ${DURATION} s per run, loopback; `
+  process.stdout.write(`node ${process.version}, ${cpus().length} CPUs, ${CONNECTIONS} connections, ${DURATION} s per run, DB_POOL_SIZE ${POOL_SIZE} per process, loopback; `
     + `1-minute load average ${load.map((l) => l.toFixed(1)).join(' → ')} (start, after each process count)\n`);
   process.stdout.write('| processes | request | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n');
   for (const r of rows) process.stdout.write(`| ${r.processes} | ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} |\n`);
