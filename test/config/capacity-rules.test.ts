@@ -22,42 +22,42 @@ const WRITER_FIX_NO_PROXY = 'Fix: lower api.dbPoolSize, worker.dbPoolSize, the m
 
 describe('connection budget, counted per endpoint at the deploy surge', () => {
   test('dev (no readers, no proxy): the two pools per task on the writer exceed it, naming api.dbPoolSize', () => {
-    // API: 4 tasks × 200 % = 8 × 1 process (256 units) × 2 pools (both on the writer) × 40 = 640
-    // worker: 4 × 200 % = 8 × 1 × 1 × 10 = 80; 720 > 405 − 5 = 400.
-    // (Counted the old way, 4 × 40 + 4 × 10 = 200 connections against 405 − 3 = 402, this passed.)
-    expect(problemsFor('dev', { api: { dbPoolSize: 40 } })).toEqual([
-      'scaling-blueprint.environments.dev.api.dbPoolSize = 40: puts the writer over its connection budget: ' +
-        'API peak 8 tasks (api.maxTasks 4 × api.maxHealthyPercent 200 %) × 1 process (api.cpu 256) × 2 pools (writer and reader: with database.readers 0 the reader endpoint is the writer) × api.dbPoolSize 40 = 640, ' +
-        'plus worker peak 8 tasks (worker.maxTasks 4 × 200 % deploy surge) × 1 process × 1 pool × worker.dbPoolSize 10 = 80, ' +
-        'is 720 connections, but the writer allows 400 (max_connections 405 of db.t4g.medium − 5 reserved). ' + WRITER_FIX_NO_PROXY,
+    // API: 4 tasks × 200 % = 8 × 1 process (256 units) × 2 pools (both on the writer) × 36 = 576
+    // worker: 5 × 200 % = 10 × 1 × 1 × 10 = 100; 676 > 405 − 5 = 400.
+    // (Counted the old way, 4 × 36 + 5 × 10 = 194 connections against 405 − 3 = 402, this passed.)
+    expect(problemsFor('dev', { api: { dbPoolSize: 36 } })).toEqual([
+      'scaling-blueprint.environments.dev.api.dbPoolSize = 36: puts the writer over its connection budget: ' +
+        'API peak 8 tasks (api.maxTasks 4 × api.maxHealthyPercent 200 %) × 1 process (api.cpu 256) × 2 pools (writer and reader: with database.readers 0 the reader endpoint is the writer) × api.dbPoolSize 36 = 576, ' +
+        'plus worker peak 10 tasks (worker.maxTasks 5 × 200 % deploy surge) × 1 process × 1 pool × worker.dbPoolSize 10 = 100, ' +
+        'is 676 connections, but the writer allows 400 (max_connections 405 of db.t4g.medium − 5 reserved). ' + WRITER_FIX_NO_PROXY,
     ]);
   });
 
   test('the same dev config with half the pool passes', () => {
-    // 8 × 2 × 20 = 320, + 80 = 400 ≤ 400: exactly the budget
-    const cfg = configFor('dev', { api: { dbPoolSize: 20 } });
-    expect(connectionDemand(cfg).writer).toBe(400);
+    // 8 × 2 × 18 = 288, + 100 = 388 ≤ 400
+    const cfg = configFor('dev', { api: { dbPoolSize: 18 } });
+    expect(connectionDemand(cfg).writer).toBe(388);
   });
 
   test('the deploy surge is counted: raising api.maxHealthyPercent can fail the budget', () => {
-    // at 100 %: 4 × 2 × 25 = 200, + 80 = 280 ≤ 400; at 200 %: 8 × 2 × 25 = 400, + 80 = 480 > 400
+    // at 100 %: 4 × 2 × 25 = 200, + 100 = 300 ≤ 400; at 200 %: 8 × 2 × 25 = 400, + 100 = 500 > 400
     expect(() => configFor('dev', { api: { dbPoolSize: 25, maxHealthyPercent: 100 } })).not.toThrow();
     expect(problemsFor('dev', { api: { dbPoolSize: 25, maxHealthyPercent: 200 } })).toEqual([
       'scaling-blueprint.environments.dev.api.dbPoolSize = 25: puts the writer over its connection budget: ' +
         'API peak 8 tasks (api.maxTasks 4 × api.maxHealthyPercent 200 %) × 1 process (api.cpu 256) × 2 pools (writer and reader: with database.readers 0 the reader endpoint is the writer) × api.dbPoolSize 25 = 400, ' +
-        'plus worker peak 8 tasks (worker.maxTasks 4 × 200 % deploy surge) × 1 process × 1 pool × worker.dbPoolSize 10 = 80, ' +
-        'is 480 connections, but the writer allows 400 (max_connections 405 of db.t4g.medium − 5 reserved). ' + WRITER_FIX_NO_PROXY,
+        'plus worker peak 10 tasks (worker.maxTasks 5 × 200 % deploy surge) × 1 process × 1 pool × worker.dbPoolSize 10 = 100, ' +
+        'is 500 connections, but the writer allows 400 (max_connections 405 of db.t4g.medium − 5 reserved). ' + WRITER_FIX_NO_PROXY,
     ]);
   });
 
   test('a bigger API task runs more processes, each with its own pools', () => {
-    // dev at 2048 units: 8 tasks × 2 processes × 2 pools × 5 = 160, + 80 = 240 ≤ 400; at 8192: 8 × 8 × 2 × 5 = 640 + 80 = 720
-    expect(connectionDemand(configFor('dev', { api: { cpu: 2048, memoryMiB: 4096 } })).writer).toBe(240);
+    // dev at 2048 units: 8 tasks × 2 processes × 2 pools × 5 = 160, + 100 = 260 ≤ 400; at 8192: 8 × 8 × 2 × 5 = 640 + 100 = 740
+    expect(connectionDemand(configFor('dev', { api: { cpu: 2048, memoryMiB: 4096 } })).writer).toBe(260);
     expect(problemsFor('dev', { api: { cpu: 8192, memoryMiB: 16384 } })).toEqual([
       'scaling-blueprint.environments.dev.api.dbPoolSize = 5: puts the writer over its connection budget: ' +
         'API peak 8 tasks (api.maxTasks 4 × api.maxHealthyPercent 200 %) × 8 processes (api.cpu 8192) × 2 pools (writer and reader: with database.readers 0 the reader endpoint is the writer) × api.dbPoolSize 5 = 640, ' +
-        'plus worker peak 8 tasks (worker.maxTasks 4 × 200 % deploy surge) × 1 process × 1 pool × worker.dbPoolSize 10 = 80, ' +
-        'is 720 connections, but the writer allows 400 (max_connections 405 of db.t4g.medium − 5 reserved). ' + WRITER_FIX_NO_PROXY,
+        'plus worker peak 10 tasks (worker.maxTasks 5 × 200 % deploy surge) × 1 process × 1 pool × worker.dbPoolSize 10 = 100, ' +
+        'is 740 connections, but the writer allows 400 (max_connections 405 of db.t4g.medium − 5 reserved). ' + WRITER_FIX_NO_PROXY,
     ]);
   });
 
@@ -106,6 +106,16 @@ describe('worker: concurrency, its pool and the backlog target', () => {
         '(acceptableLatencySeconds × concurrency ÷ avgProcessingSeconds = 1 × 10 ÷ 20); below 1 the worker service scales out for every message and never settles. ' +
         'Fix: raise worker.acceptableLatencySeconds to at least 2 (avgProcessingSeconds ÷ concurrency).',
     ]);
+  });
+
+  test('a worker task bigger than the one process of the reference worker can use', () => {
+    expect(problemsFor('staging', { worker: { cpu: 4096, memoryMiB: 8192 } })).toEqual([
+      'scaling-blueprint.environments.staging.worker.cpu = 4096: gives the reference worker 4 vCPUs, but it runs one Node.js process (its parallelism is worker.concurrency jobs inside it), ' +
+        'which keeps one vCPU busy at most; 3 would sit idle. Fix: set worker.cpu to 1024 or less and let worker.maxTasks add throughput, or run an image of your own that uses them (worker.image).',
+    ]);
+    // an image of one's own may use them; the API's image forks one process per vCPU, so any size is used
+    expect(() => configFor('staging', { worker: { cpu: 4096, memoryMiB: 8192, image: { uri: 'public.ecr.aws/example/worker:1', directory: '' } } })).not.toThrow();
+    expect(() => configFor('staging', { api: { cpu: 4096, memoryMiB: 8192 } })).not.toThrow();
   });
 
   test('a concurrency the schema refuses', () => {

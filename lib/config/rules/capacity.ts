@@ -1,5 +1,5 @@
 import {
-  effectiveRequestsPerTarget, profilePeakRps, REQUESTS_PER_TARGET_FROM_CAPACITY, requestTargetPerMinute, sustainedCeilingRps,
+  CPU_UNITS_PER_VCPU, effectiveRequestsPerTarget, profilePeakRps, REQUESTS_PER_TARGET_FROM_CAPACITY, requestTargetPerMinute, sustainedCeilingRps,
   WORKER_PROCESSES_PER_TASK, workerConnectionsNeeded,
 } from '../capacity';
 import { collector, round, type Config, type Problem } from './problem';
@@ -29,6 +29,14 @@ export function checkCapacity(cfg: Config): Problem[] {
   add(w.dbPoolSize < needed, 'worker.dbPoolSize', ['worker.concurrency'],
     `is below worker.concurrency (${w.concurrency}); each running job holds one connection, so ${w.concurrency - w.dbPoolSize} of the ${w.concurrency} jobs a task runs at once would wait for a connection, and the throughput the backlog target assumes is never reached`,
     `raise worker.dbPoolSize to at least ${needed}, or lower worker.concurrency to ${w.dbPoolSize}`);
+
+  // The reference API forks one process per vCPU (processesForCpu), so every Fargate size is used; the
+  // reference worker runs one process whatever its size, so vCPUs past the first only idle.
+  const REFERENCE_IMAGE = 'workload';
+  const vcpus = w.cpu / CPU_UNITS_PER_VCPU;
+  add(w.image.uri === '' && w.image.directory === REFERENCE_IMAGE && w.cpu > CPU_UNITS_PER_VCPU, 'worker.cpu', ['worker.image'],
+    `gives the reference worker ${vcpus} vCPUs, but it runs one Node.js process (its parallelism is worker.concurrency jobs inside it), which keeps one vCPU busy at most; ${vcpus - 1} would sit idle`,
+    `set worker.cpu to ${CPU_UNITS_PER_VCPU} or less and let worker.maxTasks add throughput, or run an image of your own that uses them (worker.image)`);
 
   const requestsPerTarget = effectiveRequestsPerTarget(api);
   if (requestsPerTarget !== undefined) {

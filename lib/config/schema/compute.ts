@@ -18,7 +18,7 @@ const fargateTask = {
   maxTasks: int(1, 1000)
     .describe('Tasks never more than this (the autoscaling maximum; also the connection budget\'s multiplier).'),
   cpu: z.literal(FARGATE_CPU_UNITS)
-    .describe('Fargate task CPU units (1024 = 1 vCPU). The reference API runs one Node.js process per whole vCPU (at least one), so 2048 serves about twice 1024 and opens twice the connections; 256 and 512 give its one process a share of a core.'),
+    .describe('Fargate task CPU units (1024 = 1 vCPU). The reference API runs one Node.js process per whole vCPU (at least one), so 2048 serves about twice 1024 and opens twice the connections; 256 and 512 give its one process a share of a core. The reference worker runs one process, so at most 1024 for it.'),
   memoryMiB: int(512, 122880)
     .describe('Fargate task memory (MiB); must be a size Fargate offers for `cpu`.'),
   dbPoolSize: int(1, 100)
