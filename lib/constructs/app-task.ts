@@ -30,8 +30,11 @@ export interface AppTaskProps extends ContainerSettings {
 
 /**
  * One Fargate task definition with one application container: the architecture from config, the image
- * from a registry or a local build context, logs to an encrypted log group, the data tier's endpoints
- * and secrets. The API and the worker are the same kind of task with different commands.
+ * from a registry or a local build context, logs to an encrypted log group, the data tier's endpoints.
+ * No ECS `secrets`: ECS resolves them once, at task start, and a rotated one would go stale in a running
+ * task (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html);
+ * the workload reads what it needs with the task role when it needs it. The API and the worker are the same
+ * kind of task with different commands.
  */
 export class AppTask extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
@@ -71,7 +74,7 @@ export class AppTask extends Construct {
         });
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The environment holds endpoints, ports, sizes and user names only; credentials reach the container as ECS secrets (DB_USERNAME, DB_PASSWORD), and the cache needs none: the task role signs short-lived IAM tokens (CACHE_IAM_AUTH).',
+      reason: 'The environment holds endpoints, ports, sizes, user names and the ARN of the database secret only; no credential reaches the container: the workload reads the database password from Secrets Manager with its task role when it connects (DB_SECRET_ARN), or signs IAM tokens for RDS Proxy (DB_IAM_AUTH) and the cache (CACHE_IAM_AUTH).',
     });
     this.container = this.taskDefinition.addContainer('App', {
       image,
@@ -83,7 +86,6 @@ export class AppTask extends Construct {
       // A hard limit on the container as well as the task (AWS Control Tower CT.ECS.PR.7).
       memoryLimitMiB: props.memoryMiB,
       environment: props.environment,
-      secrets: props.secrets,
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: id.toLowerCase(), mode: ecs.AwsLogDriverMode.NON_BLOCKING }),
       portMappings: props.containerPort ? [{ containerPort: props.containerPort, name: 'http' }] : undefined,
       stopTimeout: props.stopTimeoutSeconds ? Duration.seconds(props.stopTimeoutSeconds) : undefined,

@@ -1,5 +1,5 @@
 import { Aws, Stack } from 'aws-cdk-lib';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -23,16 +23,26 @@ export interface DataTier {
 /** A container's variables, named by the contract the workload parses (lib/contracts/container-env.ts). */
 export interface ContainerSettings {
   readonly environment: { readonly [K in ContainerEnvName]?: string };
-  readonly secrets: { readonly [K in ContainerEnvName]?: ecs.Secret };
 }
 
 /**
- * What a container needs to reach the data tier: endpoints as environment variables, credentials as ECS
- * secrets (resolved by the agent at task start; never in the task definition as text).
+ * Where the tasks authenticate to the database with IAM tokens: through RDS Proxy, which reads the master
+ * secret itself. Elsewhere they use the password, which they read from the secret.
+ */
+const usesIamAuth = (tier: DataTier) => tier.database.proxy !== undefined;
+
+/**
+ * What a container needs to reach the data tier, as environment variables: endpoints, names, and where the
+ * credentials come from, never a credential. ECS `secrets` would resolve the password once, at task start,
+ * and a running task would keep it after the 30-day rotation, its new connections refused
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html).
  *
  * Writes go to DB_WRITER_HOST and reads to DB_READER_HOST: the proxy's read/write and read-only endpoints
- * when the proxy is on (clients then authenticate with an IAM token, DB_IAM_AUTH=true), the cluster's
- * endpoints otherwise (password from the secret).
+ * when the proxy is on (clients then authenticate with an IAM token, DB_IAM_AUTH=true, and nothing from the
+ * secret reaches the task), the cluster's endpoints otherwise (the workload reads the password from the
+ * secret DB_SECRET_ARN when it opens a connection, with the task role: connectToDataTier grants it).
+ * DB_USERNAME is configuration (database.masterUsername), the user the master secret was generated for;
+ * single-user rotation changes only its password.
  *
  * The cache has no credential to pass: the container AUTHs as CACHE_USER with an IAM token it signs with the
  * task role for CACHE_NAME (the replication group id or serverless cache name; CACHE_SERVERLESS changes the
@@ -46,8 +56,9 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     DB_READER_HOST: database.readerEndpoint,
     DB_PORT: String(database.port),
     DB_NAME: database.databaseName,
+    DB_USERNAME: tier.databaseUser,
     DB_POOL_SIZE: String(dbPoolSize),
-    DB_IAM_AUTH: String(database.proxy !== undefined),
+    DB_IAM_AUTH: String(usesIamAuth(tier)),
     DB_TLS: 'true',
     CACHE_HOST: cache.endpointAddress,
     CACHE_PORT: String(cache.port),
@@ -61,35 +72,40 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     // The worker extends a message's visibility by this much while its job runs.
     WORKER_VISIBILITY_SECONDS: String(jobs.visibilityTimeoutSeconds),
   };
+  if (!usesIamAuth(tier)) environment.DB_SECRET_ARN = database.secret.secretArn;
+  // Exported whether or not this environment's tasks import it: CloudFormation refuses to remove an export
+  // another stack still imports (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-exports.html),
+  // so switching the proxy on, or updating stacks deployed when every task imported the secret (as ECS
+  // secrets), would otherwise fail the Data stack's update.
+  Stack.of(database).exportValue(database.secret.secretArn);
   if (cache.readerEndpointAddress) environment.CACHE_READER_HOST = cache.readerEndpointAddress;
-  // The secrets are referenced by ARN: a grant on the Data stack's secret objects would write the task's
-  // execution role into the data key's policy, and the Data stack would then depend on this one.
-  // connectToDataTier grants the decrypt on the role's side instead.
-  const imported = new Construct(scope, 'DataTierSecrets');
-  const byArn = (id: string, secret: secretsmanager.ISecret) => secretsmanager.Secret.fromSecretCompleteArn(imported, id, secret.secretArn);
-  const dbSecret = byArn('Database', database.secret);
-  const secrets: ContainerSettings['secrets'] = {
-    DB_USERNAME: ecs.Secret.fromSecretsManager(dbSecret, 'username'),
-    DB_PASSWORD: ecs.Secret.fromSecretsManager(dbSecret, 'password'),
-  };
-  return { environment, secrets };
+  return { environment };
 }
 
 /**
  * Opens the security-group edges from a service to the database (its proxy when on) and the cache, and
- * lets the task role connect to the proxy and to the cache with IAM auth. Queue permissions differ per
- * service and are granted by the service's own construct.
+ * lets the task role connect to the proxy and to the cache with IAM auth, or read the database password
+ * where there is no proxy. Queue permissions differ per service and are granted by the service's own
+ * construct.
  */
 export function connectToDataTier(service: ecs.FargateService, tier: DataTier, who: string): void {
   // Opened from the service's side, so CDK writes the ingress rules into the service's stack: written from
   // the data side they would land in the Data stack and make it depend on this one.
   service.connections.allowToDefaultPort(tier.database, `${who} to the database`);
   service.connections.allowToDefaultPort(tier.cache, `${who} to the cache`);
-  tier.database.proxy?.grantConnect(service.taskDefinition.taskRole, tier.databaseUser);
-  tier.cache.grantConnect(service.taskDefinition.taskRole);
-  // ECS reads the secrets at task start with the execution role; the data key decrypts them only when the
-  // request comes through Secrets Manager.
-  service.taskDefinition.obtainExecutionRole().addToPrincipalPolicy(new iam.PolicyStatement({
+  const taskRole = service.taskDefinition.taskRole;
+  tier.database.proxy?.grantConnect(taskRole, tier.databaseUser);
+  tier.cache.grantConnect(taskRole);
+  if (usesIamAuth(tier)) return;
+  // The workload reads the password with the task role whenever it opens a connection: GetSecretValue on this
+  // one secret. Granted on the secret imported by ARN, not on the Data stack's object: that grant would also
+  // write this role into the data key's policy, and the Data stack would then depend on this one. The
+  // decrypt is granted on the role's side instead, only for requests that come through Secrets Manager
+  // (GetSecretValue on a secret under a customer managed key needs kms:Decrypt on it:
+  // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html).
+  const scope = new Construct(service, 'DataTierSecrets');
+  secretsmanager.Secret.fromSecretCompleteArn(scope, 'Database', tier.database.secret.secretArn).grantRead(taskRole);
+  taskRole.addToPrincipalPolicy(new iam.PolicyStatement({
     actions: ['kms:Decrypt'],
     resources: [tier.encryptionKey.keyArn],
     conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },

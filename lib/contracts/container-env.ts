@@ -23,8 +23,10 @@ export const containerEnvSchema = z.object({
   DB_READER_HOST: described(z.string().min(1), 'Where reads go: the proxy read-only endpoint when the proxy is on, the cluster reader endpoint otherwise.'),
   DB_PORT: described(int(1, 65535).default(5432), 'PostgreSQL port of both hosts.'),
   DB_NAME: described(z.string().min(1), 'Database name.'),
-  DB_USERNAME: described(z.string().min(1), 'Database user; an ECS secret (from the master secret), never in the task definition as text.'),
-  DB_PASSWORD: described(z.string().default(''), 'Database password; an ECS secret. Unused with DB_IAM_AUTH=true.'),
+  DB_USERNAME: described(z.string().min(1), 'Database user (database.masterUsername): the user IAM tokens are signed for with DB_IAM_AUTH=true, otherwise the user whose password DB_SECRET_ARN holds. A name, not a credential.'),
+  DB_SECRET_ARN: described(z.string().regex(/^arn:[\w-]+:secretsmanager:/, 'a Secrets Manager secret ARN').optional(),
+    'Secret (JSON with "password") the workload reads the database password from with the task role whenever it opens a connection: cached for minutes, read again when the database refuses it, so a rotated password is picked up without a restart. Set by the stack where DB_IAM_AUTH=false; never with DB_IAM_AUTH=true or DB_PASSWORD.'),
+  DB_PASSWORD: described(z.string().default(''), 'A fixed database password, for local runs only (scripts/services.sh): the stack never sets it, since a value fixed at task start goes stale when the secret rotates (DB_SECRET_ARN instead). Unused with DB_IAM_AUTH=true.'),
   DB_IAM_AUTH: described(bool.default(false), 'Authenticate with an IAM token signed by the task role (RDS Proxy) instead of the password.'),
   DB_TLS: described(bool.default(true), 'TLS to the database (the cluster forces it).'),
   DB_TLS_CA_FILE: described(z.string().default(''), 'CA bundle for TLS to Aurora directly (the proxy\'s certificate chains to a public CA); the image sets it.'),
@@ -47,6 +49,12 @@ export const containerEnvSchema = z.object({
   JOB_CPU_MS: described(int(0, 600_000).default(50), 'Default CPU work of a job when the request does not say (ms).'),
   JOB_IO_MS: described(int(0, 600_000).default(200), 'Default wait on I/O of a job when the request does not say (ms).'),
 }).superRefine((e, ctx) => {
+  if (e.DB_SECRET_ARN !== undefined && e.DB_IAM_AUTH) {
+    ctx.addIssue({ code: 'custom', path: ['DB_SECRET_ARN'], message: 'unused with DB_IAM_AUTH=true (tokens replace the password): do not give the task the password' });
+  }
+  if (e.DB_SECRET_ARN !== undefined && e.DB_PASSWORD !== '') {
+    ctx.addIssue({ code: 'custom', path: ['DB_PASSWORD'], message: 'set together with DB_SECRET_ARN: the password comes from one of them, unset DB_PASSWORD' });
+  }
   for (const key of ['CACHE_USER', 'CACHE_NAME'] as const) {
     if (e.CACHE_IAM_AUTH && !e[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when CACHE_IAM_AUTH=true' });
   }

@@ -1,6 +1,5 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { existsSync, lstatSync, readFileSync, rmSync } from 'fs';
@@ -24,11 +23,7 @@ function taskOf(props: Partial<AppTaskProps> = {}) {
     compute: COMPUTE,
     logKey: new kms.Key(stack, 'LogKey'),
     removalPolicy: 'retain',
-    environment: { DB_NAME: 'app', DB_POOL_SIZE: '5' },
-    secrets: {
-      DB_USERNAME: ecs.Secret.fromSecretsManager(secret, 'username'),
-      DB_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password'),
-    },
+    environment: { DB_NAME: 'app', DB_POOL_SIZE: '5', DB_SECRET_ARN: secret.secretArn },
     ...props,
   });
   const t = Template.fromStack(stack);
@@ -52,12 +47,12 @@ describe('AppTask', () => {
     expect(def).toMatchObject({ Cpu: '512', Memory: '1024', RequiresCompatibilities: ['FARGATE'], RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' } });
   });
 
-  test('credentials are ECS secrets, resolved at task start, never in the environment', () => {
-    expect(container.Environment).toEqual([{ Name: 'DB_NAME', Value: 'app' }, { Name: 'DB_POOL_SIZE', Value: '5' }]);
-    expect(container.Secrets).toEqual([
-      { Name: 'DB_USERNAME', ValueFrom: { 'Fn::Join': ['', [{ Ref: expect.stringMatching(/^DatabaseSecret/) }, ':username::']] } },
-      { Name: 'DB_PASSWORD', ValueFrom: { 'Fn::Join': ['', [{ Ref: expect.stringMatching(/^DatabaseSecret/) }, ':password::']] } },
+  test('the environment as given, and no ECS secrets: a value resolved once at task start goes stale when the secret rotates', () => {
+    expect(container.Environment).toEqual([
+      { Name: 'DB_NAME', Value: 'app' }, { Name: 'DB_POOL_SIZE', Value: '5' },
+      { Name: 'DB_SECRET_ARN', Value: { Ref: expect.stringMatching(/^DatabaseSecret/) } },
     ]);
+    expect(container.Secrets).toBeUndefined();
   });
 
   test('logs go non-blocking to its own log group, encrypted with the given key and kept for the configured days', () => {

@@ -1,4 +1,5 @@
 import { CONTAINER_ENV_NAMES, containerEnvSchema, type ContainerEnvName } from '../../lib/contracts/container-env';
+import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 
 // The container's environment crosses a process boundary: the Compute stack writes it (data-access.ts) and
@@ -53,4 +54,92 @@ test('the contract rejects what the workload cannot run with, with the variable 
   expect(paths({ ...base, CACHE_IAM_AUTH: 'true' })).toEqual(['CACHE_USER', 'CACHE_NAME']);
   const { QUEUE_URL: _omitted, ...withoutQueue } = base;
   expect(paths(withoutQueue)).toEqual(['QUEUE_URL']);
+  // The password has one source: the secret (read at connect time), or a fixed one for local runs; none with IAM auth.
+  const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf';
+  expect(containerEnvSchema.safeParse({ ...base, DB_SECRET_ARN: secretArn }).success).toBe(true);
+  expect(paths({ ...base, DB_SECRET_ARN: 'db-AbCdEf' })).toEqual(['DB_SECRET_ARN']);
+  const issues = (env: Record<string, string>) => containerEnvSchema.safeParse(env).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  expect(issues({ ...base, DB_SECRET_ARN: secretArn, DB_IAM_AUTH: 'true' }))
+    .toEqual(['DB_SECRET_ARN: unused with DB_IAM_AUTH=true (tokens replace the password): do not give the task the password']);
+  expect(issues({ ...base, DB_SECRET_ARN: secretArn, DB_PASSWORD: 'fixed' }))
+    .toEqual(['DB_PASSWORD: set together with DB_SECRET_ARN: the password comes from one of them, unset DB_PASSWORD']);
+});
+
+interface Statement {
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+const actionsOf = (s: Statement) => [s.Action].flat();
+
+// ECS resolves a task definition's `secrets` once, at task start; the master password rotates every
+// database.secretRotationDays, after which a task holding the old one can open no new connection. So the
+// password never reaches a task definition: where the tasks use it (no proxy) they read it from the secret
+// with their task role when they connect; where they sign IAM tokens (proxy), nothing of the secret reaches them.
+describe.each(ENVIRONMENTS)('database credentials: read at connect time where needed, nowhere else (%s)', (env) => {
+  const { compute, data, stacks } = synth(env);
+  const iamAuth = stacks.data.database.proxy !== undefined;
+  const definitions = Object.values(compute.findResources('AWS::ECS::TaskDefinition')).map((d) => d.Properties);
+  const policies = Object.values(compute.findResources('AWS::IAM::Policy')).map((p) => p.Properties);
+  const statementsOf = (roleArn: { 'Fn::GetAtt': [string, 'Arn'] }) => policies
+    .filter((p) => (p.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleArn['Fn::GetAtt'][0]))
+    .flatMap((p) => p.PolicyDocument.Statement as Statement[]);
+  const readsSecrets = (s: Statement) => actionsOf(s).some((a) => a.startsWith('secretsmanager:'));
+  const decryptsViaSecretsManager = (s: Statement) => actionsOf(s).includes('kms:Decrypt')
+    && JSON.stringify(s.Condition?.StringEquals?.['kms:ViaService'] ?? '').includes('secretsmanager.');
+  // The master secret's ARN as the Compute stack sees it: the import of what the Data stack exports.
+  const secretRef = stacks.data.resolve(stacks.data.database.secret.secretArn);
+  const [secretExport] = Object.values(data.toJSON().Outputs as Record<string, { Value: unknown; Export: { Name: string } }>)
+    .filter((o) => JSON.stringify(o.Value) === JSON.stringify(secretRef));
+  const envOf = (def: (typeof definitions)[number]) => def.ContainerDefinitions[0].Environment as Array<{ Name: string; Value: unknown }>;
+
+  test('no container gets a secret resolved at task start, nor a password in its environment', () => {
+    expect(definitions).toHaveLength(2);
+    for (const def of definitions) {
+      expect(def.ContainerDefinitions[0].Secrets).toBeUndefined();
+      expect(envOf(def).map((e) => e.Name)).not.toContain('DB_PASSWORD');
+      expect(envOf(def)).toContainEqual({ Name: 'DB_USERNAME', Value: configFor(env).database.masterUsername });
+    }
+  });
+
+  test('no execution role may read a secret or decrypt through Secrets Manager: ECS resolves nothing at start', () => {
+    for (const def of definitions) {
+      expect(statementsOf(def.ExecutionRoleArn).filter((s) => readsSecrets(s) || decryptsViaSecretsManager(s))).toEqual([]);
+    }
+  });
+
+  if (iamAuth) {
+    test('IAM auth (proxy): no task gets the secret ARN, and no role of the Compute stack may read any secret', () => {
+      for (const def of definitions) {
+        expect(envOf(def)).toContainEqual({ Name: 'DB_IAM_AUTH', Value: 'true' });
+        expect(envOf(def).map((e) => e.Name)).not.toContain('DB_SECRET_ARN');
+      }
+      const all = policies.flatMap((p) => p.PolicyDocument.Statement as Statement[]);
+      expect(all.filter((s) => readsSecrets(s) || decryptsViaSecretsManager(s))).toEqual([]);
+    });
+  } else {
+    test('password auth: each container names the master secret, and its task role may read exactly that one secret, decrypting only through Secrets Manager', () => {
+      const imported = { 'Fn::ImportValue': secretExport.Export.Name };
+      for (const def of definitions) {
+        expect(envOf(def)).toContainEqual({ Name: 'DB_IAM_AUTH', Value: 'false' });
+        expect(envOf(def)).toContainEqual({ Name: 'DB_SECRET_ARN', Value: imported });
+        const statements = statementsOf(def.TaskRoleArn);
+        expect(statements.filter(readsSecrets)).toEqual([
+          { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: imported },
+        ]);
+        expect(statements.filter(decryptsViaSecretsManager)).toEqual([expect.objectContaining({
+          Action: 'kms:Decrypt',
+          Resource: { 'Fn::ImportValue': expect.stringMatching(/DataKey.*Arn/) },
+          Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+        })]);
+      }
+      // Nobody else in the stack: the two task roles hold the only grants.
+      const grants = policies.flatMap((p) => p.PolicyDocument.Statement as Statement[]).filter(readsSecrets);
+      expect(grants).toHaveLength(definitions.length);
+    });
+  }
+
+  test('the Data stack exports the secret ARN whether or not the tasks import it: switching the proxy on removes no export in use', () => {
+    expect(secretExport).toBeDefined();
+  });
 });

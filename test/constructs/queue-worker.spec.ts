@@ -137,7 +137,8 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
     const statements = policyStatements(t, 'WorkerTaskDefinitionTaskRole');
     const all = actions(statements);
     const expected = ['elasticache:Connect', 'kms:Decrypt', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
-    if (cfg.database.proxy.enabled) expected.push('rds-db:connect');
+    // With the proxy, IAM tokens; without, the password read from the master secret when connecting (data-access.spec.ts).
+    expected.push(...(cfg.database.proxy.enabled ? ['rds-db:connect'] : ['kms:Decrypt', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']));
     expect(all).toEqual(expected.sort());
     for (const s of statements) expect(s.Resource).not.toBe('*');
     // Scoped to the cache and its application user (the ARNs are asserted in web-service.spec.ts).

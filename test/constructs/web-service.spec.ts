@@ -141,7 +141,7 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     }
   });
 
-  test('the data tier reaches the container as variables and ECS secrets, never as plain-text credentials', () => {
+  test('the data tier reaches the container as variables, never as plain-text credentials', () => {
     const [def] = Object.values(t.findResources('AWS::ECS::TaskDefinition', { Properties: { ContainerDefinitions: [Match.objectLike({ PortMappings: Match.anyValue() })] } }));
     const container = def.Properties.ContainerDefinitions[0];
     const envNames = (container.Environment as Array<{ Name: string }>).map((e) => e.Name).sort();
@@ -153,8 +153,9 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     expect(container.Environment).toContainEqual({ Name: 'CACHE_IAM_AUTH', Value: 'true' });
     expect(container.Environment).toContainEqual({ Name: 'CACHE_USER', Value: stacks.data.cache.userId });
     expect(container.Environment).toContainEqual({ Name: 'CACHE_NAME', Value: { 'Fn::ImportValue': expect.stringMatching(/CacheReplicationGroupBFE59FF3/) } });
-    expect((container.Secrets as Array<{ Name: string }>).map((s) => s.Name).sort()).toEqual(['DB_PASSWORD', 'DB_USERNAME']);
-    const text = JSON.stringify(container.Environment);
+    // No ECS secrets: the password is read at connect time where it is used (test/constructs/data-access.spec.ts).
+    expect(container.Secrets).toBeUndefined();
+    const text = JSON.stringify(container.Environment.filter((e: { Name: string }) => e.Name !== 'DB_SECRET_ARN'));
     expect(text).not.toMatch(/PASSWORD|TOKEN|SECRET/i);
     const writer = container.Environment.find((e: { Name: string }) => e.Name === 'DB_WRITER_HOST').Value['Fn::ImportValue'];
     expect(writer).toMatch(cfg.database.proxy.enabled ? /DatabaseClusterProxy.*Endpoint/ : /DatabaseCluster5B53A178EndpointAddress/);
@@ -228,7 +229,8 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     const statements = policyStatements(t, 'WebApiTaskDefinitionTaskRole');
     // SSE-KMS sends need GenerateDataKey and Decrypt, through SQS only (not the wildcard set of grantSendMessages)
     const expected = ['elasticache:Connect', 'kms:Decrypt', 'kms:GenerateDataKey', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
-    if (cfg.database.proxy.enabled) expected.push('rds-db:connect');
+    // With the proxy, IAM tokens; without, the password read from the master secret when connecting (data-access.spec.ts).
+    expected.push(...(cfg.database.proxy.enabled ? ['rds-db:connect'] : ['kms:Decrypt', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']));
     expect(actions(statements)).toEqual(expected.sort());
     for (const s of statements) expect(s.Resource).not.toBe('*');
     expect(statements.find((s) => JSON.stringify(s.Action).includes('kms:GenerateDataKey'))!.Condition).toEqual({
@@ -247,14 +249,10 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     ]);
   });
 
-  test('IAM: the execution role reads the database secret and decrypts it only through Secrets Manager', () => {
+  test('IAM: the execution role pulls the image and writes logs, and reads no secret (ECS resolves none at task start)', () => {
     const statements = policyStatements(t, 'WebApiTaskDefinitionExecutionRole');
     const pull = api.image.uri ? [] : ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer'];
-    expect(actions(statements)).toEqual([...pull, 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'].sort());
-    const decrypt = statements.find((s) => s.Action === 'kms:Decrypt')!;
-    expect(JSON.stringify(decrypt.Condition)).toBe(JSON.stringify({
-      StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
-    }));
+    expect(actions(statements)).toEqual([...pull, 'logs:CreateLogStream', 'logs:PutLogEvents'].sort());
   });
 });
 

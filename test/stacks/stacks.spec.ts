@@ -64,8 +64,11 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
     const used = [...imports(data), ...imports(compute), ...imports(monitoring)];
     expect(used.length).toBeGreaterThan(0);
     for (const name of used) expect(exported).toContain(name);
-    // nothing is exported that no stack uses
-    for (const name of exported) expect(used).toContain(name);
+    // nothing is exported that no stack uses, but the master secret's ARN: exported in every environment, so
+    // switching the proxy on (the tasks stop importing it) removes no export in use (data-access.ts)
+    const secretArn = JSON.stringify(stacks.data.resolve(stacks.data.database.secret.secretArn));
+    const kept = Object.values(data.findOutputs('*')).filter((o) => JSON.stringify(o.Value) === secretArn).map((o) => o.Export.Name);
+    for (const name of exported) if (!kept.includes(name)) expect(used).toContain(name);
   });
 
   test('no security group accepts traffic from 0.0.0.0/0 or ::/0, except the load balancer on its listener ports', () => {

@@ -1,7 +1,8 @@
 import { Signer } from '@aws-sdk/rds-signer';
 import { readFileSync } from 'fs';
-import { Pool, type PoolConfig } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import * as tls from 'tls';
+import { RotatingPassword, secretPasswordReader, secretsManagerClient } from './db-password';
 import type { Settings } from './settings';
 
 export interface Database {
@@ -52,11 +53,57 @@ export function databaseTrust(caFile: string): tls.SecureContext {
   return tls.createSecureContext({ ca: [...defaultRoots(), ...bundle] });
 }
 
-/** Two pools of `poolSize` each: the size the connection budget in cdk.json was checked with. */
+/** SQLSTATE invalid_password: PostgreSQL refused the password (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+const INVALID_PASSWORD = '28P01';
+
+type ConnectCallback = (err: Error | undefined, client: PoolClient | undefined, done: (release?: boolean | Error) => void) => void;
+
+const logEvent = (event: string, fields: Record<string, unknown>) =>
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`);
+
+/**
+ * A pool whose password comes from a secret that rotates while the pool lives. Open connections survive a
+ * rotation; new ones must use the new password (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html).
+ * So when PostgreSQL refuses a new connection's password, the pool reads the secret again and connects once
+ * more: a rotation costs the connection that meets it one extra round trip, not a restart of the task.
+ * pg-pool's query() checks clients out through connect(), so queries and explicit checkouts both retry.
+ * Nothing ran on a refused connection: connecting again repeats no statement.
+ */
+class RotatingPasswordPool extends Pool {
+  constructor(config: PoolConfig, private readonly secret: RotatingPassword, private readonly host: string) {
+    // pg calls a function password for every new connection, and only then.
+    super({ ...config, password: () => secret.get() });
+  }
+
+  connect(): Promise<PoolClient>;
+  connect(callback: ConnectCallback): void;
+  connect(callback?: ConnectCallback): Promise<PoolClient> | void {
+    const checkout = super.connect().catch(async (err: Error & { code?: string }) => {
+      if (err.code !== INVALID_PASSWORD) throw err;
+      logEvent('db_password_refused', { host: this.host });
+      await this.secret.refresh();
+      return super.connect();
+    });
+    if (!callback) return checkout;
+    checkout.then((client) => callback(undefined, client, client.release), (err: Error) => callback(err, undefined, () => undefined));
+  }
+}
+
+/**
+ * Two pools of `poolSize` each: the size the connection budget in cdk.json was checked with. The password,
+ * where there is one, comes from (in this order):
+ * - nowhere, with IAM auth (RDS Proxy): each connection signs a token with the task role;
+ * - the secret DB_SECRET_ARN, read when a connection opens (RotatingPassword), so a rotation is picked up;
+ * - DB_PASSWORD as given (local runs).
+ */
 export function connectDatabase(s: Settings['db'], region: string): Database {
   // Verification stays full: the chain (rejectUnauthorized) and the host name (tls.checkServerIdentity, which pg
   // gets by passing `host` to tls.connect). pg copies `secureContext` into tls.connect's options unchanged.
   const ssl = s.tls ? { rejectUnauthorized: true, secureContext: databaseTrust(s.caFile) } : false;
+  const secrets = !s.iamAuth && s.secretArn ? secretsManagerClient(region) : undefined;
+  const secret = secrets && new RotatingPassword(secretPasswordReader(secrets, s.secretArn!), {
+    onReadError: (err) => logEvent('db_secret_read_failed', { error: err.message }),
+  });
   const pool = (host: string) => {
     const config: PoolConfig = {
       host, port: s.port, database: s.name, user: s.user, ssl,
@@ -68,10 +115,10 @@ export function connectDatabase(s: Settings['db'], region: string): Database {
         ? () => new Signer({ hostname: host, port: s.port, username: s.user, region }).getAuthToken()
         : s.password,
     };
-    const p = new Pool(config);
+    const p = secret ? new RotatingPasswordPool(config, secret, host) : new Pool(config);
     // An idle connection the server ends (failover, proxy restart, an admin) emits 'error' on the pool;
     // unhandled, it would crash the process. The pool drops that client and opens another when needed.
-    p.on('error', (err) => process.stderr.write(`${JSON.stringify({ event: 'db_idle_client_error', host, error: err.message })}\n`));
+    p.on('error', (err) => logEvent('db_idle_client_error', { host, error: err.message }));
     return p;
   };
   const writer = pool(s.writerHost);
@@ -82,6 +129,7 @@ export function connectDatabase(s: Settings['db'], region: string): Database {
     async close() {
       await writer.end();
       if (reader !== writer) await reader.end();
+      secrets?.destroy();
     },
   };
 }

@@ -21,7 +21,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
     region: e.AWS_REGION,
     db: {
       writerHost: e.DB_WRITER_HOST, readerHost: e.DB_READER_HOST, port: e.DB_PORT, name: e.DB_NAME,
-      user: e.DB_USERNAME, password: e.DB_PASSWORD, iamAuth: e.DB_IAM_AUTH, tls: e.DB_TLS, caFile: e.DB_TLS_CA_FILE,
+      user: e.DB_USERNAME, password: e.DB_PASSWORD, secretArn: e.DB_SECRET_ARN, iamAuth: e.DB_IAM_AUTH, tls: e.DB_TLS, caFile: e.DB_TLS_CA_FILE,
       poolSize: e.DB_POOL_SIZE,
     },
     cache: {

@@ -1,0 +1,116 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+
+/**
+ * How long a password read from the secret serves new connections before it is read again. AWS recommends
+ * caching secret values in the client (https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets.html);
+ * its caching components refresh hourly by default. Minutes here keep the number of connections that try a
+ * rotated-away password small; a refused password is read again at once anyway (`refresh`).
+ */
+export const PASSWORD_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * A refused password reads the secret again at most this often. During a single-user rotation the database
+ * has the new password a moment before the secret does
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html), so a read can still
+ * return the old one: the next refusal after this interval reads again. It also bounds the calls a wrong
+ * password makes to Secrets Manager to one per second per task.
+ */
+export const MIN_REFRESH_INTERVAL_MS = 1_000;
+
+export interface RotatingPasswordOptions {
+  readonly maxAgeMs?: number;
+  readonly minRefreshIntervalMs?: number;
+  /** A failed read while an earlier value is still at hand (that value is used). */
+  readonly onReadError?: (err: Error) => void;
+  readonly now?: () => number;
+}
+
+/**
+ * The database password as the secret holds it now, for a process that opens connections for weeks while the
+ * secret rotates underneath it. ECS resolves a task definition's `secrets` once, at task start
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html), which is
+ * why the password is read here instead, when a connection opens.
+ *
+ * One read at a time: the connections a burst opens (or a rotation refuses) share it.
+ */
+export class RotatingPassword {
+  private current?: { readonly value: string; readonly readAt: number };
+  private reading?: Promise<string>;
+  private readonly maxAgeMs: number;
+  private readonly minRefreshIntervalMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly read: () => Promise<string>, private readonly options: RotatingPasswordOptions = {}) {
+    this.maxAgeMs = options.maxAgeMs ?? PASSWORD_MAX_AGE_MS;
+    this.minRefreshIntervalMs = options.minRefreshIntervalMs ?? MIN_REFRESH_INTERVAL_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** For a new connection: the value read within `maxAgeMs`, else a fresh read. */
+  get(): Promise<string> {
+    const c = this.current;
+    if (c && this.now() - c.readAt < this.maxAgeMs) return Promise.resolve(c.value);
+    return this.readOnce();
+  }
+
+  /** After the database refused the password: a fresh read, unless one finished within `minRefreshIntervalMs`. */
+  refresh(): Promise<string> {
+    const c = this.current;
+    if (c && this.now() - c.readAt < this.minRefreshIntervalMs) return Promise.resolve(c.value);
+    return this.readOnce();
+  }
+
+  private readOnce(): Promise<string> {
+    this.reading ??= this.read()
+      .then((value) => {
+        this.current = { value, readAt: this.now() };
+        return value;
+      }, (err: Error) => {
+        // Secrets Manager out of reach for a moment must not take the database with it: the password at hand is
+        // most likely still the database's (rotations are weeks apart), so it serves until the next read is due.
+        // With none at hand (the first read) the connection fails, and says why.
+        if (!this.current) throw err;
+        this.options.onReadError?.(err);
+        this.current = { value: this.current.value, readAt: this.now() };
+        return this.current.value;
+      })
+      .finally(() => {
+        this.reading = undefined;
+      });
+    return this.reading;
+  }
+}
+
+/** The part of an RDS database secret the connection needs (the secret also holds username, host, port, engine). */
+const databaseSecret = z.object({ password: z.string().min(1) });
+
+/**
+ * A Secrets Manager client whose every wait is bounded: a read happens while a connection waits for it (pg's
+ * connectionTimeoutMillis is 5 s), and the SDK's default HTTP handler has no request timeout.
+ */
+export function secretsManagerClient(region: string): SecretsManagerClient {
+  return new SecretsManagerClient({ region, maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+}
+
+/** Reads the `password` of the secret `secretArn` (its AWSCURRENT version). Errors name the secret, never its value. */
+export function secretPasswordReader(client: SecretsManagerClient, secretArn: string): () => Promise<string> {
+  return async () => {
+    let text: string | undefined;
+    try {
+      text = (await client.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
+    } catch (err) {
+      const e = err as Error;
+      throw new Error(`cannot read the database password from DB_SECRET_ARN=${secretArn}: ${e.name}: ${e.message}`, { cause: err });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text ?? '');
+    } catch {
+      json = undefined;
+    }
+    const parsed = databaseSecret.safeParse(json);
+    if (!parsed.success) throw new Error(`DB_SECRET_ARN=${secretArn} holds no JSON object with a "password" string`);
+    return parsed.data.password;
+  };
+}
