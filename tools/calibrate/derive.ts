@@ -65,28 +65,36 @@ export function derive(config: BlueprintConfig, envName: string, run: RunCapacit
   const requestTarget = requestTargetPerMinute(capacity, utilisation);
   const processes = processesForCpu(api.cpu);
 
-  // The profiles that must hold the SLA: a stress profile is built to go past the capacity.
-  const held = Object.entries(config.loadTest.profiles).filter(([, p]) => !p.stopWhenSlaBreaks);
-  const peaks = held.map(([name, p]) => ({ name, rps: profilePeakRps(p) }));
-  const peak = peaks.reduce((a, p) => (p.rps > a.rps ? p : a), { name: '', rps: 0 });
-  let maxTasksNeeded = 1;
-  while (maxTasksNeeded < MAX_TASKS && sustainedCeilingRps(maxTasksNeeded, requestTarget) < peak.rps) maxTasksNeeded++;
-  const fits = sustainedCeilingRps(maxTasksNeeded, requestTarget) >= peak.rps;
-
   const values: DerivedValue[] = [
     { key: 'api.capacityPerTaskRps', value: capacity, from: `measured: ${fmt(run.rps)} req/s (${run.at}) ÷ ${tasks} task${tasks === 1 ? '' : 's'} = ${fmt(perTaskRps)}, rounded down to 3 digits` },
     { key: 'api.requestsPerTarget', value: requestTarget, from: `"${REQUESTS_PER_TARGET_FROM_CAPACITY}": requestTargetPerMinute(${fmt(capacity)} req/s, api.targetCpuUtilizationPercent ${utilisation} %) per minute` },
-    { key: 'api.maxTasks', value: maxTasksNeeded, from: `fewest tasks with sustainedCeilingRps(tasks, ${requestTarget}/min) ≥ ${fmt(peak.rps)} req/s, the peak of loadTest.profiles.${peak.name}; ${maxTasksNeeded > api.maxTasks ? `raised from ${api.maxTasks} in the snippet` : `the configured ${api.maxTasks} covers it`}` },
-    { key: 'scale ceiling (req/s)', value: scaleCeilingRps(Math.max(api.maxTasks, maxTasksNeeded), capacity), from: `scaleCeilingRps(${Math.max(api.maxTasks, maxTasksNeeded)} tasks, ${fmt(capacity)} req/s): every task at its capacity` },
-    { key: 'capacity per process (req/s)', value: capacity / processes, from: `${fmt(capacity)} ÷ processesForCpu(api.cpu ${api.cpu}) = ${processes} process${processes === 1 ? '' : 'es'} per task` },
   ];
-  if (!fits) notes.push(`even ${MAX_TASKS} tasks (the most api.maxTasks allows) do not carry ${fmt(peak.rps)} req/s at ${requestTarget} requests per task per minute: a bigger task (api.cpu) or a faster API is needed.`);
-
   const apiSnippet: Record<string, number | string> = { capacityPerTaskRps: capacity, requestsPerTarget: REQUESTS_PER_TARGET_FROM_CAPACITY };
-  if (maxTasksNeeded > api.maxTasks) {
-    apiSnippet.maxTasks = maxTasksNeeded;
-    notes.push(`api.maxTasks ${api.maxTasks} carries ${fmt(sustainedCeilingRps(api.maxTasks, requestTarget))} req/s at the request target, under the ${fmt(peak.rps)} req/s of loadTest.profiles.${peak.name}: the snippet raises it to ${maxTasksNeeded}. More tasks open more database connections; npx cdk synth -c env=${envName} checks the budget.`);
+
+  // The profiles that must hold the SLA: a stress profile is built to go past the capacity.
+  const peak = Object.entries(config.loadTest.profiles)
+    .filter(([, p]) => !p.stopWhenSlaBreaks)
+    .map(([name, p]) => ({ name, rps: profilePeakRps(p) }))
+    .reduce<{ name: string; rps: number } | undefined>((a, p) => (a === undefined || p.rps > a.rps ? p : a), undefined);
+  let maxTasks = api.maxTasks;
+  if (peak) {
+    let needed = 1;
+    while (needed < MAX_TASKS && sustainedCeilingRps(needed, requestTarget) < peak.rps) needed++;
+    if (sustainedCeilingRps(needed, requestTarget) < peak.rps) {
+      notes.push(`even ${MAX_TASKS} tasks (the most api.maxTasks allows) do not carry the ${fmt(peak.rps)} req/s of loadTest.profiles.${peak.name} at ${requestTarget} requests per task per minute: a bigger task (api.cpu), a faster API or a lower peak is needed.`);
+    } else {
+      values.push({ key: 'api.maxTasks', value: needed, from: `fewest tasks with sustainedCeilingRps(tasks, ${requestTarget}/min) ≥ ${fmt(peak.rps)} req/s, the peak of loadTest.profiles.${peak.name}; ${needed > api.maxTasks ? `raised from ${api.maxTasks} in the snippet` : `the configured ${api.maxTasks} covers it`}` });
+      if (needed > api.maxTasks) {
+        maxTasks = needed;
+        apiSnippet.maxTasks = needed;
+        notes.push(`api.maxTasks ${api.maxTasks} carries ${fmt(sustainedCeilingRps(api.maxTasks, requestTarget))} req/s at the request target, under the ${fmt(peak.rps)} req/s of loadTest.profiles.${peak.name}: the snippet raises it to ${needed}. More tasks open more database connections; npx cdk synth -c env=${envName} checks the budget.`);
+      }
+    }
   }
+  values.push(
+    { key: 'scale ceiling (req/s)', value: scaleCeilingRps(maxTasks, capacity), from: `scaleCeilingRps(${maxTasks} tasks, ${fmt(capacity)} req/s): every task at its capacity` },
+    { key: 'capacity per process (req/s)', value: capacity / processes, from: `${fmt(capacity)} ÷ processesForCpu(api.cpu ${api.cpu}) = ${processes} process${processes === 1 ? '' : 'es'} per task` },
+  );
   if (run.kind === 'lower-bound') notes.push('the capacity is a lower bound, so the request target and maxTasks are on the safe side: they scale out earlier and further than the system needs.');
 
   return { perTaskRps, perTaskUpperRps, values, snippet: { [envName]: { api: apiSnippet } }, notes };

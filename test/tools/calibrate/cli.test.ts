@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { main as calibrate, USAGE } from '../../../tools/calibrate/cli';
-import { roundCapacityDown } from '../../../tools/calibrate/derive';
+import { derive, roundCapacityDown } from '../../../tools/calibrate/derive';
+import { loadEnvironmentConfig } from '../../../tools/common/cdk-json';
 import type { Calibration } from '../../../tools/calibrate/render';
 import { evaluate } from '../../../tools/kpi-report/evaluate';
 import { SERVER, type Series } from '../../../tools/kpi-report/fetch';
@@ -116,6 +117,25 @@ describe('npm run calibrate: hand-worked examples', () => {
     expect(r.stdout).toContain('No capacity: the SLA broke in the first window (step 1, 200 req/s requested). Start the run lower (the first step of loadTest.profiles.stress, or --rate), or find what breaks the SLA at that rate.');
     expect(r.stdout).not.toContain('cdk.json, under');
     expect(json(['--result', broke, '--tasks', '1'])).toMatchObject({ exitCode: 1, snippet: null, perTaskRps: null, values: [] });
+  });
+
+  test('under 1 req/s per task (what api.capacityPerTaskRps accepts): no configuration, said why', () => {
+    // GIVEN 2 req/s held on 4 tasks = 0.5 per task
+    const slow = file('slow.json', resultFile({ startedAt: at(0), durationSeconds: 30, requestedRps: 2, achievedRps: 2, p50Ms: 50, p90Ms: 90, p99Ms: 99 }, { envName: ENV }));
+    const c = json(['--result', slow, '--tasks', '4']);
+    expect(c).toMatchObject({ exitCode: 0, perTaskRps: 0.5, values: [], snippet: null });
+    expect(c.notes).toContain('0.5 req/s per task is below the 1 req/s api.capacityPerTaskRps accepts: no configuration follows from it. Find what holds the API back before calibrating.');
+  });
+
+  test('a peak that even 1000 tasks cannot carry: no maxTasks in the snippet, and why', () => {
+    // GIVEN 20 req/s per task (840 per minute at 70 %: 14 req/s per task sustained, 14 000 at 1000 tasks) and a 30 000 req/s spike
+    const config = loadEnvironmentConfig(ENV, cdkJson);
+    const spike = { ...config.loadTest.profiles.spike, phases: [{ durationSeconds: 60, arrivalRate: 30_000 }] };
+    const big = { ...config, loadTest: { ...config.loadTest, profiles: { ...config.loadTest.profiles, spike } } };
+    const d = derive(big, ENV, { kind: 'lower-bound', rps: 20, at: 'whole run', brokeAtRps: null, brokeAt: null, windows: [], notes: [] }, 1);
+    expect(d.snippet).toEqual({ [ENV]: { api: { capacityPerTaskRps: 20, requestsPerTarget: 'fromCapacity' } } });
+    expect(d.values.map((v) => v.key)).not.toContain('api.maxTasks');
+    expect(d.notes).toContain('even 1000 tasks (the most api.maxTasks allows) do not carry the 30000 req/s of loadTest.profiles.spike at 840 requests per task per minute: a bigger task (api.cpu), a faster API or a lower peak is needed.');
   });
 
   test('the capacity goes into cdk.json rounded DOWN to three digits', () => {
