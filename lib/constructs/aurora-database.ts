@@ -8,9 +8,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DatabaseConfig, StatefulConfig } from '../config/schema';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
+import { AuroraDeletionProtection } from './deletion-protection';
 import { closeDefaultEgress } from './egress';
 import { encryptedLogGroup } from './encryption';
-import { removalPolicyFor } from './removal-policy';
+import { isRetained, removalPolicyFor } from './removal-policy';
 import { physicalName } from './naming';
 import { AuroraReaderCleanup } from './reader-cleanup';
 import { guardException } from './guard';
@@ -21,9 +22,19 @@ export interface AuroraDatabaseProps {
   /** Encrypts storage, Performance Insights and the generated secret. */
   readonly encryptionKey: kms.IKey;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
-  /** Deletion protection on the cluster (production). */
+  /**
+   * RDS deletion protection on the cluster, turned on once the stack exists (AuroraDeletionProtection) so
+   * that a failed first deploy can still roll back. Off, the cluster can be deleted with its stack.
+   */
   readonly deletionProtection: boolean;
 }
+
+/**
+ * Everything this construct would retain goes when the deploy that created it rolls back
+ * (RetainExceptOnCreate): nothing in it holds data before its first deploy completes, and the cluster and
+ * its postgresql log group have fixed names that a kept copy would block on the retry.
+ */
+const ON_CREATE_ROLLBACK = { deleteOnCreateRollback: true } as const;
 
 /** PostgreSQL's port on the cluster and the proxy (set explicitly so clients get a number, not a token). */
 const POSTGRES_PORT = 5432;
@@ -55,6 +66,8 @@ export class AuroraDatabase extends Construct {
   readonly readerScaling?: appscaling.ScalableTarget;
   /** Deletes the readers autoscaling added before the cluster is deleted (only with reader autoscaling). */
   readonly readerCleanup?: AuroraReaderCleanup;
+  /** Turns RDS deletion protection on once the stack exists (only with `deletionProtection`). */
+  readonly deletionProtection?: AuroraDeletionProtection;
 
   constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
     super(scope, id);
@@ -93,7 +106,7 @@ export class AuroraDatabase extends Construct {
       encryptionKey,
     });
     // The secret outlives a deleted cluster whose snapshot is kept: a restore needs the password.
-    masterSecret.applyRemovalPolicy(removalPolicyFor(props.removalPolicy));
+    masterSecret.applyRemovalPolicy(removalPolicyFor(props.removalPolicy, ON_CREATE_ROLLBACK));
 
     // The database and the proxy talk only to each other: no outbound rule other than what `connections` adds.
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -104,7 +117,8 @@ export class AuroraDatabase extends Construct {
     closeDefaultEgress(securityGroup);
     // RDS exports the postgresql log to a group named after the cluster. Naming the cluster lets this stack
     // create that group first, encrypted and with its retention, instead of a log-retention Lambda
-    // adjusting a group RDS created (unencrypted) on its own.
+    // adjusting a group RDS created (unencrypted) on its own. A fixed name: encryptedLogGroup deletes it
+    // when the deploy that created it rolls back, or the retry would fail on the name.
     const clusterIdentifier = physicalName(this, 'aurora', 63);
     const postgresLog = encryptedLogGroup(this, 'PostgresLog', {
       logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
@@ -114,6 +128,9 @@ export class AuroraDatabase extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
+    // Snapshot, or where the cluster would be retained, RetainExceptOnCreate: kept on stack deletion, deleted
+    // when the deploy that created it rolls back (its name is fixed: a kept one would fail the retry).
+    const clusterRemoval = removalPolicyFor(props.removalPolicy, { canSnapshot: true, ...ON_CREATE_ROLLBACK });
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
       clusterIdentifier,
       securityGroups: [securityGroup],
@@ -143,13 +160,36 @@ export class AuroraDatabase extends Construct {
       }),
       cloudwatchLogsExports: ['postgresql'],
       monitoringRole: config.monitoringIntervalSeconds > 0 ? this.enhancedMonitoringRole() : undefined,
-      deletionProtection: props.deletionProtection,
-      removalPolicy: removalPolicyFor(props.removalPolicy, true),
+      // Protected clusters leave the property out (see AuroraDeletionProtection below); others say false.
+      deletionProtection: props.deletionProtection ? undefined : false,
+      removalPolicy: clusterRemoval,
     });
+    const cfnCluster = this.cluster.node.defaultChild as rds.CfnDBCluster;
     // Only the DB cluster resource waits for its log group: a construct-level dependency would also hold back
     // the proxy's role, which the data key's policy names, and the key is what the log group needs first.
-    (this.cluster.node.defaultChild as CfnResource).addResourceDependency(postgresLog.node.defaultChild as CfnResource);
-    if (!props.deletionProtection) {
+    cfnCluster.addResourceDependency(postgresLog.node.defaultChild as CfnResource);
+    if (isRetained(clusterRemoval)) {
+      // aws-cdk-lib gives the instances and the subnet group of a cluster that is not plainly RETAIN the
+      // policy DESTROY: a kept cluster keeps them, and they too go when their creation rolls back.
+      for (const child of this.cluster.node.findAll()) {
+        if (child instanceof rds.CfnDBInstance || child instanceof rds.CfnDBSubnetGroup) child.applyRemovalPolicy(clusterRemoval);
+      }
+    }
+    if (props.deletionProtection) {
+      // Whatever aws-cdk-lib would default it to: in the template, any value is sent again on every update.
+      cfnCluster.addPropertyDeletionOverride('DeletionProtection');
+      this.deletionProtection = new AuroraDeletionProtection(this, 'DeletionProtection', {
+        vpc: props.vpc,
+        cluster: this.cluster,
+        encryptionKey,
+        logRetentionDays: config.logRetentionDays,
+        logRetentionKey: 'database.logRetentionDays',
+        removalPolicy: props.removalPolicy,
+      });
+      const afterCreate = `Deletion protection is on, but set by the AuroraDeletionProtection custom resource (Custom::AuroraDeletionProtection, lambda/aurora-deletion-protection), which depends on every other resource of this stack, instead of by this template: with DeletionProtection in the template, a first deploy that fails after the cluster exists cannot roll back (RDS refuses to delete a protected cluster; the stack ends in ROLLBACK_FAILED), and CloudFormation would send the template's value again on every later update of the cluster.`;
+      Validations.of(this.cluster).acknowledge({ id: 'AwsSolutions-RDS10', reason: afterCreate });
+      guardException(this.cluster, 'CT.RDS.PR.3', afterCreate);
+    } else {
       Validations.of(this.cluster).acknowledge({
         id: 'AwsSolutions-RDS10',
         reason: 'stateful.removalPolicy is "destroy" in this environment: it is meant to be torn down with cdk destroy (the loader refuses "destroy" in production).',

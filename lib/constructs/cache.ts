@@ -6,7 +6,7 @@ import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { CacheConfig, StatefulConfig } from '../config/schema';
 import { closeDefaultEgress } from './egress';
-import { removalPolicyFor } from './removal-policy';
+import { isRetained, removalPolicyFor } from './removal-policy';
 import { physicalName } from './naming';
 
 export interface CacheProps {
@@ -114,8 +114,11 @@ export class Cache extends Construct {
     const major = config.engineVersion.split('.')[0];
     // Users and their group live as long as the cache that uses them: a user group still attached to a
     // retained cache cannot be deleted, and one left behind by a deleted cache would block the next deploy.
-    const cacheRemoval = removalPolicyFor(props.removalPolicy, !serverless);
-    const accessRemoval = cacheRemoval === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Where they are retained, they and the cache go when the deploy that created them rolls back
+    // (RetainExceptOnCreate): users, user group and the serverless cache have fixed names, and kept after a
+    // failed first deploy they would make the retry fail with "already exists".
+    const cacheRemoval = removalPolicyFor(props.removalPolicy, { canSnapshot: !serverless, deleteOnCreateRollback: true });
+    const accessRemoval = isRetained(cacheRemoval) ? cacheRemoval : RemovalPolicy.DESTROY;
     this.userId = rbacId(this, 'cache-app');
     this.userGroup = this.accessControl(accessRemoval);
 

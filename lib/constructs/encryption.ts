@@ -13,6 +13,12 @@ export interface EncryptionKeyProps {
   readonly description: string;
   /** `stateful.removalPolicy`: a deleted key makes everything it encrypted unreadable, so only `destroy` deletes it. */
   readonly removalPolicy: StatefulConfig['removalPolicy'];
+  /**
+   * Schedule the key for deletion when the stack operation that created it rolls back, even where it would
+   * be retained (RetainExceptOnCreate): right when everything it encrypts is created by the same stack and
+   * goes with that rollback too. @default false
+   */
+  readonly deleteOnCreateRollback?: boolean;
   /** Let CloudWatch Logs in this account and region encrypt log groups with the key. @default false */
   readonly allowCloudWatchLogs?: boolean;
   /**
@@ -32,7 +38,7 @@ export class EncryptionKey extends Construct {
       description: props.description,
       enableKeyRotation: true,
       pendingWindow: Duration.days(props.removalPolicy === 'destroy' ? 7 : 30),
-      removalPolicy: removalPolicyFor(props.removalPolicy),
+      removalPolicy: removalPolicyFor(props.removalPolicy, { deleteOnCreateRollback: props.deleteOnCreateRollback }),
     });
     // Grants are how AWS services (RDS, Secrets Manager, ElastiCache, SQS) use the key for their own
     // resources; nobody else needs to create one, and a grant outlives the IAM policy that allowed it
@@ -84,15 +90,24 @@ export interface EncryptedLogGroupProps {
   /** The config key that set `retentionDays`, named in the guard exception when it is under a year. @default - none named */
   readonly retentionKey?: string;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
+  /**
+   * Delete the group when the stack operation that created it rolls back, even where it would be retained
+   * (RetainExceptOnCreate). Always so for a group with a fixed `logGroupName`: kept after a failed first
+   * deploy, it would make the retry fail with "already exists". For a generated name it is the caller's
+   * choice: the logs of a failed deploy can be what explains it.
+   * @default - true with a `logGroupName`, false without
+   */
+  readonly deleteOnCreateRollback?: boolean;
 }
 
 /** A log group encrypted with a customer-managed key, with explicit retention and removal. */
 export function encryptedLogGroup(scope: Construct, id: string, props: EncryptedLogGroupProps): logs.LogGroup {
+  const deleteOnCreateRollback = props.logGroupName !== undefined || (props.deleteOnCreateRollback ?? false);
   const group = new logs.LogGroup(scope, id, {
     logGroupName: props.logGroupName,
     encryptionKey: props.encryptionKey,
     retention: props.retentionDays as logs.RetentionDays,
-    removalPolicy: removalPolicyFor(props.removalPolicy),
+    removalPolicy: removalPolicyFor(props.removalPolicy, { deleteOnCreateRollback }),
   });
   if (props.retentionDays < MIN_PRODUCTION_LOG_RETENTION_DAYS) {
     // Production environments cannot get here: the config loader rejects shorter retention there.

@@ -42,7 +42,9 @@ export class JobQueue extends Construct {
       // Reuse a data key for 5 minutes: fewer KMS calls (and cost) at high message rates.
       dataKeyReuse: Duration.minutes(5),
       enforceSSL: true,
-      removalPolicy: removalPolicyFor(props.removalPolicy),
+      // Deleted if the deploy that created them rolls back: no producer can have sent a message yet (the
+      // services that do are in a stack deployed after this one), and a kept queue would only be litter.
+      removalPolicy: removalPolicyFor(props.removalPolicy, { deleteOnCreateRollback: true }),
     };
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...common,

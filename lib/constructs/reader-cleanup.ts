@@ -24,7 +24,8 @@ export interface AuroraReaderCleanupProps {
   readonly logRetentionKey?: string;
   /**
    * `stateful.removalPolicy`: with `retain` the cluster outlives the stack, and so do its autoscaled readers
-   * (CloudFormation never calls the cleanup); otherwise they are deleted with the stack.
+   * (CloudFormation never calls the cleanup on stack deletion, only when the deploy that created them rolls
+   * back); otherwise they are deleted with the stack.
    */
   readonly removalPolicy: StatefulConfig['removalPolicy'];
 }
@@ -77,6 +78,8 @@ export class AuroraReaderCleanup extends Construct {
       retentionDays: props.logRetentionDays,
       retentionKey: props.logRetentionKey,
       removalPolicy: props.removalPolicy,
+      // Like the cluster's: nothing to keep from a deploy that rolls back its creation.
+      deleteOnCreateRollback: true,
     });
     const handlerLogs = logGroup('HandlerLogs');
     const providerLogs = logGroup('ProviderLogs');
@@ -145,7 +148,9 @@ export class AuroraReaderCleanup extends Construct {
       serviceToken: this.provider.serviceToken,
       resourceType: 'Custom::AuroraReaderCleanup',
       properties: { ClusterIdentifier: cluster.clusterIdentifier },
-      removalPolicy: props.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      // Kept with a kept cluster (whose readers stay); but like the cluster, deleted (and so run) when the
+      // deploy that created them rolls back.
+      removalPolicy: props.removalPolicy === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
     });
   }
 

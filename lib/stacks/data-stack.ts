@@ -33,6 +33,9 @@ export class DataStack extends Stack {
     this.encryptionKey = new EncryptionKey(this, 'DataKey', {
       description: 'Encrypts the database, cache, queues, their secrets and the database log',
       removalPolicy,
+      // Everything it encrypts is created by this stack and, where it would be kept, goes too when the
+      // deploy that created it rolls back: a retried first deploy starts clean.
+      deleteOnCreateRollback: true,
       allowCloudWatchLogs: true,
     }).key;
     const shared = { encryptionKey: this.encryptionKey, removalPolicy };

@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { encryptedLogGroup, EncryptionKey, type EncryptionKeyProps } from '../../lib/constructs/encryption';
+import { encryptedLogGroup, type EncryptedLogGroupProps, EncryptionKey, type EncryptionKeyProps } from '../../lib/constructs/encryption';
 import { GUARD_EXCEPTIONS_METADATA } from '../../lib/constructs/guard';
 import { bareApp } from '../helpers/synth';
 
@@ -19,6 +19,13 @@ describe('EncryptionKey', () => {
     });
     expect(keyOf({ removalPolicy: 'snapshot' }).key).toMatchObject({ Properties: { PendingWindowInDays: 30 }, DeletionPolicy: 'Retain' });
     expect(keyOf({ removalPolicy: 'destroy' }).key).toMatchObject({ Properties: { PendingWindowInDays: 7 }, DeletionPolicy: 'Delete' });
+  });
+
+  test('deleteOnCreateRollback: retained on deletion and replacement, scheduled for deletion when its creation rolls back', () => {
+    for (const removalPolicy of ['retain', 'snapshot'] as const) {
+      expect(keyOf({ removalPolicy, deleteOnCreateRollback: true }).key).toMatchObject({ DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
+    }
+    expect(keyOf({ removalPolicy: 'destroy', deleteOnCreateRollback: true }).key).toMatchObject({ DeletionPolicy: 'Delete' });
   });
 
   test('denies kms:CreateGrant to everyone but AWS services acting for a resource (CT.KMS.PR.3)', () => {
@@ -55,10 +62,10 @@ describe('EncryptionKey', () => {
 });
 
 describe('encryptedLogGroup', () => {
-  const groupOf = (retentionDays: number, retentionKey?: string, removalPolicy: 'retain' | 'destroy' = 'retain') => {
+  const groupOf = (retentionDays: number, retentionKey?: string, removalPolicy: 'retain' | 'destroy' = 'retain', more: Partial<EncryptedLogGroupProps> = {}) => {
     const stack = new Stack(bareApp(), 'Logs');
     const { key } = new EncryptionKey(stack, 'Key', { description: 'logs', removalPolicy: 'retain', allowCloudWatchLogs: true });
-    encryptedLogGroup(stack, 'Group', { encryptionKey: key, retentionDays, retentionKey, removalPolicy });
+    encryptedLogGroup(stack, 'Group', { encryptionKey: key, retentionDays, retentionKey, removalPolicy, ...more });
     const [group] = Object.values(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'));
     return group;
   };
@@ -69,6 +76,15 @@ describe('encryptedLogGroup', () => {
       DeletionPolicy: 'Retain',
     });
     expect(groupOf(365, undefined, 'destroy').DeletionPolicy).toBe('Delete');
+  });
+
+  test('a fixed name is deleted when its creation rolls back (a kept one fails the retry with "already exists"); a generated one is kept unless asked', () => {
+    const fixed = groupOf(365, undefined, 'retain', { logGroupName: '/aws/rds/cluster/probe/postgresql' });
+    expect(fixed).toMatchObject({ DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
+    expect(groupOf(365, undefined, 'retain', { logGroupName: '/fixed', deleteOnCreateRollback: false }).DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(groupOf(365).DeletionPolicy).toBe('Retain');
+    expect(groupOf(365, undefined, 'retain', { deleteOnCreateRollback: true }).DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(groupOf(365, undefined, 'destroy', { logGroupName: '/fixed' }).DeletionPolicy).toBe('Delete');
   });
 
   test('under a year of retention it carries the CT.CLOUDWATCH.PR.2 exception, naming the config key; from a year on, none', () => {

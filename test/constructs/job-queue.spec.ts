@@ -49,9 +49,9 @@ describe.each(ENVIRONMENTS)('jobs queue and DLQ (%s)', (env) => {
     }
   });
 
-  test('removal: retained unless the environment says destroy', () => {
+  test('removal: retained unless the environment says destroy, but deleted if the deploy that created them rolls back', () => {
     const queues = Object.values(t.findResources('AWS::SQS::Queue'));
-    for (const queue of queues) expect(queue.DeletionPolicy).toBe(cfg.stateful.removalPolicy === 'destroy' ? 'Delete' : 'Retain');
+    for (const queue of queues) expect(queue.DeletionPolicy).toBe(cfg.stateful.removalPolicy === 'destroy' ? 'Delete' : 'RetainExceptOnCreate');
   });
 });
 

@@ -48,7 +48,7 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
   test('the data key rotates and outlives the stack unless destroy is configured', () => {
     data.hasResource('AWS::KMS::Key', {
       Properties: Match.objectLike({ EnableKeyRotation: true }),
-      DeletionPolicy: cfg.stateful.removalPolicy === 'destroy' ? 'Delete' : 'Retain',
+      DeletionPolicy: cfg.stateful.removalPolicy === 'destroy' ? 'Delete' : 'RetainExceptOnCreate',
     });
   });
 
