@@ -31,7 +31,7 @@ async function startApi(settings: Settings): Promise<Drainable> {
  * One image, two commands: `api` serves HTTP, `worker` consumes the jobs queue. Both migrate at start.
  * With WORKLOAD_PROCESSES > 1 the API is a node:cluster: the primary migrates once, then forks that many
  * processes on one port and supervises them (./cluster.ts). The worker command stays one process: its
- * jobs mostly wait on I/O, so WORKER_BATCH_SIZE (jobs in flight) is its knob, not processes.
+ * jobs mostly wait on I/O, so WORKER_CONCURRENCY (jobs in flight) is its knob, not processes.
  */
 async function main(command: string | undefined): Promise<void> {
   if (command !== 'api' && command !== 'worker') {

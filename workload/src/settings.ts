@@ -32,7 +32,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
         : undefined,
     },
     queueUrl: e.QUEUE_URL,
-    worker: { batchSize: e.WORKER_BATCH_SIZE, waitSeconds: e.WORKER_WAIT_SECONDS, visibilitySeconds: e.WORKER_VISIBILITY_SECONDS },
+    worker: { concurrency: e.WORKER_CONCURRENCY, batchSize: e.WORKER_BATCH_SIZE, waitSeconds: e.WORKER_WAIT_SECONDS, visibilitySeconds: e.WORKER_VISIBILITY_SECONDS },
     job: { cpuMs: e.JOB_CPU_MS, ioMs: e.JOB_IO_MS },
   };
 }

@@ -21,12 +21,21 @@ export interface WorkerDeps {
  * A message that fails (or is poison: not a job) is left alone: SQS makes it visible again, and after
  * maxReceiveCount receives moves it to the dead-letter queue. While a job runs its visibility is extended,
  * so a long job is not handed to a second worker. `stop()` ends polling and waits for the jobs in flight.
+ *
+ * Up to `worker.concurrency` jobs run at once (WORKER_CONCURRENCY, the capacity model's jobs per task). A
+ * receive returns at most 10 messages
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html), so the
+ * worker keeps receiving, each time asking for no more than its free slots (and WORKER_BATCH_SIZE), until
+ * the slots are full, then waits for a job to finish. It never holds a message it cannot start: the
+ * message's visibility timeout would run out while it waited, and another task would get it.
  */
 export class Worker {
   private stopping = false;
   private readonly poll = new AbortController();
   private loop?: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Settles when stop() is called: ends a wait for a free slot. */
+  private readonly stopRequested = new Promise<void>((resolve) => this.poll.signal.addEventListener('abort', () => resolve(), { once: true }));
   readonly processed: Array<{ jobId?: string; outcome: Outcome | 'failed' }> = [];
 
   constructor(private readonly deps: WorkerDeps) {}
@@ -45,12 +54,18 @@ export class Worker {
 
   private async run(): Promise<void> {
     const { sqs, settings } = this.deps;
+    const { concurrency, batchSize } = settings.worker;
     while (!this.stopping) {
+      const free = concurrency - this.inFlight.size;
+      if (free <= 0) {
+        await Promise.race([...this.inFlight, this.stopRequested]);
+        continue;
+      }
       let messages: Message[] = [];
       try {
         const out = await sqs.send(new ReceiveMessageCommand({
           QueueUrl: settings.queueUrl,
-          MaxNumberOfMessages: settings.worker.batchSize,
+          MaxNumberOfMessages: Math.min(batchSize, free),
           WaitTimeSeconds: settings.worker.waitSeconds,
           VisibilityTimeout: settings.worker.visibilitySeconds,
         }), { abortSignal: this.poll.signal });
@@ -61,8 +76,8 @@ export class Worker {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      // A batch runs concurrently; the next receive waits for it, so a task holds at most one batch.
-      await Promise.allSettled(messages.map((m) => this.track(this.handle(m))));
+      // Started, not awaited: the next receive fills the slots still free while these run.
+      for (const m of messages) void this.track(this.handle(m));
     }
   }
 
