@@ -5,7 +5,7 @@ import { peakRate } from '../../lib/load-engine/schedule';
 export interface FanOutLimits {
   /** Arrivals per second one worker is trusted to sustain. */
   readonly maxRatePerWorker: number;
-  /** Workers one test may run side by side (the Lambda's reserved concurrency). */
+  /** Workers one test may run side by side (the cap on workers side by side; also the Lambda's reserved concurrency with loadTest.reserveConcurrency). */
   readonly maxWorkers: number;
   /** Longest run of one invocation (s); longer schedules run as consecutive slices. */
   readonly sliceSeconds: number;
@@ -50,7 +50,7 @@ export function planFanOut(phases: readonly Phase[], limits: FanOutLimits): Load
   if (workers > limits.maxWorkers) {
     throw new PlanError(
       `the profile peaks at ${peakRps} req/s: at loadTest.maxRatePerWorker = ${limits.maxRatePerWorker} it needs ${workers} workers, ` +
-        `but loadTest.maxWorkers = ${limits.maxWorkers}. Fix: raise loadTest.maxWorkers to ${workers} (the Lambda's reserved concurrency), ` +
+        `but loadTest.maxWorkers = ${limits.maxWorkers}. Fix: raise loadTest.maxWorkers to ${workers} (the cap on workers side by side), ` +
         `raise loadTest.maxRatePerWorker to ${Math.ceil(peakRps / limits.maxWorkers)}, or lower the rate.`,
     );
   }

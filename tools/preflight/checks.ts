@@ -256,7 +256,7 @@ async function lambdaConcurrency(ctx: PreflightContext): Promise<CheckOutcome> {
     return {
       status: 'blocked', details,
       found: `the stacks reserve ${reserve} (${list}); ${unreserved} unreserved${held ? ` + ${held} they hold already` : ''} would leave ${after} < ${MIN_UNRESERVED_CONCURRENCY}, which Lambda keeps unreserved (account limit ${limit}; ${LAMBDA_CONCURRENCY_DOC}).`,
-      fix: `request "Concurrent executions" (Service Quotas, lambda ${LAMBDA_CONCURRENCY_QUOTA}) of at least ${limit + MIN_UNRESERVED_CONCURRENCY - after}, or reserve less (e.g. loadTest.maxWorkers).`,
+      fix: `request "Concurrent executions" (Service Quotas, lambda ${LAMBDA_CONCURRENCY_QUOTA}) of at least ${limit + MIN_UNRESERVED_CONCURRENCY - after}, or reserve less (loadTest.reserveConcurrency false, or a smaller loadTest.maxWorkers).`,
     };
   }
   return { status: 'ok', details, found: `the stacks reserve ${reserve} (${list}); ${after} stay unreserved ≥ ${MIN_UNRESERVED_CONCURRENCY} (account limit ${limit}).` };

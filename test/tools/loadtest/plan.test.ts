@@ -31,7 +31,7 @@ describe('planFanOut', () => {
     expect(() => planFanOut([{ durationSeconds: 10, arrivalRate: 50_000 }], limits)).toThrow(PlanError);
     expect(() => planFanOut([{ durationSeconds: 10, arrivalRate: 50_000 }], limits)).toThrow(
       'the profile peaks at 50000 req/s: at loadTest.maxRatePerWorker = 2000 it needs 25 workers, but loadTest.maxWorkers = 20. ' +
-        "Fix: raise loadTest.maxWorkers to 25 (the Lambda's reserved concurrency), raise loadTest.maxRatePerWorker to 2500, or lower the rate.",
+        "Fix: raise loadTest.maxWorkers to 25 (the cap on workers side by side), raise loadTest.maxRatePerWorker to 2500, or lower the rate.",
     );
   });
 
