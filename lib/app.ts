@@ -1,4 +1,4 @@
-import { Aspects, type App, type Environment } from 'aws-cdk-lib';
+import { Aspects, Fn, Token, type App, type Environment } from 'aws-cdk-lib';
 import type { BlueprintConfig } from './config/schema';
 import { STACK_PARTS, stackId, type StackPart } from './contracts/stacks';
 import { ComputeStack } from './stacks/compute-stack';
@@ -59,13 +59,17 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     production: config.production,
   });
   const { web, worker } = compute;
+  // The settings that replace the target group (its port) and the replication group (its port) under the same
+  // CloudFormation reference: see rereadWhen.
+  const targetGroupSettings = { 'api.containerPort': config.api.containerPort };
+  const cacheSettings: Record<string, number> = data.cache.serverless ? {} : { 'cache.port': config.cache.port };
   const monitoring = new MonitoringStack(app, id(STACK_PARTS.monitoring), {
     ...common,
     description: `scaling-blueprint ${config.envName}: KPI dashboard, alarms, SLO burn-rate alarms, SNS topic`,
     envName: config.envName,
     sources: {
       loadBalancerFullName: web.loadBalancer.loadBalancerFullName,
-      targetGroupFullName: web.targetGroup.targetGroupFullName,
+      targetGroupFullName: rereadWhen(web.targetGroup.targetGroupFullName, targetGroupSettings),
       clusterName: compute.cluster.clusterName,
       apiServiceName: web.service.serviceName,
       workerServiceName: worker.service.serviceName,
@@ -74,8 +78,8 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
       backlogQueries: worker.backlogQueries,
       dbClusterIdentifier: data.database.cluster.clusterIdentifier,
       proxyName: data.database.proxy?.dbProxyName,
-      cacheId: data.cache.cacheId,
-      cacheNodeIds: data.cache.nodeIds,
+      cacheId: rereadWhen(data.cache.cacheId, cacheSettings),
+      cacheNodeIds: data.cache.nodeIds.map((id) => rereadWhen(id, cacheSettings)),
       cacheServerless: data.cache.serverless,
       cacheMaxDataStorageGb: config.cache.serverlessMaxDataStorageGb,
       cacheMaxEcpuPerSecond: config.cache.serverlessMaxEcpuPerSecond,
@@ -102,4 +106,26 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     if (stack) Aspects.of(stack).add(new LambdaVpcExceptions());
   }
   return { network, data, compute, monitoring, loadTest };
+}
+
+/**
+ * `value`, a token of another stack, spelt in the consumer's template together with the settings that replace
+ * the resource behind it.
+ *
+ * Stacks read each other's values with Fn::GetStackOutput (cdk.json: `@aws-cdk/core:defaultCrossStackReferences`
+ * is "weak"; docs/stack-references.md), which CloudFormation resolves "at stack create or update time"; the
+ * consumer "is not automatically updated"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getstackoutput.html),
+ * and `cdk deploy` skips a stack whose template did not change. CDK names the output after the reference
+ * ({"Fn::GetAtt": [target group, "TargetGroupFullName"]}), so a change that moves the reference to another
+ * resource changes the consumer's template; a change that replaces the resource does not: the replacement
+ * has a new name behind the same reference and output. Written into every use of the value, the settings
+ * make the consumer's template change with them. {"Fn::Select": [0, ["", "<settings>"]]} is the empty
+ * string: CloudFormation joins the value with nothing.
+ */
+function rereadWhen(value: string, settings: Record<string, string | number>): string {
+  const spelt = Object.entries(settings).map(([key, v]) => `${key}=${v}`).join(' ');
+  if (!spelt) return value;
+  // A token, not Fn.select: CDK would evaluate a select over literals at synth, and the settings would vanish.
+  return Fn.join('', [value, Token.asString({ 'Fn::Select': [0, ['', spelt]] })]);
 }

@@ -36,7 +36,7 @@ export function guardException(scope: IConstruct, rule: string, reason: string):
  *   default security group restriction) are created outside any VPC, and aws-cdk-lib offers no way to
  *   place them in one;
  * - our functions are in the VPC, but their subnets and security groups come from the Network stack as
- *   Fn::ImportValue, which the rule's static check cannot follow (it accepts literals and same-stack
+ *   Fn::GetStackOutput, which the rule's static check cannot follow (it accepts literals and same-stack
  *   references only). The test suite asserts their VpcConfig instead.
  */
 export class LambdaVpcExceptions implements IAspect {
@@ -56,7 +56,7 @@ export class LambdaVpcExceptions implements IAspect {
     };
     if (subnets.length > 0 && subnets.some(fromOtherStack)) {
       guardException(node, 'CT.LAMBDA.PR.3',
-        'The function runs in the application subnets, but they are imported from the Network stack (Fn::ImportValue), which the static rule cannot resolve; the compliance tests assert the VpcConfig.');
+        'The function runs in the application subnets, but they are imported from the Network stack (Fn::GetStackOutput), which the static rule cannot resolve; the compliance tests assert the VpcConfig.');
     }
   }
 }

@@ -65,9 +65,9 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
 
   test('placed in the isolated data subnets of the network stack', () => {
     const [group] = Object.values(t.findResources('AWS::RDS::DBSubnetGroup'));
-    const ids = group.Properties.SubnetIds as Array<{ 'Fn::ImportValue': string }>;
+    const ids = group.Properties.SubnetIds as Array<{ 'Fn::GetStackOutput': { OutputName: string } }>;
     expect(ids).toHaveLength(cfg.network.maxAzs);
-    for (const id of ids) expect(id['Fn::ImportValue']).toMatch(/NetworkVpcDataSubnet\d/);
+    for (const id of ids) expect(id['Fn::GetStackOutput'].OutputName).toMatch(/NetworkVpcDataSubnet\d/);
   });
 
   test('master credentials in a generated secret encrypted with the data key, never "postgres"', () => {

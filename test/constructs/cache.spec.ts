@@ -114,7 +114,7 @@ describe.each(ENVIRONMENTS)('ElastiCache replication group (%s)', (env) => {
 
   test('in the isolated data subnets', () => {
     const [group] = Object.values(t.findResources('AWS::ElastiCache::SubnetGroup'));
-    for (const id of group.Properties.SubnetIds) expect(id['Fn::ImportValue']).toMatch(/NetworkVpcDataSubnet\d/);
+    for (const id of group.Properties.SubnetIds) expect(id['Fn::GetStackOutput'].OutputName).toMatch(/NetworkVpcDataSubnet\d/);
   });
 
   accessControlTests(() => t, () => synth(env).stacks.data.cache.userId);

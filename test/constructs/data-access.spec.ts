@@ -119,7 +119,7 @@ describe.each(ENVIRONMENTS)('database credentials: read at connect time where ne
     });
   } else {
     test('password auth: each container names the master secret, and its task role may read exactly that one secret, decrypting only through Secrets Manager', () => {
-      const imported = { 'Fn::ImportValue': secretExport.Export.Name };
+      const imported = { 'Fn::GetStackOutput': expect.objectContaining({ StackName: stacks.data.stackName, OutputName: expect.stringMatching(/DatabaseMasterSecretAttachment/) }) };
       for (const def of definitions) {
         expect(envOf(def)).toContainEqual({ Name: 'DB_IAM_AUTH', Value: 'false' });
         expect(envOf(def)).toContainEqual({ Name: 'DB_SECRET_ARN', Value: imported });
@@ -129,7 +129,7 @@ describe.each(ENVIRONMENTS)('database credentials: read at connect time where ne
         ]);
         expect(statements.filter(decryptsViaSecretsManager)).toEqual([expect.objectContaining({
           Action: 'kms:Decrypt',
-          Resource: { 'Fn::ImportValue': expect.stringMatching(/DataKey.*Arn/) },
+          Resource: { 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/DataKey.*Arn/) }) },
           Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
         })]);
       }

@@ -12,11 +12,18 @@ import { ENVIRONMENTS, synth } from '../helpers/synth';
  * dashboard and the alarms against the catalogue. Editing one side only fails here.
  */
 
-/** A CloudFormation value as text: cross-stack references become `import:<export name>`. */
+/** A CloudFormation value as text: cross-stack references become `output:<stack>.<output>`. */
 function render(part: unknown): string {
   if (typeof part === 'string') return part;
   const p = part as Record<string, unknown>;
-  if ('Fn::ImportValue' in p) return `import:${p['Fn::ImportValue'] as string}`;
+  if ('Fn::GetStackOutput' in p) {
+    const { StackName, OutputName } = p['Fn::GetStackOutput'] as { StackName: string; OutputName: string };
+    return `output:${StackName}.${OutputName}`;
+  }
+  if ('Fn::Select' in p) {
+    const [index, list] = p['Fn::Select'] as [number, unknown[]];
+    return render(list[index]);
+  }
   if ('Ref' in p) return `ref:${p.Ref as string}`;
   if ('Fn::Join' in p) return joined(p);
   throw new Error(`unexpected intrinsic ${JSON.stringify(part)}`);

@@ -3,12 +3,12 @@ import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 import { actions, policyStatements } from '../helpers/template';
 
-const queueNameImport = { 'Fn::ImportValue': Match.stringLikeRegexp('JobsQueue24944186QueueName') };
+const queueNameFromData = { 'Fn::GetStackOutput': Match.objectLike({ StackName: Match.stringLikeRegexp('-Data$'), OutputName: Match.stringLikeRegexp('JobsQueue24944186QueueName') }) };
 /** The metric-math queries the policy must carry, exactly. */
 function expectedQueries(includeInFlight: boolean) {
   const sqs = (id: string, name: string) => ({
     Id: id,
-    MetricStat: { Metric: { Namespace: 'AWS/SQS', MetricName: name, Dimensions: [{ Name: 'QueueName', Value: queueNameImport }] }, Stat: 'Average' },
+    MetricStat: { Metric: { Namespace: 'AWS/SQS', MetricName: name, Dimensions: [{ Name: 'QueueName', Value: queueNameFromData }] }, Stat: 'Average' },
     ReturnData: false,
   });
   return [

@@ -18,13 +18,15 @@ const attributes = (t: Template, type: string) => {
   const list = (resource.Properties.LoadBalancerAttributes ?? resource.Properties.TargetGroupAttributes) as Array<{ Key: string; Value: unknown }>;
   return Object.fromEntries(list.map((a) => [a.Key, a.Value]));
 };
-/** The resources of the one elasticache:Connect statement, joined into strings ({Ref}, {import <name>}). */
+/** A value read from stack `stackName`'s output whose name matches `output` (Fn::GetStackOutput: docs/stack-references.md). */
+const fromStack = (stackName: string, output: RegExp) => ({ 'Fn::GetStackOutput': expect.objectContaining({ StackName: stackName, OutputName: expect.stringMatching(output) }) });
+/** The resources of the one elasticache:Connect statement, joined into strings ({Ref}, {output <name>}). */
 function cacheConnectResources(statements: Statement[]): string[] {
   const flat = (v: unknown): string => {
     if (typeof v === 'string') return v;
-    const o = v as { 'Fn::Join'?: [string, unknown[]]; Ref?: string; 'Fn::ImportValue'?: string };
+    const o = v as { 'Fn::Join'?: [string, unknown[]]; Ref?: string; 'Fn::GetStackOutput'?: { OutputName: string } };
     if (o['Fn::Join']) return o['Fn::Join'][1].map(flat).join(o['Fn::Join'][0]);
-    return o.Ref ? `{${o.Ref}}` : `{import ${o['Fn::ImportValue']}}`;
+    return o.Ref ? `{${o.Ref}}` : `{output ${o['Fn::GetStackOutput']!.OutputName}}`;
   };
   const connect = statements.filter((s) => s.Action === 'elasticache:Connect');
   expect(connect).toHaveLength(1);
@@ -39,7 +41,7 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
   test('internet-facing ALB in the public subnets: invalid headers dropped, desync mitigation, idle timeout, deletion protection, access logs', () => {
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing', Type: 'application' });
     const [lb] = Object.values(t.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'));
-    for (const s of lb.Properties.Subnets) expect(s['Fn::ImportValue']).toMatch(/NetworkVpcPublicSubnet\d/);
+    for (const s of lb.Properties.Subnets) expect(s).toEqual(fromStack(stacks.network.stackName, /NetworkVpcPublicSubnet\d/));
     expect(lb.Properties.Subnets).toHaveLength(cfg.network.maxAzs);
     expect(attributes(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer')).toMatchObject({
       'routing.http.drop_invalid_header_fields.enabled': 'true',
@@ -109,7 +111,7 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
       DesiredCount: Match.absent(),
     });
     const [service] = Object.values(t.findResources('AWS::ECS::Service', { Properties: { LaunchType: 'FARGATE' } }));
-    for (const s of service.Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets) expect(s['Fn::ImportValue']).toMatch(/NetworkVpcAppSubnet\d/);
+    for (const s of service.Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets) expect(s).toEqual(fromStack(stacks.network.stackName, /NetworkVpcAppSubnet\d/));
   });
 
   test('task: size and architecture from config, image, port, container health check, logs to an encrypted group', () => {
@@ -152,12 +154,12 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     // The cache takes no credential at all: the task signs IAM tokens as the user the Data stack created.
     expect(container.Environment).toContainEqual({ Name: 'CACHE_IAM_AUTH', Value: 'true' });
     expect(container.Environment).toContainEqual({ Name: 'CACHE_USER', Value: stacks.data.cache.userId });
-    expect(container.Environment).toContainEqual({ Name: 'CACHE_NAME', Value: { 'Fn::ImportValue': expect.stringMatching(/CacheReplicationGroupBFE59FF3/) } });
+    expect(container.Environment).toContainEqual({ Name: 'CACHE_NAME', Value: fromStack(stacks.data.stackName, /CacheReplicationGroupBFE59FF3/) });
     // No ECS secrets: the password is read at connect time where it is used (test/constructs/data-access.spec.ts).
     expect(container.Secrets).toBeUndefined();
     const text = JSON.stringify(container.Environment.filter((e: { Name: string }) => e.Name !== 'DB_SECRET_ARN'));
     expect(text).not.toMatch(/PASSWORD|TOKEN|SECRET/i);
-    const writer = container.Environment.find((e: { Name: string }) => e.Name === 'DB_WRITER_HOST').Value['Fn::ImportValue'];
+    const writer = container.Environment.find((e: { Name: string }) => e.Name === 'DB_WRITER_HOST').Value['Fn::GetStackOutput'].OutputName;
     expect(writer).toMatch(cfg.database.proxy.enabled ? /DatabaseClusterProxy.*Endpoint/ : /DatabaseCluster5B53A178EndpointAddress/);
   });
 
@@ -209,12 +211,12 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     });
     const dataSg = cfg.database.proxy.enabled ? 'DatabaseProxySecurityGroup' : 'DatabaseSecurityGroup';
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp(dataSg) },
+      GroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: stacks.data.stackName, OutputName: Match.stringLikeRegexp(dataSg) }) },
       SourceSecurityGroupId: sgId('WebSecurityGroup'),
       FromPort: 5432,
     });
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('CacheSecurityGroup') },
+      GroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: stacks.data.stackName, OutputName: Match.stringLikeRegexp('CacheSecurityGroup') }) },
       SourceSecurityGroupId: sgId('WebSecurityGroup'),
       FromPort: cfg.cache.port,
       ToPort: cfg.cache.port,
@@ -244,7 +246,7 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
   test('IAM: elasticache:Connect names this replication group and the application user, nothing else', () => {
     const account = cfg.account || '{AWS::AccountId}';
     expect(cacheConnectResources(policyStatements(t, 'WebApiTaskDefinitionTaskRole'))).toEqual([
-      expect.stringMatching(new RegExp(`^arn:aws:elasticache:${cfg.region}:${account}:replicationgroup:\\{import [^}]*ExportsOutputRefCacheReplicationGroupBFE59FF3[0-9A-F]{8}\\}$`)),
+      expect.stringMatching(new RegExp(`^arn:aws:elasticache:${cfg.region}:${account}:replicationgroup:\\{output [^}]*OutputRefCacheReplicationGroupBFE59FF3[0-9A-F]{8}\\}$`)),
       `arn:aws:elasticache:${cfg.region}:${account}:user:${stacks.data.cache.userId}`,
     ]);
   });

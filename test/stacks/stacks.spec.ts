@@ -52,23 +52,33 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
     });
   });
 
-  test('stacks reference each other through CloudFormation exports (strong references), not lookups', () => {
+  test('stacks read each other\'s values with Fn::GetStackOutput (weak references), not imports or lookups', () => {
     expect(stacks.data.dependencies).toEqual([stacks.network]);
     const byName = (a: { stackName: string }, b: { stackName: string }) => a.stackName.localeCompare(b.stackName);
     expect(stacks.compute.dependencies.sort(byName)).toEqual([stacks.data, stacks.network]);
     // Only stateless stacks depend on others: Compute and Monitoring can be destroyed and recreated freely.
     expect(stacks.monitoring.dependencies.sort(byName)).toEqual([stacks.compute, stacks.data]);
     expect(stacks.network.dependencies).toEqual([]);
-    const exported = new Set([network, data, compute].flatMap((t) => Object.values(t.findOutputs('*')).flatMap((o) => (o.Export ? [o.Export.Name] : []))));
-    const imports = (t: typeof data) => [...JSON.stringify(t.toJSON()).matchAll(/\{"Fn::ImportValue":"([^"]+)"\}/g)].map((m) => m[1]);
-    const used = [...imports(data), ...imports(compute), ...imports(monitoring)];
-    expect(used.length).toBeGreaterThan(0);
-    for (const name of used) expect(exported).toContain(name);
-    // nothing is exported that no stack uses, but the master secret's ARN: exported in every environment, so
-    // switching the proxy on (the tasks stop importing it) removes no export in use (data-access.ts)
-    const secretArn = JSON.stringify(stacks.data.resolve(stacks.data.database.secret.secretArn));
-    const kept = Object.values(data.findOutputs('*')).filter((o) => JSON.stringify(o.Value) === secretArn).map((o) => o.Export.Name);
-    for (const name of exported) if (!kept.includes(name)) expect(used).toContain(name);
+    const templates = {
+      [stacks.network.stackName]: network, [stacks.data.stackName]: data, [stacks.compute.stackName]: compute, [stacks.monitoring.stackName]: monitoring,
+      ...(stacks.loadTest && loadTest && { [stacks.loadTest.stackName]: loadTest }),
+    };
+    const text = (t: typeof data) => JSON.stringify(t.toJSON());
+    // No Fn::ImportValue: an imported export cannot change or go (docs/stack-references.md).
+    for (const t of Object.values(templates)) expect(text(t)).not.toContain('{"Fn::ImportValue":');
+    const reads = Object.values(templates).flatMap((t) => [...text(t).matchAll(/\{"Fn::GetStackOutput":\{"StackName":"([^"]+)","Region":"([^"]+)","OutputName":"([^"]+)"\}\}/g)]
+      .map(([, stack, region, output]) => ({ stack, region, output })));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const { stack, region, output } of reads) {
+      expect(region).toBe(cfg.region);
+      expect(Object.keys(templates[stack].findOutputs(output))).toEqual([output]);
+    }
+    // Every output CDK publishes for another stack is read by one.
+    for (const [name, t] of Object.entries(templates)) {
+      for (const output of Object.keys(t.findOutputs('*')).filter((o) => o.startsWith('PublishOutput'))) {
+        expect(reads).toContainEqual({ stack: name, region: cfg.region, output });
+      }
+    }
   });
 
   test('no security group accepts traffic from 0.0.0.0/0 or ::/0, except the load balancer on its listener ports', () => {
@@ -215,7 +225,7 @@ describe.each(ENVIRONMENTS)('deploy traps in %s', (env) => {
     expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
   });
 
-  test('cross-stack references only from stateless to stateful stacks: Data and Network import nothing from Compute or Monitoring', () => {
-    for (const t of [s.network, s.data]) expect(JSON.stringify(t.toJSON())).not.toMatch(/ImportValue":"ScalingBlueprint-\w+-(Compute|Monitoring)/);
+  test('cross-stack references only from stateless to stateful stacks: Data and Network read nothing from Compute or Monitoring', () => {
+    for (const t of [s.network, s.data]) expect(JSON.stringify(t.toJSON())).not.toMatch(/"StackName":"ScalingBlueprint-\w+-(Compute|Monitoring)"/);
   });
 });
