@@ -6,7 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { ComputeConfig, StatefulConfig, WorkerConfig } from '../config/schema';
-import { backlogPerTaskTarget } from '../config/capacity';
+import { backlogPerTaskTarget, WORKER_MAX_HEALTHY_PERCENT } from '../config/capacity';
 import { AppTask, serviceDefaults } from './app-task';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
@@ -96,8 +96,9 @@ export function queryMetrics(
  *
  * Scaling follows the AWS guidance for SQS-driven services: target tracking on backlog per task, by metric
  * math in an L1 CfnScalingPolicy (the L2 does not take math expressions), with target value =
- * acceptableLatencySeconds ÷ avgProcessingSeconds, the number of messages one task can have waiting and
- * still finish them in time.
+ * acceptableLatencySeconds × concurrency ÷ avgProcessingSeconds, the number of messages one task can have
+ * waiting and still finish them in time. Each task runs `worker.concurrency` jobs at once (WORKER_CONCURRENCY),
+ * the figure that target and the connection budget are computed with.
  *
  * Target tracking multiplies the current capacity by metric ÷ target, so from zero tasks it can never scale
  * out (and backlog ÷ 0 tasks has no value). When minTasks is 0 a step policy fills that gap: an alarm on
@@ -117,8 +118,10 @@ export class QueueWorker extends Construct {
     super(scope, id);
     const { worker, cluster, tier } = props;
 
+    const dataTier = dataTierSettings(this, tier, worker.dbPoolSize);
     const task = new AppTask(this, 'Worker', {
-      ...dataTierSettings(this, tier, worker.dbPoolSize),
+      // The jobs a task runs at once: what the backlog target's throughput and the pool rule assume.
+      environment: { ...dataTier.environment, WORKER_CONCURRENCY: String(worker.concurrency) },
       cpu: worker.cpu,
       memoryMiB: worker.memoryMiB,
       image: worker.image,
@@ -132,7 +135,8 @@ export class QueueWorker extends Construct {
     this.service = new ecs.FargateService(this, 'Service', {
       ...serviceDefaults(this, cluster, task.taskDefinition, 'Worker tasks: no inbound; HTTPS, database and cache out'),
       minHealthyPercent: 100,
-      maxHealthyPercent: 200,
+      // The deploy surge the connection budget counts for the worker.
+      maxHealthyPercent: WORKER_MAX_HEALTHY_PERCENT,
       capacityProviderStrategies: [
         { capacityProvider: 'FARGATE', base: providers.fargateBase, weight: providers.fargateWeight },
         { capacityProvider: 'FARGATE_SPOT', weight: providers.spotWeight },

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, TimeZone, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -6,6 +6,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { processesForCpu } from '../config/capacity';
 import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig } from '../config/schema';
 import { AppTask, serviceDefaults } from './app-task';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
@@ -46,7 +47,9 @@ const DESYNC: Record<AlbConfig['desyncMitigationMode'], elbv2.DesyncMitigationMo
  *   deregistration delay; optional path rules with a fixed 404 for everything else.
  * - Invalid header fields dropped, desync mitigation, access logs to an encrypted bucket that expires them.
  * - Autoscaling from `api.*`: target tracking on CPU, memory and requests per target, separate cooldowns,
- *   scheduled ranges.
+ *   scheduled ranges; CPU and memory on 20-second metrics where `api.metricResolutionSeconds` is 20;
+ *   predictive scaling where `api.predictiveScaling` is on.
+ * - One Node.js process per vCPU in each task (WORKLOAD_PROCESSES), the count the connection budget uses.
  * - Rolling deploys with the circuit breaker rolling back a deploy that does not stabilise; no desired
  *   count in the template, so a deploy does not reset what autoscaling chose.
  */
@@ -63,8 +66,11 @@ export class WebService extends Construct {
     const { api, alb, cluster } = props;
     const vpc = cluster.vpc;
 
+    const dataTier = dataTierSettings(this, props.tier, api.dbPoolSize);
     const task = new AppTask(this, 'Api', {
-      ...dataTierSettings(this, props.tier, api.dbPoolSize),
+      // The reference image forks this many processes on one port; each opens its own pools, which is why the
+      // loader's connection budget multiplies by the same function of api.cpu.
+      environment: { ...dataTier.environment, WORKLOAD_PROCESSES: String(processesForCpu(api.cpu)) },
       cpu: api.cpu,
       memoryMiB: api.memoryMiB,
       image: api.image,
@@ -190,16 +196,32 @@ export class WebService extends Construct {
     return listener;
   }
 
-  /** Three target-tracking policies (the largest desired count wins) and the scheduled ranges. */
+  /**
+   * Three target-tracking policies (the largest desired count wins), predictive scaling when configured, and
+   * the scheduled ranges.
+   */
   private addAutoscaling(api: ApiConfig): ecs.ScalableTaskCount {
     const scaling = this.service.autoScaleTaskCount({ minCapacity: api.minTasks, maxCapacity: api.maxTasks });
+    // ScalableTaskCount keeps its scalable target to itself; its policies are created on it (scaling/Target/<id>),
+    // so tracking a metric the L2 enum does not name, on the same target, keeps the policies' logical ids.
+    const target = scaling.node.findChild('Target') as appscaling.ScalableTarget;
     const cooldowns = {
       scaleOutCooldown: Duration.seconds(api.scaleOutCooldownSeconds),
       scaleInCooldown: Duration.seconds(api.scaleInCooldownSeconds),
     };
-    scaling.scaleOnCpuUtilization('CpuTracking', { targetUtilizationPercent: api.targetCpuUtilizationPercent, ...cooldowns });
-    scaling.scaleOnMemoryUtilization('MemoryTracking', { targetUtilizationPercent: api.targetMemoryUtilizationPercent, ...cooldowns });
+    const highResolution = api.metricResolutionSeconds === HIGH_RESOLUTION_SECONDS;
+    if (highResolution) this.publishHighResolutionMetrics();
+    const metrics = highResolution ? HIGH_RESOLUTION_METRICS : STANDARD_METRICS;
+    const cpu = target.scaleToTrackMetric('CpuTracking', { predefinedMetric: metrics.cpu, targetValue: api.targetCpuUtilizationPercent, ...cooldowns });
+    const memory = target.scaleToTrackMetric('MemoryTracking', { predefinedMetric: metrics.memory, targetValue: api.targetMemoryUtilizationPercent, ...cooldowns });
+    if (highResolution) {
+      for (const [policy, type] of [[cpu, metrics.cpu], [memory, metrics.memory]] as const) {
+        lintException(policy.node.defaultChild as CfnResource, 'E3030',
+          `PredefinedMetricType ${type} (api.metricResolutionSeconds 20) is documented by Application Auto Scaling (API_PredefinedMetricSpecification); cfn-lint 1.51's enum of the property does not list it yet.`);
+      }
+    }
     scaling.scaleOnRequestCount('RequestTracking', { requestsPerTarget: api.requestsPerTarget, targetGroup: this.targetGroup, ...cooldowns });
+    if (api.predictiveScaling !== 'off') this.addPredictiveScaling(target, api.predictiveScaling, api.targetCpuUtilizationPercent);
     for (const entry of api.scheduledScaling) {
       scaling.scaleOnSchedule(`Schedule-${entry.name}`, {
         schedule: appscaling.Schedule.expression(entry.schedule),
@@ -210,4 +232,98 @@ export class WebService extends Construct {
     }
     return scaling;
   }
+
+  /**
+   * Has ECS publish the service's CPUUtilization and MemoryUtilization every 20 seconds, for the CPU and memory
+   * policies to track with HIGH_RESOLUTION_METRICS. ECS: "By default, Amazon ECS publishes CPUUtilization and
+   * MemoryUtilization metrics at 60-second resolution. You can configure 20-second resolution to drive faster
+   * service auto scaling", through the service's MonitoringConfiguration, and target tracking then uses
+   * ECSServiceAverageCPUUtilizationHighResolution / ECSServiceAverageMemoryUtilizationHighResolution
+   * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/target-tracking-faster-auto-scaling.html).
+   * Application Auto Scaling: "You must enable high-resolution metrics in Amazon ECS before creating a scaling
+   * policy with this metric type"
+   * (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html):
+   * the policies reference the scalable target, which references the service, so CloudFormation creates and
+   * updates the service first.
+   *
+   * Neither has a place in the L2 yet: the service's `Monitoring` is set on the L1 (CfnService.monitoring),
+   * and the two metric types, absent from appscaling.PredefinedMetric, are passed as that type. cfn-lint
+   * (1.51) knows neither; each finding is ignored on exactly the resource that has it, with the reason.
+   */
+  private publishHighResolutionMetrics(): void {
+    const service = this.service.node.defaultChild as ecs.CfnService;
+    service.monitoring = { metricConfigurations: [{ metricNames: ['CPUUtilization', 'MemoryUtilization'], resolutionSeconds: HIGH_RESOLUTION_SECONDS }] };
+    lintException(service, 'E3002',
+      'Monitoring (20-second CPUUtilization and MemoryUtilization, api.metricResolutionSeconds 20) is a property of AWS::ECS::Service in the CloudFormation resource schema (aws-cdk-lib CfnService.monitoring); cfn-lint 1.51\'s schema of the resource does not list it yet.');
+  }
+
+  /**
+   * A predictive scaling policy on the API's scalable target (`api.predictiveScaling`). From up to 14 days of
+   * the service's history (24 hours at least) it forecasts the next 48 hours, hourly, and in ForecastAndScale
+   * mode raises the task count ahead of the forecast; it never scales in, the target-tracking policies do
+   * (https://docs.aws.amazon.com/autoscaling/application/userguide/aas-predictive-scaling-how-it-works.html).
+   * ForecastOnly publishes the forecast without acting, so it can be checked against what happened first.
+   *
+   * The metric pair ECSServiceCPUUtilization: the service's total CPU as the load, its average CPU per task as
+   * the scaling metric, held at the CPU policy's target (the policy's shape:
+   * https://docs.aws.amazon.com/autoscaling/application/userguide/aas-create-predictive-scaling-policy.html;
+   * CloudFormation's properties:
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-applicationautoscaling-scalingpolicy-predictivescalingpolicyconfiguration.html,
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-applicationautoscaling-scalingpolicy-predictivescalingpredefinedmetricpair.html).
+   * HonorMaxCapacity: a forecast never takes the service past api.maxTasks, the ceiling the connection budget
+   * was checked at. The L2 has no predictive policy for Application Auto Scaling, hence the L1.
+   */
+  private addPredictiveScaling(target: appscaling.ScalableTarget, mode: PredictiveMode, targetCpuUtilizationPercent: number): appscaling.CfnScalingPolicy {
+    return new appscaling.CfnScalingPolicy(this, 'PredictiveScaling', {
+      policyName: `${this.node.id}PredictiveScaling`,
+      policyType: 'PredictiveScaling',
+      scalingTargetId: target.scalableTargetId,
+      predictiveScalingPolicyConfiguration: {
+        mode: PREDICTIVE_MODES[mode],
+        maxCapacityBreachBehavior: 'HonorMaxCapacity',
+        metricSpecifications: [{
+          targetValue: targetCpuUtilizationPercent,
+          predefinedMetricPairSpecification: { predefinedMetricType: 'ECSServiceCPUUtilization' },
+        }],
+      },
+    });
+  }
+}
+
+/** `api.metricResolutionSeconds` that turns the high-resolution metrics on. */
+const HIGH_RESOLUTION_SECONDS = 20;
+
+interface TrackedMetrics {
+  readonly cpu: appscaling.PredefinedMetric;
+  readonly memory: appscaling.PredefinedMetric;
+}
+
+const STANDARD_METRICS: TrackedMetrics = {
+  cpu: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
+  memory: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_MEMORY_UTILIZATION,
+};
+
+/** Documented metric types the L2 enum does not list yet (see publishHighResolutionMetrics). */
+const HIGH_RESOLUTION_METRICS: TrackedMetrics = {
+  cpu: 'ECSServiceAverageCPUUtilizationHighResolution' as unknown as appscaling.PredefinedMetric,
+  memory: 'ECSServiceAverageMemoryUtilizationHighResolution' as unknown as appscaling.PredefinedMetric,
+};
+
+type PredictiveMode = Exclude<ApiConfig['predictiveScaling'], 'off'>;
+
+const PREDICTIVE_MODES: Record<PredictiveMode, string> = {
+  'forecast-only': 'ForecastOnly',
+  'forecast-and-scale': 'ForecastAndScale',
+};
+
+/**
+ * A cfn-lint rule ignored on one resource, with the reason next to it (cfn-lint reads
+ * `Metadata.cfn-lint.config.ignore_checks` of a resource); for what the machine's cfn-lint does not know yet.
+ */
+function lintException(resource: CfnResource, rule: string, reason: string): void {
+  const current = resource.getMetadata('cfn-lint') as { config: { ignore_checks: string[] }; reasons: Record<string, string> } | undefined;
+  const merged = current ?? { config: { ignore_checks: [] }, reasons: {} };
+  merged.config.ignore_checks.push(rule);
+  merged.reasons[rule] = reason;
+  resource.addMetadata('cfn-lint', merged);
 }

@@ -1,4 +1,5 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { WORKER_MAX_HEALTHY_PERCENT } from '../../lib/config/capacity';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 import { actions, policyStatements } from '../helpers/template';
@@ -31,6 +32,14 @@ function expectedQueries(includeInFlight: boolean) {
     },
     { Id: 'backlogPerTask', Expression: includeInFlight ? '(visible + inflight) / running' : 'visible / running', Label: 'Backlog per task', ReturnData: true },
   ];
+}
+
+/** The environment of the worker's container (the task definition without a port) and of the API's. */
+function containerEnvironments(t: Template): { worker: Array<{ Name: string; Value: unknown }>; api: Array<{ Name: string; Value: unknown }> } {
+  const defs = Object.values(t.findResources('AWS::ECS::TaskDefinition')).map((d) => d.Properties.ContainerDefinitions[0]);
+  const [worker] = defs.filter((c) => c.PortMappings === undefined);
+  const [api] = defs.filter((c) => c.PortMappings !== undefined);
+  return { worker: worker.Environment, api: api.Environment };
 }
 
 describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
@@ -73,6 +82,21 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
         StopTimeout: w.stopTimeoutSeconds,
         PortMappings: Match.absent(),
       })],
+    });
+  });
+
+  test(`the worker runs worker.concurrency jobs at once: WORKER_CONCURRENCY = ${w.concurrency}, in the worker only; it runs one process`, () => {
+    const { worker, api } = containerEnvironments(t);
+    expect(worker).toContainEqual({ Name: 'WORKER_CONCURRENCY', Value: String(w.concurrency) });
+    expect(worker.map((e) => e.Name)).not.toContain('WORKLOAD_PROCESSES');
+    expect(api.map((e) => e.Name)).not.toContain('WORKER_CONCURRENCY');
+  });
+
+  test(`deploys with MaximumPercent ${WORKER_MAX_HEALTHY_PERCENT}, the worker surge the connection budget counts`, () => {
+    expect(WORKER_MAX_HEALTHY_PERCENT).toBe(200);
+    t.hasResourceProperties('AWS::ECS::Service', {
+      CapacityProviderStrategy: Match.anyValue(),
+      DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100, MaximumPercent: WORKER_MAX_HEALTHY_PERCENT }),
     });
   });
 
@@ -169,6 +193,14 @@ describe('worker variants', () => {
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: target, CustomizedMetricSpecification: Match.anyValue() }),
     });
+  });
+
+  test('changing worker.concurrency changes WORKER_CONCURRENCY', () => {
+    // The same edit as test/config/capacity.spec.ts (one synth serves both): 4 jobs at once, a pool of 4.
+    const { compute } = synth('staging', { worker: { concurrency: 4, dbPoolSize: 4 }, api: { capacityPerTaskRps: 900 } });
+    const { worker } = containerEnvironments(compute);
+    expect(worker).toContainEqual({ Name: 'WORKER_CONCURRENCY', Value: '4' });
+    expect(worker).toContainEqual({ Name: 'DB_POOL_SIZE', Value: '4' });
   });
 
   const visibleOnly = () => synth('dev', { worker: { scaleOnInFlightMessages: false }, compute: { containerInsights: 'enabled' } }).compute;

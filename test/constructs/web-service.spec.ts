@@ -1,8 +1,10 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { spawnSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { processesForCpu } from '../../lib/config/capacity';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 import { actions, policyStatements, type Statement } from '../helpers/template';
@@ -163,7 +165,7 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     expect(writer).toMatch(cfg.database.proxy.enabled ? /DatabaseClusterProxy.*Endpoint/ : /DatabaseCluster5B53A178EndpointAddress/);
   });
 
-  test('autoscaling: task range, and target tracking on CPU, memory and requests per target with the configured cooldowns', () => {
+  test('autoscaling: task range, and target tracking on CPU, memory (20-second metrics where configured) and requests per target with the configured cooldowns', () => {
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       ScalableDimension: 'ecs:service:DesiredCount',
       MinCapacity: api.minTasks,
@@ -171,9 +173,10 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
       ResourceId: { 'Fn::Join': ['', ['service/', { Ref: Match.stringLikeRegexp('^Cluster') }, '/', { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebService'), 'Name'] }]] },
     });
     const cooldowns = { ScaleInCooldown: api.scaleInCooldownSeconds, ScaleOutCooldown: api.scaleOutCooldownSeconds };
+    const highResolution = api.metricResolutionSeconds === 20 ? 'HighResolution' : '';
     for (const [metric, target] of [
-      ['ECSServiceAverageCPUUtilization', api.targetCpuUtilizationPercent],
-      ['ECSServiceAverageMemoryUtilization', api.targetMemoryUtilizationPercent],
+      [`ECSServiceAverageCPUUtilization${highResolution}`, api.targetCpuUtilizationPercent],
+      [`ECSServiceAverageMemoryUtilization${highResolution}`, api.targetMemoryUtilizationPercent],
       ['ALBRequestCountPerTarget', api.requestsPerTarget],
     ] as const) {
       t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
@@ -186,6 +189,52 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
         }),
       });
     }
+  });
+
+  test(`api.metricResolutionSeconds ${api.metricResolutionSeconds}: the service publishes CPU and memory every 20 s exactly where the CPU and memory policies track the high-resolution metrics`, () => {
+    const [service] = Object.values(t.findResources('AWS::ECS::Service', { Properties: { LaunchType: 'FARGATE' } }));
+    const types = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'))
+      .map((p) => p.Properties.TargetTrackingScalingPolicyConfiguration?.PredefinedMetricSpecification?.PredefinedMetricType as string | undefined)
+      .filter((type) => type?.startsWith('ECSService'))
+      .sort();
+    if (api.metricResolutionSeconds === 20) {
+      expect(service.Properties.Monitoring).toEqual({ MetricConfigurations: [{ MetricNames: ['CPUUtilization', 'MemoryUtilization'], ResolutionSeconds: 20 }] });
+      expect(types).toEqual(['ECSServiceAverageCPUUtilizationHighResolution', 'ECSServiceAverageMemoryUtilizationHighResolution']);
+    } else {
+      expect(service.Properties.Monitoring).toBeUndefined();
+      expect(types).toEqual(['ECSServiceAverageCPUUtilization', 'ECSServiceAverageMemoryUtilization']);
+    }
+    // cdk.json: on in prod (and staging, the default), off in dev.
+    if (env === 'prod') expect(api.metricResolutionSeconds).toBe(20);
+    if (env === 'dev') expect(api.metricResolutionSeconds).toBe(60);
+  });
+
+  test(`api.predictiveScaling ${api.predictiveScaling}: a predictive policy on the API's scalable target where it is on, none where off`, () => {
+    const predictive = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy', { Properties: { PolicyType: 'PredictiveScaling' } }));
+    const mode = { off: undefined, 'forecast-only': 'ForecastOnly', 'forecast-and-scale': 'ForecastAndScale' }[api.predictiveScaling];
+    if (mode === undefined) {
+      expect(predictive).toEqual([]);
+    } else {
+      expect(predictive.map((p) => p.Properties)).toEqual([{
+        PolicyName: 'WebPredictiveScaling',
+        PolicyType: 'PredictiveScaling',
+        ScalingTargetId: { Ref: expect.stringMatching(/^WebServiceTaskCountTarget/) },
+        PredictiveScalingPolicyConfiguration: {
+          Mode: mode,
+          MaxCapacityBreachBehavior: 'HonorMaxCapacity',
+          MetricSpecifications: [{ TargetValue: api.targetCpuUtilizationPercent, PredefinedMetricPairSpecification: { PredefinedMetricType: 'ECSServiceCPUUtilization' } }],
+        },
+      }]);
+    }
+    // cdk.json: forecast-only in prod, off in dev.
+    if (env === 'prod') expect(mode).toBe('ForecastOnly');
+    if (env === 'dev') expect(predictive).toEqual([]);
+  });
+
+  test(`the API task runs one process per vCPU: WORKLOAD_PROCESSES = ${processesForCpu(api.cpu)} for api.cpu ${api.cpu}, as the connection budget counts`, () => {
+    const [def] = Object.values(t.findResources('AWS::ECS::TaskDefinition', { Properties: { ContainerDefinitions: [Match.objectLike({ PortMappings: Match.anyValue() })] } }));
+    expect(def.Properties.ContainerDefinitions[0].Environment).toContainEqual({ Name: 'WORKLOAD_PROCESSES', Value: String(processesForCpu(api.cpu)) });
+    if (api.cpu === 1024) expect(processesForCpu(api.cpu)).toBe(1);
   });
 
   test('scheduled scaling entries from config', () => {
@@ -310,7 +359,11 @@ describe('ALB variants', () => {
   // One synth serves several independent knobs (synth is the slow part of the suite).
   const tuned = () => synth('staging', {
     alb: { stickiness: { mode: 'lb_cookie', durationSeconds: 3600 }, slowStartSeconds: 0 },
-    api: { requestsPerTarget: 777, maxTasks: 40, targetCpuUtilizationPercent: 55, targetMemoryUtilizationPercent: 65 }, // 40 × 777 ÷ 60 = 518 req/s covers the 500 req/s spike profile
+    // 40 × 777 ÷ 60 = 518 req/s covers the 500 req/s spike profile; 2048 CPU units run 2 processes, so half the pool keeps the budget
+    api: {
+      requestsPerTarget: 777, maxTasks: 40, targetCpuUtilizationPercent: 55, targetMemoryUtilizationPercent: 65,
+      cpu: 2048, memoryMiB: 4096, dbPoolSize: 5, metricResolutionSeconds: 60, predictiveScaling: 'forecast-and-scale',
+    },
     compute: { cpuArchitecture: 'x86_64' },
   }).compute;
 
@@ -334,6 +387,27 @@ describe('ALB variants', () => {
         PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: metric }),
         TargetValue: value,
       }),
+    });
+  });
+
+  test('api.cpu 2048: WORKLOAD_PROCESSES "2" in the API container', () => {
+    const [def] = Object.values(tuned().findResources('AWS::ECS::TaskDefinition', { Properties: { ContainerDefinitions: [Match.objectLike({ PortMappings: Match.anyValue() })] } }));
+    expect(def.Properties.Cpu).toBe('2048');
+    expect(def.Properties.ContainerDefinitions[0].Environment).toContainEqual({ Name: 'WORKLOAD_PROCESSES', Value: '2' });
+  });
+
+  test('api.metricResolutionSeconds 60 in staging (20 by default): no Monitoring on the service, the CPU and memory policies on the 60-second metrics', () => {
+    const t = tuned();
+    const [service] = Object.values(t.findResources('AWS::ECS::Service', { Properties: { LaunchType: 'FARGATE' } }));
+    expect(service.Properties.Monitoring).toBeUndefined();
+    expect(JSON.stringify(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'))).not.toContain('HighResolution');
+    expect(configFor('staging').api.metricResolutionSeconds).toBe(20);
+  });
+
+  test('api.predictiveScaling forecast-and-scale: Mode ForecastAndScale, holding the edited CPU target', () => {
+    tuned().hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'PredictiveScaling',
+      PredictiveScalingPolicyConfiguration: Match.objectLike({ Mode: 'ForecastAndScale', MetricSpecifications: [Match.objectLike({ TargetValue: 55 })] }),
     });
   });
 
@@ -365,5 +439,50 @@ describe('ALB variants', () => {
     const { stacks } = synth('staging', { api: { image: { directory: dir } } });
     const hashes = stacks.compute.node.findAll().filter((c): c is DockerImageAsset => c instanceof DockerImageAsset).map((a) => a.assetHash);
     expect(new Set(hashes).size).toBe(2);
+  });
+});
+
+describe('cfn-lint exceptions of the 20-second metrics', () => {
+  // cfn-lint 1.51 knows neither the service's Monitoring nor the high-resolution metric types. Each finding is
+  // ignored on the one resource that has it (Metadata.cfn-lint), never for a whole rule or template.
+  const { compute: t } = synth('prod');
+  const lintMetadata = () => Object.entries(t.toJSON().Resources as Record<string, { Type: string; Metadata?: Record<string, { config: { ignore_checks: string[] } }> }>)
+    .filter(([, r]) => r.Metadata?.['cfn-lint'])
+    .map(([id, r]) => [id, r.Type, r.Metadata!['cfn-lint'].config.ignore_checks] as const);
+
+  const schemaExceptions = () => lintMetadata().filter(([, , rules]) => rules.includes('E3002') || rules.includes('E3030'));
+
+  test('ignored on the API service (E3002, Monitoring) and its CPU and memory policies (E3030, the metric type), on nothing else', () => {
+    expect(schemaExceptions().map(([id, type, rules]) => [id.replace(/[0-9A-F]{8}$/, ''), type, rules]).sort()).toEqual([
+      ['WebService', 'AWS::ECS::Service', ['E3002']],
+      ['WebServiceTaskCountTargetCpuTracking', 'AWS::ApplicationAutoScaling::ScalingPolicy', ['E3030']],
+      ['WebServiceTaskCountTargetMemoryTracking', 'AWS::ApplicationAutoScaling::ScalingPolicy', ['E3030']],
+    ]);
+  });
+
+  test('dev (60-second metrics) needs no such exception', () => {
+    const dev = synth('dev').compute.toJSON() as { Resources: Record<string, { Metadata?: Record<string, unknown> }> };
+    expect(JSON.stringify(dev.Resources)).not.toMatch(/E3002|E3030/);
+  });
+
+  const cfnLintInstalled = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
+  (cfnLintInstalled ? test : test.skip)('without them cfn-lint reports exactly those three findings: they hide nothing else, and go once cfn-lint learns the properties', () => {
+    // A copy: toJSON() is the template the other specs (and the cfn-lint spec) read.
+    const template = JSON.parse(JSON.stringify(t.toJSON())) as { Resources: Record<string, { Metadata?: Record<string, unknown> }> };
+    for (const [id] of schemaExceptions()) delete template.Resources[id].Metadata!['cfn-lint'];
+    const dir = mkdtempSync(join(tmpdir(), 'sb-lint-web-'));
+    try {
+      const file = join(dir, 'compute.json');
+      writeFileSync(file, JSON.stringify(template, null, 1));
+      const run = spawnSync('cfn-lint', ['--format', 'parseable', '--', file], { encoding: 'utf8' });
+      const findings = run.stdout.split('\n').filter(Boolean).map((line) => line.split(':').slice(5).join(':'));
+      expect(findings.map((f) => f.replace(/ is not one of .*$/, '')).sort()).toEqual([
+        "E3002:Additional properties are not allowed ('Monitoring' was unexpected)",
+        "E3030:'ECSServiceAverageCPUUtilizationHighResolution'",
+        "E3030:'ECSServiceAverageMemoryUtilizationHighResolution'",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
