@@ -427,3 +427,144 @@ export function effectiveRequestsPerTarget(api: RequestTargetSizing): number | u
 export function profilePeakRps(profile: { readonly phases: ReadonlyArray<{ readonly arrivalRate: number; readonly rampTo?: number }> }): number {
   return Math.max(...profile.phases.map((p) => Math.max(p.arrivalRate, p.rampTo ?? p.arrivalRate)));
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// What the scaling policies measure, how they answer, and what users wait (the planner, tools/plan)
+// https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * The reference workload's request that puts a job on the queue: `POST /jobs` inserts the job and sends one
+ * SQS message (workload/src/app.ts). The worker's load is this request's share of the API's.
+ */
+export const JOB_SUBMIT_REQUEST = { method: 'POST', path: '/jobs' } as const;
+
+/**
+ * Jobs enqueued per API request of a weighted request mix (`loadTest.mix`): the weight of the job-submitting
+ * request ÷ the total weight. A query string does not change the route, so `/jobs?x=1` counts.
+ *
+ * @example jobsPerRequest([{ method: 'GET', path: '/items/1', weight: 95 }, { method: 'POST', path: '/jobs', weight: 5 }]) === 0.05
+ */
+export function jobsPerRequest(mix: ReadonlyArray<{ readonly method: string; readonly path: string; readonly weight: number }>): number {
+  const total = mix.reduce((s, r) => s + r.weight, 0);
+  if (total <= 0) return 0;
+  const jobs = mix
+    .filter((r) => r.method === JOB_SUBMIT_REQUEST.method && r.path.split('?')[0] === JOB_SUBMIT_REQUEST.path)
+    .reduce((s, r) => s + r.weight, 0);
+  return jobs / total;
+}
+
+/**
+ * The API service's average CPU (%), as `ECSServiceAverageCPUUtilization` reports it: the average over the
+ * RUNNING tasks (a task still waiting for its health checks runs, idle, and pulls the average down). A task
+ * serving `capacityPerTaskRps` is taken as fully busy: the calibrated capacity is the rate at which the
+ * task's CPU ran out (docs/scaling.md), so CPU grows in proportion to the rate served, up to 100.
+ *
+ * @example apiCpuUtilisationPercent(900, 2, 750) === 60; apiCpuUtilisationPercent(3000, 2, 750) === 100
+ */
+export function apiCpuUtilisationPercent(servedRps: number, runningTasks: number, capacityPerTaskRps: number): number {
+  if (runningTasks <= 0) return 0;
+  return Math.min(100, (100 * servedRps) / (runningTasks * capacityPerTaskRps));
+}
+
+/**
+ * `ALBRequestCountPerTarget` for one minute: the requests the load balancer received in the minute ÷ the
+ * healthy targets that shared them (the metric is "the average number of requests received by each target",
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+ * Requests that queue in a task still count: the metric sees the demand, not what was served.
+ *
+ * @example requestsPerTargetPerMinute(500, 2) === 15000
+ */
+export function requestsPerTargetPerMinute(rps: number, healthyTargets: number): number {
+  return healthyTargets > 0 ? (rps * 60) / healthyTargets : Infinity;
+}
+
+/**
+ * Backlog per task as the worker's policy computes it: (visible [+ in flight]) ÷ running tasks. Undefined
+ * with no task running: the policy's metric math divides by zero and gets no datapoint, which target
+ * tracking treats as insufficient data and ignores, so it cannot leave zero (the scale-from-zero alarm
+ * does that, lib/constructs/queue-worker.ts).
+ *
+ * @example backlogPerTask(900, 100, 2, true) === 500; backlogPerTask(900, 100, 2, false) === 450
+ */
+export function backlogPerTask(visible: number, inFlight: number, runningTasks: number, includeInFlight: boolean): number | undefined {
+  if (runningTasks <= 0) return undefined;
+  return (visible + (includeInFlight ? inFlight : 0)) / runningTasks;
+}
+
+/**
+ * The capacity a target-tracking policy asks for: current capacity × metric ÷ target, rounded up. "When the
+ * metric is above the target value, Application Auto Scaling scales out by adding capacity to reduce the
+ * difference", in proportion to it; below, it removes capacity the same way. The caller clamps to min/max.
+ * https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html
+ *
+ * @example targetTrackingCapacity(2, 90, 60) === 3; targetTrackingCapacity(10, 30, 60) === 5
+ */
+export function targetTrackingCapacity(currentCapacity: number, metric: number, target: number): number {
+  // The epsilon keeps 3 × 60 / 60 = 3.0000000000000004 at 3.
+  return Math.max(0, Math.ceil((currentCapacity * metric) / target - 1e-9));
+}
+
+/**
+ * Share of a full target's requests a target gets `secondsHealthy` after it became healthy, with the target
+ * group's slow start: "the load balancer linearly increases the number of requests that it sends to the
+ * target" over the slow-start duration; 0 means off (full share at once).
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#slow-start-mode
+ *
+ * @example slowStartShare(15, 30) === 0.5; slowStartShare(45, 30) === 1; slowStartShare(0, 0) === 1
+ */
+export function slowStartShare(secondsHealthy: number, slowStartSeconds: number): number {
+  if (slowStartSeconds <= 0) return 1;
+  return Math.max(0, Math.min(1, secondsHealthy / slowStartSeconds));
+}
+
+/**
+ * Erlang C: the probability that an arrival waits in an M/M/c queue with `servers` servers and offered
+ * load a = λ/μ (in servers), for a < servers; 1 at or above (every arrival waits, the queue grows).
+ * Computed through the Erlang B recursion B(k) = a·B(k−1) / (k + a·B(k−1)), then C = c·B / (c − a·(1 − B)),
+ * which stays finite for hundreds of servers.
+ *
+ * @example erlangC(1, 0.5) === 0.5 (one server: the probability of waiting is the utilisation)
+ * @example erlangC(2, 1) === 1/3
+ */
+export function erlangC(servers: number, offeredLoad: number): number {
+  if (offeredLoad <= 0) return 0;
+  if (offeredLoad >= servers) return 1;
+  let b = 1;
+  for (let k = 1; k <= servers; k++) b = (offeredLoad * b) / (k + offeredLoad * b);
+  return (servers * b) / (servers - offeredLoad * (1 - b));
+}
+
+/** What an M/M/c queue is made of: servers, the rate one server serves (per s) and the arrival rate (per s). */
+export interface MmcQueue {
+  readonly servers: number;
+  readonly serviceRatePerServer: number;
+  readonly arrivalRate: number;
+}
+
+/**
+ * The q-quantile of the time an arrival waits for a server in an M/M/c queue (s): the waiting time is 0
+ * with probability 1 − C and exponential with rate cμ − λ otherwise, so P(W > t) = C·e^−(cμ−λ)t and the
+ * quantile is ln(C ÷ (1 − q)) ÷ (cμ − λ) when C > 1 − q, else 0. Infinite at or above saturation
+ * (λ ≥ cμ): no steady state exists, the queue grows for as long as that lasts.
+ *
+ * @example mmcWaitQuantileSeconds({ servers: 1, serviceRatePerServer: 100, arrivalRate: 50 }, 0.99) === Math.log(50) / 50
+ */
+export function mmcWaitQuantileSeconds(queue: MmcQueue, q: number): number {
+  const { servers, serviceRatePerServer: mu, arrivalRate: lambda } = queue;
+  if (lambda <= 0) return 0;
+  if (lambda >= servers * mu) return Infinity;
+  const c = erlangC(servers, lambda / mu);
+  if (c <= 1 - q) return 0;
+  return Math.log(c / (1 - q)) / (servers * mu - lambda);
+}
+
+/**
+ * The q-quantile of an exponential service time with rate `serviceRate` (per s): −ln(1 − q) ÷ μ. With the
+ * wait's quantile it bounds the response time's: M/M/c models a service time that varies, not a constant.
+ *
+ * @example serviceTimeQuantileSeconds(100, 0.99) === Math.log(100) / 100
+ */
+export function serviceTimeQuantileSeconds(serviceRate: number, q: number): number {
+  return -Math.log(1 - q) / serviceRate;
+}

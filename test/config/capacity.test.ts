@@ -5,6 +5,10 @@ import {
   requestTargetPerMinute, RESERVED_CONNECTIONS, scaleCeilingRps, serverlessV2MaxConnections, serviceConnectionDemand,
   sustainedCeilingRps, WORKER_PROCESSES_PER_TASK, workerConnectionsNeeded, workerThroughputPerTask, writerMaxConnections,
 } from '../../lib/config/capacity';
+import {
+  apiCpuUtilisationPercent, backlogPerTask, erlangC, jobsPerRequest, mmcWaitQuantileSeconds, requestsPerTargetPerMinute, serviceTimeQuantileSeconds,
+  slowStartShare, targetTrackingCapacity,
+} from '../../lib/config/capacity';
 
 // Every expected figure below is worked out by hand from the formula the test names, not from the code.
 
@@ -225,5 +229,83 @@ describe('API: request target and scale ceiling', () => {
     expect(profilePeakRps({ phases: [{ arrivalRate: 10, rampTo: 200 }, { arrivalRate: 200 }] })).toBe(200);
     expect(profilePeakRps({ phases: [{ arrivalRate: 50 }, { arrivalRate: 50, rampTo: 500 }, { arrivalRate: 500 }, { arrivalRate: 50 }] })).toBe(500);
     expect(profilePeakRps({ phases: [{ arrivalRate: 300, rampTo: 100 }] })).toBe(300);
+  });
+});
+
+describe('what the scaling policies measure, how they answer, what users wait (the planner)', () => {
+  test('jobs per request: the weight share of POST /jobs in the mix', () => {
+    const mix = [
+      { method: 'GET', path: '/items/{{rand:1000}}', weight: 80 },
+      { method: 'POST', path: '/items', weight: 10 },
+      { method: 'POST', path: '/jobs', weight: 5 },
+      { method: 'GET', path: '/healthz', weight: 5 },
+    ];
+    // 5 ÷ (80 + 10 + 5 + 5) = 0.05: the default mix
+    expect(jobsPerRequest(mix)).toBe(0.05);
+    // a query string is the same route; GET /jobs/1 reads a job and enqueues nothing: 2 ÷ (2 + 2) = 0.5
+    expect(jobsPerRequest([{ method: 'POST', path: '/jobs?src=lt', weight: 2 }, { method: 'GET', path: '/jobs/1', weight: 2 }])).toBe(0.5);
+    expect(jobsPerRequest([{ method: 'GET', path: '/healthz', weight: 1 }])).toBe(0);
+  });
+
+  test('API CPU: served ÷ (running × capacity), at most 100, over the running tasks', () => {
+    expect(apiCpuUtilisationPercent(900, 2, 750)).toBe(60); // 900 ÷ 1500
+    expect(apiCpuUtilisationPercent(3000, 2, 750)).toBe(100); // 200 % capped
+    expect(apiCpuUtilisationPercent(100, 0, 750)).toBe(0); // nothing runs, no CPU datapoint to speak of
+  });
+
+  test('requests per target per minute: rps × 60 ÷ healthy targets', () => {
+    expect(requestsPerTargetPerMinute(500, 2)).toBe(15000);
+    expect(requestsPerTargetPerMinute(500, 0)).toBe(Infinity);
+  });
+
+  test('backlog per task: (visible [+ in flight]) ÷ running; none with no task running', () => {
+    expect(backlogPerTask(900, 100, 2, true)).toBe(500);
+    expect(backlogPerTask(900, 100, 2, false)).toBe(450);
+    expect(backlogPerTask(900, 100, 0, true)).toBeUndefined();
+  });
+
+  test('target tracking asks for ⌈capacity × metric ÷ target⌉', () => {
+    expect(targetTrackingCapacity(2, 90, 60)).toBe(3); // 2 × 1.5
+    expect(targetTrackingCapacity(2, 91, 60)).toBe(4); // 3.03 → 4
+    expect(targetTrackingCapacity(10, 30, 60)).toBe(5); // scale-in: 10 × 0.5
+    // 7 × 0.3 ÷ 0.3 computes as 7.000000000000001 in floating point: still 7, not 8
+    expect(targetTrackingCapacity(7, 0.3, 0.3)).toBe(7);
+    expect(targetTrackingCapacity(4, 0, 300)).toBe(0);
+  });
+
+  test('slow start: a linear share over the duration; off is a full share at once', () => {
+    expect(slowStartShare(15, 30)).toBe(0.5);
+    expect(slowStartShare(45, 30)).toBe(1);
+    expect(slowStartShare(0, 0)).toBe(1);
+    expect(slowStartShare(-5, 30)).toBe(0);
+  });
+
+  test('Erlang C, worked by hand', () => {
+    // one server: the probability of waiting is the utilisation
+    expect(erlangC(1, 0.5)).toBeCloseTo(0.5, 12);
+    // M/M/2, a = 1 (ρ = 0.5): C = 2ρ² ÷ (1 + ρ) = 0.5 ÷ 1.5 = 1/3
+    expect(erlangC(2, 1)).toBeCloseTo(1 / 3, 12);
+    // M/M/3, a = 2: (a³/3! × 3/(3−2)) ÷ (1 + 2 + 2 + 4) = 4 ÷ 9
+    expect(erlangC(3, 2)).toBeCloseTo(4 / 9, 12);
+    expect(erlangC(2, 2)).toBe(1); // saturated: everyone waits
+    expect(erlangC(3, 0)).toBe(0);
+    // hundreds of servers stay finite (the recursion never forms a^c or c!); 500 servers at 90 %: 50 spare over
+    // √450 ≈ 21.2 (β ≈ 2.36, square-root staffing) leave about 1 % of arrivals waiting; at 80 % almost none
+    expect(erlangC(500, 450)).toBeGreaterThan(0.01);
+    expect(erlangC(500, 450)).toBeLessThan(0.015);
+    expect(erlangC(500, 400)).toBeLessThan(1e-5);
+  });
+
+  test('the p99 wait of M/M/c: ln(C ÷ 0.01) ÷ (cμ − λ), 0 when fewer than 1 % wait, ∞ at saturation', () => {
+    // M/M/1, μ 100, λ 50: C = 0.5, cμ − λ = 50 → ln(50) ÷ 50 = 78.2 ms
+    expect(mmcWaitQuantileSeconds({ servers: 1, serviceRatePerServer: 100, arrivalRate: 50 }, 0.99)).toBeCloseTo(Math.log(50) / 50, 12);
+    // M/M/4, μ 100, λ 40 (a = 0.4): C ≈ 0.0008, under 1 %: the p99 waits not at all
+    expect(mmcWaitQuantileSeconds({ servers: 4, serviceRatePerServer: 100, arrivalRate: 40 }, 0.99)).toBe(0);
+    expect(mmcWaitQuantileSeconds({ servers: 2, serviceRatePerServer: 100, arrivalRate: 200 }, 0.99)).toBe(Infinity);
+    expect(mmcWaitQuantileSeconds({ servers: 2, serviceRatePerServer: 100, arrivalRate: 0 }, 0.99)).toBe(0);
+  });
+
+  test('the p99 of an exponential service time: ln(100) ÷ μ', () => {
+    expect(serviceTimeQuantileSeconds(100, 0.99)).toBeCloseTo(0.04605, 5);
   });
 });

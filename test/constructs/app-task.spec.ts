@@ -9,7 +9,7 @@ import { AppTask, type AppTaskProps } from '../../lib/constructs/app-task';
 import { bareApp } from '../helpers/synth';
 
 const ROOT = join(__dirname, '..', '..');
-const COMPUTE: ComputeConfig = { cpuArchitecture: 'arm64', containerInsights: 'enhanced', logRetentionDays: 30, readOnlyRootFilesystem: true, runAsUser: '1000:1000' };
+const COMPUTE: ComputeConfig = { cpuArchitecture: 'arm64', containerInsights: 'enhanced', logRetentionDays: 30, readOnlyRootFilesystem: true, runAsUser: '1000:1000', taskStartSeconds: 60 };
 const REGISTRY_IMAGE = { uri: 'public.ecr.aws/docker/library/nginx:1.27-alpine', directory: '', command: [] };
 
 function taskOf(props: Partial<AppTaskProps> = {}) {

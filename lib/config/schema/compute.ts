@@ -36,6 +36,8 @@ export const computeSchema = z.strictObject({
     .describe('Mount the containers\' root filesystem read-only (the workload writes nothing; an image that must write needs false).'),
   runAsUser: z.string().regex(/^(\d+(:\d+)?)?$/, 'a numeric "uid:gid" such as "1000:1000", or ""')
     .describe('User the containers run as, "uid:gid" (1000 is the workload image\'s `node` user); "" keeps the image\'s USER. Never root.'),
+  taskStartSeconds: int(1, 900)
+    .describe('Assumption for `npm run plan`: seconds from a scale-out until a new task runs its container (Fargate capacity, network interface, image pull without cache, process start); the API task then still waits for the target group\'s health checks. AWS says 30-45 s or longer is normal; measure yours (ECS task events) and set it here.'),
 }).describe('The ECS cluster and what every task shares.');
 
 export const albSchema = z.strictObject({
