@@ -568,3 +568,154 @@ export function mmcWaitQuantileSeconds(queue: MmcQueue, q: number): number {
 export function serviceTimeQuantileSeconds(serviceRate: number, q: number): number {
   return -Math.log(1 - q) / serviceRate;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Sizes behind the cost and the vertical-vs-horizontal comparison (tools/plan/cost.ts, tools/plan/compare.ts)
+// https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.DBInstanceClass.Summary.html
+// ---------------------------------------------------------------------------------------------------------
+
+/** vCPUs and memory of a DB instance class. */
+export interface DbInstanceSize {
+  readonly vcpu: number;
+  readonly memoryGiB: number;
+}
+
+/**
+ * vCPUs and memory (GiB) of the Aurora PostgreSQL classes in the max_connections table, from the Aurora
+ * User Guide's "Hardware specifications for DB instance classes". RDS Proxy bills per vCPU of the instances
+ * behind it, and the comparison weighs write capacity (the writer's vCPUs) against read capacity (the
+ * readers'). The r6g, r6i, r7g, r7i and r8g families share sizes, as the max_connections table notes.
+ */
+export const DB_INSTANCE_CLASS_SIZE: Readonly<Record<string, DbInstanceSize>> = Object.freeze({
+  'db.t3.medium': { vcpu: 2, memoryGiB: 4 },
+  'db.t3.large': { vcpu: 2, memoryGiB: 8 },
+  'db.t4g.medium': { vcpu: 2, memoryGiB: 4 },
+  'db.t4g.large': { vcpu: 2, memoryGiB: 8 },
+  ...memoryOptimisedSizes(['r5', 'r6g', 'r6i', 'r7g', 'r7i', 'r8g'], 8),
+  ...memoryOptimisedSizes(['x2g'], 16),
+});
+
+function memoryOptimisedSizes(families: string[], gibPerVcpu: number): Record<string, DbInstanceSize> {
+  const vcpus: Record<string, number> = { large: 2, xlarge: 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32, '12xlarge': 48, '16xlarge': 64, '24xlarge': 96 };
+  const out: Record<string, DbInstanceSize> = {};
+  for (const family of families) {
+    for (const [size, vcpu] of Object.entries(vcpus)) {
+      if (`db.${family}.${size}` in AURORA_POSTGRES_MAX_CONNECTIONS) out[`db.${family}.${size}`] = { vcpu, memoryGiB: vcpu * gibPerVcpu };
+    }
+  }
+  return out;
+}
+
+/** vCPUs and memory of `instanceClass`, or undefined for a class not in the table (and for db.serverless). */
+export function dbInstanceClassSize(instanceClass: string): DbInstanceSize | undefined {
+  return DB_INSTANCE_CLASS_SIZE[instanceClass];
+}
+
+/**
+ * Memory of Serverless v2 capacity: "each ACU is a combination of approximately 2 gibibytes (GiB) of memory,
+ * corresponding CPU, and networking". AWS states no vCPU count per ACU.
+ * https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.how-it-works.html#aurora-serverless-v2.how-it-works.capacity
+ *
+ * @example serverlessV2MemoryGiB(16) === 32
+ */
+export function serverlessV2MemoryGiB(acu: number): number {
+  return acu * GIB_PER_ACU;
+}
+
+/**
+ * Requests per second one vCPU serves, from a task's capacity: capacity ÷ the task's vCPUs (cpu ÷ 1024).
+ * The reference API runs one process per whole vCPU, and below one vCPU its one process gets that share of a
+ * core, so its capacity is taken as proportional to the vCPUs a task has (docs/scaling.md derives the
+ * defaults the same way: 1500 req/s per vCPU × the task's share).
+ *
+ * @example capacityPerVcpuRps(375, 256) === 1500; capacityPerVcpuRps(1500, 1024) === 1500
+ */
+export function capacityPerVcpuRps(capacityPerTaskRps: number, cpuUnits: number): number {
+  return capacityPerTaskRps / (cpuUnits / CPU_UNITS_PER_VCPU);
+}
+
+/**
+ * Requests per second a task of `cpuUnits` serves at `perVcpuRps` per vCPU; the inverse of
+ * {@link capacityPerVcpuRps}.
+ *
+ * @example capacityPerTaskAtCpuRps(1500, 2048) === 3000; capacityPerTaskAtCpuRps(1500, 512) === 750
+ */
+export function capacityPerTaskAtCpuRps(perVcpuRps: number, cpuUnits: number): number {
+  return perVcpuRps * (cpuUnits / CPU_UNITS_PER_VCPU);
+}
+
+/**
+ * The smallest memory (MiB) Fargate offers with `cpuUnits` that is at least `atLeastMiB`: below the size's
+ * minimum, the minimum; above its maximum, the maximum. Undefined for a CPU size Fargate does not have.
+ *
+ * @example fargateMemoryAtLeast(256, 700) === 1024; fargateMemoryAtLeast(8192, 17000) === 20480; fargateMemoryAtLeast(1024, 512) === 2048
+ */
+export function fargateMemoryAtLeast(cpuUnits: number, atLeastMiB: number): number | undefined {
+  const range = FARGATE_MEMORY_MIB[cpuUnits];
+  if (!range) return undefined;
+  const [min, max, step] = range;
+  if (cpuUnits === 256) return [512, 1024, 2048].find((m) => m >= atLeastMiB) ?? 2048;
+  if (atLeastMiB <= min) return min;
+  if (atLeastMiB >= max) return max;
+  return min + Math.ceil((atLeastMiB - min) / step) * step;
+}
+
+/**
+ * Tasks a rate needs when one task carries `perTaskRate`, between `minTasks` and `maxTasks`: ⌈rate ÷ perTask⌉.
+ * What target tracking settles at for a steady rate (it holds each task at its target, so the per-task rate
+ * to use is the target's, not the full capacity).
+ *
+ * @example tasksForRate(500, 225, 1, 4) === 3; tasksForRate(0, 225, 1, 4) === 1; tasksForRate(5000, 225, 1, 4) === 4
+ */
+export function tasksForRate(rate: number, perTaskRate: number, minTasks: number, maxTasks: number): number {
+  const needed = rate <= 0 ? 0 : Math.ceil(rate / perTaskRate - 1e-9);
+  return Math.min(maxTasks, Math.max(minTasks, needed));
+}
+
+/**
+ * Tasks in each zone when a service's tasks are spread evenly over `zones` Availability Zones, the fullest
+ * zone first: ECS spreads a service's Fargate tasks across the zones of its subnets
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement.html).
+ *
+ * @example tasksPerZone(5, 3) → [2, 2, 1]; tasksPerZone(1, 2) → [1, 0]
+ */
+export function tasksPerZone(tasks: number, zones: number): number[] {
+  return Array.from({ length: zones }, (_, z) => Math.floor(tasks / zones) + (z < tasks % zones ? 1 : 0));
+}
+
+/** A service's capacity provider strategy: `base` tasks on FARGATE first, the rest split by weight. */
+export interface CapacityProviderWeights {
+  readonly fargateBase: number;
+  readonly fargateWeight: number;
+  readonly spotWeight: number;
+}
+
+/**
+ * How `tasks` split between FARGATE and FARGATE_SPOT under a strategy: the base runs on FARGATE first, then
+ * "the weight value designates the relative percentage of the total number of launched tasks that should use
+ * the specified capacity provider". Fractional for an average task count (the expected split). All weights
+ * 0 would run nothing beyond the base; ECS refuses that strategy, so it is read as all FARGATE.
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cluster-capacity-providers.html
+ *
+ * @example capacityProviderSplit(5, { fargateBase: 1, fargateWeight: 1, spotWeight: 3 }) → { fargate: 2, spot: 3 }
+ */
+export function capacityProviderSplit(tasks: number, w: CapacityProviderWeights): { readonly fargate: number; readonly spot: number } {
+  const base = Math.min(tasks, w.fargateBase);
+  const rest = tasks - base;
+  const weights = w.fargateWeight + w.spotWeight;
+  const spot = weights > 0 ? (rest * w.spotWeight) / weights : 0;
+  return { fargate: tasks - spot, spot };
+}
+
+/**
+ * Time-weighted mean arrival rate of a load profile (req/s): each phase weighs by its duration, a ramp at the
+ * mean of its two ends (it moves linearly).
+ *
+ * @example profileAverageRps({ phases: [{ durationSeconds: 300, arrivalRate: 10, rampTo: 200 }, { durationSeconds: 900, arrivalRate: 200 }] }) === 176.25
+ */
+export function profileAverageRps(profile: { readonly phases: ReadonlyArray<{ readonly durationSeconds: number; readonly arrivalRate: number; readonly rampTo?: number }> }): number {
+  const seconds = profile.phases.reduce((s, p) => s + p.durationSeconds, 0);
+  if (seconds <= 0) return 0;
+  const requests = profile.phases.reduce((s, p) => s + (p.durationSeconds * (p.arrivalRate + (p.rampTo ?? p.arrivalRate))) / 2, 0);
+  return requests / seconds;
+}

@@ -309,3 +309,87 @@ describe('what the scaling policies measure, how they answer, what users wait (t
     expect(serviceTimeQuantileSeconds(100, 0.99)).toBeCloseTo(0.04605, 5);
   });
 });
+
+// The sizes behind the cost and the vertical-vs-horizontal comparison (tools/plan/cost.ts, compare.ts).
+import {
+  capacityPerTaskAtCpuRps, capacityPerVcpuRps, capacityProviderSplit, DB_INSTANCE_CLASS_SIZE, dbInstanceClassSize, fargateMemoryAtLeast,
+  profileAverageRps, serverlessV2MemoryGiB, tasksForRate, tasksPerZone,
+} from '../../lib/config/capacity';
+
+describe('sizes for cost and for vertical vs horizontal', () => {
+  test('DB instance classes: vCPUs and memory, for every class in the max_connections table', () => {
+    expect(dbInstanceClassSize('db.t4g.medium')).toEqual({ vcpu: 2, memoryGiB: 4 });
+    // memory-optimised: 8 GiB per vCPU; large = 2 vCPUs
+    expect(dbInstanceClassSize('db.r6g.large')).toEqual({ vcpu: 2, memoryGiB: 16 });
+    expect(dbInstanceClassSize('db.r7g.2xlarge')).toEqual({ vcpu: 8, memoryGiB: 64 });
+    expect(dbInstanceClassSize('db.r5.24xlarge')).toEqual({ vcpu: 96, memoryGiB: 768 });
+    // x2g: 16 GiB per vCPU
+    expect(dbInstanceClassSize('db.x2g.xlarge')).toEqual({ vcpu: 4, memoryGiB: 64 });
+    expect(dbInstanceClassSize('db.serverless')).toBeUndefined();
+    expect(Object.keys(AURORA_POSTGRES_MAX_CONNECTIONS).filter((c) => !(c in DB_INSTANCE_CLASS_SIZE))).toEqual([]);
+  });
+
+  test('Serverless v2: about 2 GiB per ACU', () => {
+    expect(serverlessV2MemoryGiB(0.5)).toBe(1);
+    expect(serverlessV2MemoryGiB(16)).toBe(32);
+  });
+
+  test.each([
+    // 375 req/s on a quarter of a vCPU = 1500 per vCPU; 1500 on one = 1500; 3000 on two = 1500
+    [375, 256, 1500], [1500, 1024, 1500], [3000, 2048, 1500], [750, 512, 1500],
+  ])('capacity per vCPU: %i req/s at %i units → %i', (perTask, cpu, perVcpu) => {
+    expect(capacityPerVcpuRps(perTask, cpu)).toBe(perVcpu);
+    expect(capacityPerTaskAtCpuRps(perVcpu, cpu)).toBe(perTask);
+  });
+
+  test.each([
+    // 256 units offer 512, 1024, 2048 only: 700 → 1024; above 2048 → 2048
+    [256, 700, 1024], [256, 512, 512], [256, 4096, 2048],
+    // 1024 units: 2048 to 8192 in steps of 1024; below the minimum → 2048; 3000 → 3072
+    [1024, 512, 2048], [1024, 3000, 3072], [1024, 9000, 8192],
+    // 8192 units: 16384 to 61440 in steps of 4096: 17000 → 20480
+    [8192, 17000, 20480],
+  ])('Fargate memory at least: %i units, %i MiB → %i', (cpu, atLeast, memory) => {
+    expect(fargateMemoryAtLeast(cpu, atLeast)).toBe(memory);
+    expect(isValidFargateSize(cpu, memory)).toBe(true);
+  });
+
+  test('Fargate memory for a CPU size Fargate does not have: undefined', () => {
+    expect(fargateMemoryAtLeast(768, 2048)).toBeUndefined();
+  });
+
+  test.each([
+    // ⌈500 ÷ 225⌉ = 3 (2.22 rounds up); no traffic → minTasks; more than maxTasks → maxTasks; exactly 2 × 225 → 2
+    [500, 225, 1, 4, 3], [0, 225, 1, 4, 1], [0, 225, 0, 4, 0], [5000, 225, 1, 4, 4], [450, 225, 1, 4, 2],
+  ])('tasks for %f req/s at %f per task within [%i, %i]: %i', (rate, perTask, min, max, tasks) => {
+    expect(tasksForRate(rate, perTask, min, max)).toBe(tasks);
+  });
+
+  test('tasks per zone: spread evenly, the fullest zone first', () => {
+    expect(tasksPerZone(5, 3)).toEqual([2, 2, 1]);
+    expect(tasksPerZone(6, 3)).toEqual([2, 2, 2]);
+    expect(tasksPerZone(1, 2)).toEqual([1, 0]);
+    expect(tasksPerZone(0, 2)).toEqual([0, 0]);
+  });
+
+  test('capacity providers: the base on FARGATE first, the rest by weight', () => {
+    // base 1, then 4 more split 1 : 3 → 1 + 1 = 2 on FARGATE, 3 on Spot
+    expect(capacityProviderSplit(5, { fargateBase: 1, fargateWeight: 1, spotWeight: 3 })).toEqual({ fargate: 2, spot: 3 });
+    // fewer tasks than the base: all on FARGATE
+    expect(capacityProviderSplit(2, { fargateBase: 2, fargateWeight: 1, spotWeight: 1 })).toEqual({ fargate: 2, spot: 0 });
+    // dev: all Spot
+    expect(capacityProviderSplit(3, { fargateBase: 0, fargateWeight: 0, spotWeight: 1 })).toEqual({ fargate: 0, spot: 3 });
+    // an average of 1.5 tasks with base 1, 1 : 1 → 1.25 and 0.25
+    expect(capacityProviderSplit(1.5, { fargateBase: 1, fargateWeight: 1, spotWeight: 1 })).toEqual({ fargate: 1.25, spot: 0.25 });
+  });
+
+  test('the time-weighted mean rate of a profile', () => {
+    // 300 s ramping 10 → 200 (mean 105) and 900 s at 200: (31 500 + 180 000) ÷ 1200 = 176.25
+    expect(profileAverageRps({ phases: [{ durationSeconds: 300, arrivalRate: 10, rampTo: 200 }, { durationSeconds: 900, arrivalRate: 200 }] })).toBe(176.25);
+    // the spike: 120 s at 50, 10 s 50 → 500, 120 s at 500, 180 s at 50: (6000 + 2750 + 60 000 + 9000) ÷ 430 = 180.81
+    expect(profileAverageRps({ phases: [
+      { durationSeconds: 120, arrivalRate: 50 }, { durationSeconds: 10, arrivalRate: 50, rampTo: 500 },
+      { durationSeconds: 120, arrivalRate: 500 }, { durationSeconds: 180, arrivalRate: 50 },
+    ] })).toBeCloseTo(180.814, 3);
+  });
+});
