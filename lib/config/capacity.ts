@@ -719,3 +719,15 @@ export function profileAverageRps(profile: { readonly phases: ReadonlyArray<{ re
   const requests = profile.phases.reduce((s, p) => s + (p.durationSeconds * (p.arrivalRate + (p.rampTo ?? p.arrivalRate))) / 2, 0);
   return requests / seconds;
 }
+
+/**
+ * Fewest API tasks a production environment runs: one per zone the VPC spans, never fewer than 2. ECS spreads
+ * a service's tasks over its subnets' zones; with fewer tasks than zones some zone has none, and losing the
+ * zone that holds them loses the service until new tasks start elsewhere; one task cannot survive its own
+ * replacement. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-strategies.html
+ *
+ * @example productionMinApiTasks(3) === 3; productionMinApiTasks(1) === 2
+ */
+export function productionMinApiTasks(zones: number): number {
+  return Math.max(2, zones);
+}

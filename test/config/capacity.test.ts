@@ -313,7 +313,7 @@ describe('what the scaling policies measure, how they answer, what users wait (t
 // The sizes behind the cost and the vertical-vs-horizontal comparison (tools/plan/cost.ts, compare.ts).
 import {
   capacityPerTaskAtCpuRps, capacityPerVcpuRps, capacityProviderSplit, DB_INSTANCE_CLASS_SIZE, dbInstanceClassSize, fargateMemoryAtLeast,
-  profileAverageRps, serverlessV2MemoryGiB, tasksForRate, tasksPerZone,
+  productionMinApiTasks, profileAverageRps, serverlessV2MemoryGiB, tasksForRate, tasksPerZone,
 } from '../../lib/config/capacity';
 
 describe('sizes for cost and for vertical vs horizontal', () => {
@@ -363,6 +363,12 @@ describe('sizes for cost and for vertical vs horizontal', () => {
     [500, 225, 1, 4, 3], [0, 225, 1, 4, 1], [0, 225, 0, 4, 0], [5000, 225, 1, 4, 4], [450, 225, 1, 4, 2],
   ])('tasks for %f req/s at %f per task within [%i, %i]: %i', (rate, perTask, min, max, tasks) => {
     expect(tasksForRate(rate, perTask, min, max)).toBe(tasks);
+  });
+
+  test('production runs one API task per zone, never fewer than 2', () => {
+    expect(productionMinApiTasks(3)).toBe(3);
+    expect(productionMinApiTasks(2)).toBe(2);
+    expect(productionMinApiTasks(1)).toBe(2);
   });
 
   test('tasks per zone: spread evenly, the fullest zone first', () => {

@@ -1,6 +1,7 @@
 import {
   capacityPerTaskAtCpuRps, capacityPerVcpuRps, connectionDemand, CPU_UNITS_PER_VCPU, dbInstanceClassSize, FARGATE_CPU_UNITS,
-  fargateMemoryAtLeast, instanceConnectionBudget, instanceMaxConnections, processesForCpu, serverlessV2MemoryGiB, tasksPerZone,
+  fargateMemoryAtLeast, instanceConnectionBudget, instanceMaxConnections, processesForCpu, productionMinApiTasks, serverlessV2MemoryGiB,
+  tasksPerZone,
 } from '../../lib/config/capacity';
 import type { BlueprintConfig } from '../../lib/config/schema';
 import { HOURS_PER_MONTH, RDS_PROXY_MIN_ACU, RDS_PROXY_MIN_VCPU } from './cost';
@@ -25,7 +26,10 @@ export interface TaskSizeRow {
   readonly capacityPerTaskRps: number;
   /** Requests per second one task carries at the request target (what scaling holds it to). */
   readonly targetPerTaskRps: number;
-  /** Tasks the peak needs at the request target (at least one). */
+  /**
+   * Tasks the peak needs at the request target, at least one; in production at least one per zone and never
+   * fewer than 2 (productionMinApiTasks, the loader's rule for api.minTasks).
+   */
   readonly tasksNeeded: number;
   /** False when tasksNeeded is above api.maxTasks: this size needs maxTasks raised to carry the peak. */
   readonly withinMaxTasks: boolean;
@@ -105,8 +109,9 @@ export function compareSizes(config: BlueprintConfig, peakRps: number): CompareR
   }
   const perVcpu = capacityPerVcpuRps(api.capacityPerTaskRps, api.cpu);
   const utilisation = api.requestsPerTarget / 60 / api.capacityPerTaskRps;
-  const zones = config.network.maxAzs;
-  const taskSizes = FARGATE_CPU_UNITS.map((cpu) => taskSizeRow(config, prices, cpu, perVcpu, utilisation, peakRps, zones));
+  const zones = Math.min(config.network.maxAzs, config.network.availabilityZones.length);
+  const fewestTasks = config.production ? productionMinApiTasks(zones) : 1;
+  const taskSizes = FARGATE_CPU_UNITS.map((cpu) => taskSizeRow(config, prices, cpu, perVcpu, utilisation, peakRps, zones, fewestTasks));
   return {
     envName: config.envName,
     region: config.region,
@@ -120,7 +125,8 @@ export function compareSizes(config: BlueprintConfig, peakRps: number): CompareR
     notes: [
       `API capacity is taken as proportional to vCPUs: ${round(perVcpu)} req/s per vCPU from api.capacityPerTaskRps ${api.capacityPerTaskRps} at api.cpu ${api.cpu}; ` +
         'above one vCPU the reference image runs one process per vCPU, below it one process gets that share of a core. Calibrate a size before moving to it.',
-      `Tasks needed = ⌈peak ÷ (capacity × ${round(utilisation * 100, 1)} %)⌉: each task held at the request target, as target tracking does.`,
+      `Tasks needed = ⌈peak ÷ (capacity × ${round(utilisation * 100, 1)} %)⌉: each task held at the request target, as target tracking does` +
+        (config.production ? `; at least ${fewestTasks} in production (one per zone, never fewer than 2).` : '.'),
       `Memory keeps the configured ${round(api.memoryMiB / (api.cpu / CPU_UNITS_PER_VCPU))} MiB per vCPU, rounded up to a size Fargate offers.`,
       'Bigger tasks: fewer of them, coarser scale-out steps, a larger share lost with one task or one zone, and more connections per task (one pool set per process).',
       'Database: writes go to the one writer, so only a bigger writer (or Serverless v2\'s maximum ACU) adds write capacity; readers add read capacity only, ' +
@@ -131,14 +137,14 @@ export function compareSizes(config: BlueprintConfig, peakRps: number): CompareR
 }
 
 function taskSizeRow(
-  config: BlueprintConfig, prices: RegionPrices, cpu: number, perVcpu: number, utilisation: number, peakRps: number, zones: number,
+  config: BlueprintConfig, prices: RegionPrices, cpu: number, perVcpu: number, utilisation: number, peakRps: number, zones: number, fewestTasks: number,
 ): TaskSizeRow {
   const { api } = config;
   const vcpu = cpu / CPU_UNITS_PER_VCPU;
   const memoryMiB = fargateMemoryAtLeast(cpu, (api.memoryMiB / (api.cpu / CPU_UNITS_PER_VCPU)) * vcpu) as number;
   const capacity = capacityPerTaskAtCpuRps(perVcpu, cpu);
   const target = capacity * utilisation;
-  const tasks = Math.max(1, Math.ceil(peakRps / target - 1e-9));
+  const tasks = Math.max(fewestTasks, Math.ceil(peakRps / target - 1e-9));
   const rates = prices.fargate.onDemand[config.compute.cpuArchitecture];
   const perZone = tasksPerZone(tasks, zones);
   const demand = connectionDemand({

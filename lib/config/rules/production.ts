@@ -1,3 +1,4 @@
+import { productionMinApiTasks } from '../capacity';
 import { collector, type Config, type Problem } from './problem';
 
 /** Log retention that production needs (AWS Control Tower CT.CLOUDWATCH.PR.2: at least one year). */
@@ -23,7 +24,7 @@ export function checkProduction(cfg: Config): Problem[] {
   // task cannot survive its own replacement.
   // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-strategies.html
   const zones = Math.min(cfg.network.maxAzs, cfg.network.availabilityZones.length);
-  const minTasks = Math.max(2, zones);
+  const minTasks = productionMinApiTasks(zones);
   add(cfg.api.minTasks < minTasks, 'api.minTasks', ['production', 'network.maxAzs', 'network.availabilityZones'],
     `is below ${minTasks} in a production environment: the VPC spans ${zones} availability zone${zones === 1 ? '' : 's'} (network.maxAzs ${cfg.network.maxAzs}), and with fewer tasks than zones the loss of one zone takes more than its share of the service with it (and one task cannot survive its own replacement)`,
     `set api.minTasks to at least ${minTasks} (one task per zone, never fewer than 2)`);

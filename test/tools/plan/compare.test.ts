@@ -33,13 +33,13 @@ describe('compareSizes: prod at 5000 req/s', () => {
     [1024, 2048, 1, 1500, 900, 6, 173.01, 100 / 6, [2, 2, 2], 100 / 3, 520],
     // 2 vCPU: 4096 MiB, 2 processes; 3000, 1800; ⌈2.78⌉ = 3; 3 × 0.07900 × 730 = $173.01; 1/1/1; 6 × 2 × 10 + 400 = 520
     [2048, 4096, 2, 3000, 1800, 3, 173.01, 100 / 3, [1, 1, 1], 100 / 3, 520],
-    // 4 vCPU: 8192 MiB, 4 processes; 6000, 3600; 2 tasks; 2 × 0.15800 × 730 = $230.68; 1/1/0 → one zone holds half;
-    // 4 × 4 × 10 + 400 = 560
-    [4096, 8192, 4, 6000, 3600, 2, 230.68, 50, [1, 1, 0], 50, 560],
-    // 8 vCPU: 16384 MiB; 12000, 7200; 1 task: all eggs in one basket; $230.68; 2 × 8 × 10 + 400 = 560
-    [8192, 16384, 8, 12000, 7200, 1, 230.68, 100, [1, 0, 0], 100, 560],
-    // 16 vCPU: 32768 MiB; 1 task; 1 × (16 × 0.03238 + 32 × 0.00356) × 730 = $461.36; 2 × 16 × 10 + 400 = 720
-    [16384, 32768, 16, 24000, 14400, 1, 461.36, 100, [1, 0, 0], 100, 720],
+    // From 4 vCPU up the peak needs fewer tasks than production's floor of one per zone (3): 3 tasks each.
+    // 4 vCPU: 8192 MiB, 4 processes; 6000, 3600; ⌈1.39⌉ = 2 → 3; 3 × 0.15800 × 730 = $346.02; 6 × 4 × 10 + 400 = 640
+    [4096, 8192, 4, 6000, 3600, 3, 346.02, 100 / 3, [1, 1, 1], 100 / 3, 640],
+    // 8 vCPU: 16384 MiB; 12000, 7200; 1 → 3; 3 × (0.25904 + 0.05696) × 730 = $692.04; 6 × 8 × 10 + 400 = 880
+    [8192, 16384, 8, 12000, 7200, 3, 692.04, 100 / 3, [1, 1, 1], 100 / 3, 880],
+    // 16 vCPU: 32768 MiB; 1 → 3; 3 × (0.51808 + 0.11392) × 730 = $1384.08; 6 × 16 × 10 + 400 = 1360
+    [16384, 32768, 16, 24000, 14400, 3, 1384.08, 100 / 3, [1, 1, 1], 100 / 3, 1360],
   ])('cpu %i: %i MiB, %i process(es), %i req/s (%i at target), %i tasks, $%f', (cpu, memoryMiB, processes, capacity, target, tasks, usd, oneLoss, perZone, zoneLoss, writer) => {
     const r = size(cpu);
     expect(r).toMatchObject({
@@ -96,6 +96,13 @@ describe('compareSizes in other configurations', () => {
     expect(report.database[0]).toMatchObject({ readers: 0, writerVcpu: 2, readVcpu: 2 });
     // dev's own size: 0.25 vCPU, 375 req/s, 225 at target: ⌈500 ÷ 225⌉ = 3 tasks, within api.maxTasks 4; 2 zones → 2/1
     expect(report.taskSizes.find((r) => r.current)).toMatchObject({ cpu: 256, tasksNeeded: 3, withinMaxTasks: true, tasksPerZone: [2, 1] });
+  });
+
+  test('outside production one task may carry the peak: a big task is then all eggs in one basket', () => {
+    // staging (not production, 2 zones) at 3000 req/s: 16 384 units carry 24 000 × 60 % = 14 400 at target → 1 task,
+    // in one of the 2 zones; losing it loses everything
+    const row = compareSizes(configFor('staging'), 3000).taskSizes.find((r) => r.cpu === 16384)!;
+    expect(row).toMatchObject({ tasksNeeded: 1, tasksPerZone: [1, 0], oneTaskLossPercent: 100, zoneLossPercent: 100 });
   });
 
   test('a peak above what maxTasks of a size can carry is flagged', () => {
