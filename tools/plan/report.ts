@@ -259,7 +259,10 @@ function summarise(tier: Tier, v: TierView, sim: Simulation, ramp: Ramp, ceiling
   if (first) {
     // Demand above what the maximum carries is fixed only by a higher maximum; a break while the tier was
     // still scaling towards it, by more capacity at the start (or faster scaling).
-    const pinnedOver = over.find((r) => { const c = v.capacity(r); return v.pinned(r) && c !== null && v.demand(r) > c + 1e-9; });
+    const pinnedOver = over.find((r) => {
+      const c = v.capacity(r);
+      return v.pinned(r) && c !== null && ceiling.full !== null && c >= ceiling.full - 1e-9 && v.demand(r) > c + 1e-9;
+    });
     const pinned = (ceiling.full !== null && peak > ceiling.full + 1e-9) || pinnedOver !== undefined;
     key = pinned ? (tier === 'api' ? pinnedApiKey(pinnedOver ?? first, sim) : v.keys.pinned) : v.keys.slow;
     why = pinned ? v.keys.whyPinned : v.keys.whySlow;

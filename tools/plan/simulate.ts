@@ -60,7 +60,7 @@ export interface TickRecord {
     readonly cpuPercent: number;
     /** Requests waiting beyond what the serving tasks serve. */
     readonly backlog: number;
-    /** Predicted p99 latency added by capacity (queueing + service time), ms; null: no task serves. */
+    /** Predicted p99 latency added by capacity (queueing + service time), ms; null: unbounded (no task serves, or ρ = 1). */
     readonly p99Ms: number | null;
     readonly overSla: boolean;
   };
@@ -327,6 +327,9 @@ export function simulate(input: SimulationInput): Simulation {
   if (database.readers === 0) notes.push('database.readers is 0: the API reads from the writer; no reader tier.');
   else if (input.readerCapacityRps === null) notes.push('reader CPU is not simulated (no configuration key says what one reader carries): readers stay at their floor. Pass --reader-capacity-rps N (API req/s one reader carries at 100 % CPU, from a load test\'s reader CPU) to simulate reader autoscaling.');
   else if (!autoscaled) notes.push('database.readerAutoscaling is off: readers stay at database.readers.');
+  else if (database.readerAutoscaling.scaleOutCooldownSeconds < READER_START_SECONDS) {
+    notes.push(`database.readerAutoscaling.scaleOutCooldownSeconds (${database.readerAutoscaling.scaleOutCooldownSeconds} s) is shorter than a new reader takes (${READER_START_SECONDS} s): while one is being created, the policy still sees the old readers busy and adds another.`);
+  }
 
   // --- Connections (capacity.ts: processes × pools × pool size, per endpoint)
   const apiPools = poolsPerEndpoint(READS_FROM_READER_POOL.api, database);
@@ -375,9 +378,12 @@ export function simulate(input: SimulationInput): Simulation {
     let p99Seconds: number | null;
     if (shares <= 0) {
       p99Seconds = demandRps > 0 || apiBacklog > 0 ? null : 0;
-    } else if (apiBacklog > 0 || demandRps >= capacityRps) {
-      // Overloaded (ρ ≥ 1) or working off a backlog: a new request waits for the backlog ahead of it.
+    } else if (apiBacklog > 0) {
+      // Overloaded, or working off what queued while it was: a new request waits for the backlog ahead of it.
       p99Seconds = apiBacklog / capacityRps + serviceTimeQuantileSeconds(cap / processes, LATENCY_QUANTILE);
+    } else if (demandRps >= capacityRps) {
+      // ρ = 1 exactly: no fluid backlog, but no steady state either: random arrivals queue without bound.
+      p99Seconds = demandRps > 0 ? null : 0;
     } else {
       const perTask = demandRps / shares;
       p99Seconds = mmcWaitQuantileSeconds({ servers: processes, serviceRatePerServer: cap / processes, arrivalRate: perTask }, LATENCY_QUANTILE)
