@@ -5,9 +5,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { deepMerge, type JsonObject } from '../../../lib/config/loader';
+import { evaluate } from '../../../tools/kpi-report/evaluate';
+import { SERVER, type Series } from '../../../tools/kpi-report/fetch';
+import { renderJson, type Report } from '../../../tools/kpi-report/render';
 import { main, USAGE } from '../../../tools/plan/cli';
 import { planReportSchema, type PlanReport } from '../../../tools/plan/report';
-import { ROOT, stressRun, writeJson } from '../calibrate/fixture';
+import { at, ROOT, stressRun, writeJson } from '../calibrate/fixture';
 
 /**
  * The CLI against cdk.json's real environments, plus two of our own in a copy of it:
@@ -124,7 +127,7 @@ describe('npm run plan: done when', () => {
     expect(api(p40).minutesOverSla).toBeLessThan(30);
     // and the cost at max follows the tasks
     if (!p30.cost.available || !p40.cost.available) throw new Error(`cost not available: ${JSON.stringify([p30.cost, p40.cost])}`);
-    const maxUsd = (r: PlanReport) => ((r.cost as { value: { max: { totalMonthlyUsd: number } } }).value.max.totalMonthlyUsd);
+    const maxUsd = (r: PlanReport) => ((r.cost as unknown as { value: { max: { totalMonthlyUsd: number } } }).value.max.totalMonthlyUsd);
     expect(maxUsd(p40)).toBeGreaterThan(maxUsd(p30));
   });
 });
@@ -152,6 +155,26 @@ describe('npm run plan: plan vs actual', () => {
     expect(actual.windows[3].predicted.servedRps).toBeCloseTo(700, 9);
     expect(actual.text).toContain('The model\'s SLA verdict matched the run in every window.');
     expect(actual.text).toContain('observed task counts are not compared');
+  });
+
+  test('with the run\'s KPI report, the running tasks CloudWatch saw next to the plan\'s', async () => {
+    // report.json as npm run kpi-report writes it (its own evaluate and renderJson) over the run's four minutes,
+    // with 2 API tasks running throughout: fixed never scales (min = max = 2), and the plan agrees.
+    const startMs = Date.parse(at(0));
+    const series = (values: number[]): Series => ({ timestamps: values.map((_, i) => startMs + i * 60_000), values });
+    const fetched = { series: new Map([[SERVER.apiRunning, series([2, 2, 2, 2])]]), failed: new Map<string, string>() };
+    const endMs = startMs + 4 * 60_000;
+    const sla = { latencyP50Ms: 100, latencyP90Ms: 300, latencyP99Ms: 1000, errorRatePercent: 0.1, minAchievedRatePercent: 95, queueAgeSeconds: 300, apiCpuPercent: 85 };
+    const kpi: Report = {
+      envName: 'fixed', runIds: ['run-1'], window: { start: at(0), end: new Date(endMs).toISOString(), periodSeconds: 60, from: 'test' }, kpiSources: 'test', generatedAt: at(300),
+      ...evaluate({ envName: 'fixed', runs: [], startMs, endMs, periodSeconds: 60, sla, fetched, requireAll: false }),
+    };
+    const reportFile = writeJson(dir, 'report.json', renderJson(kpi));
+    const result = writeJson(dir, 'stress-2.json', stressRun({ envName: 'fixed' }));
+    const { report } = await json(['--result', result, '--report', reportFile, '--out', out('actual-report')]);
+    const actual = report.actual as unknown as { tasks: unknown; text: string };
+    expect(actual.tasks).toEqual({ source: `${reportFile} (CloudWatch RunningTaskCount via npm run kpi-report)`, observed: { min: 2, max: 2 }, predicted: { min: 2, max: 2 } });
+    expect(actual.text).toContain(`API tasks running: plan 2-2, observed 2-2 (${reportFile} (CloudWatch RunningTaskCount via npm run kpi-report))`);
   });
 
   test('a result of another environment is refused', async () => {
