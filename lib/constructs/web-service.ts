@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { processesForCpu } from '../config/capacity';
 import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig } from '../config/schema';
 import { AppTask, serviceDefaults } from './app-task';
+import { closeDefaultEgress } from './egress';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
 import { removalPolicyFor } from './removal-policy';
 import { guardException } from './guard';
@@ -161,6 +162,9 @@ export class WebService extends Construct {
     });
 
     this.listener = this.addListeners(alb);
+    // The group's only egress ("Load balancer to target") is a separate AWS::EC2::SecurityGroupEgress resource,
+    // so without this EC2 would also give it its allow-all rule (lib/constructs/egress.ts says why).
+    closeDefaultEgress(this.loadBalancer.connections.securityGroups[0] as ec2.SecurityGroup);
     this.scaling = this.addAutoscaling(api);
   }
 

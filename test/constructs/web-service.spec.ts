@@ -276,6 +276,15 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     });
   });
 
+  test('the ALB group reaches only the tasks: its own egress is the no-traffic rule, so EC2 adds no allow-all', () => {
+    const [albSgId, albSg] = Object.entries(t.findResources('AWS::EC2::SecurityGroup')).find(([id]) => id.startsWith('WebLoadBalancerSecurityGroup'))!;
+    expect(albSg.Properties.SecurityGroupEgress).toEqual([{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 }]);
+    const separate = Object.values(t.findResources('AWS::EC2::SecurityGroupEgress')).filter((r) => r.Properties.GroupId?.['Fn::GetAtt']?.[0] === albSgId);
+    expect(separate.map((r) => [r.Properties.DestinationSecurityGroupId, r.Properties.FromPort, r.Properties.ToPort])).toEqual([
+      [{ 'Fn::GetAtt': [expect.stringMatching(/^WebSecurityGroup/), 'GroupId'] }, api.containerPort, api.containerPort],
+    ]);
+  });
+
   test('IAM: the API may send to the queue and connect to the proxy as the database user and to the cache, nothing more', () => {
     const statements = policyStatements(t, 'WebApiTaskDefinitionTaskRole');
     // SSE-KMS sends need GenerateDataKey and Decrypt, through SQS only (not the wildcard set of grantSendMessages)
