@@ -20,14 +20,41 @@ export interface CacheProps {
 const SERVERLESS_PORTS = { primary: 6379, reader: 6380 } as const;
 
 /**
- * What the application user may do: every key (the cache belongs to this one application; its key prefix is
- * the workload's setting, not the infrastructure's), every command except the `@dangerous` category (FLUSHALL,
- * FLUSHDB, KEYS, CONFIG, DEBUG, MONITOR, SHUTDOWN, ...: administration and whole-keyspace operations an
- * application never needs and a stolen token should not get), plus INFO back, which is `@dangerous` but
- * read-only and what the client's ready check sends. Valkey/Redis ACL syntax (ElastiCache User Guide,
- * "Role-Based Access Control (RBAC)": "Specifying Permissions Using an Access String").
+ * Prefix of every key the application writes: the Compute stack hands it to the containers as
+ * CACHE_KEY_PREFIX (lib/constructs/data-access.ts) and the application user may touch no other key.
+ * No glob characters (`*`, `?`, `[`, `]`, backslash), so `~<prefix>*` matches exactly the keys that start with it.
  */
-export const CACHE_APP_ACCESS_STRING = 'on ~* +@all -@dangerous +info';
+export const CACHE_KEY_PREFIX = 'app:';
+
+/**
+ * The commands the reference workload (workload/src/app.ts, workload/src/cache.ts with ioredis) sends:
+ * GET, SET (with EX), DEL for cache-aside, PING for readiness, INFO for ioredis's ready check on every connect;
+ * in cluster mode (sharded group, serverless) CLUSTER SLOTS for slot discovery, CLUSTER INFO for the cluster
+ * ready check and ASKING for the redirections of a slot that is moving (online resharding). Nothing else:
+ * AUTH and HELLO need no permission (the engine flags them no-auth and checks no ACL for them), CLIENT SETINFO
+ * is switched off in the client, and with reads from the primary only (scaleReads "master") the client sends no
+ * READONLY. Pub/sub, scripting, SCAN, KEYS, FLUSH*, CONFIG and every other command are refused, and so is any
+ * key outside CACHE_KEY_PREFIX; channel permissions do not matter with no pub/sub command allowed.
+ */
+export const CACHE_APP_COMMANDS = ['get', 'set', 'del', 'ping', 'info', 'cluster|slots', 'cluster|info', 'asking'] as const;
+
+/**
+ * The application user's access string: on, keys under `prefix` only, no command (`-@all`) but those listed.
+ * Valkey/Redis ACL rules (https://valkey.io/topics/acl/: `~<pattern>` key patterns, `-@all`, `+<command>` and
+ * `+<command>|<subcommand>`); ElastiCache takes them as an access string with its limits: `on`/`off` required,
+ * no passwords and no `reset` in it, forbidden or renamed commands rejected (ElastiCache User Guide, "Role-Based
+ * Access Control (RBAC)", https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html). Every
+ * engine version this project allows is 7.0+ (IAM authentication needs it), so subcommand rules are understood.
+ */
+export function cacheAccessString(prefix: string, commands: readonly string[] = CACHE_APP_COMMANDS): string {
+  if (prefix === '' || /[*?[\]\\\s]/.test(prefix)) {
+    throw new Error(`cache key prefix "${prefix}" must be non-empty, without glob characters or spaces: it becomes the ACL key pattern "~${prefix}*"`);
+  }
+  return ['on', `~${prefix}*`, '-@all', ...commands.map((c) => `+${c}`)].join(' ');
+}
+
+/** What the stack deploys for the application user (tests run the workload against exactly this). */
+export const CACHE_APP_ACCESS_STRING = cacheAccessString(CACHE_KEY_PREFIX);
 
 /**
  * ElastiCache user and user-group ids (API reference, CreateUser/CreateUserGroup: pattern
@@ -77,6 +104,8 @@ export class Cache extends Construct {
    * token signed for `cacheId` (see `grantConnect`).
    */
   readonly userId: string;
+  /** Prefix of every key the application user may touch (CACHE_KEY_PREFIX in the containers). */
+  readonly keyPrefix = CACHE_KEY_PREFIX;
   /** The user group with the application user and the disabled default user, attached to the cache. */
   readonly userGroup: elasticache.CfnUserGroup;
   readonly securityGroup: ec2.SecurityGroup;

@@ -68,6 +68,8 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     CACHE_USER: cache.userId,
     CACHE_NAME: cache.cacheId,
     CACHE_SERVERLESS: String(cache.serverless),
+    // The application user's ACL allows no key outside this prefix (lib/constructs/cache.ts).
+    CACHE_KEY_PREFIX: cache.keyPrefix,
     QUEUE_URL: jobs.queue.queueUrl,
     // The worker extends a message's visibility by this much while its job runs.
     WORKER_VISIBILITY_SECONDS: String(jobs.visibilityTimeoutSeconds),

@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { CACHE_ENGINE_VERSIONS } from '../../lib/config/supported';
-import { CACHE_APP_ACCESS_STRING, checkRbacId } from '../../lib/constructs/cache';
+import { CACHE_APP_ACCESS_STRING, CACHE_KEY_PREFIX, cacheAccessString, checkRbacId } from '../../lib/constructs/cache';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 
@@ -32,7 +32,13 @@ function accessControlTests(t: () => Template, userId: () => string) {
       AccessString: CACHE_APP_ACCESS_STRING,
     });
     expect(userId()).toMatch(RBAC_ID);
-    expect(CACHE_APP_ACCESS_STRING).toMatch(/^on .*-@dangerous/);
+  });
+
+  test('the application user may run only what the workload sends, on keys under its prefix only', () => {
+    const { app } = accessControl(t());
+    // Written out, so that widening the constant cannot pass unnoticed.
+    expect(app.Properties.AccessString).toBe('on ~app:* -@all +get +set +del +ping +info +cluster|slots +cluster|info +asking');
+    expect(CACHE_KEY_PREFIX).toBe('app:');
   });
 
   test('the mandatory default user is off, can run nothing and has no password', () => {
@@ -67,6 +73,13 @@ test('user and user-group ids ElastiCache would refuse fail synth, naming the id
     expect(() => checkRbacId(bad)).toThrow(`ElastiCache user or user-group id "${bad}" (made from the stack name) must be 1 to 40 characters`);
   }
   expect(() => checkRbacId('1cache')).toThrow(/Fix: rename the stack$/);
+});
+
+test('a cache key prefix that would widen the ACL key pattern fails synth, naming the prefix', () => {
+  expect(cacheAccessString('x:', ['get'])).toBe('on ~x:* -@all +get');
+  for (const bad of ['', 'a*', 'a?', 'a[b]', 'a\\b', 'a b']) {
+    expect(() => cacheAccessString(bad)).toThrow(`cache key prefix "${bad}" must be non-empty, without glob characters or spaces: it becomes the ACL key pattern "~${bad}*"`);
+  }
 });
 
 test('every engine version the blueprint deploys supports IAM authentication (Valkey 7.2+, Redis OSS 7.0+)', () => {

@@ -1,3 +1,4 @@
+import { CACHE_KEY_PREFIX } from '../../lib/constructs/cache';
 import { CONTAINER_ENV_NAMES, containerEnvSchema, type ContainerEnvName } from '../../lib/contracts/container-env';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
@@ -16,7 +17,7 @@ interface Container {
 }
 
 describe.each(ENVIRONMENTS)('container environment contract (%s)', (env) => {
-  const { compute } = synth(env);
+  const { compute, data } = synth(env);
   const containers = Object.entries(compute.findResources('AWS::ECS::TaskDefinition'))
     .map(([id, def]) => [id.replace(/TaskDefinition.*$/, ''), def.Properties.ContainerDefinitions[0] as Container] as const);
 
@@ -43,6 +44,12 @@ describe.each(ENVIRONMENTS)('container environment contract (%s)', (env) => {
       const set = container.Environment.map((e) => e.Name);
       expect(set).toEqual(expect.arrayContaining(['CACHE_USER', 'CACHE_NAME']));
     }
+  });
+
+  test.each(containers)('%s: writes its cache keys under the one prefix the cache user\'s ACL allows', (_id, container) => {
+    expect(container.Environment.find((e) => e.Name === 'CACHE_KEY_PREFIX')?.Value).toBe(CACHE_KEY_PREFIX);
+    const app = Object.values(data.findResources('AWS::ElastiCache::User')).find((u) => u.Properties.UserName !== 'default')!;
+    expect(app.Properties.AccessString.split(' ').filter((r: string) => r.startsWith('~'))).toEqual([`~${CACHE_KEY_PREFIX}*`]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'crypto';
 import { Redis } from 'ioredis';
-import { CACHE_APP_ACCESS_STRING } from '../../lib/constructs/cache';
+import { CACHE_APP_ACCESS_STRING, CACHE_KEY_PREFIX } from '../../lib/constructs/cache';
 import { connectCache, elastiCacheIamToken, IAM_TOKEN_EXPIRY_SECONDS, type CacheClient } from '../../workload/src/cache';
 import { readSettings } from '../../workload/src/settings';
 import { serviceEnv } from './harness';
@@ -87,6 +87,15 @@ describe('the cache client with IAM authentication', () => {
   let token = 'token-1';
   const tokensIssued: string[] = [];
   const auth = { token: async () => { tokensIssued.push(token); return token; } };
+  /**
+   * The ACL user a client's connection runs as, as the server sees it: the application user may not run
+   * ACL WHOAMI, so the admin connection finds the connection by its client-side port (CLIENT LIST).
+   */
+  const connectedAs = async (c: CacheClient) => {
+    const { localPort } = (c as Redis).stream;
+    const line = String(await admin.call('CLIENT', 'LIST')).split('\n').find((l) => l.includes(` addr=127.0.0.1:${localPort} `));
+    return line?.match(/ user=(\S+)/)?.[1];
+  };
 
   beforeAll(async () => {
     admin = new Redis({ host: env.CACHE_HOST, port: Number(env.CACHE_PORT) });
@@ -101,8 +110,8 @@ describe('the cache client with IAM authentication', () => {
   test('AUTHs as the user with a token, gets the access string the construct deploys, and takes a new token to reconnect', async () => {
     const settings = readSettings({ ...env, CACHE_IAM_AUTH: 'true', CACHE_USER: user, CACHE_NAME: 'local' }).cache;
     client = connectCache(settings, auth);
-    expect(await client.call('ACL', 'WHOAMI')).toBe(user);
     expect(await client.ping()).toBe('PONG');
+    await expect(connectedAs(client)).resolves.toBe(user);
     await expect(client.flushall()).rejects.toThrow(/NOPERM/);
 
     // The old token stops working (as an IAM token does after 15 minutes); the reconnect must bring the new one.
@@ -112,8 +121,45 @@ describe('the cache client with IAM authentication', () => {
     const reconnected = new Promise((resolve) => client!.once('ready', resolve));
     client.disconnect(true);
     await reconnected;
-    expect(await client.call('ACL', 'WHOAMI')).toBe(user);
+    await expect(connectedAs(client)).resolves.toBe(user);
     expect(tokensIssued.slice(issued)).toEqual(['token-2']);
+  });
+
+  test('with the access string the stack deploys, the workload\'s cache operations work on its prefix, and nothing else does', async () => {
+    const settings = readSettings({ ...env, CACHE_IAM_AUTH: 'true', CACHE_USER: user, CACHE_NAME: 'local', CACHE_KEY_PREFIX }).cache;
+    const c = connectCache(settings, auth);
+    const errors: Error[] = [];
+    c.on('error', (err) => errors.push(err));
+    try {
+      // What workload/src/app.ts sends: GET, SET with EX, DEL on `${keyPrefix}item:<id>`, PING for /readyz.
+      const key = `${settings.keyPrefix}item:${randomBytes(4).readUInt32BE()}`;
+      expect(await c.get(key)).toBeNull();
+      expect(await c.set(key, '{"id":1}', 'EX', 60)).toBe('OK');
+      expect(await c.get(key)).toBe('{"id":1}');
+      expect(await c.del(key)).toBe(1);
+      expect(await c.ping()).toBe('PONG');
+      // The cluster client's discovery and ready check pass the ACL (the local Redis has no cluster mode,
+      // so past the ACL it answers with that; the cluster protocol itself is not tested here).
+      for (const sub of ['SLOTS', 'INFO']) await expect(c.call('CLUSTER', sub)).rejects.toThrow(/cluster support disabled/);
+
+      const refused: Array<[string, Promise<unknown>]> = [
+        ['FLUSHALL', c.flushall()],
+        ['KEYS *', c.keys('*')],
+        ['EVAL', c.eval('return 1', 0)],
+        ['CONFIG GET', c.config('GET', 'maxmemory')],
+        ['SCAN', c.scan('0')],
+        ['PUBLISH', c.publish('channel', 'x')],
+        ['ACL WHOAMI', c.call('ACL', 'WHOAMI')],
+        ['GET outside the prefix', c.get('other:item:1')],
+        ['SET outside the prefix', c.set('item:1', 'x')],
+        ['DEL outside the prefix', c.del('other:item:1')],
+      ];
+      for (const [what, reply] of refused) await expect(reply.then(() => `${what}: allowed`, (err: Error) => err.message)).resolves.toMatch(/^NOPERM/);
+      // ioredis's connect-time commands needed no more than the ACL allows: no error reached the listeners.
+      expect(errors).toEqual([]);
+    } finally {
+      c.disconnect();
+    }
   });
 
   test('without a token (no credentials) commands fail with the reason instead of waiting forever', async () => {

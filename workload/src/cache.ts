@@ -133,6 +133,9 @@ export function connectCache(s: CacheSettings, auth: CacheAuth | undefined = s.i
   const options = {
     ...(s.tls && { tls: {} }),
     ...(s.iam && { username: s.iam.userId }),
+    // No CLIENT SETINFO on connect: the ElastiCache user's ACL allows only the commands the workload uses
+    // (lib/constructs/cache.ts, CACHE_APP_COMMANDS), and the library name is not worth a permission.
+    disableClientInfo: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
   };
