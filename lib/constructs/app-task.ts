@@ -76,7 +76,14 @@ export class AppTask extends Construct {
       id: 'AwsSolutions-ECS2',
       reason: 'The environment holds endpoints, ports, sizes, user names and the ARN of the database secret only; no credential reaches the container: the workload reads the database password from Secrets Manager with its task role when it connects (DB_SECRET_ARN), or signs IAM tokens for RDS Proxy (DB_IAM_AUTH) and the cache (CACHE_IAM_AUTH).',
     });
+    // No Linux capability at all: the app listens above 1024 and runs as a non-root user, so it needs none,
+    // and a compromised process cannot regain any (drop ALL empties the bounding set too). Fargate accepts
+    // dropping any; the only one it would let us add back is SYS_PTRACE, which the app does not need
+    // (KernelCapabilities: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html).
+    const linuxParameters = new ecs.LinuxParameters(this, 'LinuxParameters');
+    linuxParameters.dropCapabilities(ecs.Capability.ALL);
     this.container = this.taskDefinition.addContainer('App', {
+      linuxParameters,
       image,
       command: props.image.command.length > 0 ? [...props.image.command] : undefined,
       essential: true,

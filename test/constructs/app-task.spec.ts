@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
 import type { ComputeConfig } from '../../lib/config/schema';
 import { AppTask, type AppTaskProps } from '../../lib/constructs/app-task';
-import { bareApp } from '../helpers/synth';
+import { bareApp, ENVIRONMENTS, synth } from '../helpers/synth';
 
 const ROOT = join(__dirname, '..', '..');
 const COMPUTE: ComputeConfig = { cpuArchitecture: 'arm64', containerInsights: 'enhanced', logRetentionDays: 30, readOnlyRootFilesystem: true, runAsUser: '1000:1000', taskStartSeconds: 60 };
@@ -45,6 +45,10 @@ describe('AppTask', () => {
       Memory: 1024,
     });
     expect(def).toMatchObject({ Cpu: '512', Memory: '1024', RequiresCompatibilities: ['FARGATE'], RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' } });
+  });
+
+  test('the container drops every Linux capability and adds none back', () => {
+    expect(container.LinuxParameters).toEqual({ Capabilities: { Drop: ['ALL'] } });
   });
 
   test('the environment as given, and no ECS secrets: a value resolved once at task start goes stale when the secret rotates', () => {
@@ -119,5 +123,14 @@ describe('AppTask built from workload/', () => {
 
   test('the execution role pulls from ECR, acknowledged for its one action without resource-level permissions', () => {
     expect(ackIds(built.task)).toEqual(['Annotation::AwsSolutions-IAM5[Resource::*]']);
+  });
+});
+
+describe.each(ENVIRONMENTS)('Linux capabilities of every service container (%s)', (env) => {
+  test('the API and the worker drop ALL and add none (Fargate could add back only SYS_PTRACE)', () => {
+    const containers = Object.values(synth(env).compute.findResources('AWS::ECS::TaskDefinition'))
+      .flatMap((d) => d.Properties.ContainerDefinitions as Array<{ Name: string; LinuxParameters?: unknown }>);
+    expect(containers.length).toBeGreaterThanOrEqual(2);
+    for (const c of containers) expect({ name: c.Name, linux: c.LinuxParameters }).toEqual({ name: c.Name, linux: { Capabilities: { Drop: ['ALL'] } } });
   });
 });
