@@ -1,10 +1,10 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
-import { spawnSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { processesForCpu } from '../../lib/config/capacity';
+import { cfnLintInstalled, lintBatch } from '../helpers/cfn-lint';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 import { actions, policyStatements, type Statement } from '../helpers/template';
@@ -474,24 +474,19 @@ describe('cfn-lint exceptions of the 20-second metrics', () => {
     expect(JSON.stringify(dev.Resources)).not.toMatch(/E3002|E3030/);
   });
 
-  const cfnLintInstalled = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
-  (cfnLintInstalled ? test : test.skip)('without them cfn-lint reports exactly those three findings: they hide nothing else, and go once cfn-lint learns the properties', () => {
-    // A copy: toJSON() is the template the other specs (and the cfn-lint spec) read.
+  // Linted in the registry's one cfn-lint process, with the other specs' templates (test/helpers/cfn-lint.ts).
+  // A copy: toJSON() is the template the other specs (and the cfn-lint spec) read.
+  const lintWithout = lintBatch(() => {
     const template = JSON.parse(JSON.stringify(t.toJSON())) as { Resources: Record<string, { Metadata?: Record<string, unknown> }> };
     for (const [id] of schemaExceptions()) delete template.Resources[id].Metadata!['cfn-lint'];
-    const dir = mkdtempSync(join(tmpdir(), 'sb-lint-web-'));
-    try {
-      const file = join(dir, 'compute.json');
-      writeFileSync(file, JSON.stringify(template, null, 1));
-      const run = spawnSync('cfn-lint', ['--format', 'parseable', '--', file], { encoding: 'utf8' });
-      const findings = run.stdout.split('\n').filter(Boolean).map((line) => line.split(':').slice(5).join(':'));
-      expect(findings.map((f) => f.replace(/ is not one of .*$/, '')).sort()).toEqual([
-        "E3002:Additional properties are not allowed ('Monitoring' was unexpected)",
-        "E3030:'ECSServiceAverageCPUUtilizationHighResolution'",
-        "E3030:'ECSServiceAverageMemoryUtilizationHighResolution'",
-      ]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    return { 'compute.json': template };
+  });
+  (cfnLintInstalled() ? test : test.skip)('without them cfn-lint reports exactly those three findings: they hide nothing else, and go once cfn-lint learns the properties', () => {
+    const findings = lintWithout().findings.map((line) => line.split(':').slice(5).join(':'));
+    expect(findings.map((f) => f.replace(/ is not one of .*$/, '')).sort()).toEqual([
+      "E3002:Additional properties are not allowed ('Monitoring' was unexpected)",
+      "E3030:'ECSServiceAverageCPUUtilizationHighResolution'",
+      "E3030:'ECSServiceAverageMemoryUtilizationHighResolution'",
+    ]);
   });
 });
