@@ -97,6 +97,8 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
       ...common,
       description: `scaling-blueprint ${config.envName}: load-generator Lambda for npm run loadtest (opt-in)`,
       vpc: network.vpc,
+      // A weak reference (Fn::GetStackOutput): Compute can still be replaced without this stack's leave.
+      targetHost: web.loadBalancer.loadBalancerDnsName,
       loadTest: config.loadTest,
       logRetentionDays: config.compute.logRetentionDays,
       removalPolicy: config.stateful.removalPolicy,

@@ -9,5 +9,5 @@ import { runWorker } from './worker';
  * function's logic so tests run it without AWS.
  */
 export async function handler(event: LoadWorkerEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<LoadResult> {
-  return runWorker(event, { remainingTimeMs: () => context.getRemainingTimeInMillis() });
+  return runWorker(event, { remainingTimeMs: () => context.getRemainingTimeInMillis(), env: process.env });
 }

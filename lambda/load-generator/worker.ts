@@ -1,5 +1,6 @@
-import { loadWorkerEventSchema, type LoadResult } from '../../lib/contracts/loadtest';
+import { LOAD_GENERATOR_ENV, loadGeneratorLimitsSchema, loadWorkerEventSchema, type LoadResult, type LoadWorkerEvent } from '../../lib/contracts/loadtest';
 import { runLoad } from '../../lib/load-engine/engine';
+import { peakRate } from '../../lib/load-engine/schedule';
 import { cloudWatchPublisher, type MetricsPublisher } from '../../lib/load-engine/publish';
 
 /** Time kept after the last arrival to send the remaining metrics (ms). */
@@ -8,6 +9,11 @@ export const FLUSH_RESERVE_MS = 10_000;
 export interface WorkerDeps {
   /** Milliseconds left before the invocation is killed (the Lambda context's getRemainingTimeInMillis). */
   readonly remainingTimeMs: () => number;
+  /**
+   * The function's environment: the allowed target host and the limits (LOAD_GENERATOR_ENV), set by the
+   * LoadTest stack. Read on every invocation, so tests point it at their own server.
+   */
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** @default - cloudWatchPublisher from the environment's credentials, region and AWS_ENDPOINT_URL */
   readonly publisher?: (opts: { envName: string; runId: string }) => MetricsPublisher;
 }
@@ -19,6 +25,7 @@ export interface WorkerDeps {
  */
 export async function runWorker(input: unknown, deps: WorkerDeps): Promise<LoadResult> {
   const event = parseEvent(input);
+  checkAllowed(event, readLimits(deps.env));
   const reserveMs = FLUSH_RESERVE_MS + event.timeoutMs + 1000;
   const sendForMs = deps.remainingTimeMs() - reserveMs;
   if (sendForMs < 500) {
@@ -58,6 +65,61 @@ export async function runWorker(input: unknown, deps: WorkerDeps): Promise<LoadR
     }
   }
   return warnings.length > 0 ? { ...result, warnings: [...(result.warnings ?? []), ...warnings] } : result;
+}
+
+type Limits = ReturnType<typeof readLimits>;
+
+function readLimits(env: WorkerDeps['env']) {
+  const parsed = loadGeneratorLimitsSchema.safeParse(Object.fromEntries(Object.values(LOAD_GENERATOR_ENV).map((k) => [k, env[k]])));
+  if (!parsed.success) {
+    throw new Error(`load-generator: refusing to run without its limits: ${parsed.error.issues.map((i) => i.message).join('; ')}. Fix: deploy the LoadTest stack from this version.`);
+  }
+  const e = parsed.data;
+  return {
+    host: e[LOAD_GENERATOR_ENV.targetHost].toLowerCase(),
+    maxRate: e[LOAD_GENERATOR_ENV.maxRatePerWorker],
+    maxConcurrency: e[LOAD_GENERATOR_ENV.maxConcurrency],
+    maxSliceSeconds: e[LOAD_GENERATOR_ENV.maxSliceSeconds],
+    maxTimeoutMs: e[LOAD_GENERATOR_ENV.maxTimeoutMs],
+    methods: e[LOAD_GENERATOR_ENV.methods],
+  };
+}
+
+/**
+ * The function is a traffic generator inside the VPC with a route to the internet: whoever can invoke it
+ * must not be able to aim it at another host or past the load the configuration plans. Its security group
+ * cannot narrow the destination (see lib/constructs/load-generator.ts), so these checks are the fence. Every
+ * problem is reported at once; nothing is sent when there is one.
+ */
+function checkAllowed(event: LoadWorkerEvent, limits: Limits): void {
+  const problems: string[] = [];
+  let target: URL | undefined;
+  try {
+    target = new URL(event.target);
+  } catch {
+    problems.push(`target "${event.target}" is not a URL`);
+  }
+  if (target) {
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') problems.push(`target "${event.target}" must be http:// or https://`);
+    if (target.host.toLowerCase() !== limits.host) problems.push(`target "${event.target}" is not this stack's API (${limits.host})`);
+    if (target.username || target.password) problems.push(`target "${event.target}" must not carry credentials`);
+  }
+  for (const r of event.mix) {
+    for (const name of Object.keys(r.headers ?? {})) {
+      if (name.trim().toLowerCase() === 'host') problems.push(`mix "${r.name}" sets the host header; the target's host is the only one sent`);
+    }
+    // The path goes verbatim into the request line: whitespace or a line break would start a second request or header.
+    if (/[\s\x00-\x1f\x7f]/.test(r.path)) problems.push(`mix "${r.name}" path contains whitespace or a control character`);
+    if (!limits.methods.includes(r.method)) problems.push(`mix "${r.name}" method ${r.method} is not one of loadTest.mix's (${limits.methods.join(', ')})`);
+  }
+  // Tolerance for the CLI's per-worker rounding (tools/loadtest/plan.ts rounds to 1e-6 req/s).
+  const rate = peakRate(event.phases);
+  if (rate > limits.maxRate * (1 + 1e-6)) problems.push(`phases peak at ${rate} req/s, above loadTest.maxRatePerWorker = ${limits.maxRate}`);
+  const seconds = event.phases.reduce((sum, p) => sum + p.durationSeconds, 0);
+  if (seconds > limits.maxSliceSeconds + 1e-6) problems.push(`phases last ${seconds} s, above loadTest.sliceSeconds = ${limits.maxSliceSeconds}`);
+  if (event.maxConcurrency > limits.maxConcurrency) problems.push(`maxConcurrency ${event.maxConcurrency} is above loadTest.maxConcurrencyPerWorker = ${limits.maxConcurrency}`);
+  if (event.timeoutMs > limits.maxTimeoutMs) problems.push(`timeoutMs ${event.timeoutMs} is above loadTest.requestTimeoutMs = ${limits.maxTimeoutMs}`);
+  if (problems.length > 0) throw new Error(`load-generator: refused: ${problems.join('; ')}`);
 }
 
 function parseEvent(input: unknown) {

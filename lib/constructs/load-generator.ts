@@ -7,12 +7,14 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { join } from 'path';
 import type { LoadTestConfig, StatefulConfig } from '../config/schema';
-import { LOADTEST_NAMESPACE } from '../contracts/loadtest';
+import { LOADTEST_NAMESPACE, loadGeneratorEnvironment } from '../contracts/loadtest';
 import { encryptedLogGroup } from './encryption';
 import { vpcFunctionRole } from './vpc-function';
 
 export interface LoadGeneratorProps {
   readonly vpc: ec2.IVpc;
+  /** Host name of the stack's API (the load balancer's DNS name): the only host the function will load. */
+  readonly targetHost: string;
   readonly loadTest: LoadTestConfig;
   /** Encrypts the function's log group (the key must let CloudWatch Logs use it). */
   readonly encryptionKey: kms.IKey;
@@ -37,23 +39,39 @@ export const SLICE_MARGIN_SECONDS = 60;
  *   and waits for the slice before the next; beyond that, the account's unreserved concurrency is the
  *   ceiling (Lambda throttles the excess, and the CLI fails the slice). With the reservation, Lambda itself
  *   caps the function at `maxWorkers` and keeps that much for it, whatever invokes it.
+ * - Only its own target, within the configured load: the handler (lambda/load-generator/worker.ts) refuses an
+ *   event whose target is not `targetHost`, that sets a host header, or that asks for more than
+ *   loadTest.maxRatePerWorker, maxConcurrencyPerWorker, sliceSeconds, requestTimeoutMs or other methods than
+ *   loadTest.mix's; the stack sets them as the function's environment, so they hold whatever invokes it.
  * - In the application subnets (AWS Control Tower CT.LAMBDA.PR.3): it reaches the public load balancer
- *   through the NAT gateways, as a client on the internet would, on ports 80 and 443 only.
+ *   through the NAT gateways, as a client on the internet would, on ports 80 and 443 only. The security group
+ *   cannot narrow that to the load balancer: the internet-facing load balancer's DNS name resolves to public
+ *   addresses that change, and a rule naming its security group matches only the private addresses of that
+ *   group's members ("the private IP addresses of the resources associated with the referenced security
+ *   group", https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html#security-group-referencing).
+ *   443 also carries cloudwatch:PutMetricData to the public CloudWatch endpoint: the Network stack has no
+ *   CloudWatch (monitoring) interface endpoint. The host check in the handler is therefore the fence.
+ * - Only `invokerRole` is granted lambda:InvokeFunction here. The function's resource-based policy can only
+ *   grant (AddPermission has no Effect, https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html),
+ *   so a principal of this account whose own IAM policy allows lambda:InvokeFunction on it can still invoke
+ *   it: invocation is governed by the account's IAM policies, and this role is the one meant for it.
  * - cloudwatch:PutMetricData only into the load-test namespace (a condition key: the action has no resources).
  */
 export class LoadGenerator extends Construct {
   readonly function: NodejsFunction;
   readonly securityGroup: ec2.SecurityGroup;
+  /** The role an operator assumes to run `npm run loadtest` through this function; it may invoke it and nothing else. */
+  readonly invokerRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: LoadGeneratorProps) {
     super(scope, id);
     const { loadTest } = props;
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: 'Load generator: HTTP and HTTPS out to the system under test and the CloudWatch API',
+      description: 'Load generator: HTTP and HTTPS out to its stack API (host checked by the handler) and the CloudWatch API',
       allowAllOutbound: false,
     });
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the load balancer and the CloudWatch API (through NAT)');
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the load balancer and the CloudWatch API (through NAT; public addresses, so no group reference)');
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP to a load balancer without a certificate (through NAT)');
 
     const logGroup = encryptedLogGroup(this, 'Logs', {
@@ -86,7 +104,7 @@ export class LoadGenerator extends Construct {
       logGroup,
       // A retried slice would run the load twice: the CLI invokes synchronously and retries nothing either.
       retryAttempts: 0,
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...loadGeneratorEnvironment(props.targetHost, loadTest) },
       bundling: {
         minify: true,
         sourceMap: true,
@@ -99,5 +117,17 @@ export class LoadGenerator extends Construct {
         // synth does not bundle megabytes of SDK for every environment.
       },
     });
+
+    // Trusts this account: whoever the account's own IAM policies allow sts:AssumeRole on it (an AWS role's
+    // trust in the account root delegates the decision to those policies,
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts).
+    this.invokerRole = new iam.Role(this, 'InvokerRole', {
+      assumedBy: new iam.AccountRootPrincipal(),
+      description: 'Assumed by the operator to run npm run loadtest: may invoke the load generator, nothing else',
+      maxSessionDuration: Duration.hours(12),
+    });
+    // The unqualified function only (grantInvoke would add `<arn>:*`, every version and alias): the CLI
+    // invokes it by name, and it publishes no versions.
+    this.invokerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }));
   }
 }

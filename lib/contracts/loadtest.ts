@@ -150,3 +150,63 @@ export const runResultFileSchema = loadResultSchema.extend({
   phaseResults: z.array(loadResultSchema.omit({ distribution: true })).optional(),
 });
 export type RunResultFile = z.infer<typeof runResultFileSchema>;
+
+/**
+ * The load-generator function's environment, set by the LoadTest stack (lib/constructs/load-generator.ts):
+ * the one host it may load and the limits it enforces on every event, whatever invoked it. The CLI plans
+ * within the same `loadTest.*` keys, so a plan it accepts passes these checks.
+ */
+export const LOAD_GENERATOR_ENV = {
+  /** Host name of the stack's API (the load balancer's DNS name); the only host a target may name. */
+  targetHost: 'LOADTEST_TARGET_HOST',
+  /** loadTest.maxRatePerWorker: highest arrival rate in one event's phases (req/s). */
+  maxRatePerWorker: 'LOADTEST_MAX_RATE_PER_WORKER',
+  /** loadTest.maxConcurrencyPerWorker: highest `maxConcurrency`. */
+  maxConcurrency: 'LOADTEST_MAX_CONCURRENCY',
+  /** loadTest.sliceSeconds: longest total duration of one event's phases (s). */
+  maxSliceSeconds: 'LOADTEST_MAX_SLICE_SECONDS',
+  /** loadTest.requestTimeoutMs: longest per-request timeout (ms). */
+  maxTimeoutMs: 'LOADTEST_MAX_TIMEOUT_MS',
+  /** The methods of loadTest.mix, comma-separated: the only methods a mix may use. */
+  methods: 'LOADTEST_METHODS',
+} as const;
+
+const positiveFromEnv = (name: string) =>
+  z.coerce.number({ error: `${name} must be a number` }).positive(`${name} must be > 0`);
+
+/** The limits as the handler reads them from its environment (missing or malformed: the handler refuses to run). */
+export const loadGeneratorLimitsSchema = z.object({
+  [LOAD_GENERATOR_ENV.targetHost]: z
+    .string({ error: `${LOAD_GENERATOR_ENV.targetHost} must be set` })
+    .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, `${LOAD_GENERATOR_ENV.targetHost} must be a host name (with an optional port)`),
+  [LOAD_GENERATOR_ENV.maxRatePerWorker]: positiveFromEnv(LOAD_GENERATOR_ENV.maxRatePerWorker),
+  [LOAD_GENERATOR_ENV.maxConcurrency]: positiveFromEnv(LOAD_GENERATOR_ENV.maxConcurrency),
+  [LOAD_GENERATOR_ENV.maxSliceSeconds]: positiveFromEnv(LOAD_GENERATOR_ENV.maxSliceSeconds),
+  [LOAD_GENERATOR_ENV.maxTimeoutMs]: positiveFromEnv(LOAD_GENERATOR_ENV.maxTimeoutMs),
+  [LOAD_GENERATOR_ENV.methods]: z
+    .string({ error: `${LOAD_GENERATOR_ENV.methods} must be set` })
+    .transform((s) => s.split(',').filter(Boolean))
+    .pipe(z.array(z.enum(HTTP_METHODS)).min(1, `${LOAD_GENERATOR_ENV.methods} must name at least one method`)),
+});
+export type LoadGeneratorLimitsEnv = z.input<typeof loadGeneratorLimitsSchema>;
+
+/** The `loadTest.*` keys the load generator enforces. */
+export interface LoadGeneratorLimits {
+  readonly maxRatePerWorker: number;
+  readonly maxConcurrencyPerWorker: number;
+  readonly sliceSeconds: number;
+  readonly requestTimeoutMs: number;
+  readonly mix: ReadonlyArray<{ readonly method: (typeof HTTP_METHODS)[number] }>;
+}
+
+/** The function's environment for `targetHost` (a token in the stack; a test server's host:port in tests). */
+export function loadGeneratorEnvironment(targetHost: string, limits: LoadGeneratorLimits): Record<string, string> {
+  return {
+    [LOAD_GENERATOR_ENV.targetHost]: targetHost,
+    [LOAD_GENERATOR_ENV.maxRatePerWorker]: String(limits.maxRatePerWorker),
+    [LOAD_GENERATOR_ENV.maxConcurrency]: String(limits.maxConcurrencyPerWorker),
+    [LOAD_GENERATOR_ENV.maxSliceSeconds]: String(limits.sliceSeconds),
+    [LOAD_GENERATOR_ENV.maxTimeoutMs]: String(limits.requestTimeoutMs),
+    [LOAD_GENERATOR_ENV.methods]: [...new Set(limits.mix.map((r) => r.method))].sort().join(','),
+  };
+}

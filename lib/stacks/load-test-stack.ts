@@ -8,6 +8,8 @@ import { STACK_OUTPUTS } from '../contracts/stacks';
 
 export interface LoadTestStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
+  /** The Compute stack's load balancer DNS name: the only host the load generator will load. */
+  readonly targetHost: string;
   readonly loadTest: LoadTestConfig;
   readonly logRetentionDays: number;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
@@ -28,6 +30,10 @@ export class LoadTestStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.loadGeneratorFunctionName, {
       value: this.generator.function.functionName,
       description: 'The function npm run loadtest invokes (one invocation per worker per slice)',
+    });
+    new CfnOutput(this, 'LoadGeneratorInvokerRoleArn', {
+      value: this.generator.invokerRole.roleArn,
+      description: 'Assume this role (e.g. an AWS profile with role_arn) to run npm run loadtest through the load generator',
     });
   }
 }

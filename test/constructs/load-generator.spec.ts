@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { LoadGenerator, SLICE_MARGIN_SECONDS } from '../../lib/constructs/load-generator';
-import { LOADTEST_NAMESPACE } from '../../lib/contracts/loadtest';
+import { LOAD_GENERATOR_ENV, LOADTEST_NAMESPACE } from '../../lib/contracts/loadtest';
 import { STACK_OUTPUTS } from '../../lib/contracts/stacks';
 import { configFor, featureFlags } from '../helpers/context';
 import { synth } from '../helpers/synth';
@@ -45,6 +45,7 @@ describe('LoadTest stack (opt-in)', () => {
     const stack = new Stack(app, 'Probe', { env: { region: 'us-east-1' } });
     new LoadGenerator(stack, 'LoadGenerator', {
       vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }),
+      targetHost: 'api.example.com',
       loadTest: { ...cfg.loadTest, reserveConcurrency: true, maxWorkers: 7 },
       encryptionKey: new kms.Key(stack, 'Key'),
       logRetentionDays: 7,
@@ -83,8 +84,36 @@ describe('LoadTest stack (opt-in)', () => {
     t.hasOutput(STACK_OUTPUTS.loadGeneratorFunctionName, { Value: { Ref: fnId } });
   });
 
-  test('depends on the Network stack only: Compute, Data and Monitoring can be replaced without it', () => {
-    expect(stacks.loadTest!.dependencies.map((s) => s.stackName)).toEqual(['ScalingBlueprint-Staging-Network']);
+  test('its only target is the Compute stack\'s load balancer, and its limits are loadTest\'s keys, in its environment', () => {
+    expect(fn.Properties.Environment.Variables).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      [LOAD_GENERATOR_ENV.targetHost]: { 'Fn::GetStackOutput': expect.objectContaining({ StackName: stacks.compute.stackName, OutputName: expect.stringMatching(/LoadBalancer.*DNSName/) }) },
+      [LOAD_GENERATOR_ENV.maxRatePerWorker]: String(cfg.loadTest.maxRatePerWorker),
+      [LOAD_GENERATOR_ENV.maxConcurrency]: String(cfg.loadTest.maxConcurrencyPerWorker),
+      [LOAD_GENERATOR_ENV.maxSliceSeconds]: String(cfg.loadTest.sliceSeconds),
+      [LOAD_GENERATOR_ENV.maxTimeoutMs]: String(cfg.loadTest.requestTimeoutMs),
+      [LOAD_GENERATOR_ENV.methods]: [...new Set(cfg.loadTest.mix.map((r) => r.method))].sort().join(','),
+    });
+  });
+
+  test('a dedicated invoker role, trusted by this account, may invoke the function and do nothing else', () => {
+    const [roleId, role] = Object.entries(t.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith('LoadGeneratorInvokerRole'))!;
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({
+      Action: 'sts:AssumeRole',
+      Effect: 'Allow',
+      Principal: { AWS: { 'Fn::Join': ['', ['arn:aws:iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
+    })]);
+    const statements = policyStatements(t, 'LoadGeneratorInvokerRole');
+    expect(actions(statements)).toEqual(['lambda:InvokeFunction']);
+    expect(statements.flatMap((st) => [st.Resource].flat())).toEqual([{ 'Fn::GetAtt': [fnId, 'Arn'] }]);
+    t.hasOutput('LoadGeneratorInvokerRoleArn', { Value: { 'Fn::GetAtt': [roleId, 'Arn'] } });
+    // no resource-based policy opens the function to anyone else
+    t.resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+
+  test('depends on Network and Compute (its target), by weak references: Compute can be replaced without it', () => {
+    expect(stacks.loadTest!.dependencies.map((s) => s.stackName).sort()).toEqual(['ScalingBlueprint-Staging-Compute', 'ScalingBlueprint-Staging-Network']);
+    expect(JSON.stringify(t.toJSON())).not.toContain('Fn::ImportValue');
   });
 });
 

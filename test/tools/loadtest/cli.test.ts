@@ -7,6 +7,7 @@ import { handler } from '../../../lambda/load-generator/index';
 import { readLoadResult } from '../../../tools/kpi-report/sources';
 import { main } from '../../../tools/loadtest/cli';
 import { stackPrefix } from '../../../lib/contracts/stacks';
+import { loadGeneratorEnvironment } from '../../../lib/contracts/loadtest';
 import { MOTO_ENV, motoClient, uniqueId } from '../kpi-report/moto';
 import { startServer, type TestServer } from '../../load-engine/server';
 
@@ -17,6 +18,10 @@ let server: TestServer;
 let out: string;
 beforeAll(async () => {
   server = await startServer({ limitRps: 130 });
+  // The in-process handler's environment, as the LoadTest stack sets it from cdk.json's loadTest defaults,
+  // with this test's server as the stack's API.
+  const lt = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context['scaling-blueprint'].defaults.loadTest;
+  Object.assign(process.env, loadGeneratorEnvironment(new URL(server.url).host, lt));
   out = fs.mkdtempSync(path.join(os.tmpdir(), 'loadtest-cli-'));
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { handler } from '../../../lambda/load-generator/index';
 import { runRemote } from '../../../tools/loadtest/run';
 import { FLUSH_RESERVE_MS } from '../../../lambda/load-generator/worker';
-import { LOADTEST_METRICS, LOADTEST_NAMESPACE, type LoadWorkerEvent } from '../../../lib/contracts/loadtest';
+import { LOAD_GENERATOR_ENV, LOADTEST_METRICS, LOADTEST_NAMESPACE, loadGeneratorEnvironment, type LoadWorkerEvent } from '../../../lib/contracts/loadtest';
 import { MOTO_ENV, motoClient, uniqueId } from '../kpi-report/moto';
 import { serverRate, startServer, type TestServer } from '../../load-engine/server';
 
@@ -12,12 +12,16 @@ function contextWithMs(ms: number) {
   return { getRemainingTimeInMillis: () => deadline - Date.now() };
 }
 
+const LIMITS = { maxRatePerWorker: 200, maxConcurrencyPerWorker: 100, sliceSeconds: 10, requestTimeoutMs: 2000, mix: [{ method: 'GET' as const }, { method: 'POST' as const }] };
+
 let server: TestServer;
 const savedEnv = { ...process.env };
 beforeAll(async () => {
   // The handler's CloudWatch client comes from the environment, as in Lambda: point it at moto_server.
   Object.assign(process.env, MOTO_ENV);
   server = await startServer();
+  // As the LoadTest stack sets it, with this test's server as the stack's API.
+  Object.assign(process.env, loadGeneratorEnvironment(new URL(server.url).host, LIMITS));
 });
 afterAll(async () => {
   process.env = savedEnv;
@@ -86,6 +90,53 @@ describe('load-generator handler', () => {
     await expect(handler({ ...event(), target: '', maxConcurrency: 0 }, contextWithMs(60_000))).rejects.toThrow(
       'load-generator: invalid event: target must be a non-empty string; maxConcurrency must be ≥ 1',
     );
+  });
+});
+
+describe('load-generator handler: only its own target, within its limits', () => {
+  // Each refusal is thrown before a request is sent: the server sees nothing.
+  afterEach(() => expect(server.seen).toHaveLength(0));
+  const refused = (over: Partial<LoadWorkerEvent>) => handler(event({ publish: false, ...over }), contextWithMs(60_000));
+
+  test('refuses a target that is not its stack\'s API, whatever the scheme, port or path', async () => {
+    const allowed = new URL(server.url).host;
+    for (const target of ['http://example.com', `https://evil.example${new URL(server.url).port ? ':' + new URL(server.url).port : ''}`, `http://localhost:${new URL(server.url).port}/`, 'http://127.0.0.1:1/']) {
+      await expect(refused({ target })).rejects.toThrow(`load-generator: refused: target "${target}" is not this stack's API (${allowed})`);
+    }
+    await expect(refused({ target: 'ftp://' + allowed })).rejects.toThrow('must be http:// or https://');
+    await expect(refused({ target: `http://user:pw@${allowed}` })).rejects.toThrow('must not carry credentials');
+  });
+
+  test('refuses a host header override and a path that would smuggle a header', async () => {
+    await expect(refused({ mix: [{ name: 'h', method: 'GET', path: '/', weight: 1, headers: { HoSt: 'example.com' } }] })).rejects.toThrow(
+      'load-generator: refused: mix "h" sets the host header; the target\'s host is the only one sent',
+    );
+    await expect(refused({ mix: [{ name: 'p', method: 'GET', path: '/ HTTP/1.1\r\nHost: example.com\r\n\r\nGET /', weight: 1 }] })).rejects.toThrow(
+      'mix "p" path contains whitespace or a control character',
+    );
+  });
+
+  test('enforces rate, duration, concurrency, timeout and methods from its environment, all problems at once', async () => {
+    await expect(refused({
+      phases: [{ durationSeconds: 8, arrivalRate: 10 }, { durationSeconds: 8, arrivalRate: 10, rampTo: 500 }],
+      maxConcurrency: 101,
+      timeoutMs: 2001,
+      mix: [{ name: 'd', method: 'DELETE', path: '/items/1', weight: 1 }],
+    })).rejects.toThrow(
+      'load-generator: refused: mix "d" method DELETE is not one of loadTest.mix\'s (GET, POST); ' +
+        'phases peak at 500 req/s, above loadTest.maxRatePerWorker = 200; phases last 16 s, above loadTest.sliceSeconds = 10; ' +
+        'maxConcurrency 101 is above loadTest.maxConcurrencyPerWorker = 100; timeoutMs 2001 is above loadTest.requestTimeoutMs = 2000',
+    );
+  });
+
+  test('refuses to run at all without its environment', async () => {
+    const saved = process.env[LOAD_GENERATOR_ENV.targetHost];
+    delete process.env[LOAD_GENERATOR_ENV.targetHost];
+    try {
+      await expect(refused({})).rejects.toThrow(`load-generator: refusing to run without its limits: ${LOAD_GENERATOR_ENV.targetHost} must be set`);
+    } finally {
+      process.env[LOAD_GENERATOR_ENV.targetHost] = saved;
+    }
   });
 });
 
