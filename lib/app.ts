@@ -97,7 +97,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
       ...common,
       description: `scaling-blueprint ${config.envName}: load-generator Lambda for npm run loadtest (opt-in)`,
       vpc: network.vpc,
-      // A weak reference (Fn::GetStackOutput): Compute can still be replaced without this stack's leave.
+      // A weak reference (Fn::GetStackOutput): Compute can still be replaced without first touching this stack.
       targetHost: web.loadBalancer.loadBalancerDnsName,
       loadTest: config.loadTest,
       logRetentionDays: config.compute.logRetentionDays,
