@@ -12,4 +12,6 @@ module.exports = {
   globalTeardown: '<rootDir>/test/workload/global-teardown.ts',
   // Synth is CPU-bound: use both cores of the 2-core reference machine (jest's default leaves one idle).
   maxWorkers: 2,
+  // The heaviest files start first, on both workers, even without jest's timing cache (see the file).
+  testSequencer: '<rootDir>/test/helpers/heavy-first-sequencer.cjs',
 };
