@@ -152,7 +152,11 @@ describe('npm run preflight', () => {
     // GIVEN the project's cdk.json (dev) synthesized by its own app command; docker answered by a stub
     // builder without arm64 (the synth itself runs for real).
     const docker = dockerRunner({ 'docker version': { stdout: '27.3.1\n' }, 'docker buildx inspect': { stdout: 'Platforms: linux/amd64, linux/386\n' } });
-    const run: ProcessRunner = (command, args, options) => (command === 'docker' ? docker(command, args, options) : runProcess(command, args, options));
+    // CDK's built-in CloudFormation validation off in the app's process (~3 s of CPU; CDK reads CDK_VALIDATION):
+    // preflight reads templates and manifests, and test/stacks/compliance.test.ts runs that validation.
+    const run: ProcessRunner = (command, args, options) => (command === 'docker'
+      ? docker(command, args, options)
+      : runProcess(command, args, { ...options, env: { ...(options?.env ?? process.env), CDK_VALIDATION: 'false' } }));
     const deps: CliDeps = { sts: motoSts, clients: () => clients(4000), run, env: {} };
     const { o, deps: io } = capture();
     // WHEN
