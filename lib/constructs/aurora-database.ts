@@ -178,14 +178,7 @@ export class AuroraDatabase extends Construct {
     if (props.deletionProtection) {
       // Whatever aws-cdk-lib would default it to: in the template, any value is sent again on every update.
       cfnCluster.addPropertyDeletionOverride('DeletionProtection');
-      this.deletionProtection = new AuroraDeletionProtection(this, 'DeletionProtection', {
-        vpc: props.vpc,
-        cluster: this.cluster,
-        encryptionKey,
-        logRetentionDays: config.logRetentionDays,
-        logRetentionKey: 'database.logRetentionDays',
-        removalPolicy: props.removalPolicy,
-      });
+      this.deletionProtection = new AuroraDeletionProtection(this, 'DeletionProtection', this.clusterHelperProps(props));
       const afterCreate = `Deletion protection is on, but set by the AuroraDeletionProtection custom resource (Custom::AuroraDeletionProtection, lambda/aurora-deletion-protection), which depends on every other resource of this stack, instead of by this template: with DeletionProtection in the template, a first deploy that fails after the cluster exists cannot roll back (RDS refuses to delete a protected cluster; the stack ends in ROLLBACK_FAILED), and CloudFormation would send the template's value again on every later update of the cluster.`;
       Validations.of(this.cluster).acknowledge({ id: 'AwsSolutions-RDS10', reason: afterCreate });
       guardException(this.cluster, 'CT.RDS.PR.3', afterCreate);
@@ -287,14 +280,7 @@ export class AuroraDatabase extends Construct {
       // over to one of them while the template's instances go. On create it runs the other way: the cleanup
       // (a no-op then) comes once the instances exist, the scalable target after it.
       // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
-      this.readerCleanup = new AuroraReaderCleanup(this, 'ReaderCleanup', {
-        vpc: props.vpc,
-        cluster: this.cluster,
-        encryptionKey,
-        logRetentionDays: config.logRetentionDays,
-        logRetentionKey: 'database.logRetentionDays',
-        removalPolicy: props.removalPolicy,
-      });
+      this.readerCleanup = new AuroraReaderCleanup(this, 'ReaderCleanup', this.clusterHelperProps(props));
       this.readerScaling.node.addDependency(this.readerCleanup.resource);
       this.readerCleanup.resource.node.addDependency(...dbInstances);
       this.readerScaling.scaleToTrackMetric('ReaderCpuTracking', {
@@ -331,5 +317,17 @@ export class AuroraDatabase extends Construct {
       reason: 'RDS names one OS-metrics log stream per instance (by its resource id, unknown at synth); the grant is limited to the RDSOSMetrics group.',
     });
     return role;
+  }
+
+  /** What both of the cluster's custom resources (deletion protection, reader cleanup) are given. */
+  private clusterHelperProps(props: AuroraDatabaseProps) {
+    return {
+      vpc: props.vpc,
+      cluster: this.cluster,
+      encryptionKey: props.encryptionKey,
+      logRetentionDays: props.config.logRetentionDays,
+      logRetentionKey: 'database.logRetentionDays',
+      removalPolicy: props.removalPolicy,
+    };
   }
 }
