@@ -1,7 +1,6 @@
 import { Aspects, Aws, type CfnElement, CfnResource, CustomResource, Duration, type IAspect, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
@@ -11,17 +10,11 @@ import { join } from 'path';
 import type { StatefulConfig } from '../config/schema';
 import { closeDefaultEgress } from './egress';
 import { encryptedLogGroup } from './encryption';
-import { vpcFunctionRole } from './vpc-function';
+import { vpcFunctionRole, type VpcFunctionsProps } from './vpc-function';
 
-export interface AuroraDeletionProtectionProps {
-  readonly vpc: ec2.IVpc;
+export interface AuroraDeletionProtectionProps extends VpcFunctionsProps {
   /** The cluster to protect; its template leaves `DeletionProtection` out. */
   readonly cluster: rds.IDatabaseCluster;
-  /** Encrypts the functions' log group (the key must let CloudWatch Logs use it). */
-  readonly encryptionKey: kms.IKey;
-  readonly logRetentionDays: number;
-  /** The config key that set `logRetentionDays`, named when a Control Tower exception explains it. @default - none named */
-  readonly logRetentionKey?: string;
   /** `stateful.removalPolicy` of the cluster (never `destroy`: such a cluster is not protected). */
   readonly removalPolicy: StatefulConfig['removalPolicy'];
 }

@@ -1,7 +1,6 @@
 import { Aws, type CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
@@ -11,17 +10,11 @@ import { join } from 'path';
 import type { StatefulConfig } from '../config/schema';
 import { encryptedLogGroup } from './encryption';
 import { guardException } from './guard';
-import { vpcFunctionRole } from './vpc-function';
+import { vpcFunctionRole, type VpcFunctionsProps } from './vpc-function';
 
-export interface AuroraReaderCleanupProps {
-  readonly vpc: ec2.IVpc;
+export interface AuroraReaderCleanupProps extends VpcFunctionsProps {
   /** The cluster whose autoscaled readers are removed before CloudFormation deletes it. */
   readonly cluster: rds.IDatabaseCluster;
-  /** Encrypts the functions' log groups (the key must let CloudWatch Logs use it). */
-  readonly encryptionKey: kms.IKey;
-  readonly logRetentionDays: number;
-  /** The config key that set `logRetentionDays`, named when a Control Tower exception explains it. @default - none named */
-  readonly logRetentionKey?: string;
   /**
    * `stateful.removalPolicy`: with `retain` the cluster outlives the stack, and so do its autoscaled readers
    * (CloudFormation never calls the cleanup on stack deletion, only when the deploy that created them rolls

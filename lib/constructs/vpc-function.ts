@@ -1,7 +1,19 @@
 import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+
+/** What a construct of Lambda functions in the VPC, logging to encrypted groups, needs (the Aurora custom resources). */
+export interface VpcFunctionsProps {
+  readonly vpc: ec2.IVpc;
+  /** Encrypts the functions' log groups (the key must let CloudWatch Logs use it). */
+  readonly encryptionKey: kms.IKey;
+  readonly logRetentionDays: number;
+  /** The config key that set `logRetentionDays`, named when a Control Tower exception explains it. @default - none named */
+  readonly logRetentionKey?: string;
+}
 
 /**
  * The execution role of a Lambda function that runs in a VPC, with inline permissions only: write to its

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import type { BlueprintConfig } from '../../lib/config/schema';
 import { runResultFileSchema, type RunResultFile } from '../../lib/contracts/loadtest';
-import { parseFlags } from '../common/args';
+import { parseFlags, runCli } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
-import { EXIT, usageErrorText, UsageError } from '../common/errors';
+import { cannotRunExit, errorMessage, EXIT, UsageError } from '../common/errors';
 import { fmt } from '../kpi-report/evaluate';
 import { derive } from './derive';
 import { readKpiReport, serverView, type ServerView } from './kpi-report-file';
@@ -178,15 +178,8 @@ export function main(argv: readonly string[], deps: CliDeps = {}): number {
     out(args.json ? renderJson(c) : renderText(c));
     return c.exitCode;
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(usageErrorText('calibrate', e, USAGE));
-      return EXIT.cannotRun;
-    }
-    err(`calibrate: no answer: ${e instanceof Error ? e.message : String(e)}\n`);
-    return EXIT.cannotRun;
+    return cannotRunExit('calibrate', USAGE, e, err, (x) => `no answer: ${errorMessage(x)}`);
   }
 }
 
-if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2));
-}
+if (require.main === module) runCli(main);

@@ -23,3 +23,10 @@ export function positiveNumber(flag: string, value: string | undefined): number 
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} = "${value}": must be a number > 0`, true);
   return n;
 }
+
+/** Runs a CLI's main() on the process's arguments and sets the exit code it returns. */
+export function runCli(main: (argv: readonly string[]) => number | Promise<number>): void {
+  void Promise.resolve(main(process.argv.slice(2))).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -22,3 +22,23 @@ export class UsageError extends Error {
 export function usageErrorText(tool: string, error: UsageError, usage: string): string {
   return `${tool}: ${error.message}\n${error.showUsage ? `\n${usage}\n` : ''}`;
 }
+
+/** The message of anything thrown: an Error's message, else its string form. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * What a CLI's main() does with an error it caught: a UsageError prints `usageErrorText`, anything else
+ * `<tool>: <describe(e)>`; either way the CLI exits 2 (no answer).
+ */
+export function cannotRunExit(tool: string, usage: string, e: unknown, err: (s: string) => void, describe: (e: unknown) => string): typeof EXIT.cannotRun {
+  err(e instanceof UsageError ? usageErrorText(tool, e, usage) : `${tool}: ${describe(e)}\n`);
+  return EXIT.cannotRun;
+}
+
+/** `no verdict: <name>: <message>`: what kpi-report and preflight print for an unexpected error. */
+export function noVerdict(e: unknown): string {
+  const error = e as Error;
+  return `no verdict: ${error.name}: ${error.message}`;
+}

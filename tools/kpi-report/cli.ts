@@ -2,9 +2,9 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseFlags } from '../common/args';
+import { parseFlags, runCli } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
-import { EXIT, usageErrorText, UsageError } from '../common/errors';
+import { cannotRunExit, EXIT, noVerdict, UsageError } from '../common/errors';
 import { renderTimelineSvg } from './chart';
 import { evaluate, type RunInput } from './evaluate';
 import { clientKeys, clientRequests, fetchMetrics, listRunIds, serverRequests } from './fetch';
@@ -53,13 +53,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     if (!report) return EXIT.ok;
     return report.exitCode;
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(usageErrorText('kpi-report', e, USAGE));
-    } else {
-      const error = e as Error;
-      err(`kpi-report: no verdict: ${error.name}: ${error.message}\n`);
-    }
-    return EXIT.cannotRun;
+    return cannotRunExit('kpi-report', USAGE, e, err, noVerdict);
   }
 }
 
@@ -240,8 +234,4 @@ export function parseTime(value: string, now: number, flag: string): number {
   return abs;
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+if (require.main === module) runCli(main);

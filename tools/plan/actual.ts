@@ -125,7 +125,7 @@ export function compareWithRun(sim: Simulation, resultFile: string, result: RunR
     tasks = { source: `${report.file} (CloudWatch RunningTaskCount via npm run kpi-report)`, observed: view.apiTasks, predicted: predictedTasks };
     if (!view.apiTasks) notes.push(`${report.file} has no running-task data (a local run, or Container Insights off): task counts are not compared.`);
   } else {
-    notes.push('observed task counts are not compared: they are in CloudWatch, not in the result file; pass --report <kpi-reports/<run>/report.json> (npm run kpi-report) for a run against a deployed environment.');
+    notes.push('observed task counts are not compared: they are in CloudWatch, not in the result file; pass --run <id> (reads CloudWatch) or --report <kpi-reports/<run>/report.json> (npm run kpi-report) for a run against a deployed environment.');
   }
   if (result.mode === 'local') notes.push('a local run measures this machine, not Fargate tasks: expect the model (built on api.capacityPerTaskRps) to be off by the difference.');
   const optimistic = windows.filter((w) => w.off.p99Ms !== null && w.off.p99Ms > 0);

@@ -4,9 +4,9 @@ import type { BlueprintConfig } from '../../lib/config/schema';
 import { LOAD_PROFILES, type Phase, type RunResultFile } from '../../lib/contracts/loadtest';
 import { readResultFile } from '../calibrate/cli';
 import { readKpiReport } from '../calibrate/kpi-report-file';
-import { parseFlags, positiveNumber } from '../common/args';
+import { parseFlags, positiveNumber, runCli } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
-import { EXIT, usageErrorText, UsageError } from '../common/errors';
+import { cannotRunExit, errorMessage, EXIT, UsageError } from '../common/errors';
 import { fmt } from '../kpi-report/evaluate';
 import { compareWithRun, phasesOfRun } from './actual';
 import { renderPlanSvg } from './chart';
@@ -230,17 +230,8 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     else out(`${renderText(report)}${compareText ? `\n${compareText}\n` : ''}`);
     return report.exitCode;
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(usageErrorText('plan', e, USAGE));
-      return EXIT.cannotRun;
-    }
-    err(`plan: no answer: ${e instanceof Error ? e.message : String(e)}\n`);
-    return EXIT.cannotRun;
+    return cannotRunExit('plan', USAGE, e, err, (x) => `no answer: ${errorMessage(x)}`);
   }
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+if (require.main === module) runCli(main);

@@ -7,9 +7,9 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { BlueprintConfig } from '../../lib/config/schema';
-import { parseFlags } from '../common/args';
+import { parseFlags, runCli } from '../common/args';
 import { loadEnvironmentConfig, PROJECT_CDK_JSON } from '../common/cdk-json';
-import { EXIT, usageErrorText, UsageError } from '../common/errors';
+import { cannotRunExit, EXIT, noVerdict, UsageError } from '../common/errors';
 import { readAssembly, type AppFacts } from './assembly';
 import { ACTIONS, CHECKS, runChecks, type AwsClients } from './checks';
 import { callerIdentity, CredentialsError, type Identity } from './credentials';
@@ -125,13 +125,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     out(args.json ? renderJson(r) : renderText(r));
     return r.exitCode;
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(usageErrorText('preflight', e, USAGE));
-    } else {
-      const error = e as Error;
-      err(`preflight: no verdict: ${error.name}: ${error.message}\n`);
-    }
-    return EXIT.cannotRun;
+    return cannotRunExit('preflight', USAGE, e, err, noVerdict);
   }
 }
 
@@ -167,8 +161,4 @@ function parse(argv: readonly string[]) {
   });
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+if (require.main === module) runCli(main);
