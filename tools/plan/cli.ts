@@ -220,14 +220,18 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
   const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   try {
-    const args = parse(argv);
+    const { takeRunFlags, planVsRun } = await import('./observed');
+    const { argv: rest, run: runFlags } = takeRunFlags(argv);
+    const args = parse(rest);
     if (args === 'help') {
       out(`${USAGE}\n`);
       return EXIT.ok;
     }
     const { report, compareText } = await plan(args);
+    // --run <id>: tools/plan/observed.ts reads the run from CloudWatch (its flags were taken out before parse).
+    const vsRun = runFlags ? `\n${await planVsRun(report, runFlags, args.config)}\n` : '';
     if (args.json) out(renderJson(report));
-    else out(`${renderText(report)}${compareText ? `\n${compareText}\n` : ''}`);
+    else out(`${renderText(report)}${compareText ? `\n${compareText}\n` : ''}${vsRun}`);
     return report.exitCode;
   } catch (e) {
     return cannotRunExit('plan', USAGE, e, err, (x) => `no answer: ${errorMessage(x)}`);
