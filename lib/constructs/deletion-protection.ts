@@ -27,8 +27,11 @@ const HANDLER_TIMEOUT = Duration.minutes(14);
  * the stack exists, instead of by the template.
  *
  * With `DeletionProtection: true` in the template, a first deploy that fails after the cluster is created
- * cannot roll back: RDS refuses to delete a protected cluster, and the stack ends in ROLLBACK_FAILED, to be
- * deleted by hand. So the template leaves the property out, and this resource, which depends on every other
+ * cannot roll back: RDS refuses to delete a protected cluster ("you can't delete a DB cluster with deletion
+ * protection turned on": https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_DeleteCluster.html#USER_DeletionProtection;
+ * reproduced against moto's RDS in test/lambda/aurora-deletion-protection.test.ts), and the stack ends in
+ * ROLLBACK_FAILED, to be deleted by hand (DeletionPolicy RetainExceptOnCreate does not help: the delete is refused:
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html). So the template leaves the property out, and this resource, which depends on every other
  * resource of the stack, calls rds:ModifyDBCluster DeletionProtection=true when it is created (and updated):
  * last, once the creation can no longer fail on another resource. Leaving the property out (rather than
  * `false`) matters on every later update too: CloudFormation's AWS::RDS::DBCluster handler sends the

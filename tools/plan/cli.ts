@@ -34,6 +34,10 @@ against the SLA; the monthly cost.
   --result <file>            a load-test result (loadtest-results/<run>.json): plan vs actual for that run
                              (its profile, unless --profile or --rate is given)
   --report <file>            with --result: the run's KPI report.json, for the observed running tasks
+  --run <id>                 a deployed run: its running tasks, request rate and p99 from CloudWatch, next to
+                             the plan (uses loadtest-results/<id>.json as --result when it is there)
+  --sources <file>           with --run: KpiSources JSON instead of the Monitoring stack's output
+  --results <dir>            with --run: where the run's result file is (default loadtest-results)
   --out <dir>                where plan.svg and plan.json go (default plan-reports/<env>-<profile>)
   --config <file>            cdk.json to read (default: the project's cdk.json)
   --json                     print the plan as JSON (tools/plan/report.ts planReportSchema)
