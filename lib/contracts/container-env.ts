@@ -49,6 +49,8 @@ export const containerEnvSchema = z.object({
   WORKER_VISIBILITY_SECONDS: described(int(1, 43200).default(180), 'Worker: the visibility a message gets, extended by this much while its job runs (s); the stack sets the queue\'s visibility timeout.'),
   JOB_CPU_MS: described(int(0, 600_000).default(50), 'Default CPU work of a job when the request does not say (ms).'),
   JOB_IO_MS: described(int(0, 600_000).default(200), 'Default wait on I/O of a job when the request does not say (ms).'),
+  METRICS_ENVIRONMENT: described(z.string().min(1).default('local'), 'The `Environment` dimension of the workload\'s own metrics (EMF on stdout, lib/contracts/workload-metrics.ts): the config environment the stack was synthesized for.'),
+  METRICS_FLUSH_SECONDS: described(int(0, 60).default(10), 'How often buffered metrics are written as EMF lines (s); 0 writes only when a series holds 100 values or at shutdown.'),
 }).superRefine((e, ctx) => {
   if (e.DB_SECRET_ARN !== undefined && e.DB_IAM_AUTH) {
     ctx.addIssue({ code: 'custom', path: ['DB_SECRET_ARN'], message: 'unused with DB_IAM_AUTH=true (tokens replace the password): do not give the task the password' });

@@ -34,5 +34,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
     queueUrl: e.QUEUE_URL,
     worker: { concurrency: e.WORKER_CONCURRENCY, batchSize: e.WORKER_BATCH_SIZE, waitSeconds: e.WORKER_WAIT_SECONDS, visibilitySeconds: e.WORKER_VISIBILITY_SECONDS },
     job: { cpuMs: e.JOB_CPU_MS, ioMs: e.JOB_IO_MS },
+    metrics: { environment: e.METRICS_ENVIRONMENT, flushMs: e.METRICS_FLUSH_SECONDS * 1000 },
   };
 }
