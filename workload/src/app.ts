@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { CacheClient } from './cache';
 import type { Database } from './db';
+import type { Metrics } from './metrics';
 import { registerErrorHandlers } from './http';
 import { registerHealthRoutes } from './routes/health';
 import { registerItemRoutes } from './routes/items';
@@ -13,6 +14,8 @@ export interface ApiDeps {
   readonly cache: CacheClient;
   readonly sqs: SQSClient;
   readonly settings: Settings;
+  /** The workload's own KPIs (EMF); absent in tests that do not look at them. */
+  readonly metrics?: Metrics;
   readonly logger?: boolean;
 }
 
