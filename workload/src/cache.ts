@@ -124,10 +124,44 @@ class IamCluster extends Cluster {
   }
 }
 
+/** How long one connection attempt may take (TCP, TLS, AUTH) before ioredis drops it and retries. */
+export const CACHE_CONNECT_TIMEOUT_MS = 3000;
+/** At most one `cache_connection_error` line per this long per client: a down cache retries every 2 s. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * What a cache that stopped answering costs a caller: never more than CACHE_COMMAND_TIMEOUT_MS per command.
+ * - `commandTimeout` rejects a command sent and not answered in time (a paused server, a partition);
+ * - the offline queue holds commands only until the first connection is ready (so a request that arrives while
+ *   the process starts does not fail for nothing); after that, while the connection is down, a command fails at
+ *   once instead of queueing: ioredis would otherwise hold it (and everything after it, without bound) until a
+ *   reconnect, and send it late, a SET of a row older than what was written since;
+ * - one retry of a command caught by a reconnect, not 20 (ioredis's default);
+ * - an 'error' listener, so a connection error is a log line (at most one per 10 s) and not ioredis's
+ *   "Unhandled error event" on every reconnect attempt.
+ * Callers fall back to the database when a command fails (./item-cache.ts).
+ */
+function failFast(client: CacheClient): CacheClient {
+  let lastLog = 0;
+  let suppressed = 0;
+  client.on('error', (err: Error) => {
+    const now = Date.now();
+    if (now - lastLog < ERROR_LOG_INTERVAL_MS) {
+      suppressed++;
+      return;
+    }
+    process.stderr.write(`${JSON.stringify({ time: new Date(now).toISOString(), event: 'cache_connection_error', error: err.message, suppressed })}\n`);
+    lastLog = now;
+    suppressed = 0;
+  });
+  client.once('ready', () => { client.options.enableOfflineQueue = false; });
+  return client;
+}
+
 /**
  * Valkey/Redis over TLS; the cluster client when the group is sharded. With `s.iam`, AUTH as the IAM-enabled
  * user with an IAM token (from `auth`, by default signed with the default credential chain); without, no AUTH
- * (the local Redis of tests and `npm run workload:dev`).
+ * (the local Redis of tests and `npm run workload:dev`). Fails fast while the cache is down (failFast).
  */
 export function connectCache(s: CacheSettings, auth: CacheAuth | undefined = s.iam && iamAuth(s.iam)): CacheClient {
   const options = {
@@ -136,15 +170,17 @@ export function connectCache(s: CacheSettings, auth: CacheAuth | undefined = s.i
     // No CLIENT SETINFO on connect: the ElastiCache user's ACL allows only the commands the workload uses
     // (lib/constructs/cache.ts, CACHE_APP_COMMANDS), and the library name is not worth a permission.
     disableClientInfo: true,
-    maxRetriesPerRequest: 2,
+    maxRetriesPerRequest: 1,
+    commandTimeout: s.commandTimeoutMs,
+    connectTimeout: CACHE_CONNECT_TIMEOUT_MS,
     enableOfflineQueue: true,
   };
   const startup = [{ host: s.host, port: s.port }];
   // ElastiCache's TLS certificates name the configuration endpoint: keep it for every node.
-  const clusterOptions: ClusterOptions = { dnsLookup: (address, cb) => cb(null, address), redisOptions: options };
-  if (!auth) return s.clusterMode ? new Cluster(startup, clusterOptions) : new Redis({ ...startup[0], ...options });
+  const clusterOptions: ClusterOptions = { dnsLookup: (address, cb) => cb(null, address), redisOptions: options, enableOfflineQueue: true };
+  if (!auth) return failFast(s.clusterMode ? new Cluster(startup, clusterOptions) : new Redis({ ...startup[0], ...options }));
 
-  const client = s.clusterMode ? new IamCluster(startup, clusterOptions, auth) : new IamRedis({ ...startup[0], ...options }, auth);
+  const client = failFast(s.clusterMode ? new IamCluster(startup, clusterOptions, auth) : new IamRedis({ ...startup[0], ...options }, auth));
   // Connect now, as a client without lazyConnect would; a failure (no credentials, say) is reported, and the
   // next command tries again.
   client.connect().catch((err) => report(client, err));

@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../app';
 import { HttpError, parse } from '../http';
+import { ITEM_SELECT_SQL, ItemCache, versioned, type VersionedItem } from '../item-cache';
 
 const idParam = z.object({ id: z.string().regex(/^[1-9]\d{0,15}$/, 'a positive integer id') });
 const newItem = z.strictObject({
@@ -9,30 +10,63 @@ const newItem = z.strictObject({
   data: z.record(z.string(), z.unknown()).default({}),
 });
 
-/** Items are read cache-aside from the reader and written to the writer. */
-export function registerItemRoutes(app: FastifyInstance, { db, cache, settings }: ApiDeps): void {
-  const key = (id: string) => `${settings.cache.keyPrefix}item:${id}`;
+/**
+ * The read-your-writes cookie: POST /items sets it, holding the time (epoch ms) until which the client's item
+ * reads go to the writer, past the cache and the replicas. Aurora replicas usually lag the writer by less than
+ * 100 ms (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Replication.html), so a few
+ * seconds cover a client's own write with margin. The client chooses to send it: one sending it always costs
+ * what a cache miss costs, on the writer.
+ */
+export const READ_YOUR_WRITES_COOKIE = 'sb-ryw';
+
+function readsOwnWrites(request: FastifyRequest, windowMs: number): boolean {
+  if (windowMs === 0) return false;
+  const match = request.headers.cookie?.match(new RegExp(`(?:^|;\\s*)${READ_YOUR_WRITES_COOKIE}=(\\d{1,15})(?:;|$)`));
+  if (!match) return false;
+  const until = Number(match[1]);
+  const now = Date.now();
+  // A cookie promising more than one window from now was not set by us: it gets one window at most.
+  return until > now && until - now <= windowMs;
+}
+
+const ROUTE_GET = 'GET /items/:id';
+
+/**
+ * Items are read cache-aside (./item-cache.ts: fails open, single-flight, versioned refills) from the reader,
+ * and written to the writer, then to the cache.
+ */
+export function registerItemRoutes(app: FastifyInstance, { db, cache, settings, metrics }: ApiDeps): void {
+  const items = new ItemCache(cache, settings.cache, { metrics, log: (event, fields) => app.log.warn({ event, ...fields }, event) });
+  app.addHook('onClose', async () => items.close());
+  const select = (pool: typeof db.reader) => async (id: string): Promise<VersionedItem | null> => {
+    const { rows } = await pool.query(`SELECT ${ITEM_SELECT_SQL} FROM items WHERE id = $1`, [id]);
+    return rows.length === 0 ? null : versioned(rows[0]);
+  };
+  const fromReader = select(db.reader);
+  const fromWriter = select(db.writer);
+  const rywWindowMs = settings.cache.readYourWritesSeconds * 1000;
 
   app.get('/items/:id', async (request, reply) => {
     const { id } = parse(idParam, request.params);
-    if (settings.cache.ttlSeconds > 0) {
-      const cached = await cache.get(key(id));
-      if (cached !== null) return reply.header('x-cache', 'hit').send(JSON.parse(cached));
-    }
-    const { rows } = await db.reader.query('SELECT id, name, data, processed_count, created_at, updated_at FROM items WHERE id = $1', [id]);
-    if (rows.length === 0) throw new HttpError(404, `item ${id} not found`);
-    const item = rows[0];
-    if (settings.cache.ttlSeconds > 0) await cache.set(key(id), JSON.stringify(item), 'EX', settings.cache.ttlSeconds);
-    return reply.header('x-cache', 'miss').send(item);
+    const fresh = readsOwnWrites(request, rywWindowMs);
+    const read = await items.read(id, { reader: () => fromReader(id), writer: () => fromWriter(id) }, { fresh, route: ROUTE_GET });
+    if (read.item === null) throw new HttpError(404, `item ${id} not found`);
+    return reply.header('x-cache', read.cache).send(read.item);
   });
 
   app.post('/items', async (request, reply) => {
     const body = parse(newItem, request.body);
     const { rows } = await db.writer.query(
-      'INSERT INTO items (name, data) VALUES ($1, $2) RETURNING id, name, data, processed_count, created_at, updated_at',
+      `INSERT INTO items (name, data) VALUES ($1, $2) RETURNING ${ITEM_SELECT_SQL}`,
       [body.name, JSON.stringify(body.data)],
     );
-    await cache.del(key(String(rows[0].id)));
-    return reply.status(201).send(rows[0]);
+    // Committed: from here on nothing may fail the request (a retry would insert the item again). The cache
+    // write never throws; if the cache does not take it, it is retried when the cache answers again (ItemCache).
+    const created = versioned(rows[0]);
+    await items.written(String(created.row.id), created);
+    if (rywWindowMs > 0) {
+      reply.header('set-cookie', `${READ_YOUR_WRITES_COOKIE}=${Date.now() + rywWindowMs}; Max-Age=${settings.cache.readYourWritesSeconds}; Path=/items; HttpOnly; SameSite=Lax`);
+    }
+    return reply.status(201).send(created.row);
   });
 }
