@@ -175,7 +175,9 @@ function formatOf(schema: z.ZodType): string | undefined {
 function deepPartial(schema: z.ZodType): z.ZodType {
   if (!(schema instanceof z.ZodObject)) return schema;
   const shape = Object.fromEntries(Object.entries(schema.shape).map(([key, child]) => [key, deepPartial(child as z.ZodType).optional()]));
-  const partial = z.strictObject(shape);
+  // A catchall (loadTest.profiles: any name) stays open in an environment's override too.
+  const catchall = schema._zod.def.catchall;
+  const partial = catchall && !(catchall instanceof z.ZodNever) ? z.object(shape).catchall(deepPartial(catchall as z.ZodType)) : z.strictObject(shape);
   return schema.description ? partial.describe(schema.description) : partial;
 }
 

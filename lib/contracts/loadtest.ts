@@ -9,7 +9,13 @@ import * as z from 'zod';
 
 /** CloudWatch namespace, metric names and dimensions of the client-side load-test metrics. */
 export const LOADTEST_NAMESPACE = 'ScalingBlueprint/LoadTest';
-export const LOADTEST_DIMENSIONS = { environment: 'Environment', runId: 'RunId' } as const;
+/**
+ * Every metric is published twice per minute: with Environment and RunId (the run as a whole), and with
+ * Environment, RunId and Endpoint (one request-mix entry, by its `name`). The per-endpoint set carries
+ * Latency, Requests, Errors, Timeouts and Http2xx-5xx; Scheduled and Dropped are properties of arrivals,
+ * which have no endpoint until they are sent.
+ */
+export const LOADTEST_DIMENSIONS = { environment: 'Environment', runId: 'RunId', endpoint: 'Endpoint' } as const;
 export const LOADTEST_METRICS = {
   latency: 'Latency',          // Milliseconds, values/counts from the interval distribution
   requests: 'Requests',        // Count, sent
@@ -23,9 +29,21 @@ export const LOADTEST_METRICS = {
   http5xx: 'Http5xx',
 } as const;
 
-/** The profiles of `loadTest.profiles`, by name (`npm run loadtest -- --profile <name>`). */
+/**
+ * The profiles every environment has in `loadTest.profiles` (`npm run loadtest -- --profile <name>`); an
+ * environment may add profiles of any name matching PROFILE_NAME.
+ */
 export const LOAD_PROFILES = ['load', 'stress', 'soak', 'spike'] as const;
 export type LoadProfileName = (typeof LOAD_PROFILES)[number];
+/** A profile's name: the key under `loadTest.profiles`, also part of the default run id and file name. */
+export const PROFILE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A header value may name environment variables, `${env:NAME}`, resolved by `npm run loadtest` when the
+ * run starts: secrets (tokens) stay out of cdk.json, and the resolved values are never written to a result
+ * file or printed (tools/loadtest/headers.ts).
+ */
+export const ENV_REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -117,6 +135,30 @@ const ms = z.number().min(0);
 export const latencySummarySchema = z.object({ count, minMs: ms, meanMs: ms, p50Ms: ms, p90Ms: ms, p99Ms: ms, maxMs: ms });
 export type LatencySummary = z.infer<typeof latencySummarySchema>;
 
+/**
+ * One request-mix entry's share of a run (per-endpoint results): counted from the moment a request is sent
+ * (an arrival dropped at the concurrency cap was never assigned an entry). Its latency is measured as the
+ * run's is, from the intended send time.
+ */
+export const endpointResultSchema = z.object({
+  /** The mix entry's `name`: also the CloudWatch Endpoint dimension's value. */
+  name: z.string(),
+  method: z.enum(HTTP_METHODS),
+  /** The path template as configured (`/items/{{rand:1000}}`). */
+  path: z.string(),
+  sent: count,
+  completed: count,
+  timeouts: count,
+  errors: count,
+  status: statusCountsSchema,
+  /** Requests of this entry sent per second of the run (sent / the run's duration). */
+  achievedRps: z.number().min(0),
+  latency: latencySummarySchema,
+  /** For merging workers and slices; at most ENDPOINT_MAX_VALUES values. */
+  distribution: distributionSchema,
+});
+export type EndpointResult = z.infer<typeof endpointResultSchema>;
+
 /** The result of one engine run (one Lambda slice, or a local run); results merge with `mergeResults`. */
 export const loadResultSchema = countersSchema.extend({
   target: z.string(),
@@ -130,8 +172,44 @@ export const loadResultSchema = countersSchema.extend({
   distribution: distributionSchema,
   /** Problems that did not stop the run (e.g. metrics that could not be published). */
   warnings: z.array(z.string()).optional(),
+  /** One entry per request-mix entry, in the mix's order. @default - absent in results of older versions */
+  endpoints: z.array(endpointResultSchema).optional(),
+  /** The run stopped before its schedule ended (a signal, `npm run loadtest -- stop`, a Lambda deadline). */
+  stopped: z.boolean().optional(),
 });
 export type LoadResult = z.infer<typeof loadResultSchema>;
+
+/** How a run ended: every phase sent (`completed`), or stopped early with a partial result (`aborted`). */
+export const RUN_STATES = ['completed', 'aborted'] as const;
+/** What stopped an aborted run: Ctrl-C or a kill of the CLI, or `npm run loadtest -- stop --run <id>`. */
+export const STOP_CAUSES = ['SIGINT', 'SIGTERM', 'stop'] as const;
+
+/**
+ * What a run tested, so two result files can be compared (`npm run kpi-report -- --baseline`): the same
+ * environment, configuration, code, profile and target, or not.
+ */
+export const runTestedSchema = z.object({
+  /** The cdk.json environment (`--env`). */
+  environment: z.string(),
+  /** `sha256:<hex>` of that environment's loaded configuration (defaults merged), as canonical JSON (keys sorted). */
+  configHash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  /** HEAD of the checkout the CLI ran from; null outside a git checkout. */
+  gitCommit: z.string().nullable(),
+  /** Uncommitted changes to tracked files at the time; null when unknown. */
+  gitDirty: z.boolean().nullable(),
+  /** The loadTest.profiles entry; null when `--rate/--duration` ran without `--profile`. */
+  profile: z.string().nullable(),
+  /** `--rate/--duration`, when they replaced the profile's phases. */
+  override: z.object({ rate: z.number(), durationSeconds: z.number() }).nullable(),
+  /** The phases that were run (all workers together). */
+  phases: z.array(phaseSchema),
+  /** Base URL of the system under test. */
+  target: z.string(),
+  /** `<package name>@<version>` of the generator (package.json), with its engine mode. */
+  generatorVersion: z.string(),
+  mode: z.enum(['local', 'lambda']),
+});
+export type RunTested = z.infer<typeof runTestedSchema>;
 
 /**
  * `loadtest-results/<runId>.json`: what `npm run loadtest` writes and `npm run kpi-report` reads. The run's
@@ -140,7 +218,14 @@ export type LoadResult = z.infer<typeof loadResultSchema>;
 export const runResultFileSchema = loadResultSchema.extend({
   runId: z.string().optional(),
   envName: z.string().optional(),
-  profile: z.enum(LOAD_PROFILES).optional(),
+  /** loadTest.profiles' key (any PROFILE_NAME); absent for a `--rate/--duration` run without `--profile`. */
+  profile: z.string().regex(PROFILE_NAME, 'must be a profile name (letters, digits, "_" or "-")').optional(),
+  /** @default - completed (files written before this field) */
+  state: z.enum(RUN_STATES).optional(),
+  /** Set when state is aborted. */
+  stoppedBy: z.enum(STOP_CAUSES).optional(),
+  /** What was tested (environment, config hash, git commit, profile, target, generator version). */
+  tested: runTestedSchema.optional(),
   /** Where the engine ran: in the CLI's process, or in the load-generator Lambda. */
   mode: z.enum(['local', 'lambda']).optional(),
   /** Stress runs: requested rate of the first phase that broke the SLA, null when every phase held. */
@@ -169,7 +254,23 @@ export const LOAD_GENERATOR_ENV = {
   maxTimeoutMs: 'LOADTEST_MAX_TIMEOUT_MS',
   /** The methods of loadTest.mix, comma-separated: the only methods a mix may use. */
   methods: 'LOADTEST_METHODS',
+  /** Name of the SSM parameter `npm run loadtest -- stop` writes (StopBoard) and the workers poll. Optional. */
+  stopParameter: 'LOADTEST_STOP_PARAMETER',
+  /** loadTest.stopPollSeconds: how often a worker reads it (s). */
+  stopPollSeconds: 'LOADTEST_STOP_POLL_SECONDS',
 } as const;
+
+/**
+ * The value of the stop parameter: the runs stopped lately, newest first (`npm run loadtest -- stop` keeps
+ * STOP_BOARD_MAX of them, which keeps it far below the 4 KB of a standard SSM parameter). One parameter per
+ * stack, so the invoker role's and the function's permissions name one ARN.
+ */
+export const stopBoardSchema = z.object({
+  stopped: z.array(z.object({ runId: nonEmpty, at: z.iso.datetime() })),
+});
+export type StopBoard = z.infer<typeof stopBoardSchema>;
+export const STOP_BOARD_MAX = 20;
+export const EMPTY_STOP_BOARD: StopBoard = { stopped: [] };
 
 const positiveFromEnv = (name: string) =>
   z.coerce.number({ error: `${name} must be a number` }).positive(`${name} must be > 0`);
@@ -187,6 +288,8 @@ export const loadGeneratorLimitsSchema = z.object({
     .string({ error: `${LOAD_GENERATOR_ENV.methods} must be set` })
     .transform((s) => s.split(',').filter(Boolean))
     .pipe(z.array(z.enum(HTTP_METHODS)).min(1, `${LOAD_GENERATOR_ENV.methods} must name at least one method`)),
+  [LOAD_GENERATOR_ENV.stopParameter]: z.string().min(1).optional(),
+  [LOAD_GENERATOR_ENV.stopPollSeconds]: positiveFromEnv(LOAD_GENERATOR_ENV.stopPollSeconds).optional(),
 });
 export type LoadGeneratorLimitsEnv = z.input<typeof loadGeneratorLimitsSchema>;
 
@@ -199,9 +302,16 @@ export interface LoadGeneratorLimits {
   readonly mix: ReadonlyArray<{ readonly method: (typeof HTTP_METHODS)[number] }>;
 }
 
+/** Where the workers look for a stop (the stack's StopBoard parameter) and how often. */
+export interface LoadGeneratorStop {
+  readonly parameterName: string;
+  readonly pollSeconds: number;
+}
+
 /** The function's environment for `targetHost` (a token in the stack; a test server's host:port in tests). */
-export function loadGeneratorEnvironment(targetHost: string, limits: LoadGeneratorLimits): Record<string, string> {
+export function loadGeneratorEnvironment(targetHost: string, limits: LoadGeneratorLimits, stop?: LoadGeneratorStop): Record<string, string> {
   return {
+    ...(stop && { [LOAD_GENERATOR_ENV.stopParameter]: stop.parameterName, [LOAD_GENERATOR_ENV.stopPollSeconds]: String(stop.pollSeconds) }),
     [LOAD_GENERATOR_ENV.targetHost]: targetHost,
     [LOAD_GENERATOR_ENV.maxRatePerWorker]: String(limits.maxRatePerWorker),
     [LOAD_GENERATOR_ENV.maxConcurrency]: String(limits.maxConcurrencyPerWorker),

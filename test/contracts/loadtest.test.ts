@@ -46,6 +46,31 @@ describe('LoadResult and the result file', () => {
     expect(runResultFileSchema.parse(result)).toEqual(result);
     const file = { ...result, runId: 'r', envName: 'dev', profile: 'stress', mode: 'lambda', breakingRps: null, breach: null, phaseResults: [{ ...result, distribution: undefined }] };
     expect(runResultFileSchema.parse(file)).toMatchObject({ profile: 'stress', breakingRps: null, phaseResults: [{ sent: 10 }] });
-    expect(problems(runResultFileSchema.safeParse({ ...file, profile: 'burst' }))).toHaveLength(1);
+    expect(problems(runResultFileSchema.safeParse({ ...file, mode: 'ec2' }))).toHaveLength(1);
+  });
+});
+
+describe('what a result file records (issue 16: compare runs; issue 19: runs that stop)', () => {
+  const tested = {
+    environment: 'dev', configHash: `sha256:${'a'.repeat(64)}`, gitCommit: '0123456789abcdef0123456789abcdef01234567', gitDirty: false,
+    profile: 'checkout-burst', override: null, phases: [{ durationSeconds: 60, arrivalRate: 10 }], target: 'http://127.0.0.1:1',
+    generatorVersion: 'scaling-blueprint@0.1.0', mode: 'local',
+  };
+  const endpoint = {
+    name: 'read', method: 'GET', path: '/items/{{rand:10}}', sent: 10, completed: 10, timeouts: 0, errors: 0,
+    status: { '1xx': 0, '2xx': 10, '3xx': 0, '4xx': 0, '5xx': 0 }, achievedRps: 10, latency: result.latency, distribution: result.distribution,
+  };
+
+  test('an aborted run of a profile of any name, with what was tested and per-endpoint results, parses', () => {
+    const file = { ...result, runId: 'r', profile: 'checkout-burst', state: 'aborted', stoppedBy: 'SIGINT', stopped: true, tested, endpoints: [endpoint] };
+    expect(runResultFileSchema.parse(file)).toEqual(file);
+  });
+
+  test('names what is wrong in the new fields', () => {
+    expect(problems(runResultFileSchema.safeParse({ ...result, state: 'paused' }))).toHaveLength(1);
+    expect(problems(runResultFileSchema.safeParse({ ...result, stoppedBy: 'SIGKILL' }))).toHaveLength(1);
+    expect(problems(runResultFileSchema.safeParse({ ...result, profile: 'a b' }))).toEqual(['profile must be a profile name (letters, digits, "_" or "-")']);
+    expect(problems(runResultFileSchema.safeParse({ ...result, tested: { ...tested, configHash: 'abc' } }))).toEqual(['tested.configHash Invalid string: must match pattern /^sha256:[0-9a-f]{64}$/']);
+    expect(problems(loadResultSchema.safeParse({ ...result, endpoints: [{ ...endpoint, sent: -1 }] }))).toHaveLength(1);
   });
 });

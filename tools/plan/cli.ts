@@ -125,7 +125,7 @@ function chooseProfile(args: Args, config: BlueprintConfig, result: RunResultFil
     const p = result.profile ? profiles[result.profile] : undefined;
     return { name: note === null ? result.profile ?? null : null, description: note === null && p ? p.description : `the run's ${fmt(result.requestedRps)} req/s`, phases, stopWhenSlaBreaks: note === null && !!p?.stopWhenSlaBreaks, note };
   }
-  const name = (args.profile ?? 'load') as keyof typeof profiles;
+  const name: string = args.profile ?? 'load';
   const p = profiles[name];
   return { name, description: p.description, phases: p.phases.map((x) => ({ ...x })), stopWhenSlaBreaks: p.stopWhenSlaBreaks, note: null };
 }

@@ -1,4 +1,13 @@
+import { PROFILE_NAME } from '../../contracts/loadtest';
 import { collector, round, type Config, type Problem } from './problem';
+
+/**
+ * SSM GetParameter's default throughput: 40 transactions per second for the account and region, shared by
+ * every caller of GetParameter, GetParameters and GetParametersByPath
+ * (https://docs.aws.amazon.com/general/latest/gr/ssm.html#limits_ssm, "Max throughput (transactions per
+ * second)"). The load generator's workers all poll one parameter: half of it leaves room for the rest of the account.
+ */
+export const STOP_POLL_MAX_READS_PER_SECOND = 20;
 
 /** Load tests: profiles the generator can send and that can find a breaking rate; SLAs in order. */
 export function checkLoadTest(cfg: Config): Problem[] {
@@ -6,6 +15,9 @@ export function checkLoadTest(cfg: Config): Problem[] {
   const lt = cfg.loadTest;
   const capacity = lt.maxWorkers * lt.maxRatePerWorker;
   for (const [name, profile] of Object.entries(lt.profiles)) {
+    add(!PROFILE_NAME.test(name), `loadTest.profiles.${name}`, [],
+      'is not a profile name: it names the run (`--profile`), its result file and its CloudWatch RunId',
+      'rename it with 1-64 letters, digits, "_" or "-"');
     const peak = Math.max(...profile.phases.map((p) => Math.max(p.arrivalRate, p.rampTo ?? p.arrivalRate)));
     add(peak > capacity, `loadTest.profiles.${name}.phases`, ['loadTest.maxWorkers', 'loadTest.maxRatePerWorker'],
       `peak at ${peak} req/s, more than the load generator can send (maxWorkers ${lt.maxWorkers} × maxRatePerWorker ${lt.maxRatePerWorker} = ${capacity} req/s)`,
@@ -18,6 +30,16 @@ export function checkLoadTest(cfg: Config): Problem[] {
         'order the phases by rising rate, or set stopWhenSlaBreaks to false');
     }
   }
+  lt.mix.forEach((r, i) => {
+    const host = Object.keys(r.headers ?? {}).find((h) => h.toLowerCase() === 'host');
+    add(host !== undefined, `loadTest.mix.${i}.headers.${host}`, [],
+      `sets the host header of "${r.name}"; the load generator sends the target's host and refuses any other`,
+      'remove it: the target (--target, or the Compute stack\'s ApiUrl) decides the host');
+  });
+  const reads = lt.maxWorkers / lt.stopPollSeconds;
+  add(reads > STOP_POLL_MAX_READS_PER_SECOND, 'loadTest.stopPollSeconds', ['loadTest.maxWorkers'],
+    `(${lt.stopPollSeconds} s) with loadTest.maxWorkers ${lt.maxWorkers} reads the stop parameter ${round(reads)} times a second, more than ${STOP_POLL_MAX_READS_PER_SECOND} (half of SSM GetParameter's default 40 per second for the whole account)`,
+    `raise loadTest.stopPollSeconds to at least ${Math.ceil(lt.maxWorkers / STOP_POLL_MAX_READS_PER_SECOND)}, or lower loadTest.maxWorkers to ${lt.stopPollSeconds * STOP_POLL_MAX_READS_PER_SECOND}`);
   const { latencyP50Ms: p50, latencyP90Ms: p90, latencyP99Ms: p99 } = cfg.sla;
   add(p50 > p90, 'sla.latencyP50Ms', ['sla.latencyP90Ms'], `(${p50} ms) exceeds sla.latencyP90Ms (${p90} ms); a median cannot be slower than the 90th percentile`,
     `lower sla.latencyP50Ms to at most ${p90}, or raise sla.latencyP90Ms`);

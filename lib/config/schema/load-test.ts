@@ -45,10 +45,17 @@ export const loadTestSchema = z.strictObject({
       .describe('Request path; `{{rand:N}}` in it draws 1…N.'),
     body: z.string().max(65_536).optional()
       .describe('Request body (JSON text), if any.'),
+    headers: z.record(
+      z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'an HTTP header name (RFC 9110 token)'),
+      z.string().max(8192).regex(/^[^\r\n]*$/, 'a header value on one line'),
+    ).optional()
+      .describe('Request headers, `{ "name": "value" }`. A value may name environment variables as `${env:NAME}`, resolved by `npm run loadtest` when the run starts (a missing variable stops the run before it starts): keep tokens out of cdk.json this way. Resolved values are never written to result files or printed. `host` is refused (the target sets it).'),
     weight: num(0.001, 1_000_000)
       .describe('Relative weight of this request in the mix.'),
   })).min(1).max(50)
     .describe('Weighted request mix, as the workload serves it.'),
+  stopPollSeconds: int(1, 60)
+    .describe('How often each load-generator worker reads the stack\'s stop parameter (s): `npm run loadtest -- stop --run <id>` (or Ctrl-C) stops a Lambda run within about this long. Every worker reads it, so maxWorkers ÷ stopPollSeconds is the read rate against SSM GetParameter\'s shared account throughput (40/s by default).'),
   profiles: z.strictObject({
     load: loadProfileSchema
       .describe('load: ramp up, then hold.'),
@@ -58,7 +65,8 @@ export const loadTestSchema = z.strictObject({
       .describe('soak: steady for hours, run as consecutive slices.'),
     spike: loadProfileSchema
       .describe('spike: a sudden jump and back.'),
-  }).describe('Profiles run by `npm run loadtest -- --profile <name>`.'),
+  }).catchall(loadProfileSchema)
+    .describe('Profiles run by `npm run loadtest -- --profile <name>`: load, stress, soak and spike in every environment, plus any others by name (letters, digits, "_" or "-").'),
 }).describe('The opt-in LoadTest stack and the load profiles `npm run loadtest` runs.');
 
 export const slaSchema = z.strictObject({
