@@ -1,3 +1,4 @@
+import { DescribeCertificateCommand, type ACMClient } from '@aws-sdk/client-acm';
 import { DescribeStackResourceCommand, DescribeStacksCommand, ListStackResourcesCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeCacheEngineVersionsCommand, DescribeReservedCacheNodesOfferingsCommand, type ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, type LambdaClient } from '@aws-sdk/client-lambda';
@@ -6,6 +7,7 @@ import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, type ServiceQ
 import { ListSubscriptionsByTopicCommand, type SNSClient, type Subscription } from '@aws-sdk/client-sns';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { BlueprintConfig } from '../../lib/config/schema';
+import { isExampleCertificateArn } from '../../lib/config/schema/alb-security';
 import { STACK_PARTS, stackId } from '../../lib/contracts/stacks';
 import type { AppFacts } from './assembly';
 import { checkDocker } from './docker';
@@ -22,6 +24,7 @@ export interface AwsClients {
   readonly lambda: Pick<LambdaClient, 'send'>;
   readonly sns: Pick<SNSClient, 'send'>;
   readonly serviceQuotas: Pick<ServiceQuotasClient, 'send'>;
+  readonly acm: Pick<ACMClient, 'send'>;
 }
 
 export interface PreflightContext {
@@ -353,6 +356,58 @@ async function fargateQuota(ctx: PreflightContext): Promise<CheckOutcome> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// The load balancer's certificate
+// ---------------------------------------------------------------------------------------------------------
+
+/** An imported certificate this close to its end gets a warning: ACM renews only the certificates it issued. */
+export const CERTIFICATE_WARN_DAYS = 30;
+const ACM_STATUS_DOC = 'https://docs.aws.amazon.com/acm/latest/APIReference/API_CertificateDetail.html';
+
+async function certificate(ctx: PreflightContext): Promise<CheckOutcome> {
+  const arn = ctx.config.alb.certificateArn;
+  if (arn === '') {
+    return { status: 'skipped', found: `alb.certificateArn is "": ${ctx.envName} serves the API over plain HTTP on port 80 (allowed outside production only).` };
+  }
+  const request = `aws acm request-certificate --domain-name <your API's domain> --validation-method DNS --region ${ctx.region}`;
+  if (isExampleCertificateArn(arn)) {
+    return {
+      status: 'blocked', details: { certificateArn: arn, example: true },
+      found: `alb.certificateArn is the shipped example ${arn}, which exists in no account; CloudFormation would fail creating the HTTPS listener.`,
+      fix: `set alb.certificateArn of ${ctx.envName} in cdk.json to your ACM certificate in ${ctx.region} (\`aws acm list-certificates --region ${ctx.region}\`, or ${request} and add the validation CNAME).`,
+    };
+  }
+  let detail;
+  try {
+    detail = (await ctx.clients.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate;
+  } catch (e) {
+    if ((e as Error).name !== 'ResourceNotFoundException') throw e;
+    return {
+      status: 'blocked', details: { certificateArn: arn },
+      found: `alb.certificateArn ${arn} does not exist in account ${ctx.account} (ACM answers ResourceNotFoundException).`,
+      fix: `use a certificate of this account and ${ctx.region} (\`aws acm list-certificates --region ${ctx.region}\`), or ${request}.`,
+    };
+  }
+  const status = detail?.Status ?? 'UNKNOWN';
+  const notAfter = detail?.NotAfter;
+  const daysLeft = notAfter ? Math.floor((notAfter.getTime() - Date.now()) / 86_400_000) : undefined;
+  const details = { certificateArn: arn, status, type: detail?.Type ?? null, domainName: detail?.DomainName ?? null, notAfter: notAfter?.toISOString() ?? null, daysLeft: daysLeft ?? null, doc: ACM_STATUS_DOC };
+  const what = `${detail?.DomainName ?? arn} (${detail?.Type ?? 'unknown type'})`;
+  if (status === 'PENDING_VALIDATION') {
+    return { status: 'blocked', details, found: `certificate ${what} is PENDING_VALIDATION: the load balancer cannot use it until ACM issues it.`, fix: `add the DNS validation record ACM asks for (\`aws acm describe-certificate --certificate-arn ${arn} --region ${ctx.region} --query Certificate.DomainValidationOptions\`), then wait for ISSUED.` };
+  }
+  if (status !== 'ISSUED') {
+    return { status: 'blocked', details, found: `certificate ${what} is ${status}, not ISSUED (${ACM_STATUS_DOC}).`, fix: `request a new certificate (${request}) or re-import a valid one, and set alb.certificateArn to it.` };
+  }
+  if (daysLeft !== undefined && daysLeft < 0) {
+    return { status: 'blocked', details, found: `certificate ${what} expired on ${notAfter!.toISOString()}.`, fix: `renew or re-import it, or ${request}.` };
+  }
+  if (daysLeft !== undefined && daysLeft < CERTIFICATE_WARN_DAYS && detail?.Type === 'IMPORTED') {
+    return { status: 'warn', details, found: `certificate ${what} is ISSUED but expires in ${daysLeft} days, and ACM does not renew imported certificates.`, fix: 're-import a renewed certificate under the same ARN (aws acm import-certificate --certificate-arn ...), or switch to one ACM issues and renews.' };
+  }
+  return { status: 'ok', details, found: `certificate ${what} is ISSUED${notAfter ? `, valid until ${notAfter.toISOString().slice(0, 10)}` : ''}.` };
+}
+
+// ---------------------------------------------------------------------------------------------------------
 
 /** Every check, in the order they are printed. The ALB has no LCU reservation in the configuration: nothing to check. */
 export const CHECKS: readonly Check[] = [
@@ -360,6 +415,7 @@ export const CHECKS: readonly Check[] = [
   { id: 'aurora', title: 'Aurora PostgreSQL', actions: ['rds:DescribeOrderableDBInstanceOptions', 'rds:DescribeDBEngineVersions'], run: aurora },
   { id: 'elasticache', title: 'ElastiCache', actions: ['elasticache:DescribeCacheEngineVersions', 'elasticache:DescribeReservedCacheNodesOfferings'], run: elastiCache },
   { id: 'lambda-concurrency', title: 'Lambda concurrency', actions: ['lambda:GetAccountSettings', 'lambda:GetFunctionConcurrency', 'cloudformation:DescribeStackResource'], run: lambdaConcurrency },
+  { id: 'certificate', title: 'Load balancer certificate', actions: ['acm:DescribeCertificate'], run: certificate },
   { id: 'alarm-emails', title: 'Alarm e-mail subscriptions', actions: ['cloudformation:ListStackResources', 'sns:ListSubscriptionsByTopic'], run: alarmEmails },
   { id: 'docker', title: 'Docker image build', actions: [], run: (ctx) => checkDocker(ctx.facts.images, ctx.run, ctx.env) },
   { id: 'fargate-quota', title: 'Fargate vCPU quotas', actions: ['servicequotas:GetServiceQuota', 'servicequotas:GetAWSDefaultServiceQuota'], run: fargateQuota },

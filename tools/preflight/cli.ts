@@ -1,3 +1,4 @@
+import { ACMClient } from '@aws-sdk/client-acm';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -37,6 +38,7 @@ Checks: ${CHECKS.map((c) => c.id).join(', ')}.
   aurora              engine version and instance class offered in the configured zones (Serverless v2 range)
   elasticache         engine version offered (major version for serverless); node type sold in the region
   lambda-concurrency  concurrency the templates reserve vs. the account's unreserved (≥ 100 must stay)
+  certificate         alb.certificateArn exists in the account and is ISSUED (not the shipped example, not expired)
   alarm-emails        e-mail subscriptions of the deployed alarm topic still pending confirmation
   docker              when an image is built locally: Docker engine, buildx, the image's platform (or no
                       RUN step on it); CDK_DOCKER names another binary as for cdk deploy
@@ -147,6 +149,7 @@ function defaultClients(region: string): AwsClients {
     lambda: new LambdaClient({ region }),
     sns: new SNSClient({ region }),
     serviceQuotas: new ServiceQuotasClient({ region }),
+    acm: new ACMClient({ region }),
   };
 }
 

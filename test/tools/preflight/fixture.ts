@@ -1,3 +1,4 @@
+import { ACMClient } from '@aws-sdk/client-acm';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -51,6 +52,7 @@ export function motoClients(): AwsClients {
     lambda: motoClient(LambdaClient),
     sns: motoClient(SNSClient),
     serviceQuotas: motoClient(ServiceQuotasClient),
+    acm: motoClient(ACMClient),
   };
 }
 
