@@ -86,6 +86,15 @@ export const containerEnvSchema = z.object({
   METRICS_ENVIRONMENT: described(z.string().min(1).default('local'), 'The `Environment` dimension of the workload\'s own metrics (EMF on stdout, lib/contracts/workload-metrics.ts): the config environment the stack was synthesized for.'),
   METRICS_FLUSH_SECONDS: described(int(0, 60).default(10), 'How often buffered metrics are written as EMF lines (s); 0 writes only when a series holds 100 values or at shutdown.'),
 }).superRefine((e, ctx) => {
+  for (const cidr of e.RATE_LIMIT_TRUSTED_PROXIES.split(',').map((c) => c.trim()).filter(Boolean)) {
+    const [address, prefix] = cidr.split('/');
+    const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(address ?? '');
+    const v6 = !v4 && /^[0-9a-fA-F:]+$/.test(address ?? '') && address.includes(':');
+    const bits = Number(prefix);
+    if (!(v4 || v6) || prefix === undefined || !Number.isInteger(bits) || bits < 0 || bits > (v4 ? 32 : 128)) {
+      ctx.addIssue({ code: 'custom', path: ['RATE_LIMIT_TRUSTED_PROXIES'], message: `"${cidr}" is not a CIDR (e.g. 10.0.0.0/16)` });
+    }
+  }
   if (e.DB_SECRET_ARN !== undefined && e.DB_IAM_AUTH) {
     ctx.addIssue({ code: 'custom', path: ['DB_SECRET_ARN'], message: 'unused with DB_IAM_AUTH=true (tokens replace the password): do not give the task the password' });
   }

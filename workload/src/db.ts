@@ -3,7 +3,40 @@ import { readFileSync } from 'fs';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import * as tls from 'tls';
 import { RotatingPassword, secretPasswordReader, secretsManagerClient } from './db-password';
+import type { Metrics } from './metrics';
 import type { Settings } from './settings';
+
+/** PostgreSQL's own bounds on a connection's statements (ms; 0: none). */
+export type DbTimeouts = Settings['db']['timeouts'];
+
+/** No bound: for migrations (one task waits on the advisory lock while another migrates) and one-off tools. */
+export const NO_DB_TIMEOUTS: DbTimeouts = { statementMs: 0, lockMs: 0, idleInTransactionMs: 0 };
+
+/** How long past statement_timeout the client waits for a reply before giving up on the connection. */
+export const QUERY_TIMEOUT_MARGIN_MS = 1000;
+
+/**
+ * The timeouts as pg connection settings. `startup`: pg sends statement_timeout, lock_timeout and
+ * idle_in_transaction_session_timeout as parameters of the startup message, so PostgreSQL applies them when the
+ * session starts, with no SET. `proxy`: none are sent. RDS Proxy refuses startup options ("RDS Proxy currently
+ * doesn't support command-line options"), and a SET statement pins the client's session to one database
+ * connection for good (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-pinning.html),
+ * which defeats the proxy's multiplexing; the proxy's initialization query, which it runs on each database
+ * connection it opens, is AWS's place for such settings
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-rds-dbproxytargetgroup-connectionpoolconfigurationinfoformat.html).
+ * In both, the client gives up on a reply QUERY_TIMEOUT_MARGIN_MS after statement_timeout (pg's query_timeout,
+ * a timer in this process): that bounds a server that stopped answering, which no server setting can.
+ */
+export function timeoutConfig(t: DbTimeouts, where: 'startup' | 'proxy'): Partial<PoolConfig> {
+  const client = t.statementMs > 0 ? { query_timeout: t.statementMs + QUERY_TIMEOUT_MARGIN_MS } : {};
+  if (where === 'proxy') return client;
+  return {
+    ...client,
+    ...(t.statementMs > 0 && { statement_timeout: t.statementMs }),
+    ...(t.lockMs > 0 && { lock_timeout: t.lockMs }),
+    ...(t.idleInTransactionMs > 0 && { idle_in_transaction_session_timeout: t.idleInTransactionMs }),
+  };
+}
 
 export interface Database {
   /** Writes (and reads that must see them) go to the writer (the proxy's read/write endpoint). */
@@ -89,14 +122,22 @@ class RotatingPasswordPool extends Pool {
   }
 }
 
+export interface ConnectOptions {
+  /** Bounds on each connection's statements; none when absent (migrations, tools, tests that hold locks). */
+  readonly timeouts?: DbTimeouts;
+  /** Pool size, use, waiters and acquire time as EMF (metric dimension Pool: writer, reader). */
+  readonly metrics?: Metrics;
+}
+
 /**
- * Two pools of `poolSize` each: the size the connection budget in cdk.json was checked with. The password,
- * where there is one, comes from (in this order):
+ * Two pools of `poolSize` each: the size the connection budget in cdk.json was checked with. A checkout (a new
+ * connection included) waits at most DB_CONNECT_TIMEOUT_MS. The password, where there is one, comes from (in
+ * this order):
  * - nowhere, with IAM auth (RDS Proxy): each connection signs a token with the task role;
  * - the secret DB_SECRET_ARN, read when a connection opens (RotatingPassword), so a rotation is picked up;
  * - DB_PASSWORD as given (local runs).
  */
-export function connectDatabase(s: Settings['db'], region: string): Database {
+export function connectDatabase(s: Settings['db'], region: string, opts: ConnectOptions = {}): Database {
   // Verification stays full: the chain (rejectUnauthorized) and the host name (tls.checkServerIdentity, which pg
   // gets by passing `host` to tls.connect). pg copies `secureContext` into tls.connect's options unchanged.
   const ssl = s.tls ? { rejectUnauthorized: true, secureContext: databaseTrust(s.caFile) } : false;
@@ -109,7 +150,8 @@ export function connectDatabase(s: Settings['db'], region: string): Database {
       host, port: s.port, database: s.name, user: s.user, ssl,
       max: s.poolSize,
       idleTimeoutMillis: 30_000,
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: s.connectTimeoutMs,
+      ...(opts.timeouts && timeoutConfig(opts.timeouts, s.sessionTimeouts)),
       // IAM tokens live 15 minutes: sign one per new connection.
       password: s.iamAuth
         ? () => new Signer({ hostname: host, port: s.port, username: s.user, region }).getAuthToken()
@@ -123,13 +165,49 @@ export function connectDatabase(s: Settings['db'], region: string): Database {
   };
   const writer = pool(s.writerHost);
   const reader = s.readerHost === s.writerHost ? writer : pool(s.readerHost);
+  const stopSampling = opts.metrics ? measurePools(reader === writer ? { writer } : { writer, reader }, s.poolSize, opts.metrics) : () => undefined;
   return {
     writer,
     reader,
     async close() {
+      stopSampling();
       await writer.end();
       if (reader !== writer) await reader.end();
       secrets?.destroy();
     },
   };
+}
+
+/**
+ * Pool metrics: every checkout's wait (PoolAcquireTime, failed ones included: a checkout timeout is the wait
+ * that matters), and each pool's size, connections in use, waiters and use as a % of `poolSize`, sampled every
+ * `sampleMs`. pg-pool's query() checks out through connect(), so wrapping connect() times both.
+ */
+export function measurePools(pools: Record<string, Pool>, poolSize: number, metrics: Metrics, sampleMs = 1000): () => void {
+  for (const [name, pool] of Object.entries(pools)) {
+    const connect = pool.connect.bind(pool) as (cb: ConnectCallback) => void;
+    const timed = (callback?: ConnectCallback): Promise<PoolClient> | void => {
+      const start = performance.now();
+      const checkout = new Promise<PoolClient>((resolve, reject) => connect((err, client) => {
+        metrics.put('PoolAcquireTime', performance.now() - start, { Pool: name });
+        if (err || !client) reject(err);
+        else resolve(client);
+      }));
+      if (!callback) return checkout;
+      checkout.then((client) => callback(undefined, client, client.release), (err: Error) => callback(err, undefined, () => undefined));
+    };
+    pool.connect = timed as Pool['connect'];
+  }
+  const sample = () => {
+    for (const [name, pool] of Object.entries(pools)) {
+      const inUse = pool.totalCount - pool.idleCount;
+      metrics.put('PoolSize', pool.totalCount, { Pool: name });
+      metrics.put('PoolInUse', inUse, { Pool: name });
+      metrics.put('PoolWaiting', pool.waitingCount, { Pool: name });
+      metrics.put('PoolUtilization', (100 * inUse) / poolSize, { Pool: name });
+    }
+  };
+  const timer = setInterval(sample, sampleMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

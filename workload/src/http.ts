@@ -63,9 +63,10 @@ const NETWORK_CODES = new Set([
  * cannot do it now", not "the request is wrong": class 08 (connection exception), 53 (insufficient resources:
  * too many connections, out of memory or disk), 57014 query_canceled (statement_timeout), 57P01-57P05
  * (admin/crash shutdown, cannot connect now, idle session timeout), 55P03 lock_not_available (lock_timeout),
- * 25P03 idle_in_transaction_session_timeout, 40001/40P01 (serialization failure, deadlock: retry).
+ * 25P03 idle_in_transaction_session_timeout, 40001/40P01 (serialization failure, deadlock: retry), and class 28
+ * (the database refused this task's credentials: mid-rotation of the secret, until the task reads it again).
  */
-const PG_UNAVAILABLE = /^(08|53)...$|^57014$|^57P0[1-5]$|^55P03$|^25P03$|^40001$|^40P01$/;
+const PG_UNAVAILABLE = /^(08|53|28)...$|^57014$|^57P0[1-5]$|^55P03$|^25P03$|^40001$|^40P01$/;
 
 /** Messages of pg, pg-pool and ioredis for a connection that broke, could not be had, or a reply that never came. */
 const UNAVAILABLE_MESSAGES = [
@@ -194,4 +195,67 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
       + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
+}
+
+/** An unpaired UTF-16 surrogate: not Unicode, so not storable as UTF-8 (PostgreSQL refuses `\ud800` in jsonb). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * What makes a parsed JSON value unstorable or unsafe even though JSON allows it, or undefined: a string (key
+ * or value) with NUL, which PostgreSQL stores in neither text nor jsonb; a lone surrogate, which is not
+ * Unicode; nesting deeper than `maxDepth` (JSON.parse takes any depth, JSON.stringify overflows the stack at a
+ * few thousand); `__proto__` or `constructor.prototype` keys (prototype poisoning, refused as Fastify's own
+ * parser refuses them). Iterative, so a deep value cannot overflow the stack here either.
+ */
+export function jsonProblem(value: unknown, maxDepth: number): { path: string; message: string } | undefined {
+  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value, depth: 0, path: '' }];
+  const checkString = (s: string, path: string) => {
+    if (s.includes('\u0000')) return { path, message: 'contains NUL (\\u0000), which cannot be stored' };
+    if (LONE_SURROGATE.test(s)) return { path, message: 'contains a lone surrogate (an unpaired \\uD800-\\uDFFF), which is not valid Unicode' };
+    return undefined;
+  };
+  while (stack.length > 0) {
+    const { value: v, depth, path } = stack.pop()!;
+    if (typeof v === 'string') {
+      const problem = checkString(v, path);
+      if (problem) return problem;
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= maxDepth) return { path, message: `nests deeper than ${maxDepth} levels` };
+      const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v);
+      for (const [key, child] of entries) {
+        const childPath = path ? `${path}.${key}` : key;
+        if (!Array.isArray(v)) {
+          const problem = checkString(key, childPath);
+          if (problem) return { path: childPath, message: `key ${problem.message}` };
+          if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
+            return { path: childPath, message: 'a key that could poison prototypes' };
+          }
+        }
+        stack.push({ value: child, depth: depth + 1, path: childPath });
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Replaces Fastify's JSON body parser with one that also refuses (400, one problem with its path) what the
+ * database or the serialiser would fail on later as a 500: see jsonProblem. Invalid JSON and an empty body
+ * stay 400; the size limit (bodyLimit, 413) applies before parsing, as before.
+ */
+export function registerJsonParser(app: FastifyInstance, limits: { maxDepth: number }): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.length === 0) return done(new HttpError(400, 'empty JSON body', undefined, { code: 'invalid_json' }), undefined);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      return done(new HttpError(400, `invalid JSON: ${(err as Error).message}`, undefined, { code: 'invalid_json' }), undefined);
+    }
+    const problem = jsonProblem(value, limits.maxDepth);
+    if (problem) return done(new HttpError(400, 'invalid request', [problem], { code: 'invalid_request' }), undefined);
+    done(null, value);
+  });
 }
