@@ -71,14 +71,16 @@ test('a cache hit does not go to the database', async () => {
   expect(json(await api.inject({ method: 'GET', url: `/items/${id}` })).name).toBe('cached');
 });
 
-test('POST /jobs records the job and queues its id; GET /jobs/:id reports it', async () => {
-  const r = await api.inject({ method: 'POST', url: '/jobs', payload: { cpuMs: 1, ioMs: 1 } });
+test('POST /jobs records the job and its message (the outbox relay sends it); GET /jobs/:id reports it', async () => {
+  const r = await api.inject({ method: 'POST', url: '/jobs', payload: {} });
   expect(r.statusCode).toBe(202);
   const { jobId } = json(r);
   expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
   const status = await api.inject({ method: 'GET', url: `/jobs/${jobId}` });
   expect(json(status)).toMatchObject({ id: jobId, status: 'queued', attempts: 0 });
-  expect(await h.queueDepth()).toEqual({ visible: 1, inFlight: 0 });
+  // Nothing reaches SQS from the request (tested with faults in jobs-outbox.test.ts).
+  expect((await h.db.writer.query('SELECT body FROM outbox WHERE job_id = $1', [jobId])).rows).toEqual([{ body: JSON.stringify({ jobId }) }]);
+  expect(await h.queueDepth()).toEqual({ visible: 0, inFlight: 0 });
 });
 
 test.each([

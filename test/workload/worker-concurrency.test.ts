@@ -1,6 +1,7 @@
 import { DeleteQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PoolClient } from 'pg';
 import { setTimeout as sleep } from 'timers/promises';
+import { inTransaction } from '../../workload/src/idempotency';
 import { createJob } from '../../workload/src/jobs';
 import { createLocalQueues } from '../../workload/src/tools/local';
 import { Worker } from '../../workload/src/worker';
@@ -58,7 +59,7 @@ async function heldItem(): Promise<{ itemId: string; release: () => Promise<void
 
 /** Jobs on `itemId` recorded in the database and their messages sent, ten per SendMessageBatch (its limit). */
 async function queueJobs(queueUrl: string, n: number, itemId: string): Promise<string[]> {
-  const ids = await Promise.all(Array.from({ length: n }, () => createJob(h.db.writer, { itemId: Number(itemId), cpuMs: 0, ioMs: 10 })));
+  const ids = await Promise.all(Array.from({ length: n }, () => inTransaction(h.db.writer, (tx) => createJob(tx, { itemId: Number(itemId), cpuMs: 0, ioMs: 10 }))));
   for (let i = 0; i < ids.length; i += 10) {
     const entries = ids.slice(i, i + 10).map((jobId, k) => ({ Id: String(k), MessageBody: JSON.stringify({ jobId }) }));
     await h.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));

@@ -1,5 +1,6 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { join } from 'path';
+import { inTransaction } from '../../workload/src/idempotency';
 import { createJob } from '../../workload/src/jobs';
 import { Worker } from '../../workload/src/worker';
 import { createHarness, eventually, spawnCollecting, type Harness } from './harness';
@@ -29,7 +30,7 @@ async function withWorker<T>(fn: (w: Worker) => Promise<T>): Promise<T> {
 
 test('job flow end to end: queued → worker → done, effect applied, message deleted', async () => {
   const itemId = await newItem();
-  const jobId = await createJob(h.db.writer, { itemId: Number(itemId), cpuMs: 5, ioMs: 20 });
+  const jobId = await inTransaction(h.db.writer, (tx) => createJob(tx, { itemId: Number(itemId), cpuMs: 5, ioMs: 20 }));
   await send(JSON.stringify({ jobId }));
   await withWorker(() => eventually(async () => ((await jobStatus(jobId)).status === 'done' ? true : undefined), 15_000, 'job done'));
   expect(await processedCount(itemId)).toBe(1);
@@ -38,7 +39,7 @@ test('job flow end to end: queued → worker → done, effect applied, message d
 
 test('the same message delivered twice applies once (at-least-once delivery)', async () => {
   const itemId = await newItem();
-  const jobId = await createJob(h.db.writer, { itemId: Number(itemId), cpuMs: 1, ioMs: 1 });
+  const jobId = await inTransaction(h.db.writer, (tx) => createJob(tx, { itemId: Number(itemId), cpuMs: 1, ioMs: 1 }));
   await send(JSON.stringify({ jobId }));
   await send(JSON.stringify({ jobId }));
   const outcomes = await withWorker(async (w) => {
@@ -67,7 +68,7 @@ test('a poison message is not deleted; after maxReceiveCount it ends in the DLQ'
 
 test('SIGTERM during a job: the worker stops polling, finishes the job, deletes the message and exits 0', async () => {
   const itemId = await newItem();
-  const jobId = await createJob(h.db.writer, { itemId: Number(itemId), cpuMs: 0, ioMs: 1500 });
+  const jobId = await inTransaction(h.db.writer, (tx) => createJob(tx, { itemId: Number(itemId), cpuMs: 0, ioMs: 1500 }));
   const proc = spawnCollecting(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'workload', 'src', 'main.ts'), 'worker'],
     { ...process.env, ...h.env, TS_NODE_SWC: 'true', WORKER_VISIBILITY_SECONDS: '30' }, join(__dirname, '..', '..'));
   try {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { setTimeout as sleep } from 'timers/promises';
+import { ITEM_TOUCH_SQL, ITEM_VERSION_SQL } from './item-cache';
+import { addToOutbox } from './outbox';
 
 export interface JobSpec {
   readonly itemId?: number;
@@ -10,47 +12,82 @@ export interface JobSpec {
 
 export interface JobRow {
   readonly id: string;
-  readonly status: 'queued' | 'running' | 'done';
+  readonly status: 'queued' | 'running' | 'done' | 'failed';
   readonly item_id: string | null;
   readonly attempts: number;
   readonly completed_at: Date | null;
 }
 
-/** Records a job as queued; the caller then sends its id to the queue. */
-export async function createJob(writer: Pool, spec: JobSpec): Promise<string> {
+/**
+ * Records a job as queued and its message in the outbox, in the caller's transaction `tx`: the job exists if
+ * and only if its message will be sent (the relay sends it after the commit; call outboxWritten() then).
+ */
+export async function createJob(tx: PoolClient, spec: JobSpec): Promise<string> {
   const id = randomUUID();
-  await writer.query('INSERT INTO jobs (id, status, item_id, cpu_ms, io_ms) VALUES ($1, $2, $3, $4, $5)', [
+  await tx.query('INSERT INTO jobs (id, status, item_id, cpu_ms, io_ms) VALUES ($1, $2, $3, $4, $5)', [
     id, 'queued', spec.itemId ?? null, spec.cpuMs, spec.ioMs,
   ]);
+  await addToOutbox(tx, id);
   return id;
 }
 
-/** The job's work: CPU time spent computing, then time waiting as on I/O; configurable per job for load tests. */
+/** The CPU work is done in slices this long, yielding between them, so one CPU-heavy job does not stall the other slots. */
+const CPU_SLICE_MS = 10;
+
+/**
+ * The job's work: `cpuMs` of computing, then `ioMs` of waiting as on I/O; configurable per job for load tests.
+ * The computing yields to the event loop every slice (and counts only the time it computed), so the other jobs,
+ * the visibility extensions and the liveness heartbeat keep running beside it, as they would beside real
+ * asynchronous work.
+ */
 async function work(cpuMs: number, ioMs: number): Promise<void> {
-  const until = Date.now() + cpuMs;
+  let spent = 0;
   let x = 0;
-  while (Date.now() < until) for (let i = 0; i < 10_000; i++) x = (x * 31 + i) % 1_000_003;
+  while (spent < cpuMs) {
+    const start = Date.now();
+    const until = start + Math.min(CPU_SLICE_MS, cpuMs - spent);
+    while (Date.now() < until) for (let i = 0; i < 10_000; i++) x = (x * 31 + i) % 1_000_003;
+    spent += Date.now() - start;
+    await new Promise((r) => setImmediate(r));
+  }
   if (ioMs > 0) await sleep(ioMs);
+}
+
+/** A job's cost within `maxMs` (JOB_MAX_MS): CPU first, then I/O from what is left. */
+export function capCost(cpuMs: number, ioMs: number, maxMs: number): { cpuMs: number; ioMs: number } {
+  const cpu = Math.min(cpuMs, maxMs);
+  return { cpuMs: cpu, ioMs: Math.min(ioMs, maxMs - cpu) };
 }
 
 export type Outcome = 'done' | 'duplicate' | 'unknown';
 
+export interface ProcessResult {
+  readonly outcome: Outcome;
+  /** When the job was accepted (its row created): the start of its queue wait. */
+  readonly createdAt?: Date;
+  /** The item whose processed_count this run incremented, and its version after (for the cache). */
+  readonly itemId?: string;
+  readonly itemVersion?: string;
+}
+
 /**
- * Runs a job with at-least-once delivery in mind: the work may run twice if a message is redelivered,
- * but its effect applies once, because marking the job done and applying the effect happen in one
- * transaction guarded by "not done yet".
+ * Runs a job with at-least-once delivery in mind: the work may run twice if a message is redelivered (or the
+ * outbox sent it twice), but its effect applies once, because marking the job done and applying the effect
+ * happen in one transaction guarded by "not done yet". The work is capped at `maxMs` whatever the row asks for,
+ * so a job always ends before the task's stop timeout.
  */
-export async function processJob(writer: Pool, jobId: string): Promise<Outcome> {
-  const claimed = await writer.query<{ cpu_ms: number; io_ms: number; status: string }>(
+export async function processJob(writer: Pool, jobId: string, maxMs: number): Promise<ProcessResult> {
+  const claimed = await writer.query<{ cpu_ms: number; io_ms: number; status: string; created_at: Date }>(
     `UPDATE jobs SET status = CASE WHEN status = 'done' THEN status ELSE 'running' END,
                      attempts = attempts + 1, updated_at = now()
-     WHERE id = $1 RETURNING cpu_ms, io_ms, status`,
+     WHERE id = $1 RETURNING cpu_ms, io_ms, status, created_at`,
     [jobId],
   );
-  if (claimed.rowCount === 0) return 'unknown';
+  if (claimed.rowCount === 0) return { outcome: 'unknown' };
   const job = claimed.rows[0];
-  if (job.status === 'done') return 'duplicate';
-  await work(job.cpu_ms, job.io_ms);
+  if (job.status === 'done') return { outcome: 'duplicate', createdAt: job.created_at };
+  const cost = capCost(job.cpu_ms, job.io_ms, maxMs);
+  await work(cost.cpuMs, cost.ioMs);
 
   const client = await writer.connect();
   try {
@@ -62,14 +99,18 @@ export async function processJob(writer: Pool, jobId: string): Promise<Outcome> 
     );
     if (done.rowCount === 0) {
       await client.query('ROLLBACK');
-      return 'duplicate';
+      return { outcome: 'duplicate', createdAt: job.created_at };
     }
     const itemId = done.rows[0].item_id;
+    let itemVersion: string | undefined;
     if (itemId !== null) {
-      await client.query('UPDATE items SET processed_count = processed_count + 1, updated_at = now() WHERE id = $1', [itemId]);
+      // The version the cache orders entries by only grows (./item-cache.ts).
+      const item = await client.query<{ version: string }>(
+        `UPDATE items SET processed_count = processed_count + 1, ${ITEM_TOUCH_SQL} WHERE id = $1 RETURNING ${ITEM_VERSION_SQL} AS version`, [itemId]);
+      itemVersion = item.rows[0]?.version;
     }
     await client.query('COMMIT');
-    return 'done';
+    return { outcome: 'done', createdAt: job.created_at, itemId: itemId ?? undefined, itemVersion };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;

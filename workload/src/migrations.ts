@@ -28,6 +28,36 @@ export const MIGRATIONS: ReadonlyArray<{ readonly id: number; readonly sql: stri
         completed_at TIMESTAMPTZ
       );`,
   },
+  {
+    // The transactional outbox (the job's message is committed with the job, a relay sends it), idempotency
+    // keys (stored in the transaction of the effect they guard), and 'failed' for jobs the sweeper gives up on.
+    id: 2,
+    sql: `
+      CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY,
+        job_id UUID NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      );
+      CREATE INDEX outbox_due ON outbox (next_attempt_at);
+      ALTER TABLE jobs DROP CONSTRAINT jobs_status_check;
+      ALTER TABLE jobs ADD CONSTRAINT jobs_status_check CHECK (status IN ('queued', 'running', 'done', 'failed'));
+      ALTER TABLE jobs ADD COLUMN enqueues INTEGER NOT NULL DEFAULT 1;
+      CREATE INDEX jobs_unfinished ON jobs (updated_at) WHERE status IN ('queued', 'running');
+      CREATE TABLE idempotency_keys (
+        key TEXT NOT NULL,
+        route TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status_code INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        expires_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (key, route)
+      );
+      CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);`,
+  },
 ];
 
 /**

@@ -5,29 +5,56 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { open, utimes } from 'fs/promises';
 import type { Pool } from 'pg';
 import { processJob, type Outcome } from './jobs';
+import type { Metrics } from './metrics';
 import type { Settings } from './settings';
+import { workerSqsBudget } from './sqs';
 
 export interface WorkerDeps {
   readonly sqs: SQSClient;
   readonly writer: Pool;
   readonly settings: Settings;
   readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+  /** JobQueueWait, JobProcessingTime and JobOutcome. */
+  readonly metrics?: Metrics;
+  /** Called after a job's effect committed on item `itemId` (now at `version`): drops the item's cache entry. */
+  readonly onItemChanged?: (itemId: string, version: string) => Promise<unknown>;
+  /** How many finished jobs `processed` keeps (the newest); default 1000. */
+  readonly historySize?: number;
+  /** The loop counts as stalled when it has made no progress for this long (ms); default from the settings. */
+  readonly stallAfterMs?: number;
 }
+
+export type JobResult = Outcome | 'failed';
+
+/** The liveness file is touched this often while the loop makes progress (ms). */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
 
 /**
  * Long-polls the jobs queue and runs each message's job; deletes a message only after its job is done.
- * A message that fails (or is poison: not a job) is left alone: SQS makes it visible again, and after
- * maxReceiveCount receives moves it to the dead-letter queue. While a job runs its visibility is extended,
- * so a long job is not handed to a second worker. `stop()` ends polling and waits for the jobs in flight.
+ * While a job runs its visibility is extended, so a long job is not handed to a second worker. `stop()` ends
+ * polling and waits for the jobs in flight.
  *
- * Up to `worker.concurrency` jobs run at once (WORKER_CONCURRENCY, the capacity model's jobs per task). A
- * receive returns at most 10 messages
+ * Up to `worker.concurrency` jobs run at once (WORKER_CONCURRENCY, the capacity model's jobs per task), each in
+ * a slot of its own: a slot that frees is filled by the next receive while the other jobs go on, so one slow
+ * job never holds the others. A receive returns at most 10 messages
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html), so the
  * worker keeps receiving, each time asking for no more than its free slots (and WORKER_BATCH_SIZE), until
  * the slots are full, then waits for a job to finish. It never holds a message it cannot start: the
  * message's visibility timeout would run out while it waited, and another task would get it.
+ *
+ * A job that fails (a database blip, say) is retried with exponential backoff: its message's visibility is set
+ * to WORKER_RETRY_BASE_SECONDS × 2^(receives − 1), capped at the visibility timeout, so it comes back in
+ * seconds, not after the whole visibility timeout; after maxReceiveCount receives SQS moves it to the
+ * dead-letter queue (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html,
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
+ * A message that is not a job takes the same way to the DLQ.
+ *
+ * Liveness: with WORKER_HEARTBEAT_FILE set, the file's modification time is set every 5 s while the loop
+ * makes progress (a receive returns, a job ends); a loop stalled past every bound of its own (receives and
+ * jobs are bounded) stops touching it, and the container health check, which reads its age, fails.
  */
 export class Worker {
   private stopping = false;
@@ -36,11 +63,32 @@ export class Worker {
   private readonly inFlight = new Set<Promise<void>>();
   /** Settles when stop() is called: ends a wait for a free slot. */
   private readonly stopRequested = new Promise<void>((resolve) => this.poll.signal.addEventListener('abort', () => resolve(), { once: true }));
-  readonly processed: Array<{ jobId?: string; outcome: Outcome | 'failed' }> = [];
+  /** The newest finished jobs (at most `historySize`): memory stays bounded however long the worker runs. */
+  readonly processed: Array<{ jobId?: string; outcome: JobResult }> = [];
+  /** Finished jobs per outcome since start. */
+  readonly counts: Record<JobResult, number> = { done: 0, duplicate: 0, unknown: 0, failed: 0 };
+  private lastProgress = Date.now();
+  private heartbeat?: NodeJS.Timeout;
+  private readonly historySize: number;
+  private readonly stallAfterMs: number;
 
-  constructor(private readonly deps: WorkerDeps) {}
+  constructor(private readonly deps: WorkerDeps) {
+    this.historySize = deps.historySize ?? 1000;
+    const { worker, job } = deps.settings;
+    const budget = workerSqsBudget(worker.waitSeconds);
+    // The longest a healthy loop goes without progress: a receive with all its attempts, or a job with its cap.
+    this.stallAfterMs = deps.stallAfterMs
+      ?? Math.max(budget.maxAttempts * (budget.connectionTimeoutMs + budget.requestTimeoutMs), job.maxMs) + 30_000;
+  }
 
   start(): void {
+    this.lastProgress = Date.now();
+    const file = this.deps.settings.worker.heartbeatFile;
+    if (file) {
+      void this.beat(file);
+      this.heartbeat = setInterval(() => void this.beat(file), HEARTBEAT_INTERVAL_MS);
+      this.heartbeat.unref();
+    }
     this.loop = this.run();
   }
 
@@ -50,6 +98,22 @@ export class Worker {
     this.poll.abort();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
+    clearInterval(this.heartbeat);
+  }
+
+  /** True while the loop has made progress within its bound. */
+  live(now = Date.now()): boolean {
+    return now - this.lastProgress <= this.stallAfterMs;
+  }
+
+  private async beat(file: string): Promise<void> {
+    if (!this.live()) return;
+    try {
+      const now = new Date();
+      await utimes(file, now, now).catch(async () => (await open(file, 'a')).close());
+    } catch (err) {
+      this.deps.log?.('heartbeat_failed', { file, error: String(err) });
+    }
   }
 
   private async run(): Promise<void> {
@@ -68,10 +132,13 @@ export class Worker {
           MaxNumberOfMessages: Math.min(batchSize, free),
           WaitTimeSeconds: settings.worker.waitSeconds,
           VisibilityTimeout: settings.worker.visibilitySeconds,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
         }), { abortSignal: this.poll.signal });
         messages = out.Messages ?? [];
+        this.lastProgress = Date.now();
       } catch (err) {
         if (this.stopping) break;
+        this.lastProgress = Date.now();
         this.deps.log?.('receive_failed', { error: String(err) });
         await new Promise((r) => setTimeout(r, 1000));
         continue;
@@ -83,31 +150,58 @@ export class Worker {
 
   private track(p: Promise<void>): Promise<void> {
     this.inFlight.add(p);
-    return p.finally(() => this.inFlight.delete(p));
+    return p.finally(() => {
+      this.inFlight.delete(p);
+      this.lastProgress = Date.now();
+    });
+  }
+
+  private record(jobId: string | undefined, outcome: JobResult, startedAt: number): void {
+    this.processed.push({ jobId, outcome });
+    if (this.processed.length > this.historySize) this.processed.splice(0, this.processed.length - this.historySize);
+    this.counts[outcome]++;
+    this.deps.metrics?.put('JobOutcome', 1, { Outcome: outcome });
+    this.deps.metrics?.put('JobProcessingTime', Date.now() - startedAt, { Outcome: outcome });
   }
 
   private async handle(message: Message): Promise<void> {
     const { sqs, settings, writer } = this.deps;
+    const startedAt = Date.now();
     const visibility = settings.worker.visibilitySeconds;
-    const heartbeat = setInterval(() => {
+    const extend = setInterval(() => {
       sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: settings.queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: visibility }))
         .catch((err) => this.deps.log?.('extend_failed', { error: String(err) }));
     }, (visibility * 1000) / 2);
     let jobId: string | undefined;
     try {
       jobId = parseJobId(message.Body);
-      const outcome = await processJob(writer, jobId);
-      if (outcome === 'unknown') throw new Error(`no job ${jobId}`);
+      const result = await processJob(writer, jobId, settings.job.maxMs);
+      if (result.outcome === 'unknown') throw new Error(`no job ${jobId}`);
+      if (result.outcome === 'done' && result.createdAt) this.deps.metrics?.put('JobQueueWait', Math.max(0, startedAt - result.createdAt.getTime()));
+      clearInterval(extend);
+      if (result.itemId !== undefined && result.itemVersion !== undefined && this.deps.onItemChanged) {
+        // Committed already: a cache that does not take the invalidation leaves the entry to its TTL.
+        await this.deps.onItemChanged(result.itemId, result.itemVersion)
+          .catch((err) => this.deps.log?.('invalidate_failed', { itemId: result.itemId, error: String(err) }));
+      }
       await sqs.send(new DeleteMessageCommand({ QueueUrl: settings.queueUrl, ReceiptHandle: message.ReceiptHandle }));
-      this.processed.push({ jobId, outcome });
-      this.deps.log?.('job_' + outcome, { jobId });
+      this.record(jobId, result.outcome, startedAt);
+      this.deps.log?.('job_' + result.outcome, { jobId });
     } catch (err) {
-      this.processed.push({ jobId, outcome: 'failed' });
-      this.deps.log?.('job_failed', { jobId, messageId: message.MessageId, error: String(err) });
-    } finally {
-      clearInterval(heartbeat);
+      clearInterval(extend);
+      const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+      const retryIn = retryDelaySeconds(settings.worker.retryBaseSeconds, receives, visibility);
+      this.record(jobId, 'failed', startedAt);
+      this.deps.log?.('job_failed', { jobId, messageId: message.MessageId, receives, retryInSeconds: retryIn, error: String(err) });
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: settings.queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: retryIn }))
+        .catch((e) => this.deps.log?.('backoff_failed', { jobId, error: String(e) }));
     }
   }
+}
+
+/** Backoff of a failed message: `base` × 2^(receives − 1) seconds, at most `cap`. */
+export function retryDelaySeconds(base: number, receives: number, cap: number): number {
+  return Math.min(cap, base * 2 ** Math.max(0, Math.min(receives - 1, 30)));
 }
 
 function parseJobId(body: string | undefined): string {

@@ -1,0 +1,100 @@
+import type { Pool } from 'pg';
+import type { Metrics } from './metrics';
+import { OutboxRelay, outboxWritten } from './outbox';
+import type { Settings } from './settings';
+import { boundedSqsClient, RELAY_SQS_BUDGET } from './sqs';
+
+export interface SweeperOptions {
+  readonly writer: Pool;
+  /** A job 'queued' or 'running' with no change for this long (s) and no message waiting in the outbox is stuck. */
+  readonly stuckAfterSeconds: number;
+  /** Times a job is sent in all (the first send included); a stuck job that has had them all is marked 'failed'. */
+  readonly maxEnqueues: number;
+  /** How often to look (ms). */
+  readonly intervalMs: number;
+  readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Rows one pass handles: a backlog of stuck jobs is worked off over several passes, each statement short. */
+const BATCH = 100;
+
+/**
+ * Finds jobs that stopped moving and either sends them again or gives up on them, so that no accepted job stays
+ * 'queued' or 'running' for ever: a message lost to the DLQ after repeated failures, or a job whose worker was
+ * killed after its message had already been moved to the DLQ. A stuck job is sent again through the outbox
+ * (`enqueues` + 1) until it has been sent `maxEnqueues` times; then it is marked 'failed'. A job sent again
+ * that turns out to be alive after all is harmless: the worker applies a job's effect once.
+ * Expired idempotency keys are deleted on the same rounds. Safe in every API process at once (SKIP LOCKED).
+ */
+export class Sweeper {
+  private timer?: NodeJS.Timeout;
+  private pass?: Promise<unknown>;
+
+  constructor(private readonly o: SweeperOptions) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      this.pass ??= this.sweepOnce()
+        .catch((err) => this.o.log?.('sweep_failed', { error: String(err) }))
+        .finally(() => { this.pass = undefined; });
+    }, this.o.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.pass;
+  }
+
+  /** One round: returns the jobs sent again and the jobs failed. */
+  async sweepOnce(): Promise<{ requeued: string[]; failed: string[] }> {
+    const { rows } = await this.o.writer.query<{ id: string; outcome: 'requeued' | 'failed' }>(
+      `WITH stuck AS (
+         SELECT id, enqueues FROM jobs j
+         WHERE status IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1)
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.job_id = j.id)
+         ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), failed AS (
+         UPDATE jobs SET status = 'failed', updated_at = now() FROM stuck
+         WHERE jobs.id = stuck.id AND stuck.enqueues >= $3 RETURNING jobs.id
+       ), requeued AS (
+         UPDATE jobs SET enqueues = jobs.enqueues + 1, updated_at = now() FROM stuck
+         WHERE jobs.id = stuck.id AND stuck.enqueues < $3 RETURNING jobs.id
+       ), sent AS (
+         INSERT INTO outbox (job_id, body) SELECT id, json_build_object('jobId', id)::text FROM requeued RETURNING job_id
+       )
+       SELECT job_id AS id, 'requeued' AS outcome FROM sent UNION ALL SELECT id, 'failed' FROM failed`,
+      [this.o.stuckAfterSeconds, BATCH, this.o.maxEnqueues],
+    );
+    await this.o.writer.query(
+      'DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT 1000))',
+    );
+    const requeued = rows.filter((r) => r.outcome === 'requeued').map((r) => r.id);
+    const failed = rows.filter((r) => r.outcome === 'failed').map((r) => r.id);
+    if (requeued.length > 0) outboxWritten();
+    if (requeued.length + failed.length > 0) this.o.log?.('jobs_swept', { requeued, failed });
+    return { requeued, failed };
+  }
+}
+
+/**
+ * The API's background work on jobs, one of each per process: the outbox relay (its own SQS client, every call
+ * bounded by RELAY_SQS_BUDGET) and the sweeper. `stop()` ends both after the pass under way.
+ */
+export function startJobKeepers(writer: Pool, settings: Settings, metrics?: Metrics): { stop(): Promise<void> } {
+  const log = (event: string, fields: Record<string, unknown> = {}) =>
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, event, ...fields })}\n`);
+  const sqs = boundedSqsClient(settings.region, RELAY_SQS_BUDGET);
+  const relay = new OutboxRelay({ writer, sqs, queueUrl: settings.queueUrl, metrics, log, pollMs: settings.outbox.pollMs, leaseSeconds: settings.outbox.leaseSeconds });
+  const sweeper = new Sweeper({
+    writer, log, stuckAfterSeconds: settings.job.stuckAfterSeconds, maxEnqueues: settings.job.maxEnqueues, intervalMs: settings.job.sweepIntervalMs,
+  });
+  relay.start();
+  sweeper.start();
+  return {
+    async stop() {
+      await Promise.all([relay.stop(), sweeper.stop()]);
+      sqs.destroy();
+    },
+  };
+}
