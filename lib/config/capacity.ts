@@ -731,3 +731,16 @@ export function profileAverageRps(profile: { readonly phases: ReadonlyArray<{ re
 export function productionMinApiTasks(zones: number): number {
   return Math.max(2, zones);
 }
+
+/**
+ * Requests a load profile sends within one AWS WAF rate-based evaluation window, at worst: its peak rate held
+ * for the whole window, all from one client address. The load generator's Lambda functions run in the app
+ * subnets and reach the public load balancer through the VPC's NAT gateways, so WAF counts them under at most
+ * `network.natGateways` addresses, unevenly split; the rate-based rule counts per address over the window
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html).
+ *
+ * @example loadTestRequestsPerWafWindow(2000, 60) === 120000
+ */
+export function loadTestRequestsPerWafWindow(peakRps: number, windowSeconds: number): number {
+  return Math.ceil(peakRps * windowSeconds);
+}

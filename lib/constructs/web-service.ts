@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, TimeZone, Validations, type CfnResource } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, TimeZone, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -8,11 +8,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { processesForCpu } from '../config/capacity';
 import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig } from '../config/schema';
+import { isExampleCertificateArn } from '../config/schema/alb-security';
 import { AppTask, serviceDefaults } from './app-task';
 import { closeDefaultEgress } from './egress';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
 import { removalPolicyFor } from './removal-policy';
 import { guardException } from './guard';
+import { LoadBalancerWebAcl } from './waf';
 
 export interface WebServiceProps {
   readonly cluster: ecs.ICluster;
@@ -25,6 +27,33 @@ export interface WebServiceProps {
   /** Deletion protection on the load balancer. */
   readonly production: boolean;
 }
+
+/**
+ * The HTTPS listener's security policy: TLS 1.3 and 1.2 with hybrid post-quantum key exchange (ML-KEM), and
+ * the restricted cipher list (no CBC), the policy AWS recommends
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html). AWS
+ * documents no region without the PQ policies (the page lists them for every region, and the China
+ * partition's copy names this one the console's default), so there is no fallback. Clients without ML-KEM
+ * negotiate classical key exchange; TLS 1.2 clients without AES-GCM (none of the current browsers, SDKs or
+ * curl) cannot connect.
+ */
+export const HTTPS_SSL_POLICY = elbv2.SslPolicy.TLS13_12_RES_PQ;
+
+/**
+ * Response headers the HTTPS listener adds to every response, as listener attributes
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html#insert-header;
+ * the keys: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-elasticloadbalancingv2-listener-listenerattribute.html).
+ * HSTS for a year, for this host only: `includeSubDomains` would bind every subdomain of the API's domain to
+ * HTTPS, which is the domain owner's decision. Browsers ignore HSTS received over plain HTTP (RFC 6797
+ * §8.1), so the HTTP-only listener of a development environment gets neither.
+ */
+export const HTTPS_RESPONSE_HEADERS = {
+  'routing.http.response.strict_transport_security.header_value': 'max-age=31536000',
+  'routing.http.response.x_content_type_options.header_value': 'nosniff',
+} as const;
+
+/** Listener rule priority of `alb.blockedPaths`: before every `alb.routes` entry (those start at 2). */
+export const BLOCKED_PATHS_PRIORITY = 1;
 
 const ALGORITHMS: Record<AlbConfig['routingAlgorithm'], elbv2.TargetGroupLoadBalancingAlgorithmType> = {
   round_robin: elbv2.TargetGroupLoadBalancingAlgorithmType.ROUND_ROBIN,
@@ -42,8 +71,12 @@ const DESYNC: Record<AlbConfig['desyncMitigationMode'], elbv2.DesyncMitigationMo
  * The public entry: an internet-facing ALB in the public subnets over the API as a Fargate service in the
  * app subnets.
  *
- * - HTTPS on 443 with a TLS 1.3 policy and port 80 redirecting to it when a certificate is configured;
- *   plain HTTP on 80 otherwise.
+ * - HTTPS on 443 (HTTPS_SSL_POLICY, HSTS and nosniff headers) and port 80 answering 301 to it when a
+ *   certificate is configured, which production must have (the config loader refuses it otherwise); plain
+ *   HTTP on 80 without one, with a synth note (info annotation) that says so.
+ * - `alb.blockedPaths` answered 404 by the load balancer itself, before any route; the target group's health
+ *   checks go straight to the targets and are not affected. `alb.waf` puts an AWS WAF web ACL in front
+ *   (LoadBalancerWebAcl).
  * - Target group from `alb.*`: health check, routing algorithm, anomaly mitigation, stickiness, slow start,
  *   deregistration delay; optional path rules with a fixed 404 for everything else.
  * - Invalid header fields dropped, desync mitigation, access logs to an encrypted bucket that expires them.
@@ -162,32 +195,53 @@ export class WebService extends Construct {
     });
 
     this.listener = this.addListeners(alb);
+    if (alb.waf.enabled) {
+      new LoadBalancerWebAcl(this, 'Waf', {
+        loadBalancer: this.loadBalancer, waf: alb.waf, blockedPaths: alb.blockedPaths, logKey: props.logKey, removalPolicy: props.removalPolicy,
+      });
+    }
     // The group's only egress ("Load balancer to target") is a separate AWS::EC2::SecurityGroupEgress resource,
     // so without this EC2 would also give it its allow-all rule (lib/constructs/egress.ts says why).
     closeDefaultEgress(this.loadBalancer.connections.securityGroups[0] as ec2.SecurityGroup);
     this.scaling = this.addAutoscaling(api);
   }
 
-  /** HTTPS with a redirect from HTTP when there is a certificate, else HTTP; then the routes. */
+  /** HTTPS with a redirect from HTTP when there is a certificate, else HTTP; then the blocked paths and the routes. */
   private addListeners(alb: AlbConfig): elbv2.ApplicationListener {
     const routed = alb.routes.length > 0;
-    const defaultAction = routed
-      ? elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: '{"error":"not found"}' })
-      : elbv2.ListenerAction.forward([this.targetGroup]);
+    const notFound = elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: '{"error":"not found"}' });
+    const defaultAction = routed ? notFound : elbv2.ListenerAction.forward([this.targetGroup]);
     let listener: elbv2.ApplicationListener;
     if (alb.certificateArn) {
       listener = this.loadBalancer.addListener('Https', {
         protocol: elbv2.ApplicationProtocol.HTTPS,
         port: 443,
         certificates: [elbv2.ListenerCertificate.fromArn(alb.certificateArn)],
-        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        sslPolicy: HTTPS_SSL_POLICY,
         defaultAction,
       });
+      for (const [key, value] of Object.entries(HTTPS_RESPONSE_HEADERS)) listener.setAttribute(key, value);
+      // addRedirect answers 301 (permanent): clients and caches remember to use HTTPS.
       this.loadBalancer.addRedirect({ sourceProtocol: elbv2.ApplicationProtocol.HTTP, sourcePort: 80, targetProtocol: elbv2.ApplicationProtocol.HTTPS, targetPort: 443 });
+      if (isExampleCertificateArn(alb.certificateArn)) {
+        Annotations.of(listener).addInfo(
+          `alb.certificateArn is the shipped example (${alb.certificateArn}), which exists in no account: replace it with your ACM certificate before deploying. \`npm run preflight\` refuses it; CloudFormation would fail creating this listener.`);
+      }
     } else {
       listener = this.loadBalancer.addListener('Http', { protocol: elbv2.ApplicationProtocol.HTTP, port: 80, defaultAction });
+      // Production never gets here: the config loader requires alb.certificateArn there.
       guardException(listener, 'CT.ELASTICLOADBALANCING.PR.1',
-        'No certificate is configured (alb.certificateArn is empty), so port 80 serves the API; with a certificate this listener redirects to HTTPS.');
+        'No certificate is configured (alb.certificateArn is empty) in this non-production environment, so port 80 serves the API; production requires a certificate (config loader), and then this listener redirects to HTTPS.');
+      Annotations.of(listener).addInfo(
+        'alb.certificateArn is empty: the API is served over plain HTTP on port 80, unencrypted. Acceptable for development only; production requires a certificate.');
+    }
+    if (alb.blockedPaths.length > 0) {
+      new elbv2.ApplicationListenerRule(this, 'BlockedPaths', {
+        listener,
+        priority: BLOCKED_PATHS_PRIORITY,
+        conditions: [elbv2.ListenerCondition.pathPatterns([...alb.blockedPaths])],
+        action: notFound,
+      });
     }
     for (const route of alb.routes) {
       new elbv2.ApplicationListenerRule(this, `Route${route.priority}`, {

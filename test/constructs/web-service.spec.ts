@@ -4,6 +4,9 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { processesForCpu } from '../../lib/config/capacity';
+import { REFERENCE_WORKLOAD, referenceHealthCheckCommand } from '../../lib/config/schema/compute';
+import { EXAMPLE_CERTIFICATE_ARN } from '../../lib/config/schema/alb-security';
+import { GUARD_EXCEPTIONS_METADATA } from '../../lib/constructs/guard';
 import { cfnLintInstalled, lintBatch } from '../helpers/cfn-lint';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
@@ -14,6 +17,18 @@ const expectedImage = (image: { uri: string }) =>
   image.uri || { 'Fn::Sub': Match.stringLikeRegexp('/cdk-hnb659fds-container-assets-\\$\\{AWS::AccountId\\}-us-east-1:[0-9a-f]{64}$') };
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+/**
+ * The info annotations CDK recorded on a construct, which `cdk synth` and `cdk deploy` print. Info, not a
+ * warning: CDK turns warnings into validation findings, which `npm run check` rightly refuses for a choice made
+ * on purpose.
+ */
+const synthNotes = (node: { node: { metadata: Array<{ type: string; data: unknown }> } }) => node.node.metadata
+  .filter((m) => m.type === 'aws:cdk:info').map((m) => String(m.data));
+/** Every resource's guard exceptions, as "<logical id> <rule>". */
+const guardExceptions = (t: Template) => Object.entries(t.toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>)
+  .flatMap(([id, r]) => ((r.Metadata?.[GUARD_EXCEPTIONS_METADATA] ?? []) as Array<{ rule: string }>).map((e) => `${id} ${e.rule}`));
+const listenerAttributes = (listener: { Properties?: { ListenerAttributes?: Array<{ Key: string; Value: string }> } }) =>
+  Object.fromEntries((listener.Properties?.ListenerAttributes ?? []).map((a) => [a.Key, a.Value]));
 const sgId = (prefix: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${prefix}`), 'GroupId'] });
 const attributes = (t: Template, type: string) => {
   const [resource] = Object.values(t.findResources(type));
@@ -68,14 +83,58 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     expect(JSON.stringify(policy.Properties.PolicyDocument)).toMatch(/s3:PutObject/);
   });
 
-  test('without a certificate: one HTTP listener on 80 forwarding to the API', () => {
-    expect(alb.certificateArn).toBe('');
-    t.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
-    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
-      Protocol: 'HTTP',
-      Port: 80,
-      DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^WebTargetGroup') } }],
+  if (env === 'prod') {
+    test('prod: HTTPS only — 443 with the certificate, the post-quantum TLS policy, HSTS and nosniff; 80 only answers 301 to HTTPS', () => {
+      expect(alb.certificateArn).toBe(EXAMPLE_CERTIFICATE_ARN);
+      const listeners = Object.values(t.findResources('AWS::ElasticLoadBalancingV2::Listener'));
+      expect(listeners).toHaveLength(2);
+      const https = listeners.find((l) => l.Properties.Protocol === 'HTTPS')!;
+      expect(https.Properties).toMatchObject({
+        Port: 443, Certificates: [{ CertificateArn: alb.certificateArn }], SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09',
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: expect.stringMatching(/^WebTargetGroup/) } }],
+      });
+      expect(listenerAttributes(https)).toEqual({
+        'routing.http.response.strict_transport_security.header_value': 'max-age=31536000',
+        'routing.http.response.x_content_type_options.header_value': 'nosniff',
+      });
+      const http = listeners.find((l) => l.Properties.Protocol === 'HTTP')!;
+      expect(http.Properties).toMatchObject({ Port: 80, DefaultActions: [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } }] });
+      // No plain-HTTP forward anywhere: no forwarding rule hangs off the port 80 listener either.
+      const httpId = Object.entries(t.findResources('AWS::ElasticLoadBalancingV2::Listener')).find(([, l]) => l.Properties.Protocol === 'HTTP')![0];
+      const rulesOnHttp = Object.values(t.findResources('AWS::ElasticLoadBalancingV2::ListenerRule')).filter((r) => r.Properties.ListenerArn.Ref === httpId);
+      expect(rulesOnHttp).toEqual([]);
     });
+
+    test('prod: no exception to CT.ELASTICLOADBALANCING.PR.1 (HTTP redirects to HTTPS), and synth says that the certificate is the shipped example', () => {
+      expect(guardExceptions(t).filter((e) => e.endsWith('CT.ELASTICLOADBALANCING.PR.1'))).toEqual([]);
+      expect(synthNotes(stacks.compute.web.listener).join('\n')).toMatch(/alb\.certificateArn is the shipped example .* `npm run preflight` refuses it/);
+    });
+  } else {
+    test(`${env}: no certificate, so one HTTP listener on 80 forwarding to the API, with its guard exception and a synth note saying so`, () => {
+      expect(alb.certificateArn).toBe('');
+      t.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+      t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+        Protocol: 'HTTP',
+        Port: 80,
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^WebTargetGroup') } }],
+        ListenerAttributes: Match.absent(),
+      });
+      expect(guardExceptions(t).filter((e) => e.endsWith('CT.ELASTICLOADBALANCING.PR.1'))).toEqual([expect.stringMatching(/^WebLoadBalancerHttp[0-9A-F]{8} /)]);
+      expect(synthNotes(stacks.compute.web.listener)).toEqual([expect.stringMatching(/^alb\.certificateArn is empty: the API is served over plain HTTP on port 80, unencrypted\. Acceptable for development only/)]);
+    });
+  }
+
+  test('/readyz is answered 404 by the load balancer itself, before any route (priority 1); the health check still reaches the targets', () => {
+    expect(alb.blockedPaths).toEqual(['/readyz']);
+    const [listenerId] = Object.entries(t.findResources('AWS::ElasticLoadBalancingV2::Listener')).find(([, l]) => l.Properties.Protocol === (alb.certificateArn ? 'HTTPS' : 'HTTP'))!;
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      ListenerArn: { Ref: listenerId },
+      Priority: 1,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/readyz'] } }],
+      Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'application/json', MessageBody: '{"error":"not found"}' } }],
+    });
+    // Target group health checks are sent by the load balancer to each target, not through the listener's rules.
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: alb.healthCheck.path });
   });
 
   test('target group: IP targets on the container port, health check, algorithm, slow start, deregistration delay', () => {
@@ -124,7 +183,7 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
       ContainerDefinitions: [Match.objectLike({
         Image: expectedImage(api.image),
         PortMappings: [Match.objectLike({ ContainerPort: api.containerPort })],
-        HealthCheck: Match.objectLike({ Command: ['CMD-SHELL', api.containerHealthCheckCommand] }),
+        HealthCheck: Match.objectLike({ Command: ['CMD-SHELL', api.containerHealthCheckCommand ?? referenceHealthCheckCommand(api.containerPort)] }),
         LogConfiguration: Match.objectLike({ LogDriver: 'awslogs', Options: Match.objectLike({ mode: 'non-blocking', 'awslogs-group': { Ref: Match.stringLikeRegexp('^WebApiLogs') } }) }),
       })],
     });
@@ -138,10 +197,10 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     for (const def of Object.values(t.findResources('AWS::ECS::TaskDefinition'))) {
       expect(def.Properties.ContainerDefinitions[0]).toMatchObject({
         ReadonlyRootFilesystem: cfg.compute.readOnlyRootFilesystem,
-        User: cfg.compute.runAsUser,
+        User: cfg.compute.runAsUser ?? REFERENCE_WORKLOAD.user,
         Privileged: false,
       });
-      expect(cfg.compute.runAsUser).not.toMatch(/^0(:|$)/);
+      expect(cfg.compute.runAsUser ?? REFERENCE_WORKLOAD.user).not.toMatch(/^0(:|$)/);
     }
   });
 
@@ -319,18 +378,23 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
 describe('ALB variants', () => {
   // Two synths carry the listener and target-group variants (synth is the slow part of the suite).
   const https = () => synth('staging', {
-    alb: { certificateArn: CERT, routes: [{ priority: 10, pathPatterns: ['/api/*'] }, { priority: 20, pathPatterns: ['/healthz', '/readyz'] }] },
+    alb: { certificateArn: CERT, routes: [{ priority: 10, pathPatterns: ['/api/*'] }, { priority: 20, pathPatterns: ['/healthz'] }] },
   }).compute;
   const weighted = () => synth('staging', {
     alb: { routingAlgorithm: 'weighted_random', anomalyMitigation: true, slowStartSeconds: 0, stickiness: { mode: 'app_cookie', durationSeconds: 600, cookieName: 'SESSION' } },
   }).compute;
 
-  test('with a certificate: HTTPS on 443 with TLS 1.3 policy, and 80 redirects to it', () => {
+  test('with a certificate outside production: HTTPS on 443 with the post-quantum TLS policy, HSTS and nosniff, and 80 redirects to it (301)', () => {
     const t = https();
     t.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
-      Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: CERT }], SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: CERT }], SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09',
+      ListenerAttributes: Match.arrayWith([
+        { Key: 'routing.http.response.strict_transport_security.header_value', Value: 'max-age=31536000' },
+        { Key: 'routing.http.response.x_content_type_options.header_value', Value: 'nosniff' },
+      ]),
     });
+    expect(guardExceptions(t).filter((e) => e.endsWith('CT.ELASTICLOADBALANCING.PR.1'))).toEqual([]);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Protocol: 'HTTP', Port: 80,
       DefaultActions: [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } }],
@@ -342,10 +406,10 @@ describe('ALB variants', () => {
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'application/json', MessageBody: Match.anyValue() } }],
     });
-    t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 2);
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 3); // the two routes and /readyz
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 20,
-      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/healthz', '/readyz'] } }],
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/healthz'] } }],
       Actions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^WebTargetGroup') } }],
     });
   });

@@ -1,3 +1,4 @@
+import { checkAlbSecurity } from './alb-security';
 import { checkCapacity } from './capacity';
 import { checkLoadBalancer, checkServices } from './compute';
 import { checkCache, checkDatabase } from './data';
@@ -15,6 +16,7 @@ import { checkProduction } from './production';
 export const RULE_GROUPS: ReadonlyArray<(cfg: Config) => Problem[]> = [
   checkServices,
   checkLoadBalancer,
+  checkAlbSecurity,
   checkDatabase,
   checkCache,
   checkCapacity,

@@ -31,11 +31,17 @@ export function checkProduction(cfg: Config): Problem[] {
   add(cfg.cache.mode === 'replication-group' && cfg.cache.replicas < 1, 'cache.replicas', ['production', 'cache.mode'],
     'is 0 in a production environment; without a replica there is no Multi-AZ and no automatic failover',
     'set cache.replicas to at least 1, or cache.mode to "serverless"');
-  const retentions = [
+  // Without a certificate the load balancer serves the API over plain HTTP on port 80: credentials, tokens and
+  // data in clear text on the internet. AWS Control Tower CT.ELASTICLOADBALANCING.PR.1 wants HTTP to redirect.
+  add(cfg.alb.certificateArn === '', 'alb.certificateArn', ['production'],
+    'is empty in a production environment, so the load balancer would serve the API over plain HTTP on port 80 (AWS Control Tower CT.ELASTICLOADBALANCING.PR.1)',
+    `set alb.certificateArn to an issued ACM certificate in ${cfg.region} for your API's domain (\`aws acm request-certificate --domain-name api.example.com --validation-method DNS --region ${cfg.region}\`, then add the validation CNAME); port 80 then redirects to HTTPS`);
+  const retentions: Array<readonly [string, number]> = [
     ['network.flowLogRetentionDays', cfg.network.flowLogRetentionDays],
     ['compute.logRetentionDays', cfg.compute.logRetentionDays],
     ['database.logRetentionDays', cfg.database.logRetentionDays],
-  ] as const;
+  ];
+  if (cfg.alb.waf.enabled && cfg.alb.waf.logging) retentions.push(['alb.waf.logRetentionDays', cfg.alb.waf.logRetentionDays]);
   for (const [path, days] of retentions) {
     add(days < MIN_PRODUCTION_LOG_RETENTION_DAYS, path, ['production'],
       `keeps logs ${days} days in a production environment; AWS Control Tower (CT.CLOUDWATCH.PR.2) and most audits want at least a year`,

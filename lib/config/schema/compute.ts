@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FARGATE_CPU_UNITS, REQUESTS_PER_TARGET_FROM_CAPACITY } from '../capacity';
 import { int, logRetentionDays, num } from './common';
+import { blockedPathsSchema, wafSchema } from './alb-security';
 
 /** Where a service's container image comes from: a registry URI, or a Docker build context (exactly one). */
 export const imageSchema = z.strictObject({
@@ -42,7 +43,7 @@ export const computeSchema = z.strictObject({
 
 export const albSchema = z.strictObject({
   certificateArn: z.string().regex(/^(arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+)?$/, 'an ACM certificate ARN, or ""')
-    .describe('ACM certificate in `region`: HTTPS on 443 (TLS 1.3 policy) and a redirect from 80; "" serves plain HTTP on port 80 (development only).'),
+    .describe('ACM certificate in `region`: HTTPS on 443 (TLS 1.3 and 1.2 with post-quantum key exchange, HSTS and nosniff headers) and a permanent redirect from 80; required in production. "" serves plain HTTP on port 80 (development only; synth says so). The shipped prod value is an example that `npm run preflight` refuses: replace it with your certificate.'),
   idleTimeoutSeconds: int(1, 4000)
     .describe('Connection idle timeout (s).'),
   desyncMitigationMode: z.enum(['monitor', 'defensive', 'strictest'])
@@ -80,12 +81,14 @@ export const albSchema = z.strictObject({
       .describe('Status codes that count as healthy, e.g. "200" or "200-299".'),
   }).describe('The target group\'s health check.'),
   routes: z.array(z.strictObject({
-    priority: int(1, 50000)
-      .describe('Rule priority, unique, lower first.'),
+    priority: int(2, 50000)
+      .describe('Rule priority, unique, lower first (1 is the `blockedPaths` rule\'s).'),
     pathPatterns: z.array(z.string().regex(/^\/[A-Za-z0-9_\-.$/~"'@:+?*&]*$/, 'a path pattern such as "/api/*"')).min(1).max(5)
       .describe('Up to 5 path patterns, e.g. "/api/*".'),
   })).max(20)
     .describe('Path-based routing: each rule forwards matching paths to the API; anything else gets a fixed 404. [] forwards every request to the API.'),
+  blockedPaths: blockedPathsSchema,
+  waf: wafSchema,
 }).describe('The internet-facing Application Load Balancer and the API\'s target group.');
 
 const scheduledScalingSchema = z.strictObject({
