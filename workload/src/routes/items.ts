@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../app';
 import { HttpError, parse } from '../http';
+import { once, sendOnce } from '../idempotency';
 import { ITEM_SELECT_SQL, ItemCache, versioned, type VersionedItem } from '../item-cache';
 
 const idParam = z.object({ id: z.string().regex(/^[1-9]\d{0,15}$/, 'a positive integer id') });
@@ -56,17 +57,23 @@ export function registerItemRoutes(app: FastifyInstance, { db, cache, settings, 
 
   app.post('/items', async (request, reply) => {
     const body = parse(newItem, request.body);
-    const { rows } = await db.writer.query(
-      `INSERT INTO items (name, data) VALUES ($1, $2) RETURNING ${ITEM_SELECT_SQL}`,
-      [body.name, JSON.stringify(body.data)],
-    );
+    // Applied once per Idempotency-Key (../idempotency.ts): the key is stored in the insert's transaction, and a
+    // retry with it gets the stored 201 and body instead of a second item.
+    let created: VersionedItem | undefined;
+    const result = await once(db.writer, request, settings.idempotency.ttlSeconds, async (tx) => {
+      const { rows } = await tx.query(
+        `INSERT INTO items (name, data) VALUES ($1, $2) RETURNING ${ITEM_SELECT_SQL}`,
+        [body.name, JSON.stringify(body.data)],
+      );
+      created = versioned(rows[0]);
+      return { statusCode: 201, body: created.row };
+    });
     // Committed: from here on nothing may fail the request (a retry would insert the item again). The cache
     // write never throws; if the cache does not take it, it is retried when the cache answers again (ItemCache).
-    const created = versioned(rows[0]);
-    await items.written(String(created.row.id), created);
+    if (!result.replayed && created) await items.written(String(created.row.id), created);
     if (rywWindowMs > 0) {
       reply.header('set-cookie', `${READ_YOUR_WRITES_COOKIE}=${Date.now() + rywWindowMs}; Max-Age=${settings.cache.readYourWritesSeconds}; Path=/items; HttpOnly; SameSite=Lax`);
     }
-    return reply.status(201).send(created.row);
+    return sendOnce(reply, result);
   });
 }
