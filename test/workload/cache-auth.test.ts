@@ -131,11 +131,18 @@ describe('the cache client with IAM authentication', () => {
     const errors: Error[] = [];
     c.on('error', (err) => errors.push(err));
     try {
-      // What workload/src/app.ts sends: GET, SET with EX, DEL on `${keyPrefix}item:<id>`, PING for /readyz.
+      // What workload/src/item-cache.ts sends on `${keyPrefix}item:<id>`: GET; SET with EX, NX and GET (store
+      // unless present, answering what is there); SET with EX and GET (swap, answering what was there); DEL; and
+      // PING for /readyz and the breaker's probe. The GET option of SET needs read access to the key as well.
       const key = `${settings.keyPrefix}item:${randomBytes(4).readUInt32BE()}`;
       expect(await c.get(key)).toBeNull();
       expect(await c.set(key, '{"id":1}', 'EX', 60)).toBe('OK');
       expect(await c.get(key)).toBe('{"id":1}');
+      expect(await c.del(key)).toBe(1);
+      expect(await c.set(key, 'v1', 'EX', 60, 'NX', 'GET')).toBeNull();
+      expect(await c.set(key, 'v2', 'EX', 60, 'NX', 'GET')).toBe('v1');
+      expect(await c.set(key, 'v3', 'EX', 60, 'GET')).toBe('v1');
+      expect(await c.get(key)).toBe('v3');
       expect(await c.del(key)).toBe(1);
       expect(await c.ping()).toBe('PONG');
       // The cluster client's discovery and ready check pass the ACL (the local Redis has no cluster mode,

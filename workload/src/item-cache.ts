@@ -252,6 +252,7 @@ export class ItemCache {
   close(): void {
     this.closed = true;
     clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
   }
 
   private async load(id: string, load: ItemLoaders, fresh: boolean, floor: string | undefined): Promise<ItemRead> {
@@ -277,21 +278,18 @@ export class ItemCache {
     this.pending.delete(id);
     if (this.pending.size >= MAX_PENDING_INVALIDATIONS) this.pending.delete(this.pending.keys().next().value!);
     this.pending.set(id, entry);
+    this.scheduleProbe();
   }
 
-  /** Retries the failed invalidations, oldest first, until one fails again. */
+  /** Retries the failed invalidations, oldest first, until one fails again (the timer of scheduleProbe tries later). */
   private async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
     try {
       for (const [id, entry] of [...this.pending]) {
-        if (!this.breaker.allow()) break;
-        this.pending.delete(id);
-        const stored = await storeNewest(this.client, this.exec, this.key(id), entry, () => this.ttl(entry));
-        if (!stored) {
-          this.remember(id, entry);
-          break;
-        }
+        if (!(await storeNewest(this.client, this.exec, this.key(id), entry, () => this.ttl(entry)))) break;
+        // A newer one may have failed meanwhile: that one stays.
+        if (this.pending.get(id) === entry) this.pending.delete(id);
       }
     } finally {
       this.flushing = false;
@@ -313,13 +311,21 @@ export class ItemCache {
     }
   };
 
-  /** While open, a PING probes the cache when the time comes, so it closes (and flushes) without waiting for traffic. */
+  /**
+   * Without waiting for traffic: while the breaker is open, a PING probes the cache when the time comes; while
+   * invalidations are pending, they are retried (every CACHE_BREAKER_OPEN_MS until the cache takes them).
+   */
   private scheduleProbe(): void {
-    clearTimeout(this.probeTimer);
-    if (this.closed) return;
+    if (this.closed || this.probeTimer) return;
+    const delay = this.breaker.state === 'open' ? this.breaker.msUntilProbe() : this.settings.breakerOpenMs;
     this.probeTimer = setTimeout(() => {
-      if (this.breaker.state === 'open') void this.exec(() => this.client.ping());
-    }, this.breaker.msUntilProbe());
+      this.probeTimer = undefined;
+      void (async () => {
+        if (this.pending.size > 0) await this.flush();
+        else if (this.breaker.state === 'open') await this.exec(() => this.client.ping());
+        if (this.breaker.state === 'open' || this.pending.size > 0) this.scheduleProbe();
+      })();
+    }, delay);
     this.probeTimer.unref();
   }
 
