@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../app';
-import { HttpError, parse } from '../http';
+import { callDependency, HttpError, parse } from '../http';
 import { once, sendOnce } from '../idempotency';
 import { ITEM_SELECT_SQL, ItemCache, versioned, type VersionedItem } from '../item-cache';
 
@@ -40,7 +40,8 @@ export function registerItemRoutes(app: FastifyInstance, { db, cache, settings, 
   const items = new ItemCache(cache, settings.cache, { metrics, log: (event, fields) => app.log.warn({ event, ...fields }, event) });
   app.addHook('onClose', async () => items.close());
   const select = (pool: typeof db.reader) => async (id: string): Promise<VersionedItem | null> => {
-    const { rows } = await pool.query(`SELECT ${ITEM_SELECT_SQL} FROM items WHERE id = $1`, [id]);
+    // The database down or out of connections is a 503 with Retry-After (../http.ts), not a 500.
+    const { rows } = await callDependency('database', () => pool.query(`SELECT ${ITEM_SELECT_SQL} FROM items WHERE id = $1`, [id]));
     return rows.length === 0 ? null : versioned(rows[0]);
   };
   const fromReader = select(db.reader);
