@@ -1,10 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApi } from '../../workload/src/app';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CircuitBreaker, type BreakerState } from '../../workload/src/circuit-breaker';
-import { ItemCache, itemKey, jitteredTtl, type VersionedItem } from '../../workload/src/item-cache';
+import { inTransaction } from '../../workload/src/idempotency';
+import { invalidateItem, ItemCache, itemKey, jitteredTtl, type VersionedItem } from '../../workload/src/item-cache';
+import { createJob } from '../../workload/src/jobs';
 import { Metrics } from '../../workload/src/metrics';
-import { createHarness, serviceEnv, type Harness } from './harness';
+import { Worker } from '../../workload/src/worker';
+import { createHarness, eventually, serviceEnv, type Harness } from './harness';
 
 // Against the shared PostgreSQL and Redis (scripts/services.sh), each run under its own database and key prefix.
 const TTL = 300;
@@ -123,6 +127,23 @@ test('versions stored at once by many writers on two connections leave the newes
     caches.forEach((c) => c.close());
     other.disconnect();
   }
+});
+
+test('every write path invalidates: an item cached before a job ran is read with the job\'s effect right after it (the worker as main.ts wires it)', async () => {
+  const { body: item } = await request('POST', '/items', { name: 'worked on' });
+  expect((await request('GET', `/items/${item.id}`)).headers['x-cache']).toBe('hit');
+  const jobId = await inTransaction(h.db.writer, (tx) => createJob(tx, { itemId: Number(item.id), cpuMs: 1, ioMs: 1 }));
+  await h.sqs.send(new SendMessageCommand({ QueueUrl: h.queueUrl, MessageBody: JSON.stringify({ jobId }) }));
+  const worker = new Worker({ sqs: h.sqs, writer: h.db.writer, settings: h.settings, onItemChanged: (id, version) => invalidateItem(h.cache, h.settings.cache, id, version) });
+  worker.start();
+  try {
+    await eventually(async () => (worker.processed.some((p) => p.jobId === jobId) ? true : undefined), 15_000, 'the job');
+  } finally {
+    await worker.stop();
+  }
+  const read = await request('GET', `/items/${item.id}`);
+  expect([read.headers['x-cache'], read.body.processed_count]).toEqual(['miss', 1]);
+  expect((await request('GET', `/items/${item.id}`)).headers['x-cache']).toBe('hit');
 });
 
 test('the circuit breaker: opens after N failures in a row, refuses until its open time has passed, lets one probe through, closes on its success', () => {
