@@ -3,9 +3,13 @@ import cluster from 'cluster';
 import { buildApi } from './app';
 import { connectCache } from './cache';
 import { runPrimary, runWorker, SUPERVISOR_DEFAULTS, type Drainable, type Log } from './cluster';
-import { connectDatabase } from './db';
+import { connectDatabase, type DbTimeouts } from './db';
 import { migrate } from './migrations';
 import { readSettings, type Settings } from './settings';
+import { invalidateItem } from './item-cache';
+import { Metrics } from './metrics';
+import { boundedSqsClient, workerSqsBudget } from './sqs';
+import { startJobKeepers } from './sweeper';
 import { Worker } from './worker';
 
 /**
@@ -14,17 +18,59 @@ import { Worker } from './worker';
  * the requests in flight, then closes the connections.
  */
 async function startApi(settings: Settings): Promise<Drainable> {
-  const db = connectDatabase(settings.db, settings.region);
+  const metrics = new Metrics({ environment: settings.metrics.environment, service: 'api' }, undefined, settings.metrics.flushMs);
+  const db = connectDatabase(settings.db, settings.region, { timeouts: settings.db.timeouts, metrics });
   const cache = connectCache(settings.cache);
-  const app = buildApi({ db, cache, sqs: new SQSClient({ region: settings.region }), settings, logger: true });
+  const app = buildApi({ db, cache, sqs: new SQSClient({ region: settings.region }), settings, metrics, logger: true });
   await app.listen({ port: settings.port, host: settings.host });
+  // The outbox relay and the stuck-job sweeper (./sweeper.ts): jobs accepted here reach SQS through them.
+  const jobKeepers = startJobKeepers(db.writer, settings, metrics);
   return {
     async close() {
       await app.close();
+      await jobKeepers.stop();
+      metrics.close();
       cache.disconnect();
       await db.close();
     },
   };
+}
+
+/**
+ * The worker's statements may wait as long as its message stays invisible, no longer: past that SQS delivers the
+ * message again anyway. A transaction left idle is bounded as the API's.
+ */
+const workerDbTimeouts = (settings: Settings): DbTimeouts => ({
+  ...settings.db.timeouts,
+  statementMs: settings.worker.visibilitySeconds * 1000,
+  lockMs: settings.worker.visibilitySeconds * 1000,
+});
+
+/**
+ * On SIGTERM or SIGINT: `drain` within `timeoutMs`, then exit 0; exit 1 if it fails or is still running at the
+ * deadline (ECS's SIGKILL comes at the container's stop timeout: the deadline is set below it, so the process
+ * says what it left behind and ends on its own terms).
+ */
+function exitOnSignal(log: Log, timeoutMs: number, drain: () => Promise<void>): void {
+  let started = false;
+  const shutdown = (signal: string) => {
+    if (started) return;
+    started = true;
+    log('draining', { signal, shutdownTimeoutMs: timeoutMs });
+    const deadline = setTimeout(() => {
+      log('shutdown_timeout', { shutdownTimeoutMs: timeoutMs });
+      process.exit(1);
+    }, timeoutMs);
+    drain().then(() => {
+      clearTimeout(deadline);
+      process.exit(0);
+    }, (err: unknown) => {
+      log('shutdown_failed', { error: err instanceof Error ? err.message : String(err) });
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
 /**
@@ -49,40 +95,39 @@ async function main(command: string | undefined): Promise<void> {
     runWorker(() => startApi(settings), log);
     return;
   }
-  const db = connectDatabase(settings.db, settings.region);
-  await migrate(db.writer);
+  // Migrations get a connection of their own without statement or lock timeouts: a task waits on the advisory
+  // lock while another migrates, and a migration may take its time. It closes before serving starts.
+  const schema = connectDatabase(settings.db, settings.region);
+  await migrate(schema.writer);
+  await schema.close();
 
   if (role === 'primary') {
-    // The primary serves nothing: its connection goes before the workers open theirs.
-    await db.close();
-    process.exit(await runPrimary({ ...SUPERVISOR_DEFAULTS, processes: settings.processes, log }));
+    // The primary serves nothing and holds no connection.
+    process.exit(await runPrimary({ ...SUPERVISOR_DEFAULTS, drainTimeoutMs: settings.shutdownTimeoutMs, processes: settings.processes, log }));
   }
 
   if (command === 'api') {
-    await db.close();
     const api = await startApi(settings);
-    const shutdown = async () => {
-      await api.close();
-      process.exit(0);
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
+    exitOnSignal(log, settings.shutdownTimeoutMs, () => api.close());
     return;
   }
 
-  const sqs = new SQSClient({ region: settings.region });
-  const worker = new Worker({ sqs, writer: db.writer, settings, log });
+  // Every SQS call bounded (./sqs.ts); the cache only to drop the entry of an item a job changed.
+  const sqs = boundedSqsClient(settings.region, workerSqsBudget(settings.worker.waitSeconds));
+  const cache = connectCache(settings.cache);
+  const metrics = new Metrics({ environment: settings.metrics.environment, service: 'worker' }, undefined, settings.metrics.flushMs);
+  const db = connectDatabase(settings.db, settings.region, { timeouts: workerDbTimeouts(settings), metrics });
+  const worker = new Worker({ sqs, writer: db.writer, settings, log, metrics, onItemChanged: (id, version) => invalidateItem(cache, settings.cache, id, version) });
   worker.start();
   log('started', { queueUrl: settings.queueUrl });
-  const shutdown = async () => {
+  exitOnSignal(log, settings.shutdownTimeoutMs, async () => {
     log('stopping');
     await worker.stop();
+    metrics.close();
+    cache.disconnect();
     await db.close();
-    log('stopped', { processed: worker.processed.length });
-    process.exit(0);
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+    log('stopped', worker.counts);
+  });
 }
 
 main(process.argv[2]).catch((err) => {
