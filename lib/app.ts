@@ -5,6 +5,7 @@ import { ComputeStack } from './stacks/compute-stack';
 import { DataStack } from './stacks/data-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
 import { connectionBudget } from './config/capacity';
+import { warnReferenceHealthCheck } from './constructs/app-task';
 import { LambdaVpcExceptions } from './constructs/guard';
 import { LoadTestStack } from './stacks/load-test-stack';
 import { NetworkStack } from './stacks/network-stack';
@@ -60,6 +61,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
   });
   const { web, worker } = compute;
   // The settings that replace the target group (its port) and the replication group (its port) under the same
+  warnReferenceHealthCheck(web.service.taskDefinition, config.api, config.alb.healthCheck);
   // CloudFormation reference: see rereadWhen.
   const targetGroupSettings = { 'api.containerPort': config.api.containerPort };
   const cacheSettings: Record<string, number> = data.cache.serverless ? {} : { 'cache.port': config.cache.port };

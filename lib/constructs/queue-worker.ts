@@ -120,6 +120,7 @@ export class QueueWorker extends Construct {
 
     const dataTier = dataTierSettings(this, tier, worker.dbPoolSize);
     const task = new AppTask(this, 'Worker', {
+      service: 'worker',
       // The jobs a task runs at once: what the backlog target's throughput and the pool rule assume.
       environment: { ...dataTier.environment, WORKER_CONCURRENCY: String(worker.concurrency) },
       cpu: worker.cpu,

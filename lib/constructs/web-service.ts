@@ -102,6 +102,7 @@ export class WebService extends Construct {
 
     const dataTier = dataTierSettings(this, props.tier, api.dbPoolSize);
     const task = new AppTask(this, 'Api', {
+      service: 'api',
       // The reference image forks this many processes on one port; each opens its own pools, which is why the
       // loader's connection budget multiplies by the same function of api.cpu.
       environment: { ...dataTier.environment, WORKLOAD_PROCESSES: String(processesForCpu(api.cpu)) },

@@ -295,7 +295,7 @@ describe('compute rules (ALB, API and worker services)', () => {
     [{ uri: '', directory: '' }, 'names neither a registry uri nor a build directory'],
     [{ uri: 'nginx:latest', directory: 'workload' }, 'names both a registry uri and a build directory'],
   ])('an image needs exactly one source: %j', (image, problem) => {
-    expectOneProblem('staging', { api: { image } }, 'environments.staging.api.image', JSON.stringify({ ...image, command: ['api'] }),
+    expectOneProblem('staging', { api: { image } }, 'environments.staging.api.image', JSON.stringify({ ...image, command: null, credentialsSecretArn: '' }),
       problem, 'set exactly one of api.image.uri and api.image.directory');
   });
 

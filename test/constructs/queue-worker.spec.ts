@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { WORKER_MAX_HEALTHY_PERCENT } from '../../lib/config/capacity';
+import { REFERENCE_WORKLOAD } from '../../lib/config/schema/compute';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 import { actions, policyStatements } from '../helpers/template';
@@ -78,7 +79,7 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
       Cpu: String(w.cpu),
       Memory: String(w.memoryMiB),
       ContainerDefinitions: [Match.objectLike({
-        Command: [...w.image.command],
+        Command: [...(w.image.command ?? REFERENCE_WORKLOAD.command.worker)],
         StopTimeout: w.stopTimeoutSeconds,
         PortMappings: Match.absent(),
       })],

@@ -1,5 +1,6 @@
 import { backlogPerTaskTarget, FARGATE_MEMORY_MIB, isValidFargateSize } from '../capacity';
 import { collector, round, type Config, type Problem } from './problem';
+import { parseEcrImage } from '../schema/compute';
 
 /**
  * The queue's visibility timeout must cover the longest job this many times over: a job that runs long, a
@@ -29,13 +30,24 @@ export function checkServices(cfg: Config): Problem[] {
   }
 
   for (const svc of ['api', 'worker'] as const) {
-    const { uri, directory } = cfg[svc].image;
+    const { uri, directory, credentialsSecretArn } = cfg[svc].image;
     add((uri === '') === (directory === ''), `${svc}.image`, [],
       uri === '' ? 'names neither a registry uri nor a build directory' : 'names both a registry uri and a build directory',
       `set exactly one of ${svc}.image.uri and ${svc}.image.directory`);
+    // Only a URI that parses as ECR gets the repository's pull grant; one that merely looks like ECR would
+    // synthesize without it and fail at the first pull.
+    add(/\.dkr\.ecr(-fips)?\./.test(uri.split('/')[0]) && !parseEcrImage(uri), `${svc}.image.uri`, [],
+      'names an Amazon ECR registry, but not as <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@sha256:digest], so the task would get no permission to pull it',
+      'copy the URI from the ECR console (12-digit account, region, repository), e.g. "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-api:1.4.2"');
+    add(credentialsSecretArn !== '' && uri === '', `${svc}.image.credentialsSecretArn`, [`${svc}.image.uri`],
+      `is set, but ${svc}.image.uri is "": an image built from ${svc}.image.directory is pushed to the CDK assets repository in ECR, which needs no registry credentials`,
+      `set ${svc}.image.credentialsSecretArn to ""`);
+    add(credentialsSecretArn !== '' && parseEcrImage(uri) !== undefined, `${svc}.image.credentialsSecretArn`, [`${svc}.image.uri`],
+      `is set for an Amazon ECR image (${svc}.image.uri); ECS pulls from ECR with the task execution role, which gets pull permission on that repository, and registry credentials are for registries outside ECR (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html)`,
+      `set ${svc}.image.credentialsSecretArn to ""`);
   }
 
-  add(/^0(:|$)/.test(cfg.compute.runAsUser), 'compute.runAsUser', [],
+  add(/^0(:|$)/.test(cfg.compute.runAsUser ?? ''), 'compute.runAsUser', [],
     'runs the containers as root; a process that escapes the application then owns the container',
     'use a non-root uid such as "1000:1000" (the workload image\'s node user)');
 

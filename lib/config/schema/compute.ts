@@ -3,14 +3,70 @@ import { FARGATE_CPU_UNITS, REQUESTS_PER_TARGET_FROM_CAPACITY } from '../capacit
 import { int, logRetentionDays, num } from './common';
 import { blockedPathsSchema, wafSchema } from './alb-security';
 
+/**
+ * What the reference workload's image (built from `workload/`: one image, two commands) needs from its task.
+ * Where a key says null, the reference image gets these and any other image its own settings (its CMD, its
+ * USER, no container health check): an image of your own does not inherit the reference's assumptions.
+ */
+export const REFERENCE_WORKLOAD = {
+  /** The build directory of the reference image (relative to the project root). */
+  directory: 'workload',
+  /** Its two commands (workload/src/main.ts). */
+  command: { api: ['api'], worker: ['worker'] },
+  /** The `node` user of its node:22-alpine base image. */
+  user: '1000:1000',
+  /** Its liveness route (workload/src/routes/health.ts). */
+  healthPath: '/healthz',
+  /** The port its API listens on by default (PORT; the image EXPOSEs it). */
+  port: 8080,
+} as const;
+
+/** The container health check of the reference API: busybox wget, which its alpine image has. */
+export function referenceHealthCheckCommand(containerPort: number): string {
+  return `wget -q -O /dev/null http://127.0.0.1:${containerPort}${REFERENCE_WORKLOAD.healthPath} || exit 1`;
+}
+
+/** True where the image is the reference workload's: built from `workload/`, not pulled. */
+export function isReferenceImage(image: { uri: string; directory: string }): boolean {
+  return image.uri === '' && image.directory.replace(/^\.\//, '').replace(/\/+$/, '') === REFERENCE_WORKLOAD.directory;
+}
+
+/**
+ * An image reference as `docker pull` takes it: [registry[:port]/]repository[:tag][@sha256:digest], the
+ * repository in lower case (https://github.com/distribution/reference/blob/main/reference.go).
+ */
+const IMAGE_REFERENCE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/** A private Amazon ECR image URI, in its parts. */
+export interface EcrImage {
+  readonly account: string;
+  readonly region: string;
+  readonly repositoryName: string;
+  /** Tag or digest ("sha256:..."); a digest wins over a tag; "latest" when the URI names neither, as docker does. */
+  readonly tagOrDigest: string;
+}
+
+/**
+ * The parts of a private ECR URI, `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag][@digest]`
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/Registries.html), or undefined for any other registry.
+ */
+export function parseEcrImage(uri: string): EcrImage | undefined {
+  const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(uri);
+  if (!m) return undefined;
+  const [, account, region, repositoryName, tag, digest] = m;
+  return { account, region, repositoryName, tagOrDigest: digest ?? tag ?? 'latest' };
+}
+
 /** Where a service's container image comes from: a registry URI, or a Docker build context (exactly one). */
 export const imageSchema = z.strictObject({
-  uri: z.string()
-    .describe('Image in a registry, e.g. "public.ecr.aws/docker/library/nginx:1.27-alpine"; "" to build `directory`.'),
+  uri: z.string().regex(new RegExp(`${IMAGE_REFERENCE.source}|^$`), 'an image reference such as "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-api:1.4.2" (no https://, repository in lower case), or ""')
+    .describe('Image in a registry, e.g. "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-api:1.4.2" or "ghcr.io/acme/api@sha256:…"; "" to build `directory`. A private ECR image gets pull permission on its repository alone; any other private registry needs `credentialsSecretArn`. See docs/own-image.md.'),
   directory: z.string()
     .describe('Docker build context relative to the project root (built by `cdk deploy` for `compute.cpuArchitecture`, not by synth); "" to pull `uri`.'),
-  command: z.array(z.string())
-    .describe('Overrides the image\'s CMD; [] keeps it.'),
+  command: z.array(z.string()).nullable()
+    .describe('Overrides the image\'s CMD; [] keeps it. null: the reference workload (directory "workload") gets its command for this service (["api"] or ["worker"]), any other image keeps its own CMD.'),
+  credentialsSecretArn: z.string().regex(/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6})?$/, 'a Secrets Manager secret ARN with its 6-character suffix, or ""')
+    .describe('A private registry other than ECR (Docker Hub, GitHub, Quay…): the full ARN of a Secrets Manager secret {"username": …, "password": …} that ECS logs in with; the task execution role may read it. "" for a public image or ECR.'),
 }).describe('Where the container image comes from: a registry `uri` or a build `directory`, exactly one.');
 
 const fargateTask = {
@@ -35,8 +91,8 @@ export const computeSchema = z.strictObject({
     .describe('Retention of the containers\' and the load generator\'s logs (days; 365 or more in production).'),
   readOnlyRootFilesystem: z.boolean()
     .describe('Mount the containers\' root filesystem read-only (the workload writes nothing; an image that must write needs false).'),
-  runAsUser: z.string().regex(/^(\d+(:\d+)?)?$/, 'a numeric "uid:gid" such as "1000:1000", or ""')
-    .describe('User the containers run as, "uid:gid" (1000 is the workload image\'s `node` user); "" keeps the image\'s USER. Never root.'),
+  runAsUser: z.string().regex(/^(\d+(:\d+)?)?$/, 'a numeric "uid:gid" such as "1000:1000", or ""').nullable()
+    .describe('User the containers run as, "uid:gid"; "" keeps the image\'s USER. Never root. null: the reference workload runs as 1000:1000 (its image\'s `node` user), any other image as its own USER (synth warns: it cannot see whether that is root).'),
   taskStartSeconds: int(1, 900)
     .describe('Assumption for `npm run plan`: seconds from a scale-out until a new task runs its container (Fargate capacity, network interface, image pull without cache, process start); the API task then still waits for the target group\'s health checks. AWS says 30-45 s or longer is normal; measure yours (ECS task events) and set it here.'),
 }).describe('The ECS cluster and what every task shares.');
@@ -109,8 +165,8 @@ export const apiSchema = z.strictObject({
   image: imageSchema,
   containerPort: int(1, 65535)
     .describe('Port the container listens on.'),
-  containerHealthCheckCommand: z.string()
-    .describe('Shell command the container runs to report itself healthy (exit 0 = healthy); "" for none.'),
+  containerHealthCheckCommand: z.string().nullable()
+    .describe('Shell command (CMD-SHELL) the container runs to report itself healthy (exit 0 = healthy), with a program your image has, e.g. "curl -fsS http://127.0.0.1:8080/health || exit 1"; "" for none (the load balancer\'s health check still applies). null: the reference workload checks /healthz on `containerPort` with busybox wget, any other image gets none.'),
   healthCheckGracePeriodSeconds: int(0, 7200)
     .describe('ECS ignores failing load-balancer health checks for this long after a task starts (s).'),
   minHealthyPercent: int(0, 100)
