@@ -50,7 +50,7 @@ describe('WAF', () => {
     expect(oneProblem('staging', { alb: { waf: { rateLimitRequests: 20000 } } })).toBe(
       'scaling-blueprint.environments.staging.alb.waf.rateLimitRequests = 20000: allows 20000 requests per client address per 60 s (alb.waf.rateLimitWindowSeconds), fewer than the load generator sends: '
       + 'profile "stress" peaks at 2000 req/s = 120000 requests per 60 s; profile "spike" peaks at 500 req/s = 30000 requests per 60 s. '
-      + 'Its requests leave through the VPC\'s NAT gateways, so WAF may count them all under one address and answer 403 to the rest, which the load test would report as errors. '
+      + 'Its requests leave through the VPC\'s NAT gateways, so WAF may count them all under one address and answer 429 to the rest, which the load test would report as errors. '
       + 'Fix: raise alb.waf.rateLimitRequests to at least 120000 in this environment, lower the profiles\' rates, or set alb.waf.enabled to false here while load testing.');
   });
 

@@ -167,11 +167,13 @@ describe('API: request target and scale ceiling', () => {
   test('a stress profile (stopWhenSlaBreaks) is meant to pass the ceiling and is not checked against it', () => {
     // staging's ceiling is 2250 req/s; a stress run stepping to 5000 is a search for the breaking rate
     const phases = [1000, 2000, 3000, 4000, 5000].map((arrivalRate) => ({ durationSeconds: 60, arrivalRate }));
-    const cfg = configFor('staging', { loadTest: { profiles: { stress: { phases } } } });
+    // WAF's per-address limit must let 5000 req/s through for a minute (test/config/alb-security.test.ts)
+    const waf = { rateLimitRequests: 300000 };
+    const cfg = configFor('staging', { loadTest: { profiles: { stress: { phases } } }, alb: { waf } });
     expect(cfg.loadTest.profiles.stress.stopWhenSlaBreaks).toBe(true);
     expect(profilePeakRps(cfg.loadTest.profiles.stress)).toBeGreaterThan(sustainedCeilingRps(cfg.api.maxTasks, cfg.api.requestsPerTarget));
     // the same peak in a profile that must hold the SLA fails
-    expect(problemsFor('staging', { loadTest: { profiles: { soak: { phases } } } })[0]).toMatch(/peak of the load profile "soak"/);
+    expect(problemsFor('staging', { loadTest: { profiles: { soak: { phases } } }, alb: { waf } })[0]).toMatch(/peak of the load profile "soak"/);
   });
 
   test('the old default (1000 requests per minute, 10 tasks) could not carry staging\'s own load profile', () => {

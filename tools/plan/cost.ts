@@ -287,8 +287,8 @@ export function albLcus(config: BlueprintConfig, rps: number): { readonly lcu: n
   const newConnectionsPerSecond = rps / A.requestsPerConnection.value;
   // A connection stays open until the client closes it or it idles for alb.idleTimeoutSeconds: the upper bound.
   const activeConnections = newConnectionsPerSecond * config.alb.idleTimeoutSeconds;
-  // The listener's rules: one per alb.routes entry plus the default action.
-  const rules = config.alb.routes.length + 1;
+  // The listener's rules: one per alb.routes entry, the alb.blockedPaths rule, and the default action.
+  const rules = config.alb.routes.length + (config.alb.blockedPaths.length > 0 ? 1 : 0) + 1;
   const dimensions = {
     'new connections': newConnectionsPerSecond / 25,
     'active connections': activeConnections / 3000,

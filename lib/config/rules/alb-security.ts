@@ -27,7 +27,7 @@ export function checkAlbSecurity(cfg: Config): Problem[] {
     if (profiles.length > 0) {
       const worst = profiles[0];
       add(true, 'alb.waf.rateLimitRequests', ['alb.waf.enabled', 'alb.waf.rateLimitWindowSeconds', 'loadTest.enabled', 'loadTest.profiles'],
-        `allows ${alb.waf.rateLimitRequests} requests per client address per ${window} s (alb.waf.rateLimitWindowSeconds), fewer than the load generator sends: ${profiles.map((p) => `profile "${p.name}" peaks at ${p.peak} req/s = ${p.requests} requests per ${window} s`).join('; ')}. Its requests leave through the VPC's NAT gateways, so WAF may count them all under one address and answer 403 to the rest, which the load test would report as errors`,
+        `allows ${alb.waf.rateLimitRequests} requests per client address per ${window} s (alb.waf.rateLimitWindowSeconds), fewer than the load generator sends: ${profiles.map((p) => `profile "${p.name}" peaks at ${p.peak} req/s = ${p.requests} requests per ${window} s`).join('; ')}. Its requests leave through the VPC's NAT gateways, so WAF may count them all under one address and answer 429 to the rest, which the load test would report as errors`,
         `raise alb.waf.rateLimitRequests to at least ${worst.requests} in this environment, lower the profiles' rates, or set alb.waf.enabled to false here while load testing`);
     }
   }

@@ -25,7 +25,7 @@ export const wafSchema = z.strictObject({
   enabled: z.boolean()
     .describe('An AWS WAF web ACL on the load balancer: AWS managed rule groups Common and KnownBadInputs, a block list of `alb.blockedPaths` in every spelling, and a per-IP rate limit. On in production by default.'),
   rateLimitRequests: int(WAF_MIN_RATE_LIMIT, 2_000_000_000)
-    .describe('Requests one client IP address may send within `rateLimitWindowSeconds`; WAF blocks it (403) while it is above. Clients behind one NAT share an address. The load generator\'s traffic leaves through the VPC\'s NAT gateways: the loader refuses a limit below what a configured load profile sends (docs/security.md).'),
+    .describe('Requests one client IP address may send within `rateLimitWindowSeconds`; WAF answers it 429 while it is above. Clients behind one NAT share an address. The load generator\'s traffic leaves through the VPC\'s NAT gateways: the loader refuses a limit below what a configured load profile sends (docs/security.md).'),
   rateLimitWindowSeconds: z.literal(WAF_EVALUATION_WINDOWS_SECONDS)
     .describe('Window over which WAF counts each address\'s requests (s): 60, 120, 300 or 600.'),
   logging: z.boolean()

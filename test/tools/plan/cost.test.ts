@@ -174,11 +174,12 @@ describe('ALB LCUs: the highest of the four dimensions', () => {
   });
 
   test('many routes: rule evaluations beyond the first 10 count', () => {
-    // 20 routes + the default = 21 rules, 11 beyond the free 10: 1000 req/s × 11 = 11 000 evaluations/s → 11 LCU
-    const routes = Array.from({ length: 20 }, (_, i) => ({ priority: i + 1, pathPatterns: [`/r${i}/*`] }));
+    // 20 routes + the /readyz block + the default = 22 rules, 12 beyond the free 10: 1000 req/s × 12 = 12 000 evaluations/s → 12 LCU
+    const routes = Array.from({ length: 20 }, (_, i) => ({ priority: i + 2, pathPatterns: [`/r${i}/*`] }));
     const { lcu, billedOn } = albLcus(configFor('dev', { alb: { routes } }), 1000);
     expect(billedOn).toBe('rule evaluations');
-    expect(lcu).toBeCloseTo(11, 9);
+    expect(lcu).toBeCloseTo(12, 9);
+    expect(albLcus(configFor('dev', { alb: { routes, blockedPaths: [] } }), 1000).lcu).toBeCloseTo(11, 9);
   });
 });
 
