@@ -54,7 +54,7 @@ export const containerEnvSchema = z.object({
   WORKER_WAIT_SECONDS: described(int(0, 20).default(20), 'Worker: long-poll wait of a receive (s).'),
   WORKER_VISIBILITY_SECONDS: described(int(1, 43200).default(180), 'Worker: the visibility a message gets, extended by this much while its job runs (s); the stack sets the queue\'s visibility timeout.'),
   WORKER_RETRY_BASE_SECONDS: described(int(0, 43200).default(2), 'Worker: a failed job\'s message comes back after this long (s), doubling per receive (ChangeMessageVisibility), up to WORKER_VISIBILITY_SECONDS.'),
-  WORKER_HEARTBEAT_FILE: described(z.string().default(''), 'Worker: a file whose modification time the worker sets every few seconds while its loop makes progress; the container health check reads its age. "" writes none.'),
+  WORKER_LIVENESS_PORT: described(int(0, 65535).default(0), 'Worker: a port on 127.0.0.1 that answers 200 while the worker\'s loop makes progress and 503 once it has stalled; the container health check asks it. 0: none.'),
   JOB_CPU_MS: described(int(0, 600_000).default(50), 'API: CPU work of a job (ms), from worker.jobCpuMs; a request may set it only with JOB_COST_FROM_REQUEST=true.'),
   JOB_IO_MS: described(int(0, 600_000).default(200), 'API: wait on I/O of a job (ms), from worker.jobIoMs; a request may set it only with JOB_COST_FROM_REQUEST=true.'),
   JOB_COST_FROM_REQUEST: described(bool.default(false), 'API: let POST /jobs set cpuMs and ioMs (worker.jobCostFromRequest, for load tests of the worker; refused in production). Off: a request that sets them gets 400.'),
@@ -112,3 +112,11 @@ export type ContainerEnvName = keyof z.input<typeof containerEnvSchema>;
 export type ContainerEnv = z.infer<typeof containerEnvSchema>;
 /** Every name, in the schema's order. */
 export const CONTAINER_ENV_NAMES = containerEnvSchema.keyof().options;
+
+/** Where the reference worker answers its liveness check, on 127.0.0.1 only (the stack sets WORKER_LIVENESS_PORT to it). */
+export const WORKER_LIVENESS_PORT = 8081;
+/**
+ * The reference worker's container health check (CMD-SHELL): busybox wget, which its node:22-alpine image has,
+ * asks the liveness port; a 503 (the loop stalled) or no answer within 3 s (the event loop blocked) fails it.
+ */
+export const WORKER_HEALTH_CHECK_COMMAND = `wget -q -T 3 -O /dev/null http://127.0.0.1:${WORKER_LIVENESS_PORT}/ || exit 1`;

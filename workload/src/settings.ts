@@ -47,7 +47,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
     queueUrl: e.QUEUE_URL,
     worker: {
       concurrency: e.WORKER_CONCURRENCY, batchSize: e.WORKER_BATCH_SIZE, waitSeconds: e.WORKER_WAIT_SECONDS, visibilitySeconds: e.WORKER_VISIBILITY_SECONDS,
-      retryBaseSeconds: e.WORKER_RETRY_BASE_SECONDS, heartbeatFile: e.WORKER_HEARTBEAT_FILE,
+      retryBaseSeconds: e.WORKER_RETRY_BASE_SECONDS, livenessPort: e.WORKER_LIVENESS_PORT,
     },
     job: {
       cpuMs: e.JOB_CPU_MS, ioMs: e.JOB_IO_MS, costFromRequest: e.JOB_COST_FROM_REQUEST, maxMs: e.JOB_MAX_MS,

@@ -5,7 +5,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { open, utimes } from 'fs/promises';
+import { createServer, type Server } from 'http';
 import type { Pool } from 'pg';
 import { processJob, type Outcome } from './jobs';
 import type { Metrics } from './metrics';
@@ -29,8 +29,6 @@ export interface WorkerDeps {
 
 export type JobResult = Outcome | 'failed';
 
-/** The liveness file is touched this often while the loop makes progress (ms). */
-export const HEARTBEAT_INTERVAL_MS = 5_000;
 
 /**
  * Long-polls the jobs queue and runs each message's job; deletes a message only after its job is done.
@@ -52,9 +50,11 @@ export const HEARTBEAT_INTERVAL_MS = 5_000;
  * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
  * A message that is not a job takes the same way to the DLQ.
  *
- * Liveness: with WORKER_HEARTBEAT_FILE set, the file's modification time is set every 5 s while the loop
- * makes progress (a receive returns, a job ends); a loop stalled past every bound of its own (receives and
- * jobs are bounded) stops touching it, and the container health check, which reads its age, fails.
+ * Liveness: with WORKER_LIVENESS_PORT set, 127.0.0.1:<port> answers 200 while the loop makes progress (a
+ * receive returns, a job ends) and 503 once it has made none for longer than any of its bounded steps can
+ * take (a receive with its retries, a job at its cap); a blocked event loop does not answer at all. The
+ * container health check asks it (lib/constructs/queue-worker.ts). Local only: nothing else reaches a
+ * Fargate task's loopback, and the read-only root filesystem leaves no place for a heartbeat file.
  */
 export class Worker {
   private stopping = false;
@@ -68,7 +68,7 @@ export class Worker {
   /** Finished jobs per outcome since start. */
   readonly counts: Record<JobResult, number> = { done: 0, duplicate: 0, unknown: 0, failed: 0 };
   private lastProgress = Date.now();
-  private heartbeat?: NodeJS.Timeout;
+  private liveness?: Server;
   private readonly historySize: number;
   private readonly stallAfterMs: number;
 
@@ -83,11 +83,15 @@ export class Worker {
 
   start(): void {
     this.lastProgress = Date.now();
-    const file = this.deps.settings.worker.heartbeatFile;
-    if (file) {
-      void this.beat(file);
-      this.heartbeat = setInterval(() => void this.beat(file), HEARTBEAT_INTERVAL_MS);
-      this.heartbeat.unref();
+    const port = this.deps.settings.worker.livenessPort;
+    if (port > 0) {
+      this.liveness = createServer((_req, res) => {
+        const live = this.live();
+        res.writeHead(live ? 200 : 503, { 'content-type': 'text/plain' }).end(live ? 'live\n' : 'stalled\n');
+      });
+      this.liveness.on('error', (err) => this.deps.log?.('liveness_failed', { port, error: String(err) }));
+      this.liveness.listen(port, '127.0.0.1');
+      this.liveness.unref();
     }
     this.loop = this.run();
   }
@@ -98,22 +102,12 @@ export class Worker {
     this.poll.abort();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
-    clearInterval(this.heartbeat);
+    await new Promise<void>((resolve) => (this.liveness?.listening ? this.liveness.close(() => resolve()) : resolve()));
   }
 
   /** True while the loop has made progress within its bound. */
   live(now = Date.now()): boolean {
     return now - this.lastProgress <= this.stallAfterMs;
-  }
-
-  private async beat(file: string): Promise<void> {
-    if (!this.live()) return;
-    try {
-      const now = new Date();
-      await utimes(file, now, now).catch(async () => (await open(file, 'a')).close());
-    } catch (err) {
-      this.deps.log?.('heartbeat_failed', { file, error: String(err) });
-    }
   }
 
   private async run(): Promise<void> {
