@@ -15,6 +15,7 @@ import { isRetained, removalPolicyFor } from './removal-policy';
 import { physicalName } from './naming';
 import { AuroraReaderCleanup } from './reader-cleanup';
 import { guardException } from './guard';
+import { PROXY_INIT_QUERY } from '../contracts/container-env';
 
 export interface AuroraDatabaseProps {
   readonly vpc: ec2.IVpc;
@@ -240,6 +241,9 @@ export class AuroraDatabase extends Construct {
         maxConnectionsPercent: config.proxy.maxConnectionsPercent,
         maxIdleConnectionsPercent: config.proxy.maxIdleConnectionsPercent,
         borrowTimeout: Duration.seconds(config.proxy.borrowTimeoutSeconds),
+        // The workload's statement, lock and idle-in-transaction timeouts, set on each database connection the
+        // proxy opens: from the client a SET would pin its session (rds-proxy-pinning.html).
+        initQuery: PROXY_INIT_QUERY,
         debugLogging: false,
       });
       // The L2 proxy has only the read/write endpoint; a READ_ONLY endpoint spreads reads over the readers.

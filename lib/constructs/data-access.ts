@@ -60,6 +60,12 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     DB_POOL_SIZE: String(dbPoolSize),
     DB_IAM_AUTH: String(usesIamAuth(tier)),
     DB_TLS: 'true',
+    // Behind RDS Proxy the PostgreSQL timeouts come from the proxy's initialization query (aurora-database.ts):
+    // the proxy refuses startup options, and a SET from the client would pin its session.
+    DB_SESSION_TIMEOUTS: database.proxy ? 'proxy' : 'startup',
+    // The Environment dimension of the workload's EMF metrics: the config environment, which lib/app.ts gives
+    // every stack as its Environment tag.
+    METRICS_ENVIRONMENT: Stack.of(scope).tags.tagValues().Environment,
     CACHE_HOST: cache.endpointAddress,
     CACHE_PORT: String(cache.port),
     CACHE_TLS: 'true',

@@ -14,6 +14,25 @@ const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const described = <T extends z.ZodType>(schema: T, description: string) => schema.meta({ description });
 
+/**
+ * The PostgreSQL timeouts every API connection gets (ms): sent by the workload at connection start where it
+ * connects directly (DB_SESSION_TIMEOUTS=startup), set by RDS Proxy's initialization query on its own
+ * connections where the proxy is on (DB_SESSION_TIMEOUTS=proxy, lib/constructs/aurora-database.ts): one source
+ * for both.
+ */
+export const DB_SESSION_TIMEOUT_DEFAULTS = { statementMs: 5000, lockMs: 3000, idleInTransactionMs: 10_000 } as const;
+
+/**
+ * RDS Proxy's initialization query: the same timeouts as SET statements, run by the proxy on each database
+ * connection it opens, so no client session runs a SET (which would pin it). Several statements are separated
+ * by semicolons (AWS::RDS::DBProxyTargetGroup ConnectionPoolConfigurationInfoFormat, InitQuery).
+ */
+export const PROXY_INIT_QUERY = [
+  `SET statement_timeout = ${DB_SESSION_TIMEOUT_DEFAULTS.statementMs}`,
+  `SET lock_timeout = ${DB_SESSION_TIMEOUT_DEFAULTS.lockMs}`,
+  `SET idle_in_transaction_session_timeout = ${DB_SESSION_TIMEOUT_DEFAULTS.idleInTransactionMs}`,
+].join('; ');
+
 export const containerEnvSchema = z.object({
   PORT: described(int(1, 65535).default(8080), 'Port the API listens on.'),
   HOST: described(z.string().default('0.0.0.0'), 'Address the API listens on.'),
@@ -77,9 +96,9 @@ export const containerEnvSchema = z.object({
   RATE_LIMIT_BURST: described(int(1, 1_000_000).default(50), 'API: requests a client may make at once above its rate (the bucket\'s size).'),
   RATE_LIMIT_TRUSTED_PROXIES: described(z.string().default(''), 'API: comma-separated CIDRs of the load balancer (e.g. the VPC\'s): a connection from one of them is the ALB\'s, and its client is the right-most X-Forwarded-For address (the one the ALB appended). From anywhere else X-Forwarded-For is ignored and the client is the peer address. "" trusts no one.'),
   RATE_LIMIT_MAX_CLIENTS: described(int(100, 10_000_000).default(10_000), 'API: clients whose buckets one process keeps; the least recently seen is forgotten beyond it, so memory stays bounded.'),
-  DB_STATEMENT_TIMEOUT_MS: described(int(0, 3_600_000).default(5000), 'API: PostgreSQL statement_timeout of each connection (ms; 0: none). The client also gives up on a reply 1 s after it (pg query_timeout), which bounds a server that stopped answering. The worker uses WORKER_VISIBILITY_SECONDS instead.'),
-  DB_LOCK_TIMEOUT_MS: described(int(0, 3_600_000).default(3000), 'API: PostgreSQL lock_timeout of each connection (ms; 0: none): a locked table fails the statement fast (503) instead of holding a connection.'),
-  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: described(int(0, 3_600_000).default(10_000), 'PostgreSQL idle_in_transaction_session_timeout of each connection (ms; 0: none): a transaction left open by a stuck process ends instead of holding its locks.'),
+  DB_STATEMENT_TIMEOUT_MS: described(int(0, 3_600_000).default(DB_SESSION_TIMEOUT_DEFAULTS.statementMs), 'API: PostgreSQL statement_timeout of each connection (ms; 0: none). The client also gives up on a reply 1 s after it (pg query_timeout), which bounds a server that stopped answering. The worker uses WORKER_VISIBILITY_SECONDS instead.'),
+  DB_LOCK_TIMEOUT_MS: described(int(0, 3_600_000).default(DB_SESSION_TIMEOUT_DEFAULTS.lockMs), 'API: PostgreSQL lock_timeout of each connection (ms; 0: none): a locked table fails the statement fast (503) instead of holding a connection.'),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: described(int(0, 3_600_000).default(DB_SESSION_TIMEOUT_DEFAULTS.idleInTransactionMs), 'PostgreSQL idle_in_transaction_session_timeout of each connection (ms; 0: none): a transaction left open by a stuck process ends instead of holding its locks.'),
   DB_CONNECT_TIMEOUT_MS: described(int(100, 60_000).default(3000), 'Longest wait for a connection from the pool, a new connection included (ms); past it the request gets 503.'),
   DB_SESSION_TIMEOUTS: described(z.enum(['startup', 'proxy']).default('startup'), 'Where the PostgreSQL timeouts are set: `startup` sends them as parameters of each connection\'s startup message (direct connections); `proxy` sends none, since RDS Proxy refuses startup options and a SET would pin the session: the proxy\'s initialization query sets them (the stack sets `proxy` where the proxy is on).'),
   SHUTDOWN_TIMEOUT_MS: described(int(1000, 120_000).default(25_000), 'After SIGTERM, how long a process may drain (finish requests or jobs in flight) before it exits anyway (ms): below the container\'s stop timeout (30 s for the API), so the process ends on its own terms, not by SIGKILL.'),
