@@ -7,6 +7,7 @@ import { MonitoringStack } from './stacks/monitoring-stack';
 import { connectionBudget } from './config/capacity';
 import { warnReferenceHealthCheck } from './constructs/app-task';
 import { LambdaVpcExceptions } from './constructs/guard';
+import { ServiceTrustConditions } from './constructs/trust-conditions';
 import { LoadTestStack } from './stacks/load-test-stack';
 import { NetworkStack } from './stacks/network-stack';
 
@@ -49,7 +50,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
       database: data.database,
       cache: data.cache,
       jobs: data.jobs,
-      encryptionKey: data.encryptionKey,
+      secretsKey: data.keys.secrets,
       databaseUser: config.database.masterUsername,
     },
     compute: config.compute,
@@ -107,7 +108,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     })
     : undefined;
   for (const stack of [network, data, compute, monitoring, loadTest]) {
-    if (stack) Aspects.of(stack).add(new LambdaVpcExceptions());
+    if (stack) for (const aspect of [new LambdaVpcExceptions(), new ServiceTrustConditions()]) Aspects.of(stack).add(aspect);
   }
   return { network, data, compute, monitoring, loadTest };
 }

@@ -10,6 +10,7 @@ import { backlogPerTaskTarget, WORKER_MAX_HEALTHY_PERCENT } from '../config/capa
 import { AppTask, serviceDefaults } from './app-task';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
+import { shutdownTimeoutFor } from '../contracts/container-env';
 
 export interface QueueWorkerProps {
   readonly cluster: ecs.ICluster;
@@ -122,7 +123,7 @@ export class QueueWorker extends Construct {
     const task = new AppTask(this, 'Worker', {
       service: 'worker',
       // The jobs a task runs at once: what the backlog target's throughput and the pool rule assume.
-      environment: { ...dataTier.environment, WORKER_CONCURRENCY: String(worker.concurrency) },
+      environment: { ...dataTier.environment, WORKER_CONCURRENCY: String(worker.concurrency), SHUTDOWN_TIMEOUT_MS: shutdownTimeoutFor(worker.stopTimeoutSeconds) },
       cpu: worker.cpu,
       memoryMiB: worker.memoryMiB,
       image: worker.image,

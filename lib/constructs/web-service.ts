@@ -15,6 +15,7 @@ import { connectToDataTier, dataTierSettings, type DataTier } from './data-acces
 import { removalPolicyFor } from './removal-policy';
 import { guardException } from './guard';
 import { LoadBalancerWebAcl } from './waf';
+import { apiTimeoutsForAlb } from '../contracts/container-env';
 
 export interface WebServiceProps {
   readonly cluster: ecs.ICluster;
@@ -105,7 +106,7 @@ export class WebService extends Construct {
       service: 'api',
       // The reference image forks this many processes on one port; each opens its own pools, which is why the
       // loader's connection budget multiplies by the same function of api.cpu.
-      environment: { ...dataTier.environment, WORKLOAD_PROCESSES: String(processesForCpu(api.cpu)) },
+      environment: { ...dataTier.environment, WORKLOAD_PROCESSES: String(processesForCpu(api.cpu)), ...apiTimeoutsForAlb(alb.idleTimeoutSeconds) },
       cpu: api.cpu,
       memoryMiB: api.memoryMiB,
       image: api.image,

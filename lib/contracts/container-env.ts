@@ -139,3 +139,20 @@ export const WORKER_LIVENESS_PORT = 8081;
  * asks the liveness port; a 503 (the loop stalled) or no answer within 3 s (the event loop blocked) fails it.
  */
 export const WORKER_HEALTH_CHECK_COMMAND = `wget -q -T 3 -O /dev/null http://127.0.0.1:${WORKER_LIVENESS_PORT}/ || exit 1`;
+
+/**
+ * The API's HTTP timeouts for a load balancer whose idle timeout is `albIdleTimeoutSeconds`: keep-alive above it
+ * (AWS recommends the target's idle timeout be larger than the load balancer's, otherwise the load balancer may
+ * send a request on a connection the target is closing and answer 502:
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#connection-idle-timeout),
+ * and the handler's bound below it (else the load balancer answers 504 before the API's own 503).
+ */
+export function apiTimeoutsForAlb(albIdleTimeoutSeconds: number): { HTTP_KEEP_ALIVE_TIMEOUT_MS: string; HTTP_HANDLER_TIMEOUT_MS: string } {
+  return {
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: String((albIdleTimeoutSeconds + 5) * 1000),
+    HTTP_HANDLER_TIMEOUT_MS: String(Math.max(100, Math.min(15_000, albIdleTimeoutSeconds * 1000 - 1000))),
+  };
+}
+
+/** A process's drain deadline for a container ECS kills `stopTimeoutSeconds` after SIGTERM: 5 s before it. */
+export const shutdownTimeoutFor = (stopTimeoutSeconds: number): string => String(Math.max(1000, (stopTimeoutSeconds - 5) * 1000));

@@ -17,6 +17,22 @@ describe.each(ENVIRONMENTS)('workload environment from the stack (%s)', (env) =>
     for (const environment of containers) expect(value(environment, 'METRICS_ENVIRONMENT')).toBe(env);
   });
 
+  test('API: keep-alive above the load balancer\'s idle timeout, the handler\'s bound below it', () => {
+    const idleMs = configFor(env).alb.idleTimeoutSeconds * 1000;
+    const api = containers.find((e) => value(e, 'WORKLOAD_PROCESSES') !== undefined)!;
+    expect(Number(value(api, 'HTTP_KEEP_ALIVE_TIMEOUT_MS'))).toBe(idleMs + 5000);
+    expect(Number(value(api, 'HTTP_HANDLER_TIMEOUT_MS'))).toBeLessThan(idleMs);
+  });
+
+  test('worker: its drain deadline comes 5 s before ECS\'s SIGKILL (the container\'s stopTimeout)', () => {
+    const { stopTimeoutSeconds } = configFor(env).worker;
+    const def = Object.values(compute.findResources('AWS::ECS::TaskDefinition'))
+      .map((d) => d.Properties.ContainerDefinitions[0])
+      .find((c) => value(c.Environment, 'WORKER_CONCURRENCY') !== undefined);
+    expect(def.StopTimeout).toBe(stopTimeoutSeconds);
+    expect(value(def.Environment, 'SHUTDOWN_TIMEOUT_MS')).toBe(String((stopTimeoutSeconds - 5) * 1000));
+  });
+
   test(`PostgreSQL timeouts: ${proxy ? 'set by the proxy\'s init query, none sent by the client' : 'sent by the client at connection start'}`, () => {
     for (const environment of containers) expect(value(environment, 'DB_SESSION_TIMEOUTS')).toBe(proxy ? 'proxy' : 'startup');
     if (proxy) {
