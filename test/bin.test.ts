@@ -45,6 +45,13 @@ describe('the CDK entry point (what cdk synth runs)', () => {
     expect(run.templates).toEqual([]);
   });
 
+  test('a mistyped -c key stops the synth with the key meant, before any template is written', () => {
+    const run = runApp({ enviroment: 'prod', 'scaling-blueprint': blueprintContext() });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('scaling-blueprint: -c enviroment=prod: unknown context key; nothing reads it. Fix: did you mean -c env=prod?');
+    expect(run.templates).toEqual([]);
+  });
+
   test('an unknown environment exits non-zero and lists the valid ones', () => {
     const run = runApp({ env: 'qa', 'scaling-blueprint': blueprintContext() });
     expect(run.status).toBe(1);

@@ -26,7 +26,8 @@ export async function synthesize(envName: string, region: string, cdkJsonFile: s
       env: {
         ...process.env,
         CDK_OUTDIR: outdir,
-        CDK_CONTEXT_JSON: JSON.stringify({ ...context, env: envName, 'aws:cdk:bundling-stacks': [] }),
+        // nag=false: preflight reads templates; cdk-nag runs on the user's own synth and in npm run check.
+        CDK_CONTEXT_JSON: JSON.stringify({ ...context, env: envName, nag: false, 'aws:cdk:bundling-stacks': [] }),
       },
     });
     if (r.exitCode !== 0) {
