@@ -2,6 +2,7 @@ import { LOAD_GENERATOR_ENV, loadGeneratorLimitsSchema, loadWorkerEventSchema, t
 import { runLoad } from '../../lib/load-engine/engine';
 import { peakRate } from '../../lib/load-engine/schedule';
 import { cloudWatchPublisher, type MetricsPublisher } from '../../lib/load-engine/publish';
+import { ssmStopReader, watchForStop, type StopReader } from './stop';
 
 /** Time kept after the last arrival to send the remaining metrics (ms). */
 export const FLUSH_RESERVE_MS = 10_000;
@@ -16,6 +17,11 @@ export interface WorkerDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** @default - cloudWatchPublisher from the environment's credentials, region and AWS_ENDPOINT_URL */
   readonly publisher?: (opts: { envName: string; runId: string }) => MetricsPublisher;
+  /**
+   * Whether this run was asked to stop, polled every loadTest.stopPollSeconds while the slice runs.
+   * @default - ssmStopReader of LOADTEST_STOP_PARAMETER when the environment names one, else no polling
+   */
+  readonly stopReader?: StopReader;
 }
 
 /**
@@ -25,7 +31,8 @@ export interface WorkerDeps {
  */
 export async function runWorker(input: unknown, deps: WorkerDeps): Promise<LoadResult> {
   const event = parseEvent(input);
-  checkAllowed(event, readLimits(deps.env));
+  const limits = readLimits(deps.env);
+  checkAllowed(event, limits);
   const reserveMs = FLUSH_RESERVE_MS + event.timeoutMs + 1000;
   const sendForMs = deps.remainingTimeMs() - reserveMs;
   if (sendForMs < 500) {
@@ -38,6 +45,10 @@ export async function runWorker(input: unknown, deps: WorkerDeps): Promise<LoadR
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), sendForMs);
   const workers = event.workers ?? 1;
+  // The stop flag ends the slice the way the deadline does: no new arrivals, in-flight requests drain, the
+  // metrics flush, and the partial result returns to the CLI (which then starts no further slice).
+  const read = deps.stopReader ?? (limits.stopParameter ? ssmStopReader(limits.stopParameter) : undefined);
+  const stop = read ? watchForStop(() => read(event.runId), limits.stopPollSeconds * 1000, () => deadline.abort()) : undefined;
   let result: LoadResult;
   try {
     result = await runLoad({
@@ -53,9 +64,13 @@ export async function runWorker(input: unknown, deps: WorkerDeps): Promise<LoadR
     });
   } finally {
     clearTimeout(timer);
+    stop?.close();
   }
-  const warnings: string[] = [];
-  if (deadline.signal.aborted) warnings.push(`worker ${event.workerIndex}: stopped after ${result.durationSeconds} s to finish before the Lambda deadline`);
+  const warnings: string[] = (stop?.problems ?? []).map((p) => `worker ${event.workerIndex}: ${p}`);
+  const { stopped: _engineStopped, ...ran } = result;
+  result = stop?.requested ? { ...ran, stopped: true } : ran;
+  if (stop?.requested) warnings.push(`worker ${event.workerIndex}: stopped on request after ${result.durationSeconds} s (npm run loadtest -- stop)`);
+  else if (deadline.signal.aborted) warnings.push(`worker ${event.workerIndex}: stopped after ${result.durationSeconds} s to finish before the Lambda deadline`);
   if (publisher) {
     const flushFor = Math.max(1000, deps.remainingTimeMs() - 1000);
     try {
@@ -82,6 +97,9 @@ function readLimits(env: WorkerDeps['env']) {
     maxSliceSeconds: e[LOAD_GENERATOR_ENV.maxSliceSeconds],
     maxTimeoutMs: e[LOAD_GENERATOR_ENV.maxTimeoutMs],
     methods: e[LOAD_GENERATOR_ENV.methods],
+    stopParameter: e[LOAD_GENERATOR_ENV.stopParameter],
+    /** @default 2 (loadTest.stopPollSeconds' default) */
+    stopPollSeconds: e[LOAD_GENERATOR_ENV.stopPollSeconds] ?? 2,
   };
 }
 

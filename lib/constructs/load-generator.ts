@@ -3,11 +3,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { join } from 'path';
 import type { LoadTestConfig, StatefulConfig } from '../config/schema';
-import { LOADTEST_NAMESPACE, loadGeneratorEnvironment } from '../contracts/loadtest';
+import { EMPTY_STOP_BOARD, LOADTEST_NAMESPACE, loadGeneratorEnvironment } from '../contracts/loadtest';
 import { encryptedLogGroup } from './encryption';
 import { vpcFunctionRole } from './vpc-function';
 
@@ -56,12 +57,23 @@ export const SLICE_MARGIN_SECONDS = 60;
  *   so a principal of this account whose own IAM policy allows lambda:InvokeFunction on it can still invoke
  *   it: invocation is governed by the account's IAM policies, and this role is the one meant for it.
  * - cloudwatch:PutMetricData only into the load-test namespace (a condition key: the action has no resources).
+ * - A stop flag, `stopBoard`: an SSM String parameter listing the runs asked to stop. The workers poll it every
+ *   `loadTest.stopPollSeconds` (ssm:GetParameter on this one parameter) and end their slice early when their
+ *   run is listed; `npm run loadtest -- stop --run <id>` and the CLI on Ctrl-C write it (the invoker role:
+ *   ssm:GetParameter and ssm:PutParameter on this one parameter). Without it a Lambda slice runs to its end,
+ *   up to 14 minutes, whatever happens to the CLI that invoked it: a synchronous invocation keeps running
+ *   when its client disconnects ("the function continues running", https://docs.aws.amazon.com/lambda/latest/dg/invocation-sync.html).
+ *   A standard parameter and GetParameter's default throughput (40/s per account,
+ *   https://docs.aws.amazon.com/general/latest/gr/ssm.html#limits_ssm) bound the poll rate: the loader keeps
+ *   maxWorkers ÷ stopPollSeconds ≤ 20/s (lib/config/rules/load-test.ts).
  */
 export class LoadGenerator extends Construct {
   readonly function: NodejsFunction;
   readonly securityGroup: ec2.SecurityGroup;
   /** The role an operator assumes to run `npm run loadtest` through this function; it may invoke it and nothing else. */
   readonly invokerRole: iam.Role;
+  /** The runs asked to stop (lib/contracts/loadtest.ts StopBoard); the workers poll it. */
+  readonly stopBoard: ssm.StringParameter;
 
   constructor(scope: Construct, id: string, props: LoadGeneratorProps) {
     super(scope, id);
@@ -88,6 +100,13 @@ export class LoadGenerator extends Construct {
       }),
     ], `cloudwatch:PutMetricData has no resource-level permissions either; the cloudwatch:namespace condition keeps it to ${LOADTEST_NAMESPACE}.`);
 
+    this.stopBoard = new ssm.StringParameter(this, 'StopBoard', {
+      description: 'Load-test runs asked to stop (npm run loadtest -- stop); the load generator polls it',
+      stringValue: JSON.stringify(EMPTY_STOP_BOARD),
+      tier: ssm.ParameterTier.STANDARD,
+    });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [this.stopBoard.parameterArn] }));
+
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(__dirname, '..', '..', 'lambda', 'load-generator', 'index.ts'),
       handler: 'handler',
@@ -104,7 +123,10 @@ export class LoadGenerator extends Construct {
       logGroup,
       // A retried slice would run the load twice: the CLI invokes synchronously and retries nothing either.
       retryAttempts: 0,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...loadGeneratorEnvironment(props.targetHost, loadTest) },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...loadGeneratorEnvironment(props.targetHost, loadTest, { parameterName: this.stopBoard.parameterName, pollSeconds: loadTest.stopPollSeconds }),
+      },
       bundling: {
         minify: true,
         sourceMap: true,
@@ -123,11 +145,13 @@ export class LoadGenerator extends Construct {
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts).
     this.invokerRole = new iam.Role(this, 'InvokerRole', {
       assumedBy: new iam.AccountRootPrincipal(),
-      description: 'Assumed by the operator to run npm run loadtest: may invoke the load generator, nothing else',
+      description: 'Assumed by the operator to run npm run loadtest: may invoke the load generator and write its stop flag, nothing else',
       maxSessionDuration: Duration.hours(12),
     });
     // The unqualified function only (grantInvoke would add `<arn>:*`, every version and alias): the CLI
     // invokes it by name, and it publishes no versions.
     this.invokerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }));
+    // Read-modify-write of the stop board (npm run loadtest -- stop): this parameter only.
+    this.invokerRole.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [this.stopBoard.parameterArn] }));
   }
 }

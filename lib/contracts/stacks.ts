@@ -28,6 +28,8 @@ export function stackId(envName: string, part: StackPart): string {
 export const STACK_OUTPUTS = {
   /** The load-generator function's name. */
   loadGeneratorFunctionName: 'LoadGeneratorFunctionName',
+  /** The load generator's stop flag (SSM parameter) that `npm run loadtest -- stop` writes. */
+  loadGeneratorStopParameterName: 'LoadGeneratorStopParameterName',
   /** The API's base URL (the load balancer). */
   apiUrl: 'ApiUrl',
   /** The KpiSources JSON (lib/contracts/kpi-sources.ts). */
@@ -38,6 +40,7 @@ export type StackOutput = keyof typeof STACK_OUTPUTS;
 /** The stack that holds each output. */
 export const STACK_OUTPUT_PARTS: { readonly [K in StackOutput]: StackPart } = {
   loadGeneratorFunctionName: STACK_PARTS.loadTest,
+  loadGeneratorStopParameterName: STACK_PARTS.loadTest,
   apiUrl: STACK_PARTS.compute,
   kpiSources: STACK_PARTS.monitoring,
 };

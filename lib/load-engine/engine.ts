@@ -1,8 +1,20 @@
-import { createHistogram, rebucket, recordMs, summarize, toDistribution, CLOUDWATCH_MAX_VALUES, RESULT_MAX_VALUES } from './histogram';
+import { createHistogram, rebucket, recordMs, summarize, toDistribution, CLOUDWATCH_MAX_VALUES, ENDPOINT_MAX_VALUES, RESULT_MAX_VALUES, type LatencyHistogram } from './histogram';
 import { HttpClient, OUTCOME_ERROR, OUTCOME_TIMEOUT } from './http-client';
 import { RequestMix, seededRandom } from './request-mix';
 import { ArrivalSchedule, peakRate } from './schedule';
-import { STATUS_CLASSES, type Counters, type Distribution, type LoadResult, type Phase, type RequestSpec, type StatusClass, type StatusCounts } from '../contracts/loadtest';
+import { STATUS_CLASSES, type Counters, type Distribution, type EndpointResult, type LoadResult, type Phase, type RequestSpec, type StatusClass, type StatusCounts } from '../contracts/loadtest';
+
+/** One request-mix entry's share of an interval. */
+export interface EndpointSnapshot {
+  /** The mix entry's name (the Endpoint dimension). */
+  readonly name: string;
+  readonly sent: number;
+  readonly completed: number;
+  readonly timeouts: number;
+  readonly errors: number;
+  readonly status: StatusCounts;
+  readonly latency: Distribution;
+}
 
 /** What the engine reports every `intervalMs` while it runs (progress lines, CloudWatch publishing). */
 export interface IntervalSnapshot extends Counters {
@@ -15,6 +27,8 @@ export interface IntervalSnapshot extends Counters {
   readonly inFlight: number;
   /** Latency of the requests completed in the interval, from their intended send time. */
   readonly latency: Distribution;
+  /** The same per request-mix entry, in the mix's order. */
+  readonly endpoints: readonly EndpointSnapshot[];
 }
 
 export interface RunLoadOptions {
@@ -76,6 +90,47 @@ class Tally {
   }
 }
 
+/** Counters and latency of one request-mix entry, over an interval and over the run. */
+class EndpointTally {
+  interval = new Tally();
+  readonly total = new Tally();
+  readonly intervalHistogram = createHistogram();
+  readonly totalHistogram = createHistogram();
+
+  constructor(readonly spec: RequestSpec) {}
+
+  /** Closes the interval: its snapshot, added to the run's totals. */
+  roll(): EndpointSnapshot {
+    const c = this.interval;
+    this.total.add(c);
+    this.interval = new Tally();
+    this.totalHistogram.add(this.intervalHistogram);
+    const latency = rebucket(toDistribution(this.intervalHistogram), CLOUDWATCH_MAX_VALUES);
+    this.intervalHistogram.reset();
+    return { name: this.spec.name, sent: c.sent, completed: c.completed, timeouts: c.timeouts, errors: c.errors, status: { ...c.status }, latency };
+  }
+
+  result(durationSeconds: number): EndpointResult {
+    return endpointResult(this.spec, this.total, this.totalHistogram, durationSeconds);
+  }
+}
+
+function endpointResult(spec: RequestSpec, t: Tally, histogram: LatencyHistogram, durationSeconds: number): EndpointResult {
+  return {
+    name: spec.name,
+    method: spec.method,
+    path: spec.path,
+    sent: t.sent,
+    completed: t.completed,
+    timeouts: t.timeouts,
+    errors: t.errors,
+    status: { ...t.status },
+    achievedRps: round(durationSeconds > 0 ? t.sent / durationSeconds : 0, 3),
+    latency: summarize(histogram),
+    distribution: rebucket(toDistribution(histogram), ENDPOINT_MAX_VALUES),
+  };
+}
+
 /** Connections opened before a run: enough for this many seconds of arrivals at the peak rate. */
 const WARM_SECONDS = 0.02;
 
@@ -105,6 +160,7 @@ class OpenLoop {
   private interval = new Tally();
   private readonly totalHistogram = createHistogram();
   private readonly intervalHistogram = createHistogram();
+  private readonly endpoints: EndpointTally[];
   private t0 = 0;
   private wall0 = 0;
   private k = 0;
@@ -129,6 +185,7 @@ class OpenLoop {
     this.schedule = new ArrivalSchedule(options.phases, options.arrivalOffset ?? 0.5);
     this.stoppedAtS = this.schedule.durationSeconds;
     this.mix = new RequestMix(options.mix, target, seededRandom(options.seed ?? (Math.random() * 2 ** 32) >>> 0));
+    this.endpoints = options.mix.map((spec) => new EndpointTally(spec));
     this.client = new HttpClient(target, { maxConnections: options.maxConcurrency, timeoutMs: options.timeoutMs, onDone: this.onDone.bind(this) });
   }
 
@@ -164,17 +221,31 @@ class OpenLoop {
       ...this.total.counters(),
       latency: summarize(this.totalHistogram),
       distribution: rebucket(toDistribution(this.totalHistogram), RESULT_MAX_VALUES),
+      endpoints: this.endpoints.map((e) => e.result(durationSeconds)),
+      ...(this.aborted && { stopped: true }),
     };
   }
 
-  private onDone(outcome: number, intendedMs: number): void {
+  private onDone(outcome: number, intendedMs: number, _sentMs: number, kind: number): void {
     const interval = this.interval;
+    const endpoint = this.endpoints[kind];
+    const ei = endpoint.interval;
     if (outcome >= 100 && outcome < 600) {
+      const cls = STATUS_CLASSES[((outcome / 100) | 0) - 1];
+      const ms = performance.now() - intendedMs;
       interval.completed++;
-      interval.status[STATUS_CLASSES[((outcome / 100) | 0) - 1]]++;
-      recordMs(this.intervalHistogram, performance.now() - intendedMs);
-    } else if (outcome === OUTCOME_TIMEOUT) interval.timeouts++;
-    else if (outcome === OUTCOME_ERROR || outcome >= 600) interval.errors++;
+      interval.status[cls]++;
+      recordMs(this.intervalHistogram, ms);
+      ei.completed++;
+      ei.status[cls]++;
+      recordMs(endpoint.intervalHistogram, ms);
+    } else if (outcome === OUTCOME_TIMEOUT) {
+      interval.timeouts++;
+      ei.timeouts++;
+    } else if (outcome === OUTCOME_ERROR || outcome >= 600) {
+      interval.errors++;
+      ei.errors++;
+    }
     if (this.sendingDone && this.client.inFlight === 0) this.drained();
   }
 
@@ -190,8 +261,9 @@ class OpenLoop {
       if (client.inFlight >= cap) interval.dropped++;
       else {
         const i = mix.pick();
-        client.send(mix.payload(i), mix.isHead(i), t0 + nextMs, t0 + now);
+        client.send(mix.payload(i), mix.isHead(i), t0 + nextMs, t0 + now, i);
         interval.sent++;
+        this.endpoints[i].interval.sent++;
       }
       nextMs = ++k < total ? schedule.timeOf(k) * 1000 : Infinity;
     }
@@ -253,6 +325,7 @@ class OpenLoop {
     this.totalHistogram.add(this.intervalHistogram);
     const latency = rebucket(toDistribution(this.intervalHistogram), CLOUDWATCH_MAX_VALUES);
     this.intervalHistogram.reset();
+    const endpoints = this.endpoints.map((e) => e.roll());
     const s: IntervalSnapshot = {
       ...counters,
       startMs: this.intervalStartWall,
@@ -262,6 +335,7 @@ class OpenLoop {
         this.intervalStartWall - this.wall0 >= this.stoppedAtS * 1000 ? 0 : this.schedule.rateAt(Math.min((now - this.t0) / 1000, this.stoppedAtS)),
       inFlight: this.client.inFlight,
       latency,
+      endpoints,
     };
     this.intervalStartWall = endWall;
     this.options.onInterval?.(s);

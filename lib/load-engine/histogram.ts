@@ -12,6 +12,8 @@ export type LatencyHistogram = JsHistogram;
 export const CLOUDWATCH_MAX_VALUES = 150;
 /** Values kept in a LoadResult's full distribution: enough for percentiles within ~0.5 %, small as JSON. */
 export const RESULT_MAX_VALUES = 2000;
+/** Values kept per request-mix entry (up to 50 of them in a result): percentiles within ~2 %. */
+export const ENDPOINT_MAX_VALUES = 300;
 
 const US_PER_MS = 1000;
 

@@ -28,9 +28,10 @@ export interface HttpClientOptions {
   /**
    * Called once per request: `outcome` is the HTTP status, OUTCOME_ERROR or OUTCOME_TIMEOUT; `tag` is the
    * caller's value given to `send` (the intended send time for the open model). Called synchronously from
-   * socket callbacks: the connection is already back in the pool, so the callee may send again.
+   * socket callbacks: the connection is already back in the pool, so the callee may send again. `kind` is
+   * the caller's second value given to `send` (the request-mix entry).
    */
-  readonly onDone: (outcome: number, tag: number, sentMs: number) => void;
+  readonly onDone: (outcome: number, tag: number, sentMs: number, kind: number) => void;
 }
 
 /** Parser states. */
@@ -53,6 +54,7 @@ class Connection {
   payload: Buffer | string = '';
   head = false;
   tag = 0;
+  kind = 0;
   sentMs = 0;
   retried = false;
   responseBytes = 0;
@@ -81,11 +83,12 @@ class Connection {
     this.socket.on('close', () => this.client.onClose(this));
   }
 
-  write(payload: Buffer | string, head: boolean, tag: number, sentMs: number, retried: boolean): void {
+  write(payload: Buffer | string, head: boolean, tag: number, sentMs: number, retried: boolean, kind: number): void {
     this.busy = true;
     this.payload = payload;
     this.head = head;
     this.tag = tag;
+    this.kind = kind;
     this.sentMs = sentMs;
     this.retried = retried;
     this.responseBytes = 0;
@@ -241,10 +244,10 @@ export class HttpClient {
   }
 
   /** Writes one request (`now`: performance.now() if the caller has it); false (nothing sent) when `maxConnections` requests are already in flight. */
-  send(payload: Buffer | string, head: boolean, tag: number, now = performance.now()): boolean {
+  send(payload: Buffer | string, head: boolean, tag: number, now = performance.now(), kind = 0): boolean {
     if (this.inFlight >= this.opts.maxConnections || this.closing) return false;
     this.inFlight++;
-    this.connection().write(payload, head, tag, now, false);
+    this.connection().write(payload, head, tag, now, false, kind);
     return true;
   }
 
@@ -300,7 +303,7 @@ export class HttpClient {
     this.inFlight--;
     if (c.closeAfter) this.discard(c);
     else this.idle.push(c);
-    this.opts.onDone(c.status, c.tag, c.sentMs);
+    this.opts.onDone(c.status, c.tag, c.sentMs, c.kind);
   }
 
   /** @internal the server sent something that is not an HTTP/1.1 response */
@@ -324,7 +327,7 @@ export class HttpClient {
       const fresh = new Connection(this, this.target);
       this.connectionsOpened++;
       this.open.add(fresh);
-      fresh.write(c.payload, c.head, c.tag, c.sentMs, true);
+      fresh.write(c.payload, c.head, c.tag, c.sentMs, true, c.kind);
       return;
     }
     this.fail(c, OUTCOME_ERROR);
@@ -335,7 +338,7 @@ export class HttpClient {
     c.busy = false;
     this.inFlight--;
     this.discard(c);
-    this.opts.onDone(outcome, c.tag, c.sentMs);
+    this.opts.onDone(outcome, c.tag, c.sentMs, c.kind);
   }
 
   private discard(c: Connection): void {

@@ -1,6 +1,6 @@
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { LOADTEST_DIMENSIONS, LOADTEST_METRICS, LOADTEST_NAMESPACE } from '../contracts/loadtest';
-import type { IntervalSnapshot } from './engine';
+import type { EndpointSnapshot, IntervalSnapshot } from './engine';
 
 /** Where the engine sends its interval snapshots. `record` is called from the hot loop: sync and cheap. */
 export interface MetricsPublisher {
@@ -25,14 +25,21 @@ export const MAX_DATUMS_PER_REQUEST = 1000;
 export const MAX_VALUES_PER_DATUM = 150;
 /** We stay well under 1 MB with a conservative estimate of the encoded size (see estimateBytes). */
 export const MAX_REQUEST_BYTES = 800_000;
+/**
+ * Form fields per request at most. Not an AWS limit (CloudWatch takes 1 MB): moto_server, which the tests
+ * and local runs publish to, refuses a query-protocol form of more than 1000 fields (werkzeug's
+ * max_form_parts) with a 500. Per-endpoint latency put a minute's request past it; the cap costs a second
+ * PutMetricData request in the minutes that need it.
+ */
+export const MAX_FIELDS_PER_REQUEST = 900;
 /** A batch that failed this many background sends is given up (and reported by flush). */
 const MAX_ATTEMPTS = 3;
 const MINUTE_MS = 60_000;
 
-/** Everything one minute of the run adds up to. */
-interface MinuteBucket {
-  readonly startMs: number;
+/** What one minute adds up to, for the run or for one request-mix entry. */
+interface Sums {
   requests: number;
+  /** Run level only: arrivals have no endpoint until they are sent. */
   scheduled: number;
   dropped: number;
   errors: number;
@@ -43,6 +50,30 @@ interface MinuteBucket {
   http5xx: number;
   /** Latency (ms, rounded to 3 significant digits) → count. */
   readonly latency: Map<number, number>;
+}
+
+/** Everything one minute of the run adds up to: the run's sums, and each endpoint's. */
+interface MinuteBucket extends Sums {
+  readonly startMs: number;
+  readonly endpoints: Map<string, Sums>;
+}
+
+const emptySums = (): Sums => ({ requests: 0, scheduled: 0, dropped: 0, errors: 0, timeouts: 0, http2xx: 0, http3xx: 0, http4xx: 0, http5xx: 0, latency: new Map() });
+
+function addSnapshot(b: Sums, s: IntervalSnapshot | EndpointSnapshot): void {
+  b.requests += s.sent;
+  b.errors += s.errors;
+  b.timeouts += s.timeouts;
+  b.http2xx += s.status['2xx'];
+  b.http3xx += s.status['3xx'];
+  b.http4xx += s.status['4xx'];
+  b.http5xx += s.status['5xx'];
+  const { values, counts } = s.latency;
+  for (let i = 0; i < values.length; i++) {
+    if (!(counts[i] > 0) || !Number.isFinite(values[i])) continue;
+    const v = roundLatency(values[i]);
+    b.latency.set(v, (b.latency.get(v) ?? 0) + counts[i]);
+  }
 }
 
 interface Batch {
@@ -60,7 +91,7 @@ export class PublishError extends Error {
 
 /**
  * Publishes the engine's snapshots as the client-side load-test metrics (LOADTEST_NAMESPACE, dimensions
- * Environment and RunId), aggregated per minute.
+ * Environment and RunId; and per request-mix entry with Endpoint added), aggregated per minute.
  *
  * Why per minute: these are standard-resolution metrics, which CloudWatch stores at one-minute granularity
  * anyway, so 1-s or 10-s datums would buy nothing but 6-60x the PutMetricData calls (which are billed).
@@ -107,23 +138,16 @@ class CloudWatchPublisher implements MetricsPublisher {
     const startMs = Math.floor(s.startMs / MINUTE_MS) * MINUTE_MS;
     let b = this.buckets.get(startMs);
     if (!b) {
-      b = { startMs, requests: 0, scheduled: 0, dropped: 0, errors: 0, timeouts: 0, http2xx: 0, http3xx: 0, http4xx: 0, http5xx: 0, latency: new Map() };
+      b = { ...emptySums(), startMs, endpoints: new Map() };
       this.buckets.set(startMs, b);
     }
-    b.requests += s.sent;
+    addSnapshot(b, s);
     b.scheduled += s.scheduled;
     b.dropped += s.dropped;
-    b.errors += s.errors;
-    b.timeouts += s.timeouts;
-    b.http2xx += s.status['2xx'];
-    b.http3xx += s.status['3xx'];
-    b.http4xx += s.status['4xx'];
-    b.http5xx += s.status['5xx'];
-    const { values, counts } = s.latency;
-    for (let i = 0; i < values.length; i++) {
-      if (!(counts[i] > 0) || !Number.isFinite(values[i])) continue;
-      const v = roundLatency(values[i]);
-      b.latency.set(v, (b.latency.get(v) ?? 0) + counts[i]);
+    for (const e of s.endpoints ?? []) {
+      let eb = b.endpoints.get(e.name);
+      if (!eb) b.endpoints.set(e.name, (eb = emptySums()));
+      addSnapshot(eb, e);
     }
     if (s.endMs > this.latestEndMs) this.latestEndMs = s.endMs;
     if (!this.timer && this.intervalMs > 0) {
@@ -183,14 +207,21 @@ class CloudWatchPublisher implements MetricsPublisher {
     }
   }
 
+  /** The run's datums, then each endpoint's (the same metrics but Scheduled and Dropped, with the Endpoint dimension). */
   private datums(b: MinuteBucket): MetricDatum[] {
-    const Timestamp = new Date(b.startMs);
-    const Dimensions = this.dimensions;
+    const out = this.sumDatums(b, b.startMs, this.dimensions, true);
+    for (const [name, e] of b.endpoints) {
+      out.push(...this.sumDatums(e, b.startMs, [...this.dimensions, { Name: LOADTEST_DIMENSIONS.endpoint, Value: name }], false));
+    }
+    return out;
+  }
+
+  private sumDatums(b: Sums, startMs: number, Dimensions: { Name: string; Value: string }[], arrivals: boolean): MetricDatum[] {
+    const Timestamp = new Date(startMs);
     const count = (MetricName: string, Value: number): MetricDatum => ({ MetricName, Dimensions, Timestamp, Unit: 'Count' as StandardUnit, Value });
     const out: MetricDatum[] = [
       count(LOADTEST_METRICS.requests, b.requests),
-      count(LOADTEST_METRICS.scheduled, b.scheduled),
-      count(LOADTEST_METRICS.dropped, b.dropped),
+      ...(arrivals ? [count(LOADTEST_METRICS.scheduled, b.scheduled), count(LOADTEST_METRICS.dropped, b.dropped)] : []),
       count(LOADTEST_METRICS.errors, b.errors),
       count(LOADTEST_METRICS.timeouts, b.timeouts),
       count(LOADTEST_METRICS.http2xx, b.http2xx),
@@ -230,16 +261,25 @@ export function toBatches(data: MetricDatum[]): MetricDatum[][] {
   const batches: MetricDatum[][] = [];
   let current: MetricDatum[] = [];
   let bytes = 0;
+  let fields = 0;
   for (const d of data) {
     const size = estimateBytes(d);
-    if (current.length > 0 && (current.length >= MAX_DATUMS_PER_REQUEST || bytes + size > MAX_REQUEST_BYTES)) {
+    const n = formFields(d);
+    if (current.length > 0 && (current.length >= MAX_DATUMS_PER_REQUEST || bytes + size > MAX_REQUEST_BYTES || fields + n > MAX_FIELDS_PER_REQUEST)) {
       batches.push(current);
       current = [];
       bytes = 0;
+      fields = 0;
     }
     current.push(d);
     bytes += size;
+    fields += n;
   }
   if (current.length > 0) batches.push(current);
   return batches;
+}
+
+/** Form fields a datum takes in the query protocol: name, unit, timestamp, value, two per dimension, one per value and count. */
+export function formFields(d: MetricDatum): number {
+  return 4 + 2 * (d.Dimensions?.length ?? 0) + (d.Values?.length ?? 0) + (d.Counts?.length ?? 0);
 }

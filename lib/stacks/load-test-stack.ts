@@ -31,6 +31,10 @@ export class LoadTestStack extends Stack {
       value: this.generator.function.functionName,
       description: 'The function npm run loadtest invokes (one invocation per worker per slice)',
     });
+    new CfnOutput(this, STACK_OUTPUTS.loadGeneratorStopParameterName, {
+      value: this.generator.stopBoard.parameterName,
+      description: 'The stop flag npm run loadtest -- stop --run <id> writes; the load generator polls it',
+    });
     new CfnOutput(this, 'LoadGeneratorInvokerRoleArn', {
       value: this.generator.invokerRole.roleArn,
       description: 'Assume this role (e.g. an AWS profile with role_arn) to run npm run loadtest through the load generator',

@@ -21,6 +21,7 @@ describe('LoadTest stack (opt-in)', () => {
   const { loadTest: maybe, stacks } = synth('staging');
   const t = maybe!;
   const [fnId, fn] = Object.entries(t.findResources('AWS::Lambda::Function'))[0];
+  const [stopId, stop] = Object.entries(t.findResources('AWS::SSM::Parameter'))[0] ?? [];
 
   test('one function: Node.js 24 on arm64, memory, timeout = slice + margin, no retries', () => {
     t.resourceCountIs('AWS::Lambda::Function', 1);
@@ -93,10 +94,26 @@ describe('LoadTest stack (opt-in)', () => {
       [LOAD_GENERATOR_ENV.maxSliceSeconds]: String(cfg.loadTest.sliceSeconds),
       [LOAD_GENERATOR_ENV.maxTimeoutMs]: String(cfg.loadTest.requestTimeoutMs),
       [LOAD_GENERATOR_ENV.methods]: [...new Set(cfg.loadTest.mix.map((r) => r.method))].sort().join(','),
+      [LOAD_GENERATOR_ENV.stopParameter]: { Ref: stopId },
+      [LOAD_GENERATOR_ENV.stopPollSeconds]: String(cfg.loadTest.stopPollSeconds),
     });
   });
 
-  test('a dedicated invoker role, trusted by this account, may invoke the function and do nothing else', () => {
+  test('a stop flag (SSM String parameter) the function may only read and the invoker role may only read and write, both on that parameter alone', () => {
+    t.resourceCountIs('AWS::SSM::Parameter', 1);
+    expect(stop.Properties).toMatchObject({ Type: 'String', Tier: 'Standard', Value: '{"stopped":[]}' });
+    expect(stop.Properties.Name).toBeUndefined();
+    const arnOf = (st: { Resource: unknown }) => JSON.stringify(st.Resource);
+    const fnSsm = policyStatements(t, 'LoadGeneratorRole').filter((st) => actions([st]).some((a) => a.startsWith('ssm:')));
+    expect(fnSsm.map((st) => [actions([st]), arnOf(st)])).toEqual([[['ssm:GetParameter'], expect.stringContaining(`"${stopId}"`)]]);
+    expect(arnOf(fnSsm[0])).not.toContain('*');
+    const invokerSsm = policyStatements(t, 'LoadGeneratorInvokerRole').filter((st) => actions([st]).some((a) => a.startsWith('ssm:')));
+    expect(invokerSsm.map((st) => [actions([st]).sort(), arnOf(st)])).toEqual([[['ssm:GetParameter', 'ssm:PutParameter'], expect.stringContaining(`"${stopId}"`)]]);
+    expect(arnOf(invokerSsm[0])).not.toContain('*');
+    t.hasOutput(STACK_OUTPUTS.loadGeneratorStopParameterName, { Value: { Ref: stopId } });
+  });
+
+  test('a dedicated invoker role, trusted by this account, may invoke the function (and write its stop flag, above) and do nothing else', () => {
     const [roleId, role] = Object.entries(t.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith('LoadGeneratorInvokerRole'))!;
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({
       Action: 'sts:AssumeRole',
@@ -104,8 +121,9 @@ describe('LoadTest stack (opt-in)', () => {
       Principal: { AWS: { 'Fn::Join': ['', ['arn:aws:iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
     })]);
     const statements = policyStatements(t, 'LoadGeneratorInvokerRole');
-    expect(actions(statements)).toEqual(['lambda:InvokeFunction']);
-    expect(statements.flatMap((st) => [st.Resource].flat())).toEqual([{ 'Fn::GetAtt': [fnId, 'Arn'] }]);
+    expect(actions(statements).sort()).toEqual(['lambda:InvokeFunction', 'ssm:GetParameter', 'ssm:PutParameter']);
+    const invoke = statements.filter((st) => actions([st]).includes('lambda:InvokeFunction'));
+    expect(invoke.flatMap((st) => [st.Resource].flat())).toEqual([{ 'Fn::GetAtt': [fnId, 'Arn'] }]);
     t.hasOutput('LoadGeneratorInvokerRoleArn', { Value: { 'Fn::GetAtt': [roleId, 'Arn'] } });
     // no resource-based policy opens the function to anyone else
     t.resourceCountIs('AWS::Lambda::Permission', 0);

@@ -96,6 +96,37 @@ describe('runLoad: open model', () => {
     expect([...ids].sort()).toEqual(['/items/1', '/items/2', '/items/3', '/items/4', '/items/5']);
   });
 
+  test('per endpoint: each mix entry\'s sends, statuses, failures and latency, in the result and in every interval', async () => {
+    // GIVEN a mix of a fast read, a 503 and a slow request (300 ms), and a 200-ms timeout for the hanging one
+    const intervals: IntervalSnapshot[] = [];
+    const r = await runLoad({
+      target: server.url,
+      phases: [{ durationSeconds: 0.5, arrivalRate: 200 }],
+      mix: [get('/items/{{rand:5}}', 2, 'read'), get('/status/503', 1, 'broken'), get('/slow', 1, 'slow'), get('/hang', 1, 'hang')],
+      maxConcurrency: 1000,
+      timeoutMs: 450,
+      seed: 7,
+      intervalMs: 100,
+      onInterval: (s) => intervals.push(s),
+    });
+    // THEN the entries add up to the run, and each has its own outcome
+    const by = Object.fromEntries((r.endpoints ?? []).map((e) => [e.name, e]));
+    expect(Object.keys(by)).toEqual(['read', 'broken', 'slow', 'hang']);
+    expect(Object.values(by).reduce((n, e) => n + e.sent, 0)).toBe(r.sent);
+    expect(by.read).toMatchObject({ method: 'GET', path: '/items/{{rand:5}}', errors: 0, timeouts: 0, status: { '5xx': 0 } });
+    expect(by.read.status['2xx']).toBe(by.read.sent);
+    expect(by.broken.status['5xx']).toBe(by.broken.sent);
+    expect(by.hang).toMatchObject({ completed: 0, timeouts: by.hang.sent });
+    expect(by.slow.latency.p50Ms).toBeGreaterThanOrEqual(300);
+    expect(by.read.latency.p99Ms).toBeLessThan(by.slow.latency.p50Ms);
+    expect(by.read.achievedRps).toBeCloseTo(by.read.sent / r.durationSeconds, 2);
+    // AND the intervals carry the same split (what the publisher sends with the Endpoint dimension)
+    const sum = (name: string, f: (e: IntervalSnapshot['endpoints'][number]) => number) =>
+      intervals.reduce((n, s) => n + f(s.endpoints.find((e) => e.name === name)!), 0);
+    expect(sum('broken', (e) => e.status['5xx'])).toBe(by.broken.status['5xx']);
+    expect(sum('slow', (e) => e.latency.counts.reduce((a, b) => a + b, 0))).toBe(by.slow.completed);
+  });
+
   test('arrivals beyond maxConcurrency are counted as dropped, never queued', async () => {
     // GIVEN 5 requests in flight at most, each taking 300 ms, asked for 100/s
     const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 0.6, arrivalRate: 100 }], mix: [get('/slow')], maxConcurrency: 5, timeoutMs: 5000 });

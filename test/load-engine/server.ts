@@ -7,6 +7,7 @@ export interface Seen {
   readonly path: string;
   /** performance.now() when the request arrived. */
   readonly at: number;
+  readonly headers: http.IncomingHttpHeaders;
 }
 
 export interface TestServer {
@@ -31,7 +32,7 @@ export async function startServer(opts: { limitRps?: number } = {}): Promise<Tes
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     const path = req.url ?? '/';
-    seen.push({ method: req.method ?? '', path, at: performance.now() });
+    seen.push({ method: req.method ?? '', path, at: performance.now(), headers: req.headers });
     req.resume();
     req.on('end', () => {
       if (path.startsWith('/slow')) {

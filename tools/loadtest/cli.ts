@@ -2,7 +2,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { BlueprintConfig } from '../../lib/config/schema';
-import { LOAD_PROFILES as PROFILES, type LoadProfileName as ProfileName, type LoadResult, type Phase, type RunResultFile } from '../../lib/contracts/loadtest';
+import { LOAD_PROFILES, PROFILE_NAME, type LoadResult, type Phase, type RequestSpec, type RunResultFile } from '../../lib/contracts/loadtest';
 import { STACK_OUTPUTS, type StackOutput } from '../../lib/contracts/stacks';
 import { runLoad, type IntervalSnapshot } from '../../lib/load-engine/engine';
 import { percentileOf } from '../../lib/load-engine/histogram';
@@ -10,29 +10,64 @@ import { cloudWatchPublisher, type MetricsPublisher } from '../../lib/load-engin
 import { ArrivalSchedule } from '../../lib/load-engine/schedule';
 import { parseFlags, positiveNumber } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
-import { EXIT, usageErrorText, UsageError } from '../common/errors';
+import { errorMessage, EXIT, usageErrorText, UsageError } from '../common/errors';
+import { redactor, resolveMixHeaders } from './headers';
 import { overridePhases, PlanError, type LoadPlan, type Slice } from './plan';
+import { configHash, generatorVersion, gitState } from './provenance';
 import { runProfile, runRemote, type Invoker, type ProfileOutcome } from './run';
-import { errorRatePercent, humanSummary, summaryLine } from './summary';
+import { endpointLines, errorRatePercent, humanSummary, summaryLine } from './summary';
 
-const USAGE = `usage: npm run loadtest -- --env <env> --profile <${PROFILES.join('|')}> [--target URL] [options]
+/**
+ * Exit codes of a run that was stopped before its schedule ended (its partial summary printed and its
+ * result file written, `state: "aborted"`): 128 + the signal's number, as a shell reports a job that the
+ * signal ended, so `npm run loadtest` in a script or CI step reads as interrupted, never as a completed run.
+ * A run stopped from elsewhere (`npm run loadtest -- stop`) did not run its schedule either: 1.
+ */
+export const EXIT_STOPPED = { SIGINT: 130, SIGTERM: 143, stop: EXIT.finding } as const;
+type Signal = 'SIGINT' | 'SIGTERM';
+
+const USAGE = `usage: npm run loadtest -- --env <env> (--profile <name> | --rate N --duration S) [--target URL] [options]
+       npm run loadtest -- stop --env <env> --run <id>
 
   --env ENV          environment in cdk.json (its loadTest and sla settings)
-  --profile NAME     ${PROFILES.join(', ')} (loadTest.profiles)
+  --profile NAME     a key of loadTest.profiles (every environment has ${LOAD_PROFILES.join(', ')}; more by name)
   --target URL       base URL of the API under test (http:// or https://); required with --local,
                      else output ${STACK_OUTPUTS.apiUrl} of ScalingBlueprint-<Env>-Compute
   --local            run the engine in this process instead of the load-generator Lambda
-  --rate N           replace the profile with one constant phase of N req/s (with --duration)
+  --rate N           one constant phase of N req/s instead of the profile's phases (with --duration;
+                     --profile is then optional and only names the run)
   --duration S       ... lasting S seconds
-  --run-id ID        CloudWatch RunId dimension and result file name (default: <env>-<profile>-<UTC time>)
+  --run ID           CloudWatch RunId dimension and result file name (default: <env>-<profile|rate>-<UTC time>);
+                     --run-id is the same flag
   --publish          with --local: publish the client metrics to CloudWatch (also when AWS_ENDPOINT_URL is set)
   --function NAME    load-generator function (default: output ${STACK_OUTPUTS.loadGeneratorFunctionName} of ScalingBlueprint-<Env>-LoadTest)
+  --stop-parameter NAME
+                     the load generator's stop flag (default: output ${STACK_OUTPUTS.loadGeneratorStopParameterName} of the LoadTest stack)
   --out DIR          where the result JSON goes (default: loadtest-results)
 
+stop: asks the Lambda workers of run <id> to stop (they poll every loadTest.stopPollSeconds); the CLI
+that runs it then prints its partial summary and writes its result file (state "aborted").
+
+Header values in loadTest.mix may read environment variables, "\${env:NAME}": resolved when the run starts,
+never printed or written.
+
+Ctrl-C (SIGINT) or SIGTERM stops a run: no new requests (in Lambda mode the workers are told to stop), the
+requests in flight finish or time out, then the partial summary is printed and the result file written
+with "state": "aborted". A second Ctrl-C exits at once without a result.
+
 The last line on stdout is: achieved_rps=... requested_rps=... p50_ms=... p90_ms=... p99_ms=... max_ms=...
-sent=... errors=... timeouts=... dropped=... 2xx=... 3xx=... 4xx=... 5xx=... (stress adds breaking_rps=...).
-Exit code 0 when the run completed, whatever the SLA says (npm run kpi-report judges it); 1 when it failed;
-2 when it cannot run (bad usage or configuration, a stack or output missing).`;
+sent=... errors=... timeouts=... dropped=... 2xx=... 3xx=... 4xx=... 5xx=... (stress adds breaking_rps=...;
+a stopped run adds state=aborted).
+Exit code 0 when the run completed, whatever the SLA says (npm run kpi-report judges it); 1 when it failed,
+or was stopped by "npm run loadtest -- stop"; 2 when it cannot run (bad usage or configuration, a stack or
+output missing, an environment variable a header needs unset); 130 after Ctrl-C (SIGINT) and 143 after
+SIGTERM, with the partial result written.`;
+
+/** Where the CLI listens for SIGINT and SIGTERM (the process; tests pass an emitter). */
+export interface SignalSource {
+  on(signal: Signal, listener: () => void): unknown;
+  off(signal: Signal, listener: () => void): unknown;
+}
 
 export interface CliDeps {
   /** @default process.stdout */
@@ -41,15 +76,22 @@ export interface CliDeps {
   readonly stderr?: (text: string) => void;
   /** The Lambda invoker (tests run the handler in-process). @default - @aws-sdk/client-lambda Invoke */
   readonly invoker?: (functionName: string, config: BlueprintConfig) => Invoker;
+  /** Writes the stop flag for a run (tests write an in-memory flag). @default - tools/loadtest/stop.ts on SSM */
+  readonly stopper?: (parameterName: string, config: BlueprintConfig) => (runId: string) => Promise<void>;
   /** @default - the project's cdk.json (PROJECT_CDK_JSON) */
   readonly cdkJsonPath?: string;
   /** @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /** @default process */
+  readonly signals?: SignalSource;
+  /** Ends the process at once (a second Ctrl-C). @default process.exit */
+  readonly exit?: (code: number) => void;
 }
 
 interface Args {
   readonly envName: string;
-  readonly profile: ProfileName;
+  /** @default - none: --rate/--duration without a profile */
+  readonly profile?: string;
   /** @default - the Compute stack's ApiUrl output (Lambda runs only) */
   readonly target?: string;
   readonly local: boolean;
@@ -58,7 +100,14 @@ interface Args {
   readonly runId?: string;
   readonly publish: boolean;
   readonly functionName?: string;
+  readonly stopParameter?: string;
   readonly out: string;
+}
+
+const RUN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function checkRunId(runId: string | undefined, flag: string): void {
+  if (runId !== undefined && !RUN_ID.test(runId)) throw new UsageError(`${flag} = "${runId}": use 1-128 letters, digits, "_", ".", ":" or "-"`, true);
 }
 
 function parse(argv: string[]): Args | 'help' {
@@ -69,31 +118,36 @@ function parse(argv: string[]): Args | 'help' {
     local: { type: 'boolean', default: false },
     rate: { type: 'string' },
     duration: { type: 'string' },
+    run: { type: 'string' },
     'run-id': { type: 'string' },
     publish: { type: 'boolean', default: false },
     function: { type: 'string' },
+    'stop-parameter': { type: 'string' },
     out: { type: 'string', default: 'loadtest-results' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (values.help) return 'help';
   if (!values.env) throw new UsageError('--env is required (an environment of cdk.json, e.g. --env dev)', true);
-  if (!values.profile || !(PROFILES as readonly string[]).includes(values.profile)) {
-    throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}${values.profile ? `, got "${values.profile}"` : ''}`, true);
-  }
+  const rate = positiveNumber('--rate', values.rate);
+  const duration = positiveNumber('--duration', values.duration);
+  if (!values.profile && rate === undefined) throw new UsageError('give --profile NAME (a key of loadTest.profiles), or --rate N --duration S', true);
+  if (values.profile !== undefined && !PROFILE_NAME.test(values.profile)) throw new UsageError(`--profile = "${values.profile}": a profile name is 1-64 letters, digits, "_" or "-"`, true);
   if (!values.target && values.local) throw new UsageError('--target URL is required with --local: the base URL of the API under test (e.g. http://127.0.0.1:3000)', true);
   if (values.target) checkTarget(values.target, true);
-  const runId = values['run-id'];
-  if (runId !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(runId)) throw new UsageError(`--run-id = "${runId}": use 1-128 letters, digits, "_", ".", ":" or "-"`, true);
+  if (values.run !== undefined && values['run-id'] !== undefined && values.run !== values['run-id']) throw new UsageError('--run and --run-id are the same flag: give one', true);
+  const runId = values.run ?? values['run-id'];
+  checkRunId(runId, values.run !== undefined ? '--run' : '--run-id');
   return {
     envName: values.env,
-    profile: values.profile as ProfileName,
+    profile: values.profile,
     target: values.target,
     local: values.local,
-    rate: positiveNumber('--rate', values.rate),
-    duration: positiveNumber('--duration', values.duration),
+    rate,
+    duration,
     runId,
     publish: values.publish,
     functionName: values.function,
+    stopParameter: values['stop-parameter'],
     out: values.out,
   };
 }
@@ -111,16 +165,24 @@ function checkTarget(value: string, showUsage = false): void {
 
 /** `npm run loadtest`; returns the exit code. */
 export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
-  const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
-  const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  const rawOut = deps.stdout ?? ((s: string) => void process.stdout.write(s));
+  const rawErr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  // Every line goes through the redactor once the secrets are known (resolveMixHeaders).
+  let redact = (s: string) => s;
+  const out = (s: string) => rawOut(redact(s));
+  const err = (s: string) => rawErr(redact(s));
   const env = deps.env ?? process.env;
   try {
+    if (argv[0] === 'stop') return await stopCommand(argv.slice(1), deps, out, err);
     const args = parse(argv);
     if (args === 'help') {
       out(`${USAGE}\n`);
       return EXIT.ok;
     }
-    return await run(args, loadEnvironmentConfig(args.envName, deps.cdkJsonPath), deps, out, err, env);
+    const config = loadEnvironmentConfig(args.envName, deps.cdkJsonPath);
+    const { mix, secrets } = resolveMixHeaders(config.loadTest.mix, env);
+    redact = redactor(secrets);
+    return await run(args, config, mix, redact, deps, out, err, env);
   } catch (e) {
     if (e instanceof UsageError) {
       err(usageErrorText('loadtest', e, USAGE));
@@ -130,25 +192,99 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       err(`loadtest: ${e.message}\n`);
       return EXIT.cannotRun;
     }
-    err(`loadtest: the run failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    err(`loadtest: the run failed: ${errorMessage(e)}\n`);
     return EXIT.finding;
   }
 }
 
-async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: string) => void, err: (s: string) => void, env: NodeJS.ProcessEnv): Promise<number> {
+/** `npm run loadtest -- stop --env <env> --run <id>`: puts the run on the stack's stop board. */
+async function stopCommand(argv: string[], deps: CliDeps, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const values = parseFlags(argv, {
+    env: { type: 'string' },
+    run: { type: 'string' },
+    'run-id': { type: 'string' },
+    'stop-parameter': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values.help) {
+    out(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  if (!values.env) throw new UsageError('stop: --env is required (the environment whose LoadTest stack runs the test)', true);
+  const runId = values.run ?? values['run-id'];
+  if (!runId) throw new UsageError('stop: --run ID is required (the run id the running loadtest printed: "loadtest <id>: ...")', true);
+  checkRunId(runId, '--run');
+  const config = loadEnvironmentConfig(values.env, deps.cdkJsonPath);
+  const parameterName = values['stop-parameter'] ?? (await fromStack(values.env, config, 'loadGeneratorStopParameterName', '--stop-parameter NAME'));
+  const stop = (deps.stopper ?? ssmStopper)(parameterName, config);
+  await stop(runId);
+  const poll = config.loadTest.stopPollSeconds;
+  err(`loadtest stop: asked run ${runId} to stop (${parameterName}).\n`);
+  out(`stop requested: run ${runId}; its workers read the flag every ${poll} s, then finish their requests in flight (up to ${config.loadTest.requestTimeoutMs} ms) and return; the loadtest that runs it then writes its partial result.\n`);
+  return EXIT.ok;
+}
+
+function ssmStopper(parameterName: string, config: BlueprintConfig): (runId: string) => Promise<void> {
+  return async (runId) => {
+    // Loaded only here: a local run needs no SSM client.
+    const { SSMClient } = await import('@aws-sdk/client-ssm');
+    const { requestStop } = await import('./stop');
+    await requestStop(new SSMClient({ region: config.region }), parameterName, runId);
+  };
+}
+
+/**
+ * SIGINT and SIGTERM while a run goes: the first stops it (no new arrivals; `onFirst` tells the Lambda
+ * workers), the second exits at once. Listening replaces Node's default (exit on the signal), which is
+ * what leaves no summary and no result behind.
+ */
+class Interrupts {
+  readonly controller = new AbortController();
+  by: Signal | undefined;
+  private readonly listeners: Array<[Signal, () => void]>;
+
+  constructor(private readonly source: SignalSource, private readonly err: (s: string) => void, private readonly exit: (code: number) => void, private readonly onFirst: (signal: Signal) => string) {
+    this.listeners = (['SIGINT', 'SIGTERM'] as const).map((signal) => [signal, () => this.on(signal)]);
+    for (const [signal, listener] of this.listeners) source.on(signal, listener);
+  }
+
+  close(): void {
+    for (const [signal, listener] of this.listeners) this.source.off(signal, listener);
+  }
+
+  private on(signal: Signal): void {
+    if (this.by) {
+      this.err(`\nloadtest: ${signal} again: exiting now, without a summary or result file.\n`);
+      this.exit(EXIT_STOPPED[signal]);
+      return;
+    }
+    this.by = signal;
+    this.err(`\nloadtest: ${signal}: stopping. ${this.onFirst(signal)} Then the partial summary and the result file. ${signal === 'SIGINT' ? 'Ctrl-C' : signal} again exits at once, without them.\n`);
+    this.controller.abort();
+  }
+}
+
+async function run(
+  args: Args, config: BlueprintConfig, mix: RequestSpec[], redact: (s: string) => string, deps: CliDeps,
+  out: (s: string) => void, err: (s: string) => void, env: NodeJS.ProcessEnv,
+): Promise<number> {
   const lt = config.loadTest;
-  const profile = lt.profiles[args.profile];
-  const phases = overridePhases(profile.phases, { rate: args.rate, durationSeconds: args.duration });
+  const profile = args.profile === undefined ? undefined : lt.profiles[args.profile];
+  if (args.profile !== undefined && !profile) {
+    throw new UsageError(`--profile = "${args.profile}": not in loadTest.profiles of ${args.envName} (${Object.keys(lt.profiles).join(', ')}). Fix: pick one, or add it to cdk.json.`, true);
+  }
+  const phases = overridePhases(profile?.phases ?? [], { rate: args.rate, durationSeconds: args.duration });
   const overridden = args.rate !== undefined;
-  const stopWhenSlaBreaks = profile.stopWhenSlaBreaks && !overridden;
-  const runId = args.runId ?? `${args.envName}-${args.profile}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const stopWhenSlaBreaks = Boolean(profile?.stopWhenSlaBreaks) && !overridden;
+  const label = args.profile ?? `rate${args.rate}`;
+  const runId = args.runId ?? `${args.envName}-${label}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const schedule = new ArrivalSchedule(phases);
   const mode = args.local ? 'local' : 'lambda';
   const functionName = args.local ? undefined : (args.functionName ?? (await fromStack(args.envName, config, 'loadGeneratorFunctionName', '--function NAME')));
   const target = args.target ?? (await fromStack(args.envName, config, 'apiUrl', '--target URL'));
   checkTarget(target);
   err(
-    `loadtest ${runId}: ${args.profile}${overridden ? ` (overridden: ${args.rate} req/s for ${args.duration} s)` : ` — ${profile.description}`}\n` +
+    `loadtest ${runId}: ${args.profile ?? 'constant rate'}${overridden ? ` (${args.profile ? 'overridden: ' : ''}${args.rate} req/s for ${args.duration} s)` : ` — ${profile!.description}`}\n` +
       `  ${mode}, target ${target}, ${phases.length} phase(s), ${schedule.durationSeconds} s, ${schedule.totalArrivals} arrivals\n`,
   );
 
@@ -156,59 +292,81 @@ async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: 
   const elapsed = () => `${Math.round((Date.now() - started) / 1000)}`.padStart(5);
   let outcome: ProfileOutcome;
   const warnings: string[] = [];
+  let inFlight = 0;
+  const interrupts = new Interrupts(deps.signals ?? process, err, deps.exit ?? ((code) => process.exit(code)), () =>
+    args.local
+      ? `No new requests; waiting for the ${inFlight} in flight (at most loadTest.requestTimeoutMs = ${lt.requestTimeoutMs} ms).`
+      : `Starting no new slice, and telling the workers to stop (they read the flag every ${lt.stopPollSeconds} s, then finish their requests in flight).`,
+  );
+  const signal = interrupts.controller.signal;
 
-  if (args.local) {
-    const publishing = args.publish || Boolean(env.AWS_ENDPOINT_URL);
-    const publisher: MetricsPublisher | undefined = publishing
-      ? cloudWatchPublisher({ envName: args.envName, runId, client: new CloudWatchClient({ region: env.AWS_REGION ?? config.region }) })
-      : undefined;
-    const progress = (s: IntervalSnapshot) => {
-      publisher?.record(s);
-      const seconds = (s.endMs - s.startMs) / 1000;
-      // The last snapshot of a run covers the few ms after the last full interval: published, not shown.
-      if (seconds < 0.5) return;
-      const failures = s.status['5xx'] + s.errors + s.timeouts;
-      err(
-        `[${elapsed()} s] target ${s.targetRps.toFixed(1)} req/s  achieved ${(s.sent / seconds).toFixed(1)} req/s  ` +
-          `p99 ${percentileOf(s.latency, 99).toFixed(2)} ms  errors ${failures}${s.dropped > 0 ? `  dropped ${s.dropped}` : ''}  in-flight ${s.inFlight}\n`,
-      );
-    };
-    outcome = await runProfile(phases, stopWhenSlaBreaks, config.sla, (p) =>
-      runLoad({ target, phases: p, mix: lt.mix, maxConcurrency: lt.maxConcurrencyPerWorker, timeoutMs: lt.requestTimeoutMs, onInterval: progress }),
-    stopWhenSlaBreaks ? (i, r, breach) => err(phaseLine(i, phases, r, breach)) : undefined);
-    if (publisher) {
+  try {
+    if (args.local) {
+      const publishing = args.publish || Boolean(env.AWS_ENDPOINT_URL);
+      const publisher: MetricsPublisher | undefined = publishing
+        ? cloudWatchPublisher({ envName: args.envName, runId, client: new CloudWatchClient({ region: env.AWS_REGION ?? config.region }) })
+        : undefined;
+      const progress = (s: IntervalSnapshot) => {
+        publisher?.record(s);
+        inFlight = s.inFlight;
+        const seconds = (s.endMs - s.startMs) / 1000;
+        // The last snapshot of a run covers the few ms after the last full interval: published, not shown.
+        if (seconds < 0.5) return;
+        const failures = s.status['5xx'] + s.errors + s.timeouts;
+        err(
+          `[${elapsed()} s] target ${s.targetRps.toFixed(1)} req/s  achieved ${(s.sent / seconds).toFixed(1)} req/s  ` +
+            `p99 ${percentileOf(s.latency, 99).toFixed(2)} ms  errors ${failures}${s.dropped > 0 ? `  dropped ${s.dropped}` : ''}  in-flight ${s.inFlight}\n`,
+        );
+      };
+      outcome = await runProfile(phases, stopWhenSlaBreaks, config.sla, (p) =>
+        runLoad({ target, phases: p, mix, maxConcurrency: lt.maxConcurrencyPerWorker, timeoutMs: lt.requestTimeoutMs, onInterval: progress, signal }),
+      stopWhenSlaBreaks ? (i, r, breach) => err(phaseLine(i, phases, r, breach)) : undefined, signal);
+      if (publisher) {
+        try {
+          await publisher.flush();
+          err(`published client metrics to CloudWatch (${env.AWS_ENDPOINT_URL ?? `region ${env.AWS_REGION ?? config.region}`}), RunId=${runId}\n`);
+        } catch (e) {
+          warnings.push(errorMessage(e));
+        }
+      }
+    } else {
+      const fn = functionName!;
+      const invoke = deps.invoker ? deps.invoker(fn, config) : await lambdaInvokerFor(fn, config);
+      const progress = new RemoteProgress(fn, err, elapsed);
+      // The first signal puts the run on the stop board: the workers of the running slice stop within a poll.
+      signal.addEventListener('abort', () => {
+        void (async () => {
+          const name = args.stopParameter ?? (await fromStack(args.envName, config, 'loadGeneratorStopParameterName', '--stop-parameter NAME'));
+          await (deps.stopper ?? ssmStopper)(name, config)(runId);
+          err(`loadtest: asked the workers of ${runId} to stop (${name})\n`);
+        })().catch((e: unknown) => err(`loadtest: could not tell the workers to stop (${errorMessage(e)}): they end with their slice. Fix: npm run loadtest -- stop --env ${args.envName} --run ${runId}\n`));
+      }, { once: true });
       try {
-        await publisher.flush();
-        err(`published client metrics to CloudWatch (${env.AWS_ENDPOINT_URL ?? `region ${env.AWS_REGION ?? config.region}`}), RunId=${runId}\n`);
-      } catch (e) {
-        warnings.push(e instanceof Error ? e.message : String(e));
+        outcome = await runProfile(phases, stopWhenSlaBreaks, config.sla, (p) =>
+          runRemote({
+            runId,
+            envName: args.envName,
+            target,
+            phases: p,
+            mix,
+            limits: lt,
+            maxConcurrencyPerWorker: lt.maxConcurrencyPerWorker,
+            timeoutMs: lt.requestTimeoutMs,
+            invoke,
+            signal,
+            onPlan: (plan) => progress.plan(plan),
+            onSlice: (slice, plan, r) => progress.sliceDone(slice, plan, r),
+          }),
+        stopWhenSlaBreaks ? (i, r, breach) => err(phaseLine(i, phases, r, breach)) : undefined, signal);
+      } finally {
+        progress.stop();
       }
     }
-  } else {
-    const fn = functionName!;
-    const invoke = deps.invoker ? deps.invoker(fn, config) : await lambdaInvokerFor(fn, config);
-    const progress = new RemoteProgress(fn, err, elapsed);
-    try {
-      outcome = await runProfile(phases, stopWhenSlaBreaks, config.sla, (p) =>
-        runRemote({
-          runId,
-          envName: args.envName,
-          target,
-          phases: p,
-          mix: lt.mix,
-          limits: lt,
-          maxConcurrencyPerWorker: lt.maxConcurrencyPerWorker,
-          timeoutMs: lt.requestTimeoutMs,
-          invoke,
-          onPlan: (plan) => progress.plan(plan),
-          onSlice: (slice, plan, r) => progress.sliceDone(slice, plan, r),
-        }),
-      stopWhenSlaBreaks ? (i, r, breach) => err(phaseLine(i, phases, r, breach)) : undefined);
-    } finally {
-      progress.stop();
-    }
+  } finally {
+    interrupts.close();
   }
 
+  const stoppedBy = interrupts.by ?? (outcome.stopped ? 'stop' : undefined);
   const result: LoadResult = warnings.length > 0 ? { ...outcome.result, warnings: [...(outcome.result.warnings ?? []), ...warnings] } : outcome.result;
   for (const w of result.warnings ?? []) err(`warning: ${w}\n`);
   const file = path.resolve(args.out, `${runId}.json`);
@@ -216,22 +374,41 @@ async function run(args: Args, config: BlueprintConfig, deps: CliDeps, out: (s: 
   const report: RunResultFile = {
     runId,
     envName: args.envName,
-    profile: args.profile,
+    ...(args.profile !== undefined && { profile: args.profile }),
     mode,
+    state: stoppedBy ? 'aborted' : 'completed',
+    ...(stoppedBy && { stoppedBy }),
+    tested: {
+      environment: args.envName,
+      configHash: configHash(config),
+      ...gitState(),
+      profile: args.profile ?? null,
+      override: overridden ? { rate: args.rate!, durationSeconds: args.duration! } : null,
+      phases,
+      target,
+      generatorVersion: generatorVersion(),
+      mode,
+    },
     ...result,
     ...(outcome.breakingRps !== undefined && { breakingRps: outcome.breakingRps, breach: outcome.breach ?? null }),
-    ...(outcome.phaseResults && { phaseResults: outcome.phaseResults.map(({ distribution: _d, ...rest }) => rest) }),
+    ...(outcome.phaseResults && { phaseResults: outcome.phaseResults.map(({ distribution: _d, endpoints: _e, ...rest }) => rest) }),
   };
-  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  // Through the redactor as well: nothing in a result comes from a header, and this keeps it so.
+  fs.writeFileSync(file, redact(`${JSON.stringify(report, null, 2)}\n`));
 
-  const extra = outcome.breakingRps !== undefined ? { breaking_rps: outcome.breakingRps ?? 'none' } : undefined;
+  const extra: Record<string, string | number> = outcome.breakingRps !== undefined ? { breaking_rps: outcome.breakingRps ?? 'none' } : {};
+  if (stoppedBy) extra.state = 'aborted';
+  if (stoppedBy) {
+    out(`stopped         by ${stoppedBy === 'stop' ? 'npm run loadtest -- stop' : stoppedBy} after ${result.durationSeconds.toFixed(1)} of ${schedule.durationSeconds} s: a partial result\n`);
+  }
   out(`${humanSummary(result)}\n`);
+  for (const line of endpointLines(result)) out(`${line}\n`);
   if (outcome.breakingRps !== undefined) {
     out(outcome.breakingRps === null ? 'stress           no phase broke the SLA\n' : `stress           broke at ${outcome.breakingRps} req/s: ${outcome.breach}\n`);
   }
   out(`result          ${file}\n`);
   out(`${summaryLine(result, extra)}\n`);
-  return EXIT.ok;
+  return stoppedBy ? EXIT_STOPPED[stoppedBy] : EXIT.ok;
 }
 
 /** Lambda workers report only when their slice ends; meanwhile a line a second shows where the schedule is. */

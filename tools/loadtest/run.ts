@@ -17,12 +17,15 @@ export interface RemoteRunOptions extends Pick<LoadWorkerEvent, 'runId' | 'envNa
   readonly seed?: number;
   readonly onPlan?: (plan: LoadPlan) => void;
   readonly onSlice?: (slice: Slice, plan: LoadPlan, result: LoadResult) => void;
+  /** Aborted: start no further slice (the workers of the current one are stopped by the stop flag). */
+  readonly signal?: AbortSignal;
 }
 
 /**
  * Fan-out: plans the schedule (workers × slices), invokes every worker of a slice in parallel, waits for
  * the slice, then starts the next; the workers' and slices' results merge into one. A failed invocation
- * fails the run (after the other workers of its slice have finished).
+ * fails the run (after the other workers of its slice have finished). A slice whose workers were stopped
+ * (the stop flag), or an aborted `signal`, ends the run with what it has.
  */
 export async function runRemote(o: RemoteRunOptions): Promise<LoadResult> {
   const plan = planFanOut(o.phases, o.limits);
@@ -51,6 +54,7 @@ export async function runRemote(o: RemoteRunOptions): Promise<LoadResult> {
     const sliceResult = mergeResults(settled.map((s) => (s as PromiseFulfilledResult<LoadResult>).value));
     o.onSlice?.(slice, plan, sliceResult);
     results.push(sliceResult);
+    if (sliceResult.stopped || o.signal?.aborted) break;
   }
   return mergeResults(results);
 }
@@ -62,6 +66,8 @@ export interface ProfileOutcome {
   /** Requested rate of the first phase that broke the SLA; null when every phase held. Stress runs only. */
   readonly breakingRps?: number | null;
   readonly breach?: string;
+  /** The run ended early (a signal, or `npm run loadtest -- stop`). */
+  readonly stopped?: boolean;
 }
 
 /**
@@ -75,15 +81,23 @@ export async function runProfile(
   sla: SlaLimits,
   run: (phases: readonly Phase[], phaseIndex?: number) => Promise<LoadResult>,
   onPhase?: (phaseIndex: number, result: LoadResult, breach: string | undefined) => void,
+  signal?: AbortSignal,
 ): Promise<ProfileOutcome> {
-  if (!stopWhenSlaBreaks) return { result: await run(phases) };
+  if (!stopWhenSlaBreaks) {
+    const result = await run(phases);
+    return { result, ...((result.stopped || signal?.aborted) && { stopped: true }) };
+  }
   const phaseResults: LoadResult[] = [];
   for (let i = 0; i < phases.length; i++) {
     const r = await run([phases[i]], i);
     phaseResults.push(r);
-    const breach = slaBreach(r, sla);
+    const stopped = Boolean(r.stopped || signal?.aborted);
+    // A phase cut short proves nothing about its rate: judged only when it ran whole.
+    const breach = stopped ? undefined : slaBreach(r, sla);
     onPhase?.(i, r, breach);
     if (breach) return { result: mergeResults(phaseResults), phaseResults, breakingRps: peakRate([phases[i]]), breach };
+    // Stopped before any phase broke: no breaking rate is known (not "none broke").
+    if (stopped) return { result: mergeResults(phaseResults), phaseResults, stopped: true };
   }
   return { result: mergeResults(phaseResults), phaseResults, breakingRps: null };
 }

@@ -1,5 +1,5 @@
-import { STATUS_CLASSES, type Counters, type LoadResult, type StatusCounts } from '../../lib/contracts/loadtest';
-import { addDistribution, createHistogram, rebucket, RESULT_MAX_VALUES, summarize, toDistribution } from '../../lib/load-engine/histogram';
+import { STATUS_CLASSES, type Counters, type EndpointResult, type LoadResult, type StatusCounts } from '../../lib/contracts/loadtest';
+import { addDistribution, createHistogram, ENDPOINT_MAX_VALUES, rebucket, RESULT_MAX_VALUES, summarize, toDistribution } from '../../lib/load-engine/histogram';
 
 /**
  * Merges the results of workers running side by side and of slices running one after the other. The
@@ -34,6 +34,7 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
   const sent = sum((r) => r.sent);
   const requested = sum((r) => r.requestedRps * r.durationSeconds);
   const warnings = results.flatMap((r) => r.warnings ?? []);
+  const endpoints = mergeEndpoints(results, durationSeconds);
   return {
     target: targets.join(' '),
     startedAt: new Date(spans[0][0]).toISOString(),
@@ -50,7 +51,50 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
     latency: summarize(histogram),
     distribution: rebucket(toDistribution(histogram), RESULT_MAX_VALUES),
     ...(warnings.length > 0 && { warnings }),
+    ...(endpoints && { endpoints }),
+    ...(results.some((r) => r.stopped) && { stopped: true }),
   };
+}
+
+/** Per-endpoint results merged by entry name (in first-seen order); rates over the merged duration. */
+function mergeEndpoints(results: readonly LoadResult[], durationSeconds: number): EndpointResult[] | undefined {
+  if (!results.some((r) => r.endpoints)) return undefined;
+  const byName = new Map<string, EndpointResult[]>();
+  for (const r of results) for (const e of r.endpoints ?? []) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
+  return [...byName.values()].map((parts) => {
+    const sum = (f: (e: EndpointResult) => number) => parts.reduce((acc, e) => acc + f(e), 0);
+    const histogram = createHistogram();
+    for (const e of parts) addDistribution(histogram, e.distribution);
+    const sent = sum((e) => e.sent);
+    return {
+      name: parts[0].name,
+      method: parts[0].method,
+      path: parts[0].path,
+      sent,
+      completed: sum((e) => e.completed),
+      timeouts: sum((e) => e.timeouts),
+      errors: sum((e) => e.errors),
+      status: Object.fromEntries(STATUS_CLASSES.map((k) => [k, sum((e) => e.status[k])])) as StatusCounts,
+      achievedRps: round(durationSeconds > 0 ? sent / durationSeconds : 0, 3),
+      latency: summarize(histogram),
+      distribution: rebucket(toDistribution(histogram), ENDPOINT_MAX_VALUES),
+    };
+  });
+}
+
+/** One line per request-mix entry for the human summary. */
+export function endpointLines(result: LoadResult): string[] {
+  const rows = result.endpoints ?? [];
+  if (rows.length === 0) return [];
+  const width = Math.max(...rows.map((e) => e.name.length));
+  return [
+    'per endpoint',
+    ...rows.map((e) => {
+      const failures = e.status['5xx'] + e.errors + e.timeouts;
+      const rate = e.sent > 0 ? (failures / e.sent) * 100 : 0;
+      return `  ${e.name.padEnd(width)}  ${e.method} ${e.path}  ${e.achievedRps.toFixed(1)} req/s  p50 ${e.latency.p50Ms.toFixed(2)}  p90 ${e.latency.p90Ms.toFixed(2)}  p99 ${e.latency.p99Ms.toFixed(2)} ms  sent ${e.sent}  4xx ${e.status['4xx']}  5xx ${e.status['5xx']}  errors ${e.errors}  timeouts ${e.timeouts}  error rate ${rate.toFixed(2)} %`;
+    }),
+  ];
 }
 
 /**

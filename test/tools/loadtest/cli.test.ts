@@ -61,7 +61,7 @@ describe('npm run loadtest -- --local', () => {
     expect(last).toMatch(SUMMARY);
     expect(last).toContain(' sent=200 errors=0 timeouts=0 dropped=0 ');
     expect(r.stdout).toMatch(/latency \(ms\) +p50 [\d.]+ +p90 [\d.]+ +p99 [\d.]+ +max [\d.]+/);
-    expect(r.stderr).toMatch(/\[ +1 s\] target 200\.0 req\/s +achieved [\d.]+ req\/s +p99 [\d.]+ ms +errors 0 +in-flight \d+/);
+    expect(r.stderr).toMatch(/\[ +\d+ s\] target 200\.0 req\/s +achieved [\d.]+ req\/s +p99 [\d.]+ ms +errors 0 +in-flight \d+/);
     expect(r.stderr).toContain(`published client metrics to CloudWatch (${MOTO_ENV.AWS_ENDPOINT_URL}), RunId=${runId}`);
     const saved = JSON.parse(fs.readFileSync(path.join(out, `${runId}.json`), 'utf8'));
     expect(saved).toMatchObject({ runId, envName: 'dev', profile: 'load', mode: 'local', sent: 200, target: server.url });
@@ -157,7 +157,8 @@ describe('loadtest CLI in process', () => {
       return { code, err: err.join('') };
     };
     expect(await run(['--env', 'dev', '--profile', 'load', '--local'])).toMatchObject({ code: 2, err: expect.stringContaining('--target URL is required with --local') });
-    expect(await run(['--env', 'dev', '--profile', 'burst', '--target', server.url])).toMatchObject({ code: 2, err: expect.stringContaining('--profile must be one of load, stress, soak, spike, got "burst"') });
+    expect(await run(['--env', 'dev', '--profile', 'burst', '--target', server.url])).toMatchObject({ code: 2, err: expect.stringContaining('--profile = "burst": not in loadTest.profiles of dev (load, stress, soak, spike). Fix: pick one, or add it to cdk.json.') });
+    expect(await run(['--env', 'dev', '--local', '--target', server.url])).toMatchObject({ code: 2, err: expect.stringContaining('give --profile NAME (a key of loadTest.profiles), or --rate N --duration S') });
     expect(await run(['--env', 'qa', '--profile', 'load', '--local', '--target', server.url])).toMatchObject({ code: 2, err: expect.stringContaining('env = "qa": no such environment') });
     expect(await run(['--env', 'dev', '--profile', 'load', '--local', '--target', server.url, '--rate', '5'])).toMatchObject({ code: 2, err: expect.stringContaining('--rate and --duration go together') });
     expect(await run(['--env', 'dev', '--profile', 'load', '--target', server.url, '--rate', '1e6', '--duration', '1', '--function', 'f'])).toMatchObject({ code: 2, err: expect.stringContaining('Fix: raise loadTest.maxWorkers') });

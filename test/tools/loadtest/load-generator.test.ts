@@ -1,7 +1,7 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { handler } from '../../../lambda/load-generator/index';
 import { runRemote } from '../../../tools/loadtest/run';
-import { FLUSH_RESERVE_MS } from '../../../lambda/load-generator/worker';
+import { FLUSH_RESERVE_MS, runWorker } from '../../../lambda/load-generator/worker';
 import { LOAD_GENERATOR_ENV, LOADTEST_METRICS, LOADTEST_NAMESPACE, loadGeneratorEnvironment, type LoadWorkerEvent } from '../../../lib/contracts/loadtest';
 import { MOTO_ENV, motoClient, uniqueId } from '../kpi-report/moto';
 import { serverRate, startServer, type TestServer } from '../../load-engine/server';
@@ -83,6 +83,53 @@ describe('load-generator handler', () => {
     expect(r.durationSeconds).toBeLessThan(1.2);
     expect(r.sent).toBe(r.scheduled);
     expect(r.warnings?.[0]).toMatch(/^worker 0: stopped after 0\.\d+ s to finish before the Lambda deadline$/);
+  });
+
+  test('ends its slice early when the stop flag names its run, read through the injected reader', async () => {
+    // GIVEN a 5-s slice at 100 req/s and a flag that turns on once the server has seen 20 requests
+    const e = event({ phases: [{ durationSeconds: 5, arrivalRate: 100 }], publish: false });
+    process.env[LOAD_GENERATOR_ENV.stopPollSeconds] = '0.05';
+    const asked: string[] = [];
+    let stopAt = Infinity;
+    try {
+      const r = await runWorker(e, {
+        remainingTimeMs: contextWithMs(120_000).getRemainingTimeInMillis,
+        env: process.env,
+        stopReader: async (runId) => {
+          asked.push(runId);
+          if (server.seen.length >= 20 && stopAt === Infinity) stopAt = server.seen.length;
+          return server.seen.length >= 20;
+        },
+      });
+      // THEN it stopped sending a poll or so after the flag turned on, and returned a partial result
+      expect(new Set(asked)).toEqual(new Set([e.runId]));
+      expect(r.stopped).toBe(true);
+      expect(r.sent).toBeLessThan(250);
+      expect(r.sent).toBeGreaterThanOrEqual(stopAt);
+      expect(r.durationSeconds).toBeLessThan(2.5);
+      expect(r.warnings).toEqual([expect.stringMatching(/^worker 0: stopped on request after [\d.]+ s \(npm run loadtest -- stop\)$/)]);
+    } finally {
+      delete process.env[LOAD_GENERATOR_ENV.stopPollSeconds];
+    }
+  });
+
+  test('a stop flag it cannot read does not end the slice: the run completes with a warning', async () => {
+    const e = event({ phases: [{ durationSeconds: 0.5, arrivalRate: 40 }], publish: false });
+    process.env[LOAD_GENERATOR_ENV.stopPollSeconds] = '0.05';
+    try {
+      const r = await runWorker(e, {
+        remainingTimeMs: contextWithMs(120_000).getRemainingTimeInMillis,
+        env: process.env,
+        stopReader: async () => {
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        },
+      });
+      expect(r.stopped).toBeUndefined();
+      expect(r.sent).toBe(20);
+      expect(r.warnings).toEqual(['worker 0: cannot read the stop flag: ThrottlingException: Rate exceeded']);
+    } finally {
+      delete process.env[LOAD_GENERATOR_ENV.stopPollSeconds];
+    }
   });
 
   test('refuses to start without time to drain and flush, and rejects a malformed event', async () => {
