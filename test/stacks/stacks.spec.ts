@@ -93,7 +93,8 @@ describe.each(ENVIRONMENTS)('stacks of %s', (env) => {
         if (rule.Properties.CidrIp === '0.0.0.0/0' || rule.Properties.CidrIpv6 === '::/0') open.push(`${id}:${rule.Properties.FromPort}`);
       }
     }
-    const listenerPorts = cfg.alb.certificateArn ? [80, 443] : [80];
+    // In the order of open.sort(): "…:443-443" sorts before "…:80-80".
+    const listenerPorts = cfg.alb.certificateArn ? [443, 80] : [80];
     expect(open.sort()).toEqual(listenerPorts.map((p) => expect.stringMatching(new RegExp(`^WebLoadBalancerSecurityGroup[0-9A-F]+:${p}-${p}$`))));
   });
 
