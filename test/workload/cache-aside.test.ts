@@ -22,7 +22,9 @@ const lines: string[] = [];
 const metrics = new Metrics({ environment: 'test', service: 'api' }, (l) => lines.push(l), 0);
 
 beforeAll(async () => {
-  h = await createHarness({ env: { CACHE_TTL_SECONDS: String(TTL), CACHE_TTL_JITTER_PERCENT: String(JITTER_PERCENT), CACHE_NEGATIVE_TTL_SECONDS: String(NEGATIVE_TTL) } });
+  // A long command timeout: these tests are about what the cache holds, and on a loaded machine a 250 ms one fails
+  // a command now and then (the request then goes on without the cache, which cache-faults.test.ts covers).
+  h = await createHarness({ env: { CACHE_COMMAND_TIMEOUT_MS: '2000', CACHE_TTL_SECONDS: String(TTL), CACHE_TTL_JITTER_PERCENT: String(JITTER_PERCENT), CACHE_NEGATIVE_TTL_SECONDS: String(NEGATIVE_TTL) } });
   server = buildApi({ db: h.db, cache: h.cache, sqs: h.sqs, settings: h.settings, metrics });
   base = await server.listen({ port: 0, host: '127.0.0.1' });
 });
@@ -105,8 +107,10 @@ test('a 404 is cached for CACHE_NEGATIVE_TTL_SECONDS, answered from the cache, a
 });
 
 test('versions stored at once by many writers on two connections leave the newest, whatever the order they arrive in', async () => {
-  const other = new Redis({ host: '127.0.0.1', port: Number(serviceEnv().CACHE_PORT) });
-  const caches = [new ItemCache(h.cache, h.settings.cache), new ItemCache(other, h.settings.cache)];
+  // The property under test is the ordering, so no command may time out here (on a loaded machine one would):
+  // a swap whose reply is lost can drop the newer value it took out, until the TTL (see storeNewest).
+  const connections = [0, 1].map(() => new Redis({ host: '127.0.0.1', port: Number(serviceEnv().CACHE_PORT) }));
+  const caches = connections.map((c) => new ItemCache(c, { ...h.settings.cache, commandTimeoutMs: 10_000 }));
   try {
     for (let round = 0; round < 5; round++) {
       const id = `race${round}`;
@@ -125,7 +129,7 @@ test('versions stored at once by many writers on two connections leave the newes
     expect(JSON.parse((await h.cache.get(key('order')))!)).toEqual({ v: '21', row: null });
   } finally {
     caches.forEach((c) => c.close());
-    other.disconnect();
+    connections.forEach((c) => c.disconnect());
   }
 });
 
