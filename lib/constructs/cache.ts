@@ -27,8 +27,10 @@ const SERVERLESS_PORTS = { primary: 6379, reader: 6380 } as const;
 export const CACHE_KEY_PREFIX = 'app:';
 
 /**
- * The commands the reference workload (workload/src/app.ts, workload/src/cache.ts with ioredis) sends:
- * GET, SET (with EX), DEL for cache-aside, PING for readiness, INFO for ioredis's ready check on every connect;
+ * The commands the reference workload (workload/src/item-cache.ts, workload/src/cache.ts with ioredis) sends:
+ * GET, SET (with EX, and NX / GET for stores that never replace a newer entry: `+set` covers every SET option,
+ * and GET's read of the key is within the key pattern), DEL for cache-aside, PING for readiness and the circuit
+ * breaker's probe, INFO for ioredis's ready check on every connect;
  * in cluster mode (sharded group, serverless) CLUSTER SLOTS for slot discovery, CLUSTER INFO for the cluster
  * ready check and ASKING for the redirections of a slot that is moving (online resharding). Nothing else:
  * AUTH and HELLO need no permission (the engine flags them no-auth and checks no ACL for them), CLIENT SETINFO
