@@ -5,6 +5,7 @@ import {
   type DescribeDBClustersCommandOutput,
   type DescribeDBInstancesCommandOutput,
 } from '@aws-sdk/client-rds';
+import { AUTOSCALED_PREFIX, AUTOSCALING_TAG, autoscalingTagValue } from '../../lib/contracts/aurora-autoscaling';
 
 /**
  * Removes the Aurora readers that Application Auto Scaling added to a cluster, so that CloudFormation can
@@ -16,14 +17,14 @@ import {
  */
 
 /**
- * Application Auto Scaling names every reader it adds `application-autoscaling-<uuid>` (and tags it
- * `application-autoscaling:resourceId = cluster:<cluster id>`): Amazon Aurora User Guide, "Amazon Aurora
- * Auto Scaling with Aurora Replicas", section "DB instance IDs and tagging"
- * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Integrating.AutoScaling.html).
+ * Application Auto Scaling names every reader it adds `application-autoscaling-<uuid>` and tags it
+ * `application-autoscaling:resourceId = cluster:<cluster id>` (lib/contracts/aurora-autoscaling.ts).
  * Instances CloudFormation manages never carry the prefix (CDK names them after the stack, or RDS generates
- * a name), so the prefix alone separates the two; the IAM policy grants deletion on it too.
+ * a name), so the prefix alone separates the two; the tag is what the IAM policy lets this function delete
+ * (lib/constructs/reader-cleanup.ts), so a member with the prefix but without this cluster's tag is refused
+ * here by name rather than by an AccessDenied.
  */
-export const AUTOSCALED_PREFIX = 'application-autoscaling-';
+export { AUTOSCALED_PREFIX } from '../../lib/contracts/aurora-autoscaling';
 
 /** The commands this module sends. */
 export type RdsCommand = DescribeDBClustersCommand | DescribeDBInstancesCommand | DeleteDBInstanceCommand;
@@ -61,6 +62,8 @@ export interface IsCompleteResult {
 export interface Reader {
   readonly id: string;
   readonly status: string;
+  /** Tagged by Application Auto Scaling for this cluster (what the function's role may delete). */
+  readonly tagged?: boolean;
 }
 
 export type Log = (message: string, fields?: Record<string, unknown>) => void;
@@ -109,7 +112,9 @@ export async function autoscaledReaders(rds: RdsClientLike, clusterIdentifier: s
     try {
       const out = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))) as DescribeDBInstancesCommandOutput;
       const instance = out.DBInstances?.[0];
-      if (instance) readers.push({ id, status: instance.DBInstanceStatus ?? 'unknown' });
+      const tag = autoscalingTagValue(clusterIdentifier);
+      const tagged = (instance?.TagList ?? []).some((t) => t.Key === AUTOSCALING_TAG && t.Value === tag);
+      if (instance) readers.push({ id, status: instance.DBInstanceStatus ?? 'unknown', tagged });
     } catch (e) {
       if (!NOT_FOUND_INSTANCE.has(errorName(e))) throw e;
     }
@@ -124,7 +129,9 @@ export async function autoscaledReaders(rds: RdsClientLike, clusterIdentifier: s
  */
 export async function removeAutoscaledReaders(rds: RdsClientLike, clusterIdentifier: string, log: Log = () => undefined): Promise<Reader[]> {
   const remaining: Reader[] = [];
-  for (const reader of await autoscaledReaders(rds, clusterIdentifier)) {
+  const readers = await autoscaledReaders(rds, clusterIdentifier);
+  const untagged = readers.filter((r) => !r.tagged).map((r) => r.id);
+  for (const reader of readers.filter((r) => r.tagged)) {
     if (reader.status === DELETING) {
       remaining.push(reader);
       continue;
@@ -142,6 +149,9 @@ export async function removeAutoscaledReaders(rds: RdsClientLike, clusterIdentif
       log('autoscaled reader cannot be deleted yet; retrying on the next poll', { cluster: clusterIdentifier, instance: reader.id, status: reader.status });
       remaining.push(reader);
     }
+  }
+  if (untagged.length > 0) {
+    throw new Error(`${untagged.join(', ')}: named like the readers Application Auto Scaling adds to ${clusterIdentifier}, but not tagged ${AUTOSCALING_TAG}=${autoscalingTagValue(clusterIdentifier)}; this function may delete only the readers tagged so. Delete ${untagged.length === 1 ? 'it' : 'them'} yourself (aws rds delete-db-instance --db-instance-identifier <id>), then retry.`);
   }
   return remaining;
 }

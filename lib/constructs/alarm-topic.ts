@@ -47,6 +47,8 @@ export class AlarmTopic extends Construct {
       description: 'Encrypts the alarm topic; CloudWatch may use it to publish alarms',
       removalPolicy: props.removalPolicy,
       allowCloudWatchAlarms: true,
+      // Anyone of the account who may publish (an operator's test message) uses the key through SNS.
+      usedThrough: ['sns'],
     }).key;
     this.topic = new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true, displayName: 'scaling-blueprint alarms' });
     this.topic.addToResourcePolicy(new iam.PolicyStatement({

@@ -10,7 +10,7 @@ import type { DatabaseConfig, StatefulConfig } from '../config/schema';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { AuroraDeletionProtection } from './deletion-protection';
 import { closeDefaultEgress } from './egress';
-import { encryptedLogGroup } from './encryption';
+import { decryptSecretsStatement, encryptedLogGroup } from './encryption';
 import { isRetained, removalPolicyFor } from './removal-policy';
 import { physicalName } from './naming';
 import { AuroraReaderCleanup } from './reader-cleanup';
@@ -20,8 +20,12 @@ import { PROXY_INIT_QUERY } from '../contracts/container-env';
 export interface AuroraDatabaseProps {
   readonly vpc: ec2.IVpc;
   readonly config: DatabaseConfig;
-  /** Encrypts storage, Performance Insights and the generated secret. */
+  /** Encrypts storage (and so snapshots) and Performance Insights; used through RDS. */
   readonly encryptionKey: kms.IKey;
+  /** Encrypts the database secrets; used through Secrets Manager. */
+  readonly secretsKey: kms.IKey;
+  /** Encrypts the log groups: the postgresql log and the custom resources' functions. */
+  readonly logKey: kms.IKey;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
   /**
    * RDS deletion protection on the cluster, turned on once the stack exists (AuroraDeletionProtection) so
@@ -104,7 +108,7 @@ export class AuroraDatabase extends Construct {
 
     const masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', {
       username: config.masterUsername,
-      encryptionKey,
+      encryptionKey: props.secretsKey,
     });
     // The secret outlives a deleted cluster whose snapshot is kept: a restore needs the password.
     masterSecret.applyRemovalPolicy(removalPolicyFor(props.removalPolicy, ON_CREATE_ROLLBACK));
@@ -123,7 +127,7 @@ export class AuroraDatabase extends Construct {
     const clusterIdentifier = physicalName(this, 'aurora', 63);
     const postgresLog = encryptedLogGroup(this, 'PostgresLog', {
       logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
-      encryptionKey,
+      encryptionKey: props.logKey,
       retentionDays: config.logRetentionDays,
       retentionKey: 'database.logRetentionDays',
       removalPolicy: props.removalPolicy,
@@ -231,10 +235,17 @@ export class AuroraDatabase extends Construct {
         allowAllOutbound: false,
       });
       closeDefaultEgress(proxySecurityGroup);
+      const proxyRole = new iam.Role(this, 'ProxyRole', {
+        assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
+        description: 'RDS Proxy: reads the database secrets it authenticates with',
+      });
+      const proxySecrets = this.proxySecrets([this.secret], proxyRole, props.secretsKey);
       this.proxy = this.cluster.addProxy('Proxy', {
         vpc: props.vpc,
         vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-        secrets: [this.secret],
+        // The proxy's own role: CDK's would get kms:Decrypt on the secrets' key with no condition.
+        role: proxyRole,
+        secrets: proxySecrets,
         securityGroups: [proxySecurityGroup],
         requireTLS: true,
         iamAuth: true,
@@ -323,12 +334,23 @@ export class AuroraDatabase extends Construct {
     return role;
   }
 
+  /**
+   * The secrets the proxy authenticates with, handed to it imported by ARN: DatabaseProxy grants its role
+   * GetSecretValue on each, and on a secret object that carries its key also kms:Decrypt on that key with no
+   * condition (aws-cdk-lib aws-rds/lib/proxy.ts). The role gets Decrypt here instead, through Secrets Manager
+   * and for these secrets only (decryptSecretsStatement).
+   */
+  private proxySecrets(secrets: secretsmanager.ISecret[], role: iam.IRole, key: kms.IKey): secretsmanager.ISecret[] {
+    role.addToPrincipalPolicy(decryptSecretsStatement(key, secrets.map((s) => s.secretArn)));
+    return secrets.map((secret, i) => secretsmanager.Secret.fromSecretCompleteArn(this, `ProxySecret${i + 1}`, secret.secretArn));
+  }
+
   /** What both of the cluster's custom resources (deletion protection, reader cleanup) are given. */
   private clusterHelperProps(props: AuroraDatabaseProps) {
     return {
       vpc: props.vpc,
       cluster: this.cluster,
-      encryptionKey: props.encryptionKey,
+      encryptionKey: props.logKey,
       logRetentionDays: props.config.logRetentionDays,
       logRetentionKey: 'database.logRetentionDays',
       removalPolicy: props.removalPolicy,

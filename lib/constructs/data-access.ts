@@ -1,4 +1,4 @@
-import { Aws, Stack, type CfnResource } from 'aws-cdk-lib';
+import { Stack, type CfnResource } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,14 +8,15 @@ import type { ContainerEnvName } from '../contracts/container-env';
 import type { AuroraDatabase } from './aurora-database';
 import type { Cache } from './cache';
 import type { JobQueue } from './job-queue';
+import { decryptSecretsStatement } from './encryption';
 
 /** The handles of the Data stack that services connect to. */
 export interface DataTier {
   readonly database: AuroraDatabase;
   readonly cache: Cache;
   readonly jobs: JobQueue;
-  /** The key that encrypts the data tier's secrets. */
-  readonly encryptionKey: kms.IKey;
+  /** The key that encrypts the data tier's secrets (decrypted through Secrets Manager only). */
+  readonly secretsKey: kms.IKey;
   /** Master user name the services connect as (kept in the master secret too). */
   readonly databaseUser: string;
 }
@@ -108,19 +109,19 @@ export function connectToDataTier(service: ecs.FargateService, tier: DataTier, w
   }
   tier.cache.grantConnect(taskRole);
   if (usesIamAuth(tier)) return;
-  // The workload reads the password with the task role whenever it opens a connection: GetSecretValue on this
-  // one secret. Granted on the secret imported by ARN, not on the Data stack's object: that grant would also
-  // write this role into the data key's policy, and the Data stack would then depend on this one. The
-  // decrypt is granted on the role's side instead, only for requests that come through Secrets Manager
-  // (GetSecretValue on a secret under a customer managed key needs kms:Decrypt on it:
-  // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html).
-  const scope = new Construct(service, 'DataTierSecrets');
-  secretsmanager.Secret.fromSecretCompleteArn(scope, 'Database', tier.database.secret.secretArn).grantRead(taskRole);
-  taskRole.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['kms:Decrypt'],
-    resources: [tier.encryptionKey.keyArn],
-    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
-  }));
+  // The workload reads the password with the task role whenever it opens a connection.
+  grantReadSecret(new Construct(service, 'DataTierSecrets'), taskRole, tier.database.secret.secretArn, tier.secretsKey);
+}
+
+/**
+ * GetSecretValue on one secret, and kms:Decrypt on its key only through Secrets Manager and for that secret
+ * (decryptSecretsStatement). Granted on the secret imported by ARN, not on the Data stack's object: that
+ * grant would also write this role into the secrets key's policy, and the Data stack would then depend on
+ * the grantee's stack.
+ */
+export function grantReadSecret(scope: Construct, grantee: iam.IGrantable, secretArn: string, secretsKey: kms.IKey, id = 'Database'): void {
+  secretsmanager.Secret.fromSecretCompleteArn(scope, id, secretArn).grantRead(grantee);
+  grantee.grantPrincipal.addToPrincipalPolicy(decryptSecretsStatement(secretsKey, [secretArn]));
 }
 
 /**

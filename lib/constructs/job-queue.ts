@@ -1,10 +1,11 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { QueueConfig, StatefulConfig } from '../config/schema';
 import { removalPolicyFor } from './removal-policy';
+import { queueKeyStatement } from './encryption';
 import { guardException } from './guard';
 
 export interface JobQueueProps {
@@ -17,7 +18,7 @@ export interface JobQueueProps {
 const MAX_RETENTION = Duration.days(14);
 
 /**
- * The jobs queue and its dead-letter queue, both encrypted with the data key and refusing non-TLS requests.
+ * The jobs queue and its dead-letter queue, both encrypted with the queue key and refusing non-TLS requests.
  * Long polling cuts empty receives; after `maxReceiveCount` failed receives a message moves to the DLQ.
  *
  * The DLQ keeps messages for the SQS maximum: a standard queue keeps a message's original enqueue time when
@@ -63,15 +64,21 @@ export class JobQueue extends Construct {
 
   /**
    * Lets `grantee` send jobs. `queue.grantSendMessages()` would also grant kms:Encrypt, kms:ReEncrypt* and
-   * kms:GenerateDataKey*; sending to an SSE-KMS queue needs only GenerateDataKey and Decrypt, and only
-   * through SQS.
+   * kms:GenerateDataKey* on any use of the key; sending to an SSE-KMS queue needs only GenerateDataKey and
+   * Decrypt (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html),
+   * here only through SQS and for this queue.
    */
   grantSend(grantee: iam.IGrantable): void {
     this.queue.grant(grantee, 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl');
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      resources: [this.encryptionKey.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `sqs.${Aws.REGION}.amazonaws.com` } },
-    }));
+    grantee.grantPrincipal.addToPrincipalPolicy(queueKeyStatement(this.encryptionKey, ['kms:GenerateDataKey', 'kms:Decrypt'], [this.queue.queueArn]));
+  }
+
+  /**
+   * Lets `grantee` receive, extend and delete jobs: the actions of `queue.grantConsumeMessages()`, whose
+   * kms:Decrypt would have no condition; here only through SQS and for this queue.
+   */
+  grantConsume(grantee: iam.IGrantable): void {
+    this.queue.grant(grantee, 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes');
+    grantee.grantPrincipal.addToPrincipalPolicy(queueKeyStatement(this.encryptionKey, ['kms:Decrypt'], [this.queue.queueArn]));
   }
 }

@@ -1,4 +1,7 @@
+import { Aws } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NetworkConfig, StatefulConfig } from '../config/schema';
 import { encryptedLogGroup, EncryptionKey } from './encryption';
@@ -48,10 +51,82 @@ export class Network extends Construct {
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
       flowLogs: {
         All: {
-          destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup, flowLogRole(this, flowLogGroup)),
           trafficType: ec2.FlowLogTrafficType.ALL,
         },
       },
     });
+    const s3 = this.vpc.node.findChild('S3') as ec2.GatewayVpcEndpoint;
+    for (const statement of s3GatewayEndpointStatements()) s3.addToPolicy(statement);
   }
+}
+
+/**
+ * What the S3 gateway endpoint lets through, and nothing else (a gateway endpoint without a policy allows
+ * any request to any bucket of any account: a path out of the VPC for anything that can reach S3):
+ * - this account's buckets (aws:ResourceAccount);
+ * - the layers of ECR images: ECR serves them from its own bucket, `prod-<region>-starport-layer-bucket`
+ *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-minimum-s3-perms);
+ * - CloudFormation's custom resource responses: the Provider framework's functions run in the app subnets
+ *   and PUT their answer to the pre-signed S3 URL CloudFormation gives them, in one of its
+ *   `cloudformation-custom-resource-response-<region>` buckets
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html); refused, a
+ *   deploy would wait an hour for a response that never comes. PutObject only, on that name prefix.
+ */
+export function s3GatewayEndpointStatements(): iam.PolicyStatement[] {
+  const anyone = [new iam.AnyPrincipal()];
+  return [
+    new iam.PolicyStatement({
+      sid: 'ThisAccountsBuckets',
+      principals: anyone,
+      actions: ['s3:*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:ResourceAccount': Aws.ACCOUNT_ID } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'EcrImageLayers',
+      principals: anyone,
+      actions: ['s3:GetObject'],
+      resources: [`arn:${Aws.PARTITION}:s3:::prod-${Aws.REGION}-starport-layer-bucket/*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'CloudFormationCustomResourceResponses',
+      principals: anyone,
+      actions: ['s3:PutObject'],
+      resources: [`arn:${Aws.PARTITION}:s3:::cloudformation-custom-resource-response-*/*`],
+    }),
+  ];
+}
+
+/**
+ * The policy of an interface endpoint: requests only by principals of this account (aws:PrincipalAccount)
+ * to resources of this account (aws:ResourceAccount). For the interface endpoints of the VPC (none yet;
+ * test/constructs/network.spec.ts checks every endpoint of every environment has a policy).
+ */
+export function thisAccountEndpointPolicy(): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [new iam.PolicyStatement({
+      sid: 'ThisAccountOnly',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID, 'aws:ResourceAccount': Aws.ACCOUNT_ID } },
+    })],
+  });
+}
+
+/**
+ * The role VPC Flow Logs publishes with: write to this one log group, assumed only for this account's flow
+ * logs (aws:SourceAccount, aws:SourceArn: the confused-deputy conditions the VPC User Guide gives for this
+ * role, https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
+ */
+function flowLogRole(scope: Construct, group: logs.ILogGroup): iam.Role {
+  const role = new iam.Role(scope, 'FlowLogRole', {
+    assumedBy: new iam.ServicePrincipal('vpc-flow-logs.amazonaws.com').withConditions({
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:vpc-flow-log/*` },
+    }),
+  });
+  group.grantWrite(role);
+  return role;
 }

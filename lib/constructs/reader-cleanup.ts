@@ -7,6 +7,7 @@ import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
 import { join } from 'path';
+import { AUTOSCALED_PREFIX, AUTOSCALING_TAG, autoscalingTagValue } from '../contracts/aurora-autoscaling';
 import type { StatefulConfig } from '../config/schema';
 import { encryptedLogGroup } from './encryption';
 import { guardException } from './guard';
@@ -77,15 +78,29 @@ export class AuroraReaderCleanup extends Construct {
     const handlerLogs = logGroup('HandlerLogs');
     const providerLogs = logGroup('ProviderLogs');
 
-    // The instances Application Auto Scaling names; their ARNs are only known by this prefix.
-    const autoscaledInstances = `arn:${Aws.PARTITION}:rds:${Aws.REGION}:${Aws.ACCOUNT_ID}:db:application-autoscaling-*`;
+    // The instances Application Auto Scaling names; their ARNs are only known by this prefix, which every
+    // cluster's autoscaled readers share (another stack's too, in the same account and region). Deleting is
+    // limited further to this cluster's: Application Auto Scaling tags each reader it adds with
+    // `application-autoscaling:resourceId` = `cluster:<cluster id>` ("DB instance IDs and tagging":
+    // https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Integrating.AutoScaling.html), and
+    // rds:DeleteDBInstance supports aws:ResourceTag/${TagKey} on its `db` resource (Service Authorization
+    // Reference, Amazon RDS: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html;
+    // AWS's own example scopes DeleteDBInstance by an instance tag:
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_rds_tag-owner.html).
+    // Describe stays on the prefix: it reads, and the handler needs it to see the tag.
+    const autoscaledInstances = `arn:${Aws.PARTITION}:rds:${Aws.REGION}:${Aws.ACCOUNT_ID}:db:${AUTOSCALED_PREFIX}*`;
     const handlerRole = vpcFunctionRole(this, 'HandlerRole', handlerLogs, [
       new iam.PolicyStatement({ actions: ['rds:DescribeDBClusters'], resources: [cluster.clusterArn] }),
-      new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'], resources: [autoscaledInstances] }),
+      new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: [autoscaledInstances] }),
+      new iam.PolicyStatement({
+        actions: ['rds:DeleteDBInstance'],
+        resources: [autoscaledInstances],
+        conditions: { StringEquals: { [`aws:ResourceTag/${AUTOSCALING_TAG}`]: autoscalingTagValue(cluster.clusterIdentifier) } },
+      }),
     ]);
     Validations.of(handlerRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:db:application-autoscaling-*]',
-      reason: 'Application Auto Scaling names the readers it adds application-autoscaling-<uuid> at run time; the grant covers only that prefix (and the cluster ARN exactly).',
+      reason: 'Application Auto Scaling names the readers it adds application-autoscaling-<uuid> at run time; the grant covers only that prefix (and the cluster ARN exactly), and deleting only the readers tagged for this cluster.',
     });
 
     const handler = (fnId: string, name: 'onEvent' | 'isComplete', timeout: Duration) => new NodejsFunction(this, fnId, {

@@ -5,7 +5,7 @@ import type { Construct } from 'constructs';
 import type { CacheConfig, DatabaseConfig, QueueConfig, StatefulConfig } from '../config/schema';
 import { AuroraDatabase } from '../constructs/aurora-database';
 import { Cache } from '../constructs/cache';
-import { EncryptionKey } from '../constructs/encryption';
+import { EncryptionKey, type EncryptionKeyProps } from '../constructs/encryption';
 import { JobQueue } from '../constructs/job-queue';
 
 export interface DataStackProps extends StackProps {
@@ -17,12 +17,29 @@ export interface DataStackProps extends StackProps {
   readonly production: boolean;
 }
 
+/** The Data stack's keys, one per class of data, so that a grant on one reveals nothing of the others. */
+export interface DataKeys {
+  /**
+   * Aurora storage, its snapshots and Performance Insights, and the cache (used through RDS and ElastiCache
+   * only). The cache shares it: it holds copies of the database's rows, the same class of data, and changing
+   * the key of an existing cluster or replication group replaces it (KmsKeyId: "Update requires: Replacement"),
+   * so the key these were created with stays theirs (`DataKey`, the logical id it always had).
+   */
+  readonly database: kms.IKey;
+  /** The database secrets (used through Secrets Manager only). */
+  readonly secrets: kms.IKey;
+  /** The jobs queue and its dead-letter queue (used through SQS only). */
+  readonly queues: kms.IKey;
+  /** This stack's log groups (CloudWatch Logs only: no principal of the account may use it). */
+  readonly logs: kms.IKey;
+}
+
 /**
- * The stateful tier: Aurora, the cache and the jobs queues, all encrypted with one customer-managed key.
- * Construct ids here are a contract (tests pin the logical ids): renaming one replaces the resource.
+ * The stateful tier: Aurora, the cache and the jobs queues, encrypted with customer-managed keys per class of
+ * data (DataKeys). Construct ids here are a contract (tests pin the logical ids): renaming one replaces the resource.
  */
 export class DataStack extends Stack {
-  readonly encryptionKey: kms.IKey;
+  readonly keys: DataKeys;
   readonly database: AuroraDatabase;
   readonly cache: Cache;
   readonly jobs: JobQueue;
@@ -30,23 +47,27 @@ export class DataStack extends Stack {
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, terminationProtection: props.stateful.terminationProtection });
     const removalPolicy = props.stateful.removalPolicy;
-    this.encryptionKey = new EncryptionKey(this, 'DataKey', {
-      description: 'Encrypts the database, cache, queues, their secrets and the database log',
-      removalPolicy,
-      // Everything it encrypts is created by this stack and, where it would be kept, goes too when the
-      // deploy that created it rolls back: a retried first deploy starts clean.
-      deleteOnCreateRollback: true,
-      allowCloudWatchLogs: true,
-    }).key;
-    const shared = { encryptionKey: this.encryptionKey, removalPolicy };
+    // Everything they encrypt is created by this stack and, where it would be kept, goes too when the deploy
+    // that created it rolls back: a retried first deploy starts clean.
+    const key = (keyId: string, description: string, more: Partial<EncryptionKeyProps>) =>
+      new EncryptionKey(this, keyId, { description, removalPolicy, deleteOnCreateRollback: true, ...more }).key;
+    this.keys = {
+      database: key('DataKey', 'Encrypts the Aurora cluster, its Performance Insights and the cache', { usedThrough: ['rds', 'elasticache'] }),
+      secrets: key('SecretsKey', 'Encrypts the database secrets', { usedThrough: ['secretsmanager'] }),
+      queues: key('QueueKey', 'Encrypts the jobs queue and its dead-letter queue', { usedThrough: ['sqs'] }),
+      logs: key('LogKey', "Encrypts the Data stack's log groups", { allowCloudWatchLogs: true }),
+    };
     this.database = new AuroraDatabase(this, 'Database', {
-      ...shared,
       vpc: props.vpc,
       config: props.database,
+      encryptionKey: this.keys.database,
+      secretsKey: this.keys.secrets,
+      logKey: this.keys.logs,
+      removalPolicy,
       // Protected wherever the data is meant to outlive the stack; `destroy` environments stay deletable.
       deletionProtection: props.production || props.stateful.removalPolicy !== 'destroy',
     });
-    this.cache = new Cache(this, 'Cache', { ...shared, vpc: props.vpc, config: props.cache });
-    this.jobs = new JobQueue(this, 'Jobs', { ...shared, config: props.queue });
+    this.cache = new Cache(this, 'Cache', { encryptionKey: this.keys.database, removalPolicy, vpc: props.vpc, config: props.cache });
+    this.jobs = new JobQueue(this, 'Jobs', { encryptionKey: this.keys.queues, removalPolicy, config: props.queue });
   }
 }

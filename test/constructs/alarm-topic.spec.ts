@@ -108,7 +108,12 @@ function policies(t: Template, region: string) {
   const topicArn = `arn:aws:sns:${region}:${ACCOUNT}:ScalingBlueprint-Alarms-TOPIC`;
   const [[keyId]] = Object.entries(t.findResources('AWS::KMS::Key'));
   const keyArn = `arn:aws:kms:${region}:${ACCOUNT}:key/0000-1111`;
-  const render = resolver(region, { [topicId]: topicArn, [keyId]: keyArn, [`${keyId}.Arn`]: keyArn });
+  // The key policy names the stack's key-admin role (lib/constructs/encryption.ts).
+  const admins = Object.keys(t.findResources('AWS::IAM::Role')).filter((id) => id.startsWith('KeyAdmin'));
+  const render = resolver(region, {
+    [topicId]: topicArn, [keyId]: keyArn, [`${keyId}.Arn`]: keyArn,
+    ...Object.fromEntries(admins.map((id) => [`${id}.Arn`, `arn:aws:iam::${ACCOUNT}:role/${id}`])),
+  });
   const topicPolicies = Object.values(t.findResources('AWS::SNS::TopicPolicy'));
   expect(topicPolicies).toHaveLength(1);
   expect(topicPolicies[0].Properties.Topics).toEqual([{ Ref: topicId }]);

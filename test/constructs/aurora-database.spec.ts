@@ -10,6 +10,9 @@ import { ENVIRONMENTS, synth } from '../helpers/synth';
 
 const instances = (t: Template) => Object.values(t.findResources('AWS::RDS::DBInstance'));
 const keyRef = { 'Fn::GetAtt': [Match.stringLikeRegexp('^DataKey'), 'Arn'] };
+// One key per class of data (lib/stacks/data-stack.ts): storage and Performance Insights, secrets, logs.
+const secretsKeyRef = { 'Fn::GetAtt': [Match.stringLikeRegexp('^SecretsKey'), 'Arn'] };
+const logKeyRef = { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogKey'), 'Arn'] };
 
 describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
   const cfg = configFor(env);
@@ -70,10 +73,10 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
     for (const id of ids) expect(id['Fn::GetStackOutput'].OutputName).toMatch(/NetworkVpcDataSubnet\d/);
   });
 
-  test('master credentials in a generated secret encrypted with the data key, never "postgres"', () => {
+  test('master credentials in a generated secret encrypted with the secrets key, never "postgres"', () => {
     t.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ username: db.masterUsername }) }),
-      KmsKeyId: keyRef,
+      KmsKeyId: secretsKeyRef,
     });
     expect(db.masterUsername).not.toBe('postgres');
     t.hasResource('AWS::SecretsManager::Secret', {
@@ -112,7 +115,7 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
     t.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: `/aws/rds/cluster/scalingblueprint-${env}-data-aurora/postgresql`,
       RetentionInDays: db.logRetentionDays,
-      KmsKeyId: keyRef,
+      KmsKeyId: logKeyRef,
     });
     t.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: `scalingblueprint-${env}-data-aurora` });
     t.hasResource('AWS::RDS::DBCluster', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('^DatabasePostgresLog')]) });
@@ -152,6 +155,33 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
           ConnectionBorrowTimeout: db.proxy.borrowTimeoutSeconds,
         },
       });
+    });
+
+    test('the proxy role may read the secrets it serves and decrypt them only through Secrets Manager, for those secrets', () => {
+      const [proxy] = Object.values(t.findResources('AWS::RDS::DBProxy'));
+      const roleId = proxy.Properties.RoleArn['Fn::GetAtt'][0] as string;
+      const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+        .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Condition?: unknown; Resource: unknown }>);
+      const secret = { Ref: Match.stringLikeRegexp('^DatabaseMasterSecretAttachment') };
+      expect(statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('kms:')))).toEqual([{
+        Action: 'kms:Decrypt',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SecretsKey/), 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+            'kms:EncryptionContext:SecretARN': [{ Ref: expect.stringMatching(/^DatabaseMasterSecretAttachment/) }],
+          },
+        },
+      }]);
+      t.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: roleId }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: secret })]) },
+      });
+      // The key policy names no role: the account's principals use the secrets key through Secrets Manager only.
+      const [secretsKey] = Object.entries(t.findResources('AWS::KMS::Key')).filter(([id]) => id.startsWith('SecretsKey')).map(([, k]) => k);
+      expect(JSON.stringify(secretsKey.Properties.KeyPolicy)).not.toContain(roleId);
     });
 
     test('a read-only proxy endpoint pools the reads over the readers', () => {
@@ -327,9 +357,16 @@ describe.each(ENVIRONMENTS)('autoscaled reader cleanup (%s)', (env) => {
         Resource: { 'Fn::Join': ['', [`arn:aws:rds:${cfg.region}:`, { Ref: 'AWS::AccountId' }, ':cluster:', { Ref: idOf('AWS::RDS::DBCluster') }]] },
       },
       {
-        Action: ['rds:DeleteDBInstance', 'rds:DescribeDBInstances'],
+        Action: 'rds:DescribeDBInstances',
         Effect: 'Allow',
         Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':rds:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':db:application-autoscaling-*']] },
+      },
+      {
+        // Only this cluster's autoscaled readers: another stack's in the same account carry another tag value.
+        Action: 'rds:DeleteDBInstance',
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':rds:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':db:application-autoscaling-*']] },
+        Condition: { StringEquals: { 'aws:ResourceTag/application-autoscaling:resourceId': { 'Fn::Join': ['', ['cluster:', { Ref: idOf('AWS::RDS::DBCluster') }]] } } },
       },
     ]);
   });
@@ -364,7 +401,7 @@ describe.each(ENVIRONMENTS)('autoscaled reader cleanup (%s)', (env) => {
   test(`logs: two encrypted groups with ${db.logRetentionDays} days retention, every function writes to one`, () => {
     const groups = ofCleanup.filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
     expect(groups).toHaveLength(2);
-    const key = { 'Fn::GetAtt': [idOf('AWS::KMS::Key'), 'Arn'] };
+    const key = { 'Fn::GetAtt': [idOf('AWS::KMS::Key', 'LogKey'), 'Arn'] };
     for (const [, group] of groups) expect(group.Properties).toEqual({ RetentionInDays: db.logRetentionDays, KmsKeyId: key });
     const ids = groups.map(([id]) => id);
     for (const [, fn] of functions) expect(ids).toContain(fn.Properties.LoggingConfig.LogGroup.Ref);

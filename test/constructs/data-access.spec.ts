@@ -134,10 +134,16 @@ describe.each(ENVIRONMENTS)('database credentials: read at connect time where ne
         expect(statements.filter(readsSecrets)).toEqual([
           { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: imported },
         ]);
+        // The secrets key, through Secrets Manager, for this one secret (its ARN is the encryption context).
         expect(statements.filter(decryptsViaSecretsManager)).toEqual([expect.objectContaining({
           Action: 'kms:Decrypt',
-          Resource: { 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/DataKey.*Arn/) }) },
-          Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+          Resource: { 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/SecretsKey.*Arn/) }) },
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+              'kms:EncryptionContext:SecretARN': [imported],
+            },
+          },
         })]);
       }
       // Nobody else in the stack: the two task roles hold the only grants.

@@ -28,12 +28,19 @@ describe.each(ENVIRONMENTS)('jobs queue and DLQ (%s)', (env) => {
     });
   });
 
-  test('both queues are encrypted with the data key', () => {
+  test('both queues are encrypted with the queue key, which the account may use through SQS only', () => {
     const queues = Object.values(t.findResources('AWS::SQS::Queue'));
     expect(queues).toHaveLength(2);
     for (const queue of queues) {
-      expect(queue.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] });
+      expect(queue.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^QueueKey/), 'Arn'] });
     }
+    t.hasResourceProperties('AWS::KMS::Key', {
+      Description: 'Encrypts the jobs queue and its dead-letter queue',
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
+        Sid: 'AllowUseThroughServices',
+        Condition: { StringEquals: { 'kms:CallerAccount': { Ref: 'AWS::AccountId' }, 'kms:ViaService': [{ 'Fn::Join': ['', ['sqs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] }] } },
+      })]) },
+    });
   });
 
   test('both queues refuse requests without TLS', () => {

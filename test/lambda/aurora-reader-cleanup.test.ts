@@ -10,6 +10,7 @@ import {
   InvalidDBInstanceStateFault,
   RDSClient,
 } from '@aws-sdk/client-rds';
+import { AUTOSCALING_TAG } from '../../lib/contracts/aurora-autoscaling';
 import {
   AUTOSCALED_PREFIX,
   isComplete,
@@ -40,6 +41,8 @@ class FakeRds implements RdsClientLike {
   /** Errors to throw once for a command name + instance id, before the fake's own answer (races). */
   readonly once = new Map<string, Error>();
   clusterExists = true;
+  /** Instances with the prefix that Application Auto Scaling did not tag (created by hand). */
+  readonly untagged = new Set<string>();
 
   constructor(instances: Record<string, string>) {
     for (const [id, status] of Object.entries(instances)) this.instances.set(id, status);
@@ -63,7 +66,8 @@ class FakeRds implements RdsClientLike {
     const status = this.instances.get(id);
     if (status === undefined) throw notFoundInstance(id);
     if (command instanceof DescribeDBInstancesCommand) {
-      return { DBInstances: [{ DBInstanceIdentifier: id, DBClusterIdentifier: CLUSTER, DBInstanceStatus: status }] };
+      const TagList = id.startsWith(AUTOSCALED_PREFIX) && !this.untagged.has(id) ? [{ Key: AUTOSCALING_TAG, Value: `cluster:${CLUSTER}` }] : [];
+      return { DBInstances: [{ DBInstanceIdentifier: id, DBClusterIdentifier: CLUSTER, DBInstanceStatus: status, TagList }] };
     }
     if (status !== 'available') {
       throw new InvalidDBInstanceStateFault({ ...meta, message: `Instance ${id} is in state ${status}.` });
@@ -192,6 +196,17 @@ describe('Delete', () => {
     await expect(onEvent(event('Delete'), rds)).rejects.toThrow(/not authorized/);
   });
 
+  test('a member named like an autoscaled reader but without the cluster\'s tag is refused by name, after the tagged ones are deleted', async () => {
+    // The role may delete only instances tagged for this cluster (lib/constructs/reader-cleanup.ts): say which
+    // instance and what to do, instead of failing on an AccessDenied.
+    const rds = new FakeRds({ [WRITER]: 'available', [AUTO_1]: 'available', [AUTO_2]: 'available' });
+    rds.untagged.add(AUTO_2);
+    await expect(onEvent(event('Delete'), rds)).rejects.toThrow(
+      `${AUTO_2}: named like the readers Application Auto Scaling adds to ${CLUSTER}, but not tagged application-autoscaling:resourceId=cluster:${CLUSTER}; this function may delete only the readers tagged so. Delete it yourself (aws rds delete-db-instance --db-instance-identifier <id>), then retry.`,
+    );
+    expect(rds.targets('DeleteDBInstanceCommand')).toEqual([AUTO_1]);
+  });
+
   test('the physical id of the resource being deleted is returned unchanged', async () => {
     const rds = new FakeRds({});
     await expect(onEvent(event('Delete', { PhysicalResourceId: 'aurora-reader-cleanup:old-cluster' }), rds)).resolves.toEqual({
@@ -224,7 +239,9 @@ describe('against a local RDS endpoint (moto)', () => {
   beforeAll(async () => {
     await rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: cluster, Engine: 'aurora-postgresql', MasterUsername: 'app_admin', MasterUserPassword: 'not-a-secret-1' }));
     for (const id of [...cfnManaged, ...autoscaled]) {
-      await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: id, DBClusterIdentifier: cluster, Engine: 'aurora-postgresql', DBInstanceClass: 'db.r6g.large' }));
+      // Tagged as Application Auto Scaling tags the readers it adds (the handler deletes only those).
+      const Tags = autoscaled.includes(id) ? [{ Key: AUTOSCALING_TAG, Value: `cluster:${cluster}` }] : undefined;
+      await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: id, DBClusterIdentifier: cluster, Engine: 'aurora-postgresql', DBInstanceClass: 'db.r6g.large', Tags }));
     }
   });
 
