@@ -353,7 +353,10 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     expect(actions(statements)).toEqual(expected.sort());
     for (const s of statements) expect(s.Resource).not.toBe('*');
     expect(statements.find((s) => JSON.stringify(s.Action).includes('kms:GenerateDataKey'))!.Condition).toEqual({
-      StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sqs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+      StringEquals: {
+        'kms:ViaService': { 'Fn::Join': ['', ['sqs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+        'kms:EncryptionContext:aws:sqs:arn': [{ 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/JobsQueue.*Arn/) }) }],
+      },
     });
     if (cfg.database.proxy.enabled) {
       expect(JSON.stringify(statements.find((s) => s.Action === 'rds-db:connect')!.Resource)).toContain(`/${cfg.database.masterUsername}"`);
