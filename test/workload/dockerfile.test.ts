@@ -1,4 +1,7 @@
-import { readFileSync } from 'fs';
+import { execFileSync, spawnSync } from 'child_process';
+import { createHash } from 'crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 
 // No Docker engine here: the promises the image makes about platforms are checked on the Dockerfile itself.
@@ -82,11 +85,69 @@ test('no production dependency of the workload ships native code (the bundle is 
   expect(native).toEqual([]);
 });
 
-test('the RDS CA bundle the image downloads is the file DB_TLS_CA_FILE names', () => {
+test('every FROM is pinned by digest (the tag kept next to it for the reader), and both stages use the same image', () => {
+  // A tag can be moved to other content; a digest cannot. The digest is the multi-arch index's, so it serves
+  // the build platform and the target platform alike (docs/security.md: how to update it).
+  for (const stage of stages) expect(stage.image).toMatch(/^[a-z0-9./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/);
+  expect(new Set(stages.map((s) => s.image)).size).toBe(1);
+});
+
+test('the RDS CA bundle is downloaded and checked in the build stage; the image gets only the checked file, at DB_TLS_CA_FILE', () => {
   const env = Object.fromEntries(runtime.instructions.filter((i) => i.keyword === 'ENV')
     .flatMap((i) => i.args.split(/\s+/).map((pair) => pair.split('=', 2) as [string, string])));
-  const add = runtime.instructions.find((i) => i.keyword === 'ADD' && i.args.includes('truststore.pki.rds.amazonaws.com'));
-  const [url, destination] = add!.args.split(/\s+/).filter((w) => !w.startsWith('--'));
+  const words = (i: Instruction) => i.args.split(/\s+/).filter((w) => !w.startsWith('--'));
+  // Nothing is fetched from the network by the runtime stage.
+  expect(runtime.instructions.filter((i) => i.keyword === 'ADD')).toEqual([]);
+  const addAt = build!.instructions.findIndex((i) => i.keyword === 'ADD' && i.args.includes('truststore.pki.rds.amazonaws.com'));
+  const [url, downloaded] = words(build!.instructions[addAt]);
   expect(url).toBe('https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem');
-  expect(env.DB_TLS_CA_FILE).toBe(destination);
+  const check = build!.instructions.findIndex((i, n) => n > addAt && i.keyword === 'RUN' && i.args.startsWith('node scripts/check-rds-ca-bundle.mjs'));
+  expect(build!.instructions[check].args).toBe(`node scripts/check-rds-ca-bundle.mjs ${downloaded} "$RDS_CA_BUNDLE_SHA256"`);
+  const copy = runtime.instructions.find((i) => i.keyword === 'COPY' && i.args.includes('--from=build') && i.args.includes(downloaded))!;
+  expect(words(copy)).toEqual([downloaded, env.DB_TLS_CA_FILE]);
+});
+
+describe('check-rds-ca-bundle.mjs (run by the image build on the downloaded bundle)', () => {
+  const script = join(WORKLOAD, 'scripts', 'check-rds-ca-bundle.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'rds-ca-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // CA certificates shaped like AWS's (EC keys: fast to make; the check reads names, CA flags and signatures).
+  const ca = (name: string, subject: string): string => {
+    const out = join(dir, `${name}.pem`);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${name}.key`),
+      '-out', out, '-days', '2', '-subj', subject, '-addext', 'basicConstraints=critical,CA:TRUE'], { stdio: 'ignore', timeout: 10_000 });
+    return readFileSync(out, 'utf8');
+  };
+  const rds = (cn: string) => `/C=US/O=Amazon Web Services, Inc./OU=Amazon RDS/ST=WA/L=Seattle/CN=${cn}`;
+  const root = ca('root', rds('Amazon RDS us-east-1 Root CA RSA2048 G1'));
+  const ecc = ca('ecc', rds('Amazon RDS us-east-1 Root CA ECC384 G1'));
+  const stranger = ca('stranger', '/C=US/O=Someone Else/CN=Not an RDS CA');
+  const run = (content: string, sha = '') => {
+    const file = join(dir, 'bundle.pem');
+    writeFileSync(file, content);
+    const result = spawnSync(process.execPath, [script, file, sha], { encoding: 'utf8', timeout: 10_000 });
+    return { status: result.status, out: result.stdout, err: result.stderr };
+  };
+
+  test('accepts a bundle of Amazon RDS CAs with the rsa2048-g1 root, and prints its sha256 for a pin', () => {
+    const bundle = root + ecc;
+    const result = run(bundle);
+    const sha = createHash('sha256').update(bundle).digest('hex');
+    expect(result).toMatchObject({ status: 0, out: expect.stringContaining(`2 Amazon RDS CA certificates, sha256 ${sha}`) });
+    expect(run(bundle, sha).status).toBe(0);
+  });
+
+  test('refuses a CA of anyone else in the bundle, naming it', () => {
+    expect(run(root + stranger)).toMatchObject({ status: 1, err: expect.stringContaining('CN=Not an RDS CA is not an Amazon RDS CA') });
+  });
+
+  test('refuses an error page, an empty file and a bundle without the rsa2048-g1 root', () => {
+    expect(run('<html>503 Service Unavailable</html>')).toMatchObject({ status: 1, err: expect.stringContaining('no PEM certificate in the file') });
+    expect(run('')).toMatchObject({ status: 1 });
+    expect(run(ecc)).toMatchObject({ status: 1, err: expect.stringContaining('no self-signed "Root CA RSA2048 G1"') });
+  });
+
+  test('with RDS_CA_BUNDLE_SHA256 set, refuses any other file', () => {
+    expect(run(root, '0'.repeat(64))).toMatchObject({ status: 1, err: expect.stringContaining(`the build expects ${'0'.repeat(64)} (RDS_CA_BUNDLE_SHA256)`) });
+  });
 });
