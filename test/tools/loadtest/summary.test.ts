@@ -26,6 +26,44 @@ function result(over: Partial<LoadResult> = {}): LoadResult {
 }
 
 describe('mergeResults', () => {
+  test('per endpoint: merged by entry name, counts summed, percentiles from the merged distributions, rate over the merged time', () => {
+    const endpoint = (name: string, ms: number[], over: Partial<NonNullable<LoadResult['endpoints']>[number]> = {}) => {
+      const h = createHistogram();
+      for (const v of ms) recordMs(h, v);
+      return {
+        name, method: 'GET' as const, path: `/${name}`, sent: ms.length, completed: ms.length, timeouts: 0, errors: 0,
+        status: { '1xx': 0, '2xx': ms.length, '3xx': 0, '4xx': 0, '5xx': 0 }, achievedRps: ms.length / 10, latency: summarize(h), distribution: toDistribution(h), ...over,
+      };
+    };
+    const fast = Array.from({ length: 50 }, () => 2);
+    const slow = Array.from({ length: 50 }, () => 200);
+    const w1 = result({ endpoints: [endpoint('read', fast), endpoint('write', slow, { timeouts: 3 })] });
+    const w2 = result({ endpoints: [endpoint('read', slow), endpoint('write', slow)], stopped: true });
+    const m = mergeResults([w1, w2]);
+    expect(m.stopped).toBe(true);
+    expect(m.endpoints?.map((e) => [e.name, e.sent, e.timeouts, e.achievedRps])).toEqual([['read', 100, 0, 10], ['write', 100, 3, 10]]);
+    const read = m.endpoints![0];
+    expect(read.latency.p50Ms).toBeCloseTo(2, 0);
+    expect(read.latency.p90Ms).toBeGreaterThanOrEqual(199);
+    expect(mergeResults([result(), result()]).endpoints).toBeUndefined();
+  });
+
+  test('runProfile: a stress run stopped before a phase broke reports no breaking rate (not "none broke")', async () => {
+    const ac = new AbortController();
+    const phases: Phase[] = [{ durationSeconds: 1, arrivalRate: 10 }, { durationSeconds: 1, arrivalRate: 20 }, { durationSeconds: 1, arrivalRate: 30 }];
+    const ran: number[] = [];
+    const outcome = await runProfile(phases, true, { errorRatePercent: 1, minAchievedRatePercent: 90 }, async (p) => {
+      ran.push(p[0].arrivalRate);
+      if (ran.length === 2) ac.abort();
+      // the second phase was cut short: its rate fell, which must not count as a breach
+      return ran.length === 2 ? result({ stopped: true, achievedRps: 1, requestedRps: 20 }) : result();
+    }, undefined, ac.signal);
+    expect(ran).toEqual([10, 20]);
+    expect(outcome).toMatchObject({ stopped: true });
+    expect(outcome.breakingRps).toBeUndefined();
+    expect(outcome.phaseResults).toHaveLength(2);
+  });
+
   test('parallel workers count their time once, consecutive slices add up; counters sum, percentiles re-computed', () => {
     const w1 = result();
     const w2 = result({ status: { '1xx': 0, '2xx': 90, '3xx': 0, '4xx': 5, '5xx': 5 }, errors: 2 });
