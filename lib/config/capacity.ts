@@ -744,3 +744,21 @@ export function productionMinApiTasks(zones: number): number {
 export function loadTestRequestsPerWafWindow(peakRps: number, windowSeconds: number): number {
   return Math.ceil(peakRps * windowSeconds);
 }
+
+/**
+ * How far inside worker.stopTimeoutSeconds the longest job must end (s): the worker's drain deadline is the stop
+ * timeout less 5 s (shutdownTimeoutFor, lib/contracts/container-env.ts), and a job needs up to 5 s more after
+ * its work for its transaction, DeleteMessage and the cache invalidation.
+ */
+export const WORKER_JOB_HEADROOM_SECONDS = 10;
+
+/**
+ * The longest job the reference worker runs (JOB_MAX_MS, cpuMs + ioMs): the declared longest job
+ * (maxProcessingSeconds), and short enough that a job started just before SIGTERM is finished and deleted
+ * before the drain deadline: a job cut off by SIGKILL runs again on another task. The API refuses costlier
+ * jobs; the worker caps whatever a row asks for at this.
+ * @example jobMaxMs({ maxProcessingSeconds: 60, stopTimeoutSeconds: 90 }) === 60_000
+ */
+export function jobMaxMs(worker: { readonly maxProcessingSeconds: number; readonly stopTimeoutSeconds: number }): number {
+  return Math.max(0, Math.floor(Math.min(worker.maxProcessingSeconds, worker.stopTimeoutSeconds - WORKER_JOB_HEADROOM_SECONDS) * 1000));
+}

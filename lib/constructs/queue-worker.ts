@@ -6,11 +6,12 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { ComputeConfig, StatefulConfig, WorkerConfig } from '../config/schema';
-import { backlogPerTaskTarget, WORKER_MAX_HEALTHY_PERCENT } from '../config/capacity';
+import { backlogPerTaskTarget, jobMaxMs, WORKER_MAX_HEALTHY_PERCENT } from '../config/capacity';
+import { isReferenceImage } from '../config/schema/compute';
 import { AppTask, serviceDefaults } from './app-task';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
-import { shutdownTimeoutFor } from '../contracts/container-env';
+import { shutdownTimeoutFor, WORKER_HEALTH_CHECK_COMMAND, WORKER_LIVENESS_PORT, type ContainerEnvName } from '../contracts/container-env';
 
 export interface QueueWorkerProps {
   readonly cluster: ecs.ICluster;
@@ -92,6 +93,19 @@ export function queryMetrics(
 }
 
 /**
+ * What the API needs to accept jobs the worker can run: their cost from configuration (worker.jobCpuMs,
+ * worker.jobIoMs; from the request only where worker.jobCostFromRequest), and the longest job the worker runs.
+ */
+export function jobEnvironment(worker: WorkerConfig): { readonly [K in ContainerEnvName]?: string } {
+  return {
+    JOB_CPU_MS: String(worker.jobCpuMs),
+    JOB_IO_MS: String(worker.jobIoMs),
+    JOB_COST_FROM_REQUEST: String(worker.jobCostFromRequest),
+    JOB_MAX_MS: String(jobMaxMs(worker)),
+  };
+}
+
+/**
  * Workers that consume the jobs queue: a Fargate service in the app subnets, no load balancer, on a mix of
  * FARGATE and FARGATE_SPOT, scaled on backlog per task.
  *
@@ -123,7 +137,11 @@ export class QueueWorker extends Construct {
     const task = new AppTask(this, 'Worker', {
       service: 'worker',
       // The jobs a task runs at once: what the backlog target's throughput and the pool rule assume.
-      environment: { ...dataTier.environment, WORKER_CONCURRENCY: String(worker.concurrency), SHUTDOWN_TIMEOUT_MS: shutdownTimeoutFor(worker.stopTimeoutSeconds) },
+      environment: { ...dataTier.environment, WORKER_CONCURRENCY: String(worker.concurrency), SHUTDOWN_TIMEOUT_MS: shutdownTimeoutFor(worker.stopTimeoutSeconds),
+        // No job runs past the drain deadline; the liveness port the health check asks.
+        JOB_MAX_MS: String(jobMaxMs(worker)), WORKER_LIVENESS_PORT: String(WORKER_LIVENESS_PORT) },
+      // A worker whose loop has stalled (503 on its liveness port, or no answer) is replaced by ECS.
+      healthCheckCommand: worker.containerHealthCheckCommand ?? (isReferenceImage(worker.image) ? WORKER_HEALTH_CHECK_COMMAND : ''),
       cpu: worker.cpu,
       memoryMiB: worker.memoryMiB,
       image: worker.image,

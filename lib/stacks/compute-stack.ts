@@ -7,7 +7,7 @@ import type { DataTier } from '../constructs/data-access';
 import { EncryptionKey } from '../constructs/encryption';
 import { guardException } from '../constructs/guard';
 import { ServicesAfterCapacityProviders } from '../constructs/capacity-provider-order';
-import { QueueWorker } from '../constructs/queue-worker';
+import { jobEnvironment, QueueWorker } from '../constructs/queue-worker';
 import { WebService } from '../constructs/web-service';
 import { STACK_OUTPUTS } from '../contracts/stacks';
 
@@ -47,6 +47,8 @@ export class ComputeStack extends Stack {
     const shared = { cluster: this.cluster, tier: props.tier, compute: props.compute, logKey, removalPolicy: props.removalPolicy };
     this.web = new WebService(this, 'Web', { ...shared, api: props.api, alb: props.alb, production: props.production });
     this.worker = new QueueWorker(this, 'Worker', { ...shared, worker: props.worker });
+    // The API records jobs with the cost and within the limit the worker is configured for.
+    for (const [name, value] of Object.entries(jobEnvironment(props.worker))) this.web.service.taskDefinition.defaultContainer!.addEnvironment(name, value);
     Aspects.of(this.cluster).add(new ServicesAfterCapacityProviders([this.web.service, this.worker.service]));
     new CfnOutput(this, STACK_OUTPUTS.apiUrl, {
       value: `${props.alb.certificateArn ? 'https' : 'http'}://${this.web.loadBalancer.loadBalancerDnsName}`,

@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { WORKER_MAX_HEALTHY_PERCENT } from '../../lib/config/capacity';
+import { jobMaxMs, WORKER_MAX_HEALTHY_PERCENT } from '../../lib/config/capacity';
+import { WORKER_HEALTH_CHECK_COMMAND, WORKER_LIVENESS_PORT } from '../../lib/contracts/container-env';
 import { REFERENCE_WORKLOAD } from '../../lib/config/schema/compute';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
@@ -91,6 +92,29 @@ describe.each(ENVIRONMENTS)('queue workers (%s)', (env) => {
     expect(worker).toContainEqual({ Name: 'WORKER_CONCURRENCY', Value: String(w.concurrency) });
     expect(worker.map((e) => e.Name)).not.toContain('WORKLOAD_PROCESSES');
     expect(api.map((e) => e.Name)).not.toContain('WORKER_CONCURRENCY');
+  });
+
+  test(`jobs end inside the stop timeout: JOB_MAX_MS = ${jobMaxMs(w)} for the worker and the API; the API's job cost comes from config`, () => {
+    const { worker, api } = containerEnvironments(t);
+    expect(jobMaxMs(w)).toBeLessThanOrEqual((w.stopTimeoutSeconds - 10) * 1000);
+    expect(worker).toContainEqual({ Name: 'JOB_MAX_MS', Value: String(jobMaxMs(w)) });
+    expect(api).toEqual(expect.arrayContaining([
+      { Name: 'JOB_MAX_MS', Value: String(jobMaxMs(w)) },
+      { Name: 'JOB_CPU_MS', Value: String(w.jobCpuMs) },
+      { Name: 'JOB_IO_MS', Value: String(w.jobIoMs) },
+      { Name: 'JOB_COST_FROM_REQUEST', Value: String(w.jobCostFromRequest) },
+    ]));
+  });
+
+  test('the reference worker has a container health check: its liveness port, asked with busybox wget', () => {
+    const { worker } = containerEnvironments(t);
+    expect(worker).toContainEqual({ Name: 'WORKER_LIVENESS_PORT', Value: String(WORKER_LIVENESS_PORT) });
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({
+        PortMappings: Match.absent(),
+        HealthCheck: { Command: ['CMD-SHELL', WORKER_HEALTH_CHECK_COMMAND], Interval: 15, Timeout: 5, Retries: 3, StartPeriod: 30 },
+      })],
+    });
   });
 
   test(`deploys with MaximumPercent ${WORKER_MAX_HEALTHY_PERCENT}, the worker surge the connection budget counts`, () => {

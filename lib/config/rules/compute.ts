@@ -1,4 +1,4 @@
-import { backlogPerTaskTarget, FARGATE_MEMORY_MIB, isValidFargateSize } from '../capacity';
+import { backlogPerTaskTarget, FARGATE_MEMORY_MIB, isValidFargateSize, jobMaxMs, WORKER_JOB_HEADROOM_SECONDS } from '../capacity';
 import { collector, round, type Config, type Problem } from './problem';
 import { parseEcrImage } from '../schema/compute';
 
@@ -82,6 +82,10 @@ export function checkServices(cfg: Config): Problem[] {
   add(cfg.queue.visibilityTimeoutSeconds < neededVisibility, 'queue.visibilityTimeoutSeconds', ['worker.maxProcessingSeconds'],
     `is shorter than ${VISIBILITY_TIMEOUT_HEADROOM} × worker.maxProcessingSeconds (${w.maxProcessingSeconds} s), so a slow job becomes visible again and a second worker runs it`,
     `raise queue.visibilityTimeoutSeconds to at least ${neededVisibility}, or lower worker.maxProcessingSeconds`);
+  const maxJob = jobMaxMs(w);
+  add(w.jobCpuMs + w.jobIoMs > maxJob, 'worker.jobCpuMs', ['worker.jobIoMs', 'worker.maxProcessingSeconds', 'worker.stopTimeoutSeconds'],
+    `+ worker.jobIoMs = ${w.jobCpuMs + w.jobIoMs} ms, longer than the longest job the worker runs (${maxJob} ms: worker.maxProcessingSeconds ${w.maxProcessingSeconds} s, and worker.stopTimeoutSeconds ${w.stopTimeoutSeconds} s less ${WORKER_JOB_HEADROOM_SECONDS} s to finish before the shutdown deadline); every job would be cut short`,
+    `lower worker.jobCpuMs + worker.jobIoMs to at most ${maxJob}, or raise worker.maxProcessingSeconds and worker.stopTimeoutSeconds`);
   const target = backlogPerTaskTarget(cfg);
   add(target < 1, 'worker.acceptableLatencySeconds', ['worker.avgProcessingSeconds', 'worker.concurrency'],
     `gives a backlog target of ${round(target)} messages per task (acceptableLatencySeconds × concurrency ÷ avgProcessingSeconds = ${w.acceptableLatencySeconds} × ${w.concurrency} ÷ ${w.avgProcessingSeconds}); below 1 the worker service scales out for every message and never settles`,

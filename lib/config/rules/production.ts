@@ -16,6 +16,9 @@ export function checkProduction(cfg: Config): Problem[] {
     'set stateful.removalPolicy to "snapshot" or "retain"');
   add(!cfg.stateful.terminationProtection, 'stateful.terminationProtection', ['production'],
     'is off in a production environment', 'set stateful.terminationProtection to true');
+  add(cfg.worker.jobCostFromRequest, 'worker.jobCostFromRequest', ['production'],
+    'is true in a production environment: any client could set a job\'s cpuMs and ioMs, hold worker slots for up to the longest job and drive the workers to worker.maxTasks',
+    'set worker.jobCostFromRequest to false (job costs then come from worker.jobCpuMs and worker.jobIoMs); load-test job costs in a non-production environment');
   add(cfg.api.minHealthyPercent < 100, 'api.minHealthyPercent', ['production'],
     'is below 100 in a production environment; a deploy would remove serving capacity before the new tasks are healthy',
     'set api.minHealthyPercent to 100');

@@ -198,6 +198,14 @@ export const workerSchema = z.strictObject({
   image: imageSchema,
   stopTimeoutSeconds: int(2, 120)
     .describe('Time a task gets between SIGTERM and SIGKILL to finish its in-flight jobs (s; Fargate allows up to 120); at least the longest job (capped at 120) and at most the visibility timeout.'),
+  containerHealthCheckCommand: z.string().nullable()
+    .describe('Shell command (CMD-SHELL) the worker container runs to report itself alive (exit 0 = healthy); ECS replaces a task that fails it 3 times in a row. "" for none. null: the reference workload asks its liveness port on 127.0.0.1 (200 while its loop makes progress, 503 once it has stalled) with busybox wget; any other image gets none.'),
+  jobCpuMs: int(0, 600_000)
+    .describe('CPU work of each job the reference API accepts (ms): a job\'s cost comes from configuration, not from the request, unless jobCostFromRequest.'),
+  jobIoMs: int(0, 600_000)
+    .describe('Wait on I/O of each job the reference API accepts (ms).'),
+  jobCostFromRequest: z.boolean()
+    .describe('Let POST /jobs set a job\'s cpuMs and ioMs, for load tests of the worker (jobs of chosen cost), within the longest job the worker runs (maxProcessingSeconds, and 10 s inside stopTimeoutSeconds). Refused in production: a client that sets a job\'s cost can hold worker slots for minutes and drive the workers to maxTasks.'),
   scaleOnInFlightMessages: z.boolean()
     .describe('Count in-flight (received, not yet deleted) messages in the backlog as well as visible ones.'),
   capacityProviders: z.strictObject({
