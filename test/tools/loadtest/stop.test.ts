@@ -11,7 +11,7 @@ import { runResultFileSchema, loadGeneratorEnvironment, EMPTY_STOP_BOARD } from 
 import { readLoadResult } from '../../../tools/kpi-report/sources';
 import { main, type CliDeps } from '../../../tools/loadtest/cli';
 import { requestStop } from '../../../tools/loadtest/stop';
-import { MOTO_ENV, motoClient, uniqueId } from '../kpi-report/moto';
+import { motoClient, uniqueId } from '../kpi-report/moto';
 import { startServer, type TestServer } from '../../load-engine/server';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
