@@ -62,9 +62,10 @@ export async function answeringPids(url: string, count: number, opts: { timeoutM
   let last = 'no answer';
   while (pids.size < count) {
     if (Date.now() > until) throw new Error(`${pids.size} of ${count} processes answered ${url} (${[...pids].join(', ')}); last: ${last}`);
-    const answer = await get(url, false, 5_000).catch((err: Error) => err);
-    if (answer instanceof Error || answer.status !== 200) {
-      last = answer instanceof Error ? answer.message : `${answer.status} ${answer.body}`;
+    // An error may come from another realm (jest's), where instanceof Error fails: tell answers by their status.
+    const answer: Answer | Error = await get(url, false, 5_000).catch((err: Error) => err);
+    if (!('status' in answer) || answer.status !== 200) {
+      last = 'status' in answer ? `${answer.status} ${answer.body}` : String(answer.message);
       await new Promise((r) => setTimeout(r, 50));
     } else if (!opts.except?.has(answer.pid)) {
       pids.add(answer.pid);
