@@ -61,8 +61,9 @@ export const SLICE_MARGIN_SECONDS = 60;
  *   `loadTest.stopPollSeconds` (ssm:GetParameter on this one parameter) and end their slice early when their
  *   run is listed; `npm run loadtest -- stop --run <id>` and the CLI on Ctrl-C write it (the invoker role:
  *   ssm:GetParameter and ssm:PutParameter on this one parameter). Without it a Lambda slice runs to its end,
- *   up to 14 minutes, whatever happens to the CLI that invoked it: a synchronous invocation keeps running
- *   when its client disconnects ("the function continues running", https://docs.aws.amazon.com/lambda/latest/dg/invocation-sync.html).
+ *   up to 14 minutes, whatever happens to the CLI that invoked it: the Lambda API has no call that ends a
+ *   running invocation, and a synchronous invocation's client may go away while it waits
+ *   (https://docs.aws.amazon.com/lambda/latest/dg/invocation-sync.html).
  *   A standard parameter and GetParameter's default throughput (40/s per account,
  *   https://docs.aws.amazon.com/general/latest/gr/ssm.html#limits_ssm) bound the poll rate: the loader keeps
  *   maxWorkers ÷ stopPollSeconds ≤ 20/s (lib/config/rules/load-test.ts).
