@@ -175,10 +175,13 @@ function formatProblem(p: Problem, merged: JsonObject, where: (path: string) => 
 
 /** Valid keys of the schema object at `path`. */
 function keysAt(path: string[]): string[] {
-  let schema: z.ZodType = blueprintConfigSchema;
+  // Through optional wrappers and into array items (`loadTest.mix.0`), or the keys of a mix entry read "".
+  const unwrap = (t: z.ZodType): z.ZodType => (t instanceof z.ZodOptional || t instanceof z.ZodNullable ? unwrap(t.unwrap() as z.ZodType) : t);
+  let schema: z.ZodType = unwrap(blueprintConfigSchema);
   for (const segment of path) {
-    if (!(schema instanceof z.ZodObject)) return [];
-    schema = schema.shape[segment] as z.ZodType;
+    if (schema instanceof z.ZodArray && /^\d+$/.test(segment)) schema = unwrap(schema.element as z.ZodType);
+    else if (schema instanceof z.ZodObject) schema = unwrap(schema.shape[segment] as z.ZodType);
+    else return [];
   }
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }

@@ -44,3 +44,13 @@ describe('loadTest rules (issue 19: profiles of any name, headers, the stop poll
     ]);
   });
 });
+
+describe('unknown keys inside a list (the mix): the valid keys are named', () => {
+  test('a misspelt key of a mix entry suggests the right one, and lists them', () => {
+    const mix = [{ name: 'me', method: 'GET', path: '/me', weight: 1, header: { authorization: 'x' } }];
+    expect(problemsFor('dev', { loadTest: { mix } })).toEqual([
+      'scaling-blueprint.environments.dev.loadTest.mix.0.header = {"authorization":"x"}: unknown key. ' +
+        'Fix: did you mean "headers"? Rename it (valid keys here: name, method, path, body, headers, weight).',
+    ]);
+  });
+});
