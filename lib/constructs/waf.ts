@@ -129,7 +129,9 @@ export class LoadBalancerWebAcl extends Construct {
 
 /**
  * One anchored regular expression for ALB path patterns (`*` any characters, `?` one character, everything
- * else literal), as WAF's regex match needs it.
+ * else literal), as WAF's regex match needs it. The alternatives sit in a non-capturing group: WAF's PCRE
+ * refuses capturing subexpressions and backreferences
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/waf-regex-pattern-support.html).
  */
 export function pathPatternsRegex(patterns: readonly string[]): string {
   const one = (p: string) => p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
