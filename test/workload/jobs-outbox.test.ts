@@ -203,3 +203,36 @@ test('the API process is killed while SQS is paused: its leased rows are sent by
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a job\'s cost comes from configuration: cpuMs/ioMs in the request are a 400 unless JOB_COST_FROM_REQUEST, and never above JOB_MAX_MS', async () => {
+  const itemId = Number(await newItem());
+  const postTo = async (url: string, payload: object) => {
+    const r = await fetch(`${url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(5_000) });
+    return { status: r.status, body: await r.json() as { error?: string; jobId?: string } };
+  };
+  const refused = await postTo(base, { itemId, ioMs: 600_000 });
+  expect(refused.status).toBe(400);
+  expect(refused.body.error).toContain('JOB_COST_FROM_REQUEST=false');
+
+  const loadTest = buildApi({ db: h.db, cache: h.cache, sqs: proxied, settings: { ...h.settings, job: { ...h.settings.job, costFromRequest: true, maxMs: 1_000 } } });
+  const url = await loadTest.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const tooLong = await postTo(url, { itemId, cpuMs: 500, ioMs: 501 });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error).toContain('above the longest job the worker runs (1000 ms)');
+    const chosen = await postTo(url, { itemId, cpuMs: 0, ioMs: 1_000 });
+    expect(chosen.status).toBe(202);
+    const { rows } = await h.db.writer.query('SELECT cpu_ms, io_ms FROM jobs WHERE id = $1', [chosen.body.jobId]);
+    expect(rows).toEqual([{ cpu_ms: 0, io_ms: 1_000 }]);
+  } finally {
+    await loadTest.close();
+  }
+  // The job accepted here is sent and run like any other (the worker caps it at its own JOB_MAX_MS).
+  const r = relay();
+  r.start();
+  try {
+    await eventually(async () => (await count("SELECT count(*)::int AS n FROM jobs WHERE status <> 'done' AND item_id = $1", [itemId]) === 0 ? true : undefined), 20_000, 'job done');
+  } finally {
+    await r.stop();
+  }
+});

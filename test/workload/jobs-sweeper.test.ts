@@ -1,4 +1,5 @@
 import { inTransaction } from '../../workload/src/idempotency';
+import { Metrics } from '../../workload/src/metrics';
 import { createJob } from '../../workload/src/jobs';
 import { OutboxRelay } from '../../workload/src/outbox';
 import { Sweeper } from '../../workload/src/sweeper';
@@ -36,8 +37,11 @@ test('stuck past the bound: sent again through the outbox; then relayed and appl
   expect(await row(queued)).toEqual({ status: 'queued', enqueues: 2, outbox: 1 });
   expect(await row(running)).toEqual({ status: 'running', enqueues: 2, outbox: 1 });
 
-  const relay = new OutboxRelay({ writer: h.db.writer, sqs: h.sqs, queueUrl: h.queueUrl, pollMs: 50, leaseSeconds: 30 });
-  const worker = new Worker({ sqs: h.sqs, writer: h.db.writer, settings: h.settings });
+  // Their KPIs as EMF lines: OutboxLag from the relay, JobQueueWait, JobProcessingTime and JobOutcome from the worker.
+  const lines: string[] = [];
+  const metrics = new Metrics({ environment: 'test', service: 'jobs' }, (line) => lines.push(line), 0);
+  const relay = new OutboxRelay({ writer: h.db.writer, sqs: h.sqs, queueUrl: h.queueUrl, pollMs: 50, leaseSeconds: 30, metrics });
+  const worker = new Worker({ sqs: h.sqs, writer: h.db.writer, settings: h.settings, metrics });
   relay.start();
   worker.start();
   try {
@@ -47,6 +51,18 @@ test('stuck past the bound: sent again through the outbox; then relayed and appl
     await worker.stop();
   }
   expect((await h.db.writer.query<{ n: number }>('SELECT processed_count AS n FROM items WHERE id = $1', [itemId])).rows[0].n).toBe(2);
+
+  metrics.close();
+  const emf = lines.map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> } });
+  const values = (name: string, dims: Record<string, string> = {}) => emf
+    .filter((e) => e._aws.CloudWatchMetrics[0].Metrics[0].Name === name && Object.entries(dims).every(([k, v]) => e[k] === v))
+    .flatMap((e) => e[name] as number[]);
+  expect(values('JobOutcome', { Outcome: 'done' })).toEqual([1, 1]);
+  expect(values('JobProcessingTime', { Outcome: 'done' })).toHaveLength(2);
+  // Queue wait counts from the job's acceptance: these were accepted an hour before the sweep.
+  expect(Math.min(...values('JobQueueWait'))).toBeGreaterThan(0);
+  expect(values('OutboxLag').length).toBeGreaterThan(0);
+  expect(values('OutboxLag').every((v) => v >= 0)).toBe(true);
 });
 
 test('stuck after maxEnqueues sends: marked failed, not sent again', async () => {
