@@ -1,6 +1,8 @@
+import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { thisAccountEndpointPolicy } from '../../lib/constructs/network';
 import { configFor } from '../helpers/context';
-import { ENVIRONMENTS, synth } from '../helpers/synth';
+import { bareApp, ENVIRONMENTS, synth } from '../helpers/synth';
 
 describe.each(ENVIRONMENTS)('Network stack (%s)', (env) => {
   const cfg = configFor(env);
@@ -87,5 +89,52 @@ describe.each(ENVIRONMENTS)('Network stack (%s)', (env) => {
 
   test('synthesized for the configured region', () => {
     expect(synth(env).stacks.network.region).toBe(cfg.region);
+  });
+});
+
+describe.each(ENVIRONMENTS)('Network egress to this account (%s)', (env) => {
+  const { network: t } = synth(env);
+  const arn = (...parts: unknown[]) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ...parts]] });
+
+  test('the S3 gateway endpoint lets through this account\'s buckets, ECR\'s layer bucket and CloudFormation\'s responses only', () => {
+    const [endpoint] = Object.values(t.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Gateway' } }));
+    expect(endpoint.Properties.PolicyDocument.Statement).toEqual([
+      { Sid: 'ThisAccountsBuckets', Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:*', Resource: '*', Condition: { StringEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } } },
+      { Sid: 'EcrImageLayers', Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:GetObject', Resource: arn(':s3:::prod-', { Ref: 'AWS::Region' }, '-starport-layer-bucket/*') },
+      { Sid: 'CloudFormationCustomResourceResponses', Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:PutObject', Resource: arn(':s3:::cloudformation-custom-resource-response-*/*') },
+    ]);
+  });
+
+  test('every VPC endpoint has a policy, and every statement that is not a named AWS bucket requires this account', () => {
+    const endpoints = Object.values(t.findResources('AWS::EC2::VPCEndpoint'));
+    expect(endpoints.length).toBeGreaterThan(0);
+    for (const endpoint of endpoints) {
+      const statements = endpoint.Properties.PolicyDocument?.Statement as Array<{ Sid?: string; Resource: unknown; Condition?: { StringEquals?: Record<string, unknown> } }>;
+      expect(statements?.length).toBeGreaterThan(0);
+      for (const s of statements.filter((st) => st.Resource === '*')) expect(s.Condition?.StringEquals?.['aws:ResourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    }
+  });
+
+  test('flow logs publish with a role of their own that only this account\'s flow logs may assume', () => {
+    const [log] = Object.values(t.findResources('AWS::EC2::FlowLog'));
+    const roleId = log.Properties.DeliverLogsPermissionArn['Fn::GetAtt'][0] as string;
+    expect(t.findResources('AWS::IAM::Role')[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([{
+      Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnLike: { 'aws:SourceArn': arn(':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':vpc-flow-log/*') },
+      },
+    }]);
+  });
+});
+
+test('thisAccountEndpointPolicy: callers and resources of this account only (for the interface endpoints)', () => {
+  const stack = new Stack(bareApp(), 'Endpoint');
+  expect(stack.resolve(thisAccountEndpointPolicy().toJSON())).toEqual({
+    Version: '2012-10-17',
+    Statement: [{
+      Sid: 'ThisAccountOnly', Effect: 'Allow', Principal: { AWS: '*' }, Action: '*', Resource: '*',
+      Condition: { StringEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' }, 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } },
+    }],
   });
 });
