@@ -66,9 +66,6 @@ function compare(a: Entry, b: Entry): number {
 /** Runs one cache command; resolves `{ ok: false }` when it failed, timed out or was not sent at all. */
 type Exec = <T>(op: () => Promise<T>) => Promise<{ ok: true; value: T } | { ok: false }>;
 
-/** How many times a store may find a newer entry and put it back (each round the value it holds grows). */
-const MAX_STORE_ROUNDS = 5;
-
 /**
  * Writes `entry` unless the key holds a newer one, with SET only (the ACL allows no scripts, and WATCH needs a
  * connection of its own): the key is a register whose value only grows, while every writer follows two rules.
@@ -88,14 +85,16 @@ async function storeNewest(client: CacheClient, exec: Exec, key: string, entry: 
   if (first.value === null || (found && compare(found, held) >= 0)) return true;
   // A 404 is never worth an overwrite: anything already there is at least as new.
   if (held.row === null && held.v === NOT_FOUND.v) return true;
-  for (let round = 0; round < MAX_STORE_ROUNDS; round++) {
+  // No cap on the rounds: a writer that stopped while holding a newer value than the key's would lose it. Each
+  // round takes back a value someone stored that is newer than the last one, so the rounds end once the writes
+  // racing on this key do.
+  for (;;) {
     const swapped = await exec(() => client.set(key, JSON.stringify(held), 'EX', ttlSeconds(), 'GET'));
     if (!swapped.ok) return false;
     found = decode(swapped.value);
     if (!found || compare(found, held) <= 0) return true;
     held = found;
   }
-  return true;
 }
 
 /** `ttl` seconds shortened by a random 0..`jitterPercent` %, never below 1. */
