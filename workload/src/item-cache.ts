@@ -76,6 +76,9 @@ type Exec = <T>(op: () => Promise<T>) => Promise<{ ok: true; value: T } | { ok: 
  *    ends, and the newest value anyone stored is always held by the key or by a writer who will put it back.
  * A reader can meet the older value between a swap and its repair (one round trip); a writer that dies or
  * whose command fails in that moment leaves it until its TTL. Returns false when a command failed.
+ * SET's GET option is Redis 6.2+, with NX 7.0+ (https://valkey.io/commands/set/); every engine this project
+ * deploys is 7.0+, and ElastiCache supports SET on node-based and serverless caches
+ * (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/SupportedCommands.html).
  */
 async function storeNewest(client: CacheClient, exec: Exec, key: string, entry: Entry, ttlSeconds: () => number): Promise<boolean> {
   const first = await exec(() => client.set(key, JSON.stringify(entry), 'EX', ttlSeconds(), 'NX', 'GET'));
