@@ -2,7 +2,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { ALARM_KINDS, type ThresholdKey } from '../config/alarm-kinds';
 import type { AlarmsConfig } from '../config/schema';
-import { kpiUnit, unitScaling, type KpiMetricKey, type KpiUnit } from '../contracts/kpi-catalogue';
+import { kpiUnit, unitScaling, WORKLOAD_SERVICE, type KpiMetricKey, type KpiUnit } from '../contracts/kpi-catalogue';
+import { WORKLOAD_METRICS_NAMESPACE } from '../contracts/workload-metrics';
 import type { KpiMetrics } from './kpi-metrics';
 
 /** The limits the graphs draw lines at: task ranges, the backlog target, the connection budget. */
@@ -40,6 +41,18 @@ export class KpiDashboard extends Construct {
       return m.math(`${id} ${unitScaling(kpiUnit(key), unit)}`, { [id]: m.metric(key) }, label);
     };
     const ms = (key: KpiMetricKey, label: string) => inUnit('Milliseconds', key, label);
+    /** A Sum per period as a rate per second. */
+    const perSecond = (key: KpiMetricKey, label: string) => {
+      const id = `r${++ids}`;
+      return m.math(`${id} / PERIOD(${id})`, { [id]: m.metric(key) }, label);
+    };
+    /**
+     * The workload's per-route metrics by SEARCH (routes are not known at synth): every Route of the API in
+     * this environment (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-search-expressions.html).
+     */
+    const byRoute = (metricName: string, statistic: string, label: string) => m.math(
+      `SEARCH('{${WORKLOAD_METRICS_NAMESPACE},Environment,Route,Service} MetricName="${metricName}" Environment="${props.envName}" Service="${WORKLOAD_SERVICE.api}"', '${statistic}', ${m.period.toSeconds()})`,
+      {}, label);
     const mib = (key: KpiMetricKey, label: string) => inUnit('Mebibytes', key, label);
     /** Lines at an alarm's thresholds, in the unit its key names (times its base where it is a multiple). */
     const lines = (key: ThresholdKey, what = '', toGraph?: (v: number) => number): cloudwatch.HorizontalAnnotation[] => {
@@ -76,7 +89,7 @@ export class KpiDashboard extends Construct {
 
     this.dashboard.addWidgets(
       graph('Requests/s', [m.kpi('requestsPerSecond')], { leftYAxis: axis('req/s') }),
-      graph('Latency (ms)', [ms('latencyP50', 'p50'), ms('latencyP90', 'p90'), ms('latencyP99', 'p99')], {
+      graph('Latency (ms)', [ms('latencyP50', 'p50'), ms('latencyP90', 'p90'), ms('latencyP99', 'p99'), ms('latencyAverage', 'average'), ms('latencyMaximum', 'max')], {
         leftYAxis: axis('ms'), leftAnnotations: lines('latencyP99Ms', ' p99'),
       }),
       graph('5xx rate (%)', [m.kpi('target5xxRate'), m.kpi('elb5xxRate')], {
@@ -87,6 +100,15 @@ export class KpiDashboard extends Construct {
         right: [m.metric('healthyHosts'), m.metric('unhealthyHosts'), m.metric('rejectedConnections')],
         rightYAxis: axis('count'),
       }),
+    );
+
+    this.dashboard.addWidgets(
+      graph('Latency p99 by route (ms)', [byRoute('RequestLatency', 'p99', 'p99')], { width: WIDTH / 3, leftYAxis: axis('ms') }),
+      graph('Responses by route and status', [byRoute('RequestCount', 'Sum', 'responses')], { width: WIDTH / 3, leftYAxis: axis('responses') }),
+      graph('Network (bytes/s)', [
+        perSecond('processedBytes', 'ALB processed'),
+        m.metric('apiNetworkRx'), m.metric('apiNetworkTx'), m.metric('workerNetworkRx'), m.metric('workerNetworkTx'),
+      ], { width: WIDTH / 3, leftYAxis: axis('bytes/s') }),
     );
 
     this.dashboard.addWidgets(
@@ -103,6 +125,15 @@ export class KpiDashboard extends Construct {
     );
 
     this.dashboard.addWidgets(
+      graph('Connection pools (%) · waiting', [m.metric('apiPoolUtilization'), m.metric('workerPoolUtilization')], {
+        width: WIDTH / 2, leftYAxis: axis('% in use', 0),
+        leftAnnotations: [{ value: 100, label: 'pool full', color: cloudwatch.Color.RED }],
+        right: [m.metric('apiPoolWaiting')], rightYAxis: axis('waiting'),
+      }),
+      graph('Pool acquire (ms)', [m.metric('apiPoolAcquireTime')], { width: WIDTH / 2, leftYAxis: axis('ms') }),
+    );
+
+    this.dashboard.addWidgets(
       graph('Jobs queue', [m.metric('queueVisible'), m.metric('queueInFlight')], { leftYAxis: axis('messages') }),
       graph('Age of oldest job (s)', [m.metric('queueOldestAge')], {
         leftYAxis: axis('s'),
@@ -115,12 +146,19 @@ export class KpiDashboard extends Construct {
         leftYAxis: axis('messages/task'),
         leftAnnotations: [{ value: props.worker.backlogTarget, label: 'target', color: cloudwatch.Color.GREEN }],
       }),
-      graph('Worker tasks · DLQ', [m.metric('workerRunningTasks')], {
+      graph('Worker tasks · DLQ', [m.metric('workerRunningTasks'), m.metric('workerDesiredTasks')], {
         leftYAxis: axis('tasks'),
         leftAnnotations: [{ value: props.worker.maxTasks, label: 'maxTasks', color: cloudwatch.Color.RED }],
         right: [m.metric('dlqVisible')],
         rightYAxis: axis('DLQ messages'),
       }),
+    );
+
+    this.dashboard.addWidgets(
+      graph('Worker CPU · memory (%)', [m.metric('workerCpuAverage'), m.metric('workerCpuMaximum'), m.metric('workerMemoryAverage'), m.metric('workerMemoryMaximum')], {
+        width: WIDTH / 2, leftYAxis: axis('%', 0, 100),
+      }),
+      graph('Job time (ms)', [m.metric('jobProcessingAverage'), m.metric('jobProcessingMaximum'), m.metric('jobQueueWait')], { width: WIDTH / 2, leftYAxis: axis('ms') }),
     );
 
     this.dashboard.addWidgets(
@@ -149,10 +187,30 @@ export class KpiDashboard extends Construct {
     );
 
     this.dashboard.addWidgets(
+      // Performance Insights publishes DBLoad (average active sessions) while there is load
+      // (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_PerfInsights.Cloudwatch.html).
+      graph('DB load (average active sessions)', [m.metric('dbWriterLoad'), m.metric('dbWriterLoadCpu'), m.metric('dbWriterLoadNonCpu'), m.metric('dbReaderLoad')], {
+        leftYAxis: axis('sessions'),
+      }),
+      graph('Aurora IOPS · disk queue', [m.metric('dbWriterReadIops'), m.metric('dbWriterWriteIops'), m.metric('dbReaderReadIops')], {
+        leftYAxis: axis('IOPS'), right: [m.metric('dbWriterDiskQueueDepth')], rightYAxis: axis('queue depth'),
+      }),
+      graph('Aurora throughput (bytes/s)', [m.metric('dbWriterNetwork'), m.metric('dbReaderNetwork'), m.metric('dbWriterReadThroughput'), m.metric('dbWriterWriteThroughput')], {
+        leftYAxis: axis('bytes/s'),
+      }),
+      ...(m.has('proxyPinned') ? [graph('Proxy: pinned · borrow (ms)', [m.metric('proxyPinned')], {
+        leftYAxis: axis('pinned'), right: [inUnit('Milliseconds', 'proxyBorrowLatency', 'Borrow latency ms')], rightYAxis: axis('ms'),
+      })] : []),
+    );
+
+    this.dashboard.addWidgets(
       graph('Cache hit rate (%)', [m.kpi('cacheHitRatePercent')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('cacheHitRatePercent') }),
       graph('Cache CPU · memory (%)', [m.kpi('cacheCpuPercent'), m.kpi('cacheMemoryPercent')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('cacheMemoryPercent', ' memory') }),
       graph('Cache evictions', [m.kpi('cacheEvictions')], { leftYAxis: axis('count'), leftAnnotations: lines('cacheEvictions') }),
       graph('Cache connections', [m.kpi('cacheConnections')], { leftYAxis: axis('connections') }),
+    );
+    this.dashboard.addWidgets(
+      graph('Cache network (bytes)', [m.kpi('cacheNetworkIn'), m.kpi('cacheNetworkOut')], { width: WIDTH / 2, leftYAxis: axis('bytes') }),
     );
   }
 }

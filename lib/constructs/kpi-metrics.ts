@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import {
-  dimensionsOf, errorRateExpression, fillParams, isMetricKey, KPI_DERIVED_ROW, KPI_METRIC, underTrafficExpression,
+  dimensionsOf, errorRateExpression, fillParams, isMetricKey, kpiDimensionValues, KPI_DERIVED_ROW, KPI_METRIC, underTrafficExpression,
   type DimensionValues, type KpiAcrossNodes, type KpiDerivedKey, type KpiKey, type KpiMath, type KpiMetricKey, type KpiParams,
 } from '../contracts/kpi-catalogue';
 import { pickKpiSources, type KpiSources } from '../contracts/kpi-sources';
@@ -19,6 +19,8 @@ export const MAX_METRICS_PER_ALARM = 10;
 export interface KpiMetricSources extends KpiSources {
   /** The scaling policy's backlog-per-task queries (the dashboard graphs the same math). */
   readonly backlogQueries: appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty[];
+  /** The config environment: the `Environment` dimension of the workload's own metrics. */
+  readonly environment?: string;
   readonly proxyName?: string;
   /** Replication group id or serverless cache name. */
   readonly cacheId: string;
@@ -52,7 +54,7 @@ export class KpiMetrics {
 
   constructor(private readonly src: KpiMetricSources, periodSeconds: number, connectionBudget: number) {
     this.period = Duration.seconds(periodSeconds);
-    this.values = { ...pickKpiSources(src), proxyName: src.proxyName, cacheId: src.cacheId };
+    this.values = kpiDimensionValues(pickKpiSources(src), src.environment);
     this.params = {
       connectionBudget,
       cacheMaxEcpuPerSecond: src.cacheMaxEcpuPerSecond,

@@ -1,4 +1,5 @@
-import type { KpiSources } from './kpi-sources';
+import type { KpiSourceDimension, KpiSources } from './kpi-sources';
+import { WORKLOAD_METRICS_NAMESPACE } from './workload-metrics';
 
 /**
  * The KPI catalogue: every server-side metric the Monitoring stack graphs and alarms on and the KPI report
@@ -11,14 +12,15 @@ import type { KpiSources } from './kpi-sources';
  */
 
 /** CloudWatch units of the rows, plus the units thresholds are configured in. */
-export type KpiUnit = 'Count' | 'Count/Second' | 'Percent' | 'Seconds' | 'Milliseconds' | 'Bytes' | 'Mebibytes';
+export type KpiUnit = 'Count' | 'Count/Second' | 'Percent' | 'Seconds' | 'Milliseconds' | 'Microseconds' | 'Bytes' | 'Bytes/Second' | 'Mebibytes';
 
 /**
  * Where a dimension's value comes from: a field of the KpiSources the Monitoring stack outputs, or one the
  * stack knows at synth time only (the report never queries those rows). `cacheNodeId` stands for each node
- * of a replication group in turn: such rows are one metric per node.
+ * of a replication group in turn: such rows are one metric per node. `environment` is the config environment
+ * (the workload's `Environment` dimension): the stack and the report both know it.
  */
-export type DimensionSource = keyof KpiSources | 'proxyName' | 'cacheId' | 'cacheNodeId';
+export type DimensionSource = KpiSourceDimension | 'cacheNodeId' | 'environment';
 
 /** Dimension values by source; the Monitoring stack has them all, the report has KpiSources. */
 export type DimensionValues = Partial<Record<DimensionSource, string>>;
@@ -53,6 +55,15 @@ const READER = { DBClusterIdentifier: from('dbClusterIdentifier'), Role: 'READER
 const PROXY = { ProxyName: from('proxyName') };
 const CACHE_NODE = { CacheClusterId: from('cacheNodeId') };
 const SERVERLESS_CACHE = { clusterId: from('cacheId') };
+/**
+ * The workload's own metrics (lib/contracts/workload-metrics.ts) with the base dimension set only: every
+ * metric is also emitted that way, so these rows aggregate a service's routes, pools and outcomes.
+ */
+export const WORKLOAD_SERVICE = { api: 'api', worker: 'worker' } as const;
+const WORKLOAD = WORKLOAD_METRICS_NAMESPACE;
+const API_PROCESS = { Environment: from('environment'), Service: WORKLOAD_SERVICE.api };
+const WORKER_PROCESS = { Environment: from('environment'), Service: WORKLOAD_SERVICE.worker };
+const CI = 'ECS/ContainerInsights';
 
 export const KPI_METRICS = [
   // Load balancer: traffic, latency, errors, targets.
@@ -66,6 +77,9 @@ export const KPI_METRICS = [
   { key: 'healthyHosts', namespace: ALB, metricName: 'HealthyHostCount', dimensions: TARGETS, statistic: 'Minimum', unit: 'Count', label: 'Healthy hosts' },
   { key: 'unhealthyHosts', namespace: ALB, metricName: 'UnHealthyHostCount', dimensions: TARGETS, statistic: 'Maximum', unit: 'Count', label: 'Unhealthy hosts' },
   { key: 'rejectedConnections', namespace: ALB, metricName: 'RejectedConnectionCount', dimensions: LB, statistic: 'Sum', unit: 'Count', label: 'Rejected connections' },
+  { key: 'latencyAverage', namespace: ALB, metricName: 'TargetResponseTime', dimensions: LB, statistic: 'Average', unit: 'Seconds', label: 'average' },
+  { key: 'latencyMaximum', namespace: ALB, metricName: 'TargetResponseTime', dimensions: LB, statistic: 'Maximum', unit: 'Seconds', label: 'max' },
+  { key: 'processedBytes', namespace: ALB, metricName: 'ProcessedBytes', dimensions: LB, statistic: 'Sum', unit: 'Bytes', label: 'Processed bytes' },
 
   // ECS services. Running and desired counts come from Container Insights (AWS/ECS has no task counts).
   { key: 'apiCpuAverage', namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: API, statistic: 'Average', unit: 'Percent', label: 'CPU average' },
@@ -75,6 +89,16 @@ export const KPI_METRICS = [
   { key: 'apiRunningTasks', namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensions: API, statistic: 'Average', unit: 'Count', label: 'Running tasks' },
   { key: 'apiDesiredTasks', namespace: 'ECS/ContainerInsights', metricName: 'DesiredTaskCount', dimensions: API, statistic: 'Average', unit: 'Count', label: 'Desired tasks' },
   { key: 'workerRunningTasks', namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensions: WORKER, statistic: 'Average', unit: 'Count', label: 'Running tasks' },
+  { key: 'workerDesiredTasks', namespace: CI, metricName: 'DesiredTaskCount', dimensions: WORKER, statistic: 'Average', unit: 'Count', label: 'Desired tasks' },
+  { key: 'workerCpuAverage', namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: WORKER, statistic: 'Average', unit: 'Percent', label: 'Worker CPU average' },
+  { key: 'workerCpuMaximum', namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: WORKER, statistic: 'Maximum', unit: 'Percent', label: 'Worker CPU maximum' },
+  { key: 'workerMemoryAverage', namespace: 'AWS/ECS', metricName: 'MemoryUtilization', dimensions: WORKER, statistic: 'Average', unit: 'Percent', label: 'Worker memory average' },
+  { key: 'workerMemoryMaximum', namespace: 'AWS/ECS', metricName: 'MemoryUtilization', dimensions: WORKER, statistic: 'Maximum', unit: 'Percent', label: 'Worker memory maximum' },
+  // Task network, Container Insights (Bytes/Second per task; the Sum over a service's tasks is the service's rate).
+  { key: 'apiNetworkRx', namespace: CI, metricName: 'NetworkRxBytes', dimensions: API, statistic: 'Sum', unit: 'Bytes/Second', label: 'API received' },
+  { key: 'apiNetworkTx', namespace: CI, metricName: 'NetworkTxBytes', dimensions: API, statistic: 'Sum', unit: 'Bytes/Second', label: 'API sent' },
+  { key: 'workerNetworkRx', namespace: CI, metricName: 'NetworkRxBytes', dimensions: WORKER, statistic: 'Sum', unit: 'Bytes/Second', label: 'Worker received' },
+  { key: 'workerNetworkTx', namespace: CI, metricName: 'NetworkTxBytes', dimensions: WORKER, statistic: 'Sum', unit: 'Bytes/Second', label: 'Worker sent' },
 
   // Jobs queue and its dead-letter queue.
   { key: 'queueVisible', namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: JOBS, statistic: 'Maximum', unit: 'Count', label: 'Visible' },
@@ -94,6 +118,21 @@ export const KPI_METRICS = [
   { key: 'dbWriteLatency', namespace: 'AWS/RDS', metricName: 'WriteLatency', dimensions: WRITER, statistic: 'Average', unit: 'Seconds', label: 'Write latency (writer)' },
   { key: 'proxyClientConnections', namespace: 'AWS/RDS', metricName: 'ClientConnections', dimensions: PROXY, statistic: 'Maximum', unit: 'Count', label: 'Proxy client connections' },
   { key: 'proxyDatabaseConnections', namespace: 'AWS/RDS', metricName: 'DatabaseConnections', dimensions: PROXY, statistic: 'Maximum', unit: 'Count', label: 'Proxy database connections' },
+  { key: 'proxyPinned', namespace: 'AWS/RDS', metricName: 'DatabaseConnectionsCurrentlySessionPinned', dimensions: PROXY, statistic: 'Maximum', unit: 'Count', label: 'Proxy pinned connections' },
+  { key: 'proxyBorrowLatency', namespace: 'AWS/RDS', metricName: 'DatabaseConnectionsBorrowLatency', dimensions: PROXY, statistic: 'Average', unit: 'Microseconds', label: 'Proxy borrow latency' },
+  // Network and disk I/O by role, and the database load Performance Insights publishes (average active sessions).
+  { key: 'dbWriterNetwork', namespace: 'AWS/RDS', metricName: 'NetworkThroughput', dimensions: WRITER, statistic: 'Average', unit: 'Bytes/Second', label: 'Writer network' },
+  { key: 'dbReaderNetwork', namespace: 'AWS/RDS', metricName: 'NetworkThroughput', dimensions: READER, statistic: 'Average', unit: 'Bytes/Second', label: 'Reader network' },
+  { key: 'dbWriterReadIops', namespace: 'AWS/RDS', metricName: 'ReadIOPS', dimensions: WRITER, statistic: 'Average', unit: 'Count/Second', label: 'Writer read IOPS' },
+  { key: 'dbWriterWriteIops', namespace: 'AWS/RDS', metricName: 'WriteIOPS', dimensions: WRITER, statistic: 'Average', unit: 'Count/Second', label: 'Writer write IOPS' },
+  { key: 'dbReaderReadIops', namespace: 'AWS/RDS', metricName: 'ReadIOPS', dimensions: READER, statistic: 'Average', unit: 'Count/Second', label: 'Reader read IOPS' },
+  { key: 'dbWriterReadThroughput', namespace: 'AWS/RDS', metricName: 'ReadThroughput', dimensions: WRITER, statistic: 'Average', unit: 'Bytes/Second', label: 'Writer disk read' },
+  { key: 'dbWriterWriteThroughput', namespace: 'AWS/RDS', metricName: 'WriteThroughput', dimensions: WRITER, statistic: 'Average', unit: 'Bytes/Second', label: 'Writer disk write' },
+  { key: 'dbWriterDiskQueueDepth', namespace: 'AWS/RDS', metricName: 'DiskQueueDepth', dimensions: WRITER, statistic: 'Maximum', unit: 'Count', label: 'Writer disk queue depth' },
+  { key: 'dbWriterLoad', namespace: 'AWS/RDS', metricName: 'DBLoad', dimensions: WRITER, statistic: 'Average', unit: 'Count', label: 'Writer DB load (AAS)' },
+  { key: 'dbWriterLoadCpu', namespace: 'AWS/RDS', metricName: 'DBLoadCPU', dimensions: WRITER, statistic: 'Average', unit: 'Count', label: 'Writer DB load on CPU' },
+  { key: 'dbWriterLoadNonCpu', namespace: 'AWS/RDS', metricName: 'DBLoadNonCPU', dimensions: WRITER, statistic: 'Average', unit: 'Count', label: 'Writer DB load waiting' },
+  { key: 'dbReaderLoad', namespace: 'AWS/RDS', metricName: 'DBLoad', dimensions: READER, statistic: 'Average', unit: 'Count', label: 'Reader DB load (AAS)' },
 
   // ElastiCache: a replication group publishes per node, a serverless cache per cache.
   { key: 'cacheNodeHitRate', namespace: 'AWS/ElastiCache', metricName: 'CacheHitRate', dimensions: CACHE_NODE, statistic: 'Average', unit: 'Percent', label: 'CacheHitRate' },
@@ -101,11 +140,24 @@ export const KPI_METRICS = [
   { key: 'cacheNodeMemory', namespace: 'AWS/ElastiCache', metricName: 'DatabaseMemoryUsagePercentage', dimensions: CACHE_NODE, statistic: 'Maximum', unit: 'Percent', label: 'DatabaseMemoryUsagePercentage' },
   { key: 'cacheNodeEvictions', namespace: 'AWS/ElastiCache', metricName: 'Evictions', dimensions: CACHE_NODE, statistic: 'Sum', unit: 'Count', label: 'Evictions' },
   { key: 'cacheNodeConnections', namespace: 'AWS/ElastiCache', metricName: 'CurrConnections', dimensions: CACHE_NODE, statistic: 'Maximum', unit: 'Count', label: 'CurrConnections' },
+  { key: 'cacheNodeNetworkIn', namespace: 'AWS/ElastiCache', metricName: 'NetworkBytesIn', dimensions: CACHE_NODE, statistic: 'Sum', unit: 'Bytes', label: 'NetworkBytesIn' },
+  { key: 'cacheNodeNetworkOut', namespace: 'AWS/ElastiCache', metricName: 'NetworkBytesOut', dimensions: CACHE_NODE, statistic: 'Sum', unit: 'Bytes', label: 'NetworkBytesOut' },
   { key: 'cacheServerlessHitRate', namespace: 'AWS/ElastiCache', metricName: 'CacheHitRate', dimensions: SERVERLESS_CACHE, statistic: 'Average', unit: 'Percent', label: 'Hit rate' },
   { key: 'cacheServerlessEcpus', namespace: 'AWS/ElastiCache', metricName: 'ElastiCacheProcessingUnits', dimensions: SERVERLESS_CACHE, statistic: 'Sum', unit: 'Count', label: 'ECPUs' },
   { key: 'cacheServerlessBytesUsed', namespace: 'AWS/ElastiCache', metricName: 'BytesUsedForCache', dimensions: SERVERLESS_CACHE, statistic: 'Maximum', unit: 'Bytes', label: 'Bytes used' },
   { key: 'cacheServerlessEvictions', namespace: 'AWS/ElastiCache', metricName: 'Evictions', dimensions: SERVERLESS_CACHE, statistic: 'Sum', unit: 'Count', label: 'Evictions' },
   { key: 'cacheServerlessConnections', namespace: 'AWS/ElastiCache', metricName: 'CurrConnections', dimensions: SERVERLESS_CACHE, statistic: 'Maximum', unit: 'Count', label: 'Connections' },
+  { key: 'cacheServerlessNetworkIn', namespace: 'AWS/ElastiCache', metricName: 'NetworkBytesIn', dimensions: SERVERLESS_CACHE, statistic: 'Sum', unit: 'Bytes', label: 'Bytes in' },
+  { key: 'cacheServerlessNetworkOut', namespace: 'AWS/ElastiCache', metricName: 'NetworkBytesOut', dimensions: SERVERLESS_CACHE, statistic: 'Sum', unit: 'Bytes', label: 'Bytes out' },
+
+  // The workload's own metrics: connection pools (the busiest pool of the service), jobs.
+  { key: 'apiPoolUtilization', namespace: WORKLOAD, metricName: 'PoolUtilization', dimensions: API_PROCESS, statistic: 'Maximum', unit: 'Percent', label: 'API pool in use (%)' },
+  { key: 'apiPoolWaiting', namespace: WORKLOAD, metricName: 'PoolWaiting', dimensions: API_PROCESS, statistic: 'Maximum', unit: 'Count', label: 'API requests waiting for a connection' },
+  { key: 'apiPoolAcquireTime', namespace: WORKLOAD, metricName: 'PoolAcquireTime', dimensions: API_PROCESS, statistic: 'Average', unit: 'Milliseconds', label: 'API pool acquire (ms)' },
+  { key: 'workerPoolUtilization', namespace: WORKLOAD, metricName: 'PoolUtilization', dimensions: WORKER_PROCESS, statistic: 'Maximum', unit: 'Percent', label: 'Worker pool in use (%)' },
+  { key: 'jobProcessingAverage', namespace: WORKLOAD, metricName: 'JobProcessingTime', dimensions: WORKER_PROCESS, statistic: 'Average', unit: 'Milliseconds', label: 'Job processing average (ms)' },
+  { key: 'jobProcessingMaximum', namespace: WORKLOAD, metricName: 'JobProcessingTime', dimensions: WORKER_PROCESS, statistic: 'Maximum', unit: 'Milliseconds', label: 'Job processing max (ms)' },
+  { key: 'jobQueueWait', namespace: WORKLOAD, metricName: 'JobQueueWait', dimensions: WORKER_PROCESS, statistic: 'Average', unit: 'Milliseconds', label: 'Job wait before start (ms)' },
 ] as const satisfies readonly KpiMetricRow[];
 
 export type KpiMetricKey = (typeof KPI_METRICS)[number]['key'];
@@ -183,6 +235,18 @@ export const KPI_DERIVED = [
       serverless: { expression: 'conn', using: { conn: 'cacheServerlessConnections' }, label: 'Connections' },
     },
   },
+  {
+    key: 'cacheNetworkIn', unit: 'Bytes', byCacheMode: {
+      nodes: { perNode: 'cacheNodeNetworkIn', across: 'SUM', label: 'Bytes in' },
+      serverless: { expression: 'nin', using: { nin: 'cacheServerlessNetworkIn' }, label: 'Bytes in' },
+    },
+  },
+  {
+    key: 'cacheNetworkOut', unit: 'Bytes', byCacheMode: {
+      nodes: { perNode: 'cacheNodeNetworkOut', across: 'SUM', label: 'Bytes out' },
+      serverless: { expression: 'nout', using: { nout: 'cacheServerlessNetworkOut' }, label: 'Bytes out' },
+    },
+  },
 ] as const satisfies readonly KpiDerivedRow[];
 
 export type KpiDerivedKey = (typeof KPI_DERIVED)[number]['key'];
@@ -238,6 +302,13 @@ export function dimensionsOf(row: KpiMetricRow, values: DimensionValues): Record
   }));
 }
 
+/** The dimension values of a KpiSources object (its lists and flags left out), plus the environment. */
+export function kpiDimensionValues(src: KpiSources, environment?: string): DimensionValues {
+  const values: DimensionValues = { environment };
+  for (const [k, v] of Object.entries(src)) if (typeof v === 'string') values[k as DimensionSource] = v;
+  return values;
+}
+
 /** The sources a row's dimensions read. */
 export function sourcesOf(row: KpiMetricRow): DimensionSource[] {
   return Object.values(row.dimensions).flatMap((v) => (typeof v === 'string' ? [] : [v.from]));
@@ -253,6 +324,7 @@ export function describeMetric(row: KpiMetricRow): string {
 const PER_BASE: Partial<Record<KpiUnit, { readonly kind: 'time' | 'size'; readonly per: number }>> = {
   Seconds: { kind: 'time', per: 1 },
   Milliseconds: { kind: 'time', per: 1000 },
+  Microseconds: { kind: 'time', per: 1_000_000 },
   Mebibytes: { kind: 'size', per: 1 },
   Bytes: { kind: 'size', per: 1024 * 1024 },
 };
@@ -282,5 +354,5 @@ export function unitScaling(from: KpiUnit, to: KpiUnit): string {
 
 /** Short unit names for tables and axes. */
 export const UNIT_SYMBOL: Readonly<Record<KpiUnit, string>> = {
-  Count: '', 'Count/Second': '/s', Percent: '%', Seconds: 's', Milliseconds: 'ms', Bytes: 'B', Mebibytes: 'MiB',
+  Count: '', 'Count/Second': '/s', Percent: '%', Seconds: 's', Milliseconds: 'ms', Microseconds: 'µs', Bytes: 'B', 'Bytes/Second': 'B/s', Mebibytes: 'MiB',
 };

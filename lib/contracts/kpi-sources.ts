@@ -21,6 +21,16 @@ export const kpiSourcesSchema = z.strictObject({
   deadLetterQueueName: name,
   /** AWS/RDS `DBClusterIdentifier`. */
   dbClusterIdentifier: name,
+  /** AWS/RDS `ProxyName` of the RDS Proxy; absent without a proxy. */
+  proxyName: name.optional(),
+  /** AWS/ElastiCache: the replication group id or the serverless cache's name (`clusterId`). */
+  cacheId: name.optional(),
+  /** AWS/ElastiCache `CacheClusterId` of each node of a replication group; [] for a serverless cache. */
+  cacheNodeIds: z.array(name).readonly().optional(),
+  /** Whether the cache is ElastiCache Serverless (its KPIs come from cache-level metrics). */
+  cacheServerless: z.boolean().optional(),
+  /** The KPI dashboard's name, for a deep link to the run's window. */
+  dashboardName: name.optional(),
 });
 
 export type KpiSources = z.infer<typeof kpiSourcesSchema>;
@@ -30,5 +40,11 @@ export type KpiSources = z.infer<typeof kpiSourcesSchema>;
  * order: the output JSON keeps that order.
  */
 export function pickKpiSources(values: KpiSources): KpiSources {
-  return Object.fromEntries(Object.keys(kpiSourcesSchema.shape).map((k) => [k, values[k as keyof KpiSources]])) as KpiSources;
+  return Object.fromEntries(Object.keys(kpiSourcesSchema.shape).flatMap((k) => {
+    const v = values[k as keyof KpiSources];
+    return v === undefined ? [] : [[k, v]];
+  })) as KpiSources;
 }
+
+/** The fields that hold one dimension value each (the others are lists and flags). */
+export type KpiSourceDimension = { [K in keyof KpiSources]-?: NonNullable<KpiSources[K]> extends string ? K : never }[keyof KpiSources];

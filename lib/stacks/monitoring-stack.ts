@@ -25,7 +25,7 @@ export class MonitoringStack extends Stack {
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
-    const metrics = new KpiMetrics(props.sources, props.monitoring.periodSeconds, props.connectionBudget);
+    const metrics = new KpiMetrics({ ...props.sources, environment: props.envName }, props.monitoring.periodSeconds, props.connectionBudget);
     this.topic = new AlarmTopic(this, 'Alarms', { emails: props.monitoring.alarmEmails, removalPolicy: props.removalPolicy });
     this.alarms = new KpiAlarms(this, 'Kpi', {
       metrics,
@@ -45,8 +45,12 @@ export class MonitoringStack extends Stack {
       connectionBudget: props.connectionBudget,
     });
     new CfnOutput(this, STACK_OUTPUTS.kpiSources, {
-      value: this.toJsonString(pickKpiSources(props.sources)),
+      value: this.toJsonString(pickKpiSources({ ...props.sources, dashboardName: this.dashboard.dashboard.dashboardName })),
       description: 'Dimensions of the KPI metrics, for npm run kpi-report',
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.dashboard.dashboard.dashboardName}`,
+      description: 'The KPI dashboard (npm run kpi-report links to it at the run\'s window)',
     });
   }
 }

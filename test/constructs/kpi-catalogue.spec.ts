@@ -92,7 +92,7 @@ describe.each(ENVIRONMENTS)('one KPI catalogue for the dashboard, the alarms and
   const graphed = dashboardMetrics(t);
 
   test('the KPI report queries exactly what the dashboard graphs, dimensions filled from the KpiSources output', () => {
-    const queries = serverRequests(sources, 60, 300);
+    const queries = serverRequests(sources, 60, 300, env);
     expect(queries.length).toBeGreaterThan(10);
     const notGraphed = queries.filter((q) => !graphed.some((g) => describeSpec(g) === describeSpec(q.spec))).map((q) => `${q.key}: ${describeSpec(q.spec)}`);
     expect(notGraphed).toEqual([]);

@@ -18,6 +18,11 @@ const byTitle = (widgets: Widget[], title: string) => {
   return w;
 };
 const annotations = (w: Widget) => (w.properties.annotations?.horizontal ?? []) as Array<{ value: number; label: string }>;
+/** The visible series' labels. */
+const labels = (w: Widget) => (w.properties.metrics as unknown[][]).map((m) => m[m.length - 1] as { label?: string; visible?: boolean }).filter((o) => o.visible !== false).map((o) => o.label);
+/** [metric name, statistic] of every plain metric of a widget (inside math too). */
+const metricNames = (w: Widget) => (w.properties.metrics as unknown[][]).filter((m) => typeof m[0] === 'string')
+  .map((m) => [m[1] as string, (m[m.length - 1] as { stat?: string }).stat ?? 'Average']);
 const expressions = (w: Widget) => (w.properties.metrics as unknown[][]).map((m) => (m[0] as { expression?: string }).expression).filter(Boolean);
 
 describe.each(ENVIRONMENTS)('KPI dashboard (%s)', (env) => {
@@ -49,9 +54,11 @@ describe.each(ENVIRONMENTS)('KPI dashboard (%s)', (env) => {
     for (const e of rates) expect(e).toMatch(/^100 \* FILL\(errors\d+, 0\) \/ requests$/);
   });
 
-  test('latency p50/p90/p99 in ms with lines at the p99 alarm thresholds', () => {
+  test('latency p50/p90/p99, average and max in ms, with lines at the p99 alarm thresholds', () => {
     const w = byTitle(widgets, 'Latency (ms)');
-    expect(expressions(w)).toHaveLength(3);
+    expect(expressions(w)).toHaveLength(5);
+    expect(labels(w)).toEqual(['p50', 'p90', 'p99', 'average', 'max']);
+    expect(metricNames(w)).toEqual([['TargetResponseTime', 'p50'], ['TargetResponseTime', 'p90'], ['TargetResponseTime', 'p99'], ['TargetResponseTime', 'Average'], ['TargetResponseTime', 'Maximum']]);
     expect(annotations(w).map((a) => a.value)).toEqual([cfg.alarms.latencyP99Ms.warning, cfg.alarms.latencyP99Ms.critical].filter((v) => v !== null));
   });
 
@@ -71,6 +78,52 @@ describe.each(ENVIRONMENTS)('KPI dashboard (%s)', (env) => {
   test('database connections against the connection budget', () => {
     const labels = annotations(byTitle(widgets, 'Connections')).map((a) => a.label);
     expect(labels[0]).toBe('connection budget');
+  });
+
+  test('network I/O: ALB processed bytes per second, the API and worker tasks\' network from Container Insights', () => {
+    const w = byTitle(widgets, 'Network (bytes/s)');
+    expect(expressions(w)).toEqual([expect.stringMatching(/^r\d+ \/ PERIOD\(r\d+\)$/)]);
+    expect(metricNames(w)).toEqual([['ProcessedBytes', 'Sum'], ['NetworkRxBytes', 'Sum'], ['NetworkTxBytes', 'Sum'], ['NetworkRxBytes', 'Sum'], ['NetworkTxBytes', 'Sum']]);
+  });
+
+  test('database: load (average active sessions), IOPS and disk queue, network and disk throughput', () => {
+    expect(metricNames(byTitle(widgets, 'DB load (average active sessions)')).map(([n]) => n)).toEqual(['DBLoad', 'DBLoadCPU', 'DBLoadNonCPU', 'DBLoad']);
+    expect(metricNames(byTitle(widgets, 'Aurora IOPS · disk queue')).map(([n]) => n)).toEqual(['ReadIOPS', 'WriteIOPS', 'ReadIOPS', 'DiskQueueDepth']);
+    expect(metricNames(byTitle(widgets, 'Aurora throughput (bytes/s)')).map(([n]) => n)).toEqual(['NetworkThroughput', 'NetworkThroughput', 'ReadThroughput', 'WriteThroughput']);
+    const proxy = widgets.find((x) => x.properties.title === 'Proxy: pinned · borrow (ms)');
+    expect(proxy !== undefined).toBe(cfg.database.proxy.enabled);
+    if (proxy) expect(metricNames(proxy).map(([n]) => n)).toEqual(['DatabaseConnectionsCurrentlySessionPinned', 'DatabaseConnectionsBorrowLatency']);
+  });
+
+  test('the workload\'s own KPIs: pool utilisation and waiting, acquire time, job time; the worker\'s CPU and memory', () => {
+    const pools = byTitle(widgets, 'Connection pools (%) · waiting');
+    expect(metricNames(pools)).toEqual([['PoolUtilization', 'Maximum'], ['PoolUtilization', 'Maximum'], ['PoolWaiting', 'Maximum']]);
+    expect(JSON.stringify(pools.properties.metrics)).toContain(`"Environment","${env}","Service","api"`);
+    expect(annotations(pools)).toEqual([expect.objectContaining({ value: 100, label: 'pool full' })]);
+    expect(metricNames(byTitle(widgets, 'Job time (ms)'))).toEqual([['JobProcessingTime', 'Average'], ['JobProcessingTime', 'Maximum'], ['JobQueueWait', 'Average']]);
+    expect(metricNames(byTitle(widgets, 'Worker CPU · memory (%)'))).toEqual([['CPUUtilization', 'Average'], ['CPUUtilization', 'Maximum'], ['MemoryUtilization', 'Average'], ['MemoryUtilization', 'Maximum']]);
+  });
+
+  test('per-route latency and responses by SEARCH over the workload\'s Route dimension, this environment only', () => {
+    expect(expressions(byTitle(widgets, 'Latency p99 by route (ms)'))).toEqual([
+      `SEARCH('{ScalingBlueprint/Workload,Environment,Route,Service} MetricName="RequestLatency" Environment="${env}" Service="api"', 'p99', ${cfg.monitoring.periodSeconds})`,
+    ]);
+    expect(expressions(byTitle(widgets, 'Responses by route and status'))[0]).toContain('MetricName="RequestCount"');
+  });
+
+  test('cache network in and out', () => {
+    expect(labels(byTitle(widgets, 'Cache network (bytes)'))).toEqual(['Bytes in', 'Bytes out']);
+  });
+
+  test('a DashboardUrl output, and the dashboard\'s name in KpiSources for the report\'s deep link', () => {
+    const t = synth(env).monitoring;
+    const [url] = Object.values(t.findOutputs('DashboardUrl'));
+    const text = JSON.stringify(url.Value);
+    expect(text).toContain('.console.aws.amazon.com/cloudwatch/home?region=');
+    expect(text).toContain('#dashboards/dashboard/');
+    expect(text).toMatch(/"Ref":"KpisDashboard[0-9A-F]+"/);
+    const [sources] = Object.values(t.findOutputs('KpiSources'));
+    expect(JSON.stringify(sources.Value)).toMatch(/dashboardName.*"Ref":"KpisDashboard[0-9A-F]+"/);
   });
 
   test('every graph names its unit on the left axis', () => {

@@ -1,9 +1,11 @@
 import { ALARM_KINDS, type ThresholdKey } from '../../lib/config/alarm-kinds';
 import {
-  convertUnit, describeMetric, dimensionsOf, fillParams, isMetricKey, KPI_DERIVED, KPI_METRIC, KPI_METRICS, kpiUnit, sourcesOf, unitScaling,
+  convertUnit, describeMetric, dimensionsOf, fillParams, isMetricKey, KPI_DERIVED, KPI_METRIC, KPI_METRICS, kpiDimensionValues, kpiUnit, sourcesOf, unitScaling,
 } from '../../lib/contracts/kpi-catalogue';
 import { kpiSourcesSchema, pickKpiSources, type KpiSources } from '../../lib/contracts/kpi-sources';
+import { WORKLOAD_BASE_DIMENSIONS, WORKLOAD_METRICS, WORKLOAD_METRICS_NAMESPACE } from '../../lib/contracts/workload-metrics';
 import { serverRequests, SERVER_SERIES } from '../../tools/kpi-report/fetch';
+import { evaluateMath } from '../../tools/kpi-report/series';
 
 const SOURCES: KpiSources = {
   loadBalancerFullName: 'app/lb/1', targetGroupFullName: 'targetgroup/tg/1', clusterName: 'cluster', apiServiceName: 'api',
@@ -18,9 +20,14 @@ describe('KPI catalogue', () => {
 
   test('the report reads only rows whose dimensions the KpiSources output holds', () => {
     const output = new Set(Object.keys(kpiSourcesSchema.shape));
-    const unreadable = Object.entries(SERVER_SERIES).flatMap(([name, s]) => sourcesOf(KPI_METRIC[s.kpi]).filter((src) => !output.has(src)).map((src) => `${name}: ${src}`));
+    // The environment is the report's --env; everything else comes from the output.
+    const unreadable = Object.entries(SERVER_SERIES).flatMap(([name, s]) => sourcesOf(KPI_METRIC[s.kpi]).filter((src) => !output.has(src) && src !== 'environment').map((src) => `${name}: ${src}`));
     expect(unreadable).toEqual([]);
-    expect(() => serverRequests(SOURCES, 60, 300)).not.toThrow();
+    expect(() => serverRequests(SOURCES, 60, 300, 'dev')).not.toThrow();
+    // Rows of a resource the output does not name (no proxy) are not queried.
+    const keys = serverRequests(SOURCES, 60, 300, 'dev').map((q) => q.key);
+    expect(keys).not.toContain('server.proxyDatabaseConnections');
+    expect(serverRequests({ ...SOURCES, proxyName: 'p' }, 60, 300, 'dev').map((q) => q.key)).toContain('server.proxyDatabaseConnections');
   });
 
   test('dimensions: fixed values and sources, in the row\'s order; a missing source is named', () => {
@@ -39,6 +46,8 @@ describe('KPI catalogue', () => {
     expect(convertUnit(0.321, 'Seconds', 'Milliseconds')).toBe(321);
     expect(convertUnit(512, 'Mebibytes', 'Bytes')).toBe(512 * 1024 * 1024);
     expect(convertUnit(7, 'Percent', 'Percent')).toBe(7);
+    expect(convertUnit(2500, 'Microseconds', 'Milliseconds')).toBe(2.5);
+    expect(unitScaling('Microseconds', 'Milliseconds')).toBe('/ 1000');
     expect(unitScaling('Seconds', 'Milliseconds')).toBe('* 1000');
     expect(unitScaling('Bytes', 'Mebibytes')).toBe('/ 1048576');
     expect(() => convertUnit(1, 'Seconds', 'Bytes')).toThrow('cannot convert Seconds to Bytes');
@@ -51,9 +60,43 @@ describe('KPI catalogue', () => {
   });
 
   test('the KpiSources output takes exactly its schema\'s fields, in order, from the stack\'s larger set', () => {
-    const picked = pickKpiSources({ ...SOURCES, proxyName: 'proxy', cacheId: 'cache' } as KpiSources);
-    expect(Object.keys(picked)).toEqual(Object.keys(kpiSourcesSchema.shape));
-    expect(kpiSourcesSchema.parse(picked)).toEqual(SOURCES);
+    const stack = { ...SOURCES, proxyName: 'proxy', cacheId: 'cache', cacheNodeIds: ['n1', 'n2'], cacheServerless: false, backlogQueries: [], cacheMaxDataStorageGb: 10 };
+    const picked = pickKpiSources(stack as KpiSources);
+    expect(Object.keys(picked)).toEqual(Object.keys(kpiSourcesSchema.shape).filter((k) => k !== 'dashboardName'));
+    expect(kpiSourcesSchema.parse(picked)).toEqual({ ...SOURCES, proxyName: 'proxy', cacheId: 'cache', cacheNodeIds: ['n1', 'n2'], cacheServerless: false });
+    // An older output without the optional fields still parses: the report says "no data" for those rows.
+    expect(kpiSourcesSchema.parse(SOURCES)).toEqual(SOURCES);
+  });
+
+  test('dimension values: the string fields of KpiSources and the environment; lists and flags are not dimensions', () => {
+    expect(kpiDimensionValues({ ...SOURCES, cacheNodeIds: ['n1'], cacheServerless: true, cacheId: 'c' }, 'dev')).toEqual({ ...SOURCES, cacheId: 'c', environment: 'dev' });
+    expect(dimensionsOf(KPI_METRIC.apiPoolUtilization, kpiDimensionValues(SOURCES, 'staging'))).toEqual({ Environment: 'staging', Service: 'api' });
+    expect(() => dimensionsOf(KPI_METRIC.jobProcessingAverage, kpiDimensionValues(SOURCES))).toThrow('needs environment');
+  });
+
+  test('the workload\'s rows use its contract: namespace, metric names, and the base dimension set only', () => {
+    const rows = KPI_METRICS.filter((r) => r.namespace === WORKLOAD_METRICS_NAMESPACE);
+    expect(rows.length).toBeGreaterThan(4);
+    for (const r of rows) {
+      expect(Object.keys(WORKLOAD_METRICS)).toContain(r.metricName);
+      expect(Object.keys(r.dimensions)).toEqual([...WORKLOAD_BASE_DIMENSIONS]);
+      expect(r.unit).toBe(WORKLOAD_METRICS[r.metricName as keyof typeof WORKLOAD_METRICS].unit);
+    }
+  });
+
+  test('the report computes the serverless cache math as CloudWatch would', () => {
+    expect(evaluateMath('100 * ecpu / PERIOD(ecpu) / 1000', { ecpu: 30000 }, 60)).toBe(50);
+    expect(evaluateMath('100 * bytes / 10000000000', { bytes: 2.5e9 }, 60)).toBe(25);
+    expect(evaluateMath('(a + b) * 2 - -1', { a: 1, b: 2 }, 60)).toBe(7);
+    expect(() => evaluateMath('MAX([a])', { a: 1 }, 60)).toThrow('metric math "MAX([a])": no value for MAX');
+    expect(() => evaluateMath('a +', { a: 1 }, 60)).toThrow('ends early');
+    // Every serverless cache expression of the catalogue evaluates (a new one the report cannot compute fails here).
+    for (const row of KPI_DERIVED) {
+      if (!('byCacheMode' in row)) continue;
+      const m = row.byCacheMode.serverless;
+      const filled = fillParams(m.expression, { cacheMaxEcpuPerSecond: 1000, cacheMaxDataStorageBytes: 1e10, connectionBudget: 100 });
+      expect(Number.isFinite(evaluateMath(filled, Object.fromEntries(Object.keys(m.using).map((id) => [id, 5])), 60))).toBe(true);
+    }
   });
 });
 

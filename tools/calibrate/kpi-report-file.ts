@@ -14,7 +14,7 @@ export const kpiReportFileSchema = z.object({
   envName: z.string(),
   runIds: z.array(z.string()),
   window: z.object({ start: z.iso.datetime(), end: z.iso.datetime() }),
-  verdict: z.enum(['pass', 'fail']),
+  verdict: z.enum(['pass', 'fail', 'inconclusive']),
   kpis: z.array(z.object({
     id: z.string(),
     unit: z.string(),

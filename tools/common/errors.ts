@@ -6,6 +6,8 @@ export const EXIT = {
   finding: 1,
   /** No result: bad arguments or configuration, a stack or output missing, AWS unreachable. */
   cannotRun: 2,
+  /** Inconclusive: nothing breached, but an SLA had no data to judge (kpi-report, unless allowed). */
+  inconclusive: 3,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -6,14 +6,17 @@ import { parseFlags, runCli } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
 import { cannotRunExit, EXIT, noVerdict, UsageError } from '../common/errors';
 import { renderTimelineSvg } from './chart';
+import { compareRuns, DEFAULT_NOISE_PERCENT, type Comparison } from './compare';
+import { endpointRequests, listRoutes, routeRequests } from './endpoints';
 import { evaluate, type RunInput } from './evaluate';
 import { clientKeys, clientRequests, fetchMetrics, listRunIds, serverRequests } from './fetch';
-import { renderJson, renderMarkdown, renderText, type Report } from './render';
+import { dashboardUrl, renderComparisonText, renderJson, renderMarkdown, renderSummary, renderText, type Report } from './render';
 import { readLoadResult, readSourcesFile, readSourcesFromStack, type ResolvedSources } from './sources';
 
 export const USAGE = `Usage: npm run kpi-report -- --env <env> (--run <id> | --since <30m|ISO time>) [options]
 
-Judges a load test (or any window) against the SLAs of the environment (sla.* in cdk.json).
+Judges a load test (or any window) against the SLAs of the environment (sla.* in cdk.json), names the first
+resource to saturate and the config keys that move it, and compares with a baseline run.
 
   --env <name>          environment in cdk.json (required)
   --run <id>            load-test run (repeatable); its window comes from loadtest-results/<id>.json,
@@ -26,12 +29,23 @@ Judges a load test (or any window) against the SLAs of the environment (sla.* in
   --sources <file>      KpiSources JSON instead of the Monitoring stack's KpiSources output
   --out <dir>           where report.md, report.json and timeline.svg go
                         (default kpi-reports/<run id>, or kpi-reports/<env>-<start time>)
-  --require-all         an SLA KPI without data fails the report (default: reported as "no data")
+  --allow-no-data       an SLA KPI without data is left out of the verdict (default: the report is
+                        inconclusive, exit 3)
+  --require-all         an SLA KPI without data fails the report (exit 1)
+  --profile <name>      analyse as this profile (stress: knee and breaking rps; spike: recovery; soak:
+                        drift); default: the profile the run's result file names
+  --baseline <run|file> compare with another run's result file (a run id in --results, or a path):
+                        per-KPI deltas; a regression beyond --noise exits 1
+  --noise <percent>     change below which a KPI is unchanged (default ${DEFAULT_NOISE_PERCENT})
+  --compare-only        with --run and --baseline: compare the two result files only (no AWS calls)
+  --json                print report.json instead of the table
+  --step-summary <file> append a Markdown summary (e.g. "$GITHUB_STEP_SUMMARY")
   --config <file>       cdk.json to read (default: the project's cdk.json)
   --results <dir>       where the load-test CLI writes run results (default loadtest-results)
 
-Exit status: 0 every SLA met, 1 an SLA breached (or, with --require-all, without data),
-2 no verdict (bad arguments or configuration, missing stack or sources, AWS errors).`;
+Exit status: 0 every SLA met (and no regression), 1 an SLA breached or a regression beyond the noise
+(or, with --require-all, an SLA without data), 2 no verdict (bad arguments or configuration, missing stack
+or sources, AWS errors), 3 inconclusive (nothing breached, but an SLA had no data).`;
 
 export interface CliDeps {
   readonly cloudWatch?: CloudWatchClient;
@@ -51,13 +65,19 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
   try {
     const report = await buildReport(argv, deps, out, err);
     if (!report) return EXIT.ok;
-    return report.exitCode;
+    return report;
   } catch (e) {
     return cannotRunExit('kpi-report', USAGE, e, err, noVerdict);
   }
 }
 
-async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: string) => void, err: (s: string) => void): Promise<Report | undefined> {
+/** The exit status of a report: a breach or a regression is a finding; otherwise inconclusive or ok. */
+export function exitCodeOf(verdict: Report['verdict'], comparison: Comparison | null | undefined): number {
+  if (verdict === 'fail' || (comparison && comparison.regressions > 0)) return EXIT.finding;
+  return verdict === 'inconclusive' ? EXIT.inconclusive : EXIT.ok;
+}
+
+async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: string) => void, err: (s: string) => void): Promise<number | undefined> {
   const args = parse(argv);
   if (args.help) {
     out(`${USAGE}\n`);
@@ -66,6 +86,25 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
   const now = (deps.now ?? Date.now)();
   const envName = required(args.env, '--env');
   const runIdsGiven = args.run ?? [];
+  const noise = args.noise === undefined ? DEFAULT_NOISE_PERCENT : Number(args.noise);
+  if (!Number.isFinite(noise) || noise < 0) throw new UsageError(`--noise ${args.noise}: a percentage ≥ 0.`, true);
+  if (args['allow-no-data'] && args['require-all']) throw new UsageError('--allow-no-data and --require-all contradict each other: give one.', true);
+  if (args.baseline && runIdsGiven.length !== 1) throw new UsageError('--baseline compares one run: give exactly one --run.', true);
+  if (args['compare-only'] && (!args.baseline || runIdsGiven.length !== 1)) throw new UsageError('--compare-only needs --baseline and one --run.', true);
+  const resultsDirEarly = args.results ?? 'loadtest-results';
+  let comparison: Comparison | null = null;
+  if (args.baseline) {
+    const current = readLoadResult(resultsDirEarly, runIdsGiven[0]);
+    if (!current) throw new UsageError(`--baseline: run ${runIdsGiven[0]} has no result file ${path.join(resultsDirEarly, `${runIdsGiven[0]}.json`)} to compare. Fix: --results <dir> where npm run loadtest wrote it.`);
+    const baseline = readBaseline(resultsDirEarly, args.baseline);
+    comparison = compareRuns(baseline, current, noise);
+  }
+  if (args['compare-only']) {
+    const c = comparison!;
+    if (args.json) out(`${JSON.stringify(c, null, 2)}\n`);
+    else out(renderComparisonText(c));
+    return c.regressions > 0 ? EXIT.finding : EXIT.ok;
+  }
   if (runIdsGiven.length === 0 && !args.since) throw new UsageError('give --run <id> or --since <time> (or both).', true);
   if (args.until && !args.since && runIdsGiven.length === 0) throw new UsageError('--until needs --since or --run.', true);
   const periodSeconds = Number(args.period ?? '60');
@@ -143,9 +182,14 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
     runIds = await listRunIds(cloudWatch, envName);
     for (const id of runIds) results.set(id, readLoadResult(resultsDir, id));
   }
+  const routes = await listRoutes(cloudWatch, envName);
+  const mixNames = config.loadTest.mix.map((m) => m.name);
+  const endpointsOf = (id: string) => [...new Set([...(results.get(id)?.result.endpoints?.map((e) => e.name) ?? []), ...mixNames])];
   const fetched = await fetchMetrics(cloudWatch, [
-    ...serverRequests(sources.sources, periodSeconds, windowSeconds),
+    ...serverRequests(sources.sources, periodSeconds, windowSeconds, envName),
     ...runIds.flatMap((id) => clientRequests(envName, id, periodSeconds, windowSeconds)),
+    ...runIds.flatMap((id) => endpointRequests(envName, id, endpointsOf(id), periodSeconds, windowSeconds)),
+    ...routeRequests(envName, routes, periodSeconds, windowSeconds),
   ], startMs, endMs);
   if (runIdsGiven.length === 0) {
     const listed = runIds.length;
@@ -156,13 +200,18 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
   }
   const runs: RunInput[] = runIds.map((runId) => ({ runId, result: results.get(runId) }));
 
-  const evaluation = evaluate({ envName, runs, startMs, endMs, periodSeconds, sla: config.sla, fetched, requireAll: !!args['require-all'] });
+  const evaluation = evaluate({
+    envName, runs, startMs, endMs, periodSeconds, sla: config.sla, config, sources: sources.sources, fetched, routes: routes.routes,
+    requireAll: !!args['require-all'], allowNoData: !!args['allow-no-data'], profile: args.profile,
+  });
+  const window = { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString(), periodSeconds, from: windowFrom };
   const report: Report = {
-    envName, runIds,
-    window: { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString(), periodSeconds, from: windowFrom },
+    envName, runIds, window,
     kpiSources: sources.from,
     generatedAt: new Date(now).toISOString(),
     ...evaluation,
+    dashboardUrl: sources.sources.dashboardName ? dashboardUrl(config.region, sources.sources.dashboardName, window.start, window.end) : null,
+    comparison,
     notes: [...notes, ...evaluation.notes],
   };
 
@@ -170,17 +219,33 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'report.md'), renderMarkdown(report));
   fs.writeFileSync(path.join(dir, 'report.json'), renderJson(report));
-  out(renderText(report));
+  if (args['step-summary']) fs.appendFileSync(args['step-summary'], renderSummary(report));
+  out(args.json ? renderJson(report) : renderText(report));
   try {
     fs.writeFileSync(path.join(dir, 'timeline.svg'), await renderTimelineSvg(report.timeline, `${envName} ${runIds.join(', ') || 'server-side'}: ${report.window.start} → ${report.window.end}`, startMs, endMs));
-    out(`Wrote ${path.join(dir, 'report.md')}, report.json and timeline.svg\n`);
+    (args.json ? err : out)(`Wrote ${path.join(dir, 'report.md')}, report.json and timeline.svg\n`);
   } catch (e) {
     // The verdict stands without the picture.
     err(`kpi-report: ${(e as Error).message}\n`);
-    out(`Wrote ${path.join(dir, 'report.md')} and report.json (no timeline.svg)\n`);
+    (args.json ? err : out)(`Wrote ${path.join(dir, 'report.md')} and report.json (no timeline.svg)\n`);
   }
-  return report;
+  return exitCodeOf(report.verdict, comparison);
 }
+
+/** A baseline: a run id (its result file in the results directory) or the path of a result file. */
+function readBaseline(resultsDir: string, value: string): { result: RunResult; file: string } {
+  if (value.endsWith('.json') || value.includes(path.sep)) {
+    const r = readLoadResult(path.dirname(value), path.basename(value, '.json'));
+    if (!r) throw new UsageError(`--baseline ${value}: no such file.`);
+    return r;
+  }
+  const r = readLoadResult(resultsDir, value);
+  if (!r) throw new UsageError(`--baseline ${value}: no ${path.join(resultsDir, `${value}.json`)}. Fix: give a run id whose result file is in --results, or the path of a result file.`);
+  return r;
+}
+
+type RunResult = NonNullable<ReturnType<typeof readLoadResult>>['result'];
+
 
 /**
  * First and last minute with client requests of each run, in the 24 h before `untilMs`: hourly sums first,
@@ -212,6 +277,13 @@ function parse(argv: readonly string[]) {
     sources: { type: 'string' },
     out: { type: 'string' },
     'require-all': { type: 'boolean' },
+    'allow-no-data': { type: 'boolean' },
+    profile: { type: 'string' },
+    baseline: { type: 'string' },
+    noise: { type: 'string' },
+    'compare-only': { type: 'boolean' },
+    json: { type: 'boolean' },
+    'step-summary': { type: 'string' },
     config: { type: 'string' },
     results: { type: 'string' },
     help: { type: 'boolean', short: 'h' },

@@ -1,7 +1,12 @@
-import type { SlaConfig } from '../../lib/config/schema';
-import { convertUnit, describeMetric, KPI_METRIC, UNIT_SYMBOL, type KpiMetricRow } from '../../lib/contracts/kpi-catalogue';
-import { LOADTEST_METRICS, LOADTEST_NAMESPACE, type LoadResult } from '../../lib/contracts/loadtest';
+import type { BlueprintConfig, SlaConfig } from '../../lib/config/schema';
+import { convertUnit, describeMetric, KPI_METRIC, UNIT_SYMBOL, type KpiMetricRow, type KpiUnit } from '../../lib/contracts/kpi-catalogue';
+import type { KpiSources } from '../../lib/contracts/kpi-sources';
+import { LOADTEST_METRICS, LOADTEST_NAMESPACE, type RunResultFile } from '../../lib/contracts/loadtest';
+import { endpointRows, type EndpointRow } from './endpoints';
 import { clientKeys, SERVER, SERVER_SERIES, type FetchResult, type Series, type ServerSeries } from './fetch';
+import { analyseProfile, type ProfileAnalysis } from './profiles';
+import { attribute, type Saturation } from './saturation';
+import { seriesLookup, type SeriesLookup, type SeriesName } from './series';
 
 export type Verdict = 'pass' | 'fail' | 'no data' | 'info';
 export type Side = 'client' | 'server';
@@ -40,7 +45,7 @@ export interface TimelineSeries {
 
 export interface RunInput {
   readonly runId: string;
-  readonly result?: { readonly result: LoadResult; readonly file: string };
+  readonly result?: { readonly result: RunResultFile; readonly file: string };
 }
 
 export interface EvaluateInput {
@@ -50,16 +55,36 @@ export interface EvaluateInput {
   readonly endMs: number;
   readonly periodSeconds: number;
   readonly sla: SlaConfig;
+  /** The environment's configuration: the limits and knobs of the saturation table (none without it). */
+  readonly config?: BlueprintConfig;
+  /** The KpiSources the server-side series were fetched with (cache mode and nodes). */
+  readonly sources?: KpiSources;
   readonly fetched: FetchResult;
-  /** `no data` on an SLA row fails the report too. */
+  /** `no data` on an SLA row fails the report. */
   readonly requireAll: boolean;
+  /** `no data` on an SLA row leaves the verdict to the rows with data (otherwise: inconclusive). */
+  readonly allowNoData?: boolean;
+  /** The profile to analyse (else the run's result file says). */
+  readonly profile?: string;
+  /** The API's routes with per-route metrics in the window (endpoints.ts listRoutes). */
+  readonly routes?: readonly string[];
 }
 
+/**
+ * The gate: `fail` when an SLA row is breached; `inconclusive` when none is but some have no data (unless
+ * allowed); `pass` only when every SLA row with an SLA was met.
+ */
+export type GateVerdict = 'pass' | 'fail' | 'inconclusive';
+
 export interface Evaluation {
-  readonly verdict: 'pass' | 'fail';
-  /** 0 every SLA met, 1 an SLA breached (or, with requireAll, without data). */
-  readonly exitCode: 0 | 1;
+  readonly verdict: GateVerdict;
+  /** 0 pass, 1 an SLA breached (or, with requireAll, without data), 3 inconclusive. */
+  readonly exitCode: 0 | 1 | 3;
+  readonly counts: { readonly met: number; readonly breached: number; readonly noData: number };
   readonly kpis: KpiRow[];
+  readonly endpoints: EndpointRow[];
+  readonly saturation: Saturation;
+  readonly profile: ProfileAnalysis | null;
   readonly timeline: TimelineSeries[];
   readonly notes: string[];
 }
@@ -74,7 +99,11 @@ const cloudWatch = (name: ServerSeries) => `CloudWatch ${describeMetric(serverRo
  * datapoint when there were none), a missing request series is "no data".
  */
 export function evaluate(input: EvaluateInput): Evaluation {
-  const { fetched, sla, periodSeconds } = input;
+  const { fetched, periodSeconds, config, sla } = input;
+  const lookup = seriesLookup(fetched, input.sources ?? {}, config ? {
+    cacheMaxEcpuPerSecond: config.cache.serverlessMaxEcpuPerSecond,
+    cacheMaxDataStorageBytes: config.cache.serverlessMaxDataStorageGb * 1e9,
+  } : {}, periodSeconds);
   const notes: string[] = [];
   const rows: KpiRow[] = [];
   const get = (key: string): Series | undefined => {
@@ -105,6 +134,19 @@ export function evaluate(input: EvaluateInput): Evaluation {
       : unique(known.map((x) => x.source)).join('; ') + (known.length > 1 ? ` (worst of ${known.length} runs)` : '');
     rows.push(judge({ id: `client.p${p}`, side: 'client', kpi: `latency p${p}`, unit: 'ms', observed: value, sla: sla[slaKey], slaKey, bound: 'max', source }));
   }
+  const clientMeanMax = input.runs.map((run) => clientMeanAndMax(run, get, total));
+  const knownMean = clientMeanMax.filter((x) => x.count > 0);
+  const meanCount = sum(knownMean.map((x) => x.count));
+  rows.push(info({
+    id: 'client.mean', side: 'client', kpi: 'latency average', unit: 'ms',
+    observed: meanCount > 0 ? sum(knownMean.map((x) => x.mean * x.count)) / meanCount : null,
+    source: unique(knownMean.map((x) => x.source)).join('; ') || 'no data',
+  }));
+  rows.push(info({
+    id: 'client.max', side: 'client', kpi: 'latency max', unit: 'ms',
+    observed: knownMean.length > 0 ? Math.max(...knownMean.map((x) => x.max)) : null,
+    source: unique(knownMean.map((x) => x.source)).join('; ') || 'no data',
+  }));
 
   const failures = c.http5xx + c.errors + c.timeouts;
   rows.push(judge({
@@ -141,6 +183,26 @@ export function evaluate(input: EvaluateInput): Evaluation {
       source: s ? `${cloudWatch(`p${p}`)} over the window` : reasonFor(key, fetched.failed, describeMetric(row)),
     }));
   }
+  const avgSeries = get(SERVER.latencyAverage);
+  const reqByTime = new Map(toPoints(get(SERVER.requests)));
+  let weighted = 0;
+  let weights = 0;
+  for (const [t, v] of toPoints(avgSeries)) {
+    const w = reqByTime.get(t) ?? 0;
+    weighted += v * w;
+    weights += w;
+  }
+  rows.push(info({
+    id: 'server.mean', side: 'server', kpi: 'latency average (target response time)', unit: 'ms',
+    observed: avgSeries ? convertUnit(weights > 0 ? weighted / weights : sum(avgSeries.values) / avgSeries.values.length, serverRow('latencyAverage').unit, 'Milliseconds') : null,
+    source: `${cloudWatch('latencyAverage')} per period, weighted by ${serverRow('requests').metricName}`,
+  }));
+  const maxSeries = get(SERVER.latencyMaximum);
+  rows.push(info({
+    id: 'server.max', side: 'server', kpi: 'latency max (target response time)', unit: 'ms',
+    observed: maxSeries ? convertUnit(Math.max(...maxSeries.values), serverRow('latencyMaximum').unit, 'Milliseconds') : null,
+    source: `${cloudWatch('latencyMaximum')}, peak`,
+  }));
   const serverRequests = get(SERVER.requests);
   const server5xx = total(SERVER.target5xx) + total(SERVER.elb5xx);
   const serverTotal = total(SERVER.requests);
@@ -182,6 +244,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
   rows.push(info({ id: 'server.queueVisible', side: 'server', kpi: 'jobs waiting (peak)', unit: 'messages', observed: maxOf(SERVER.queueVisible), source: cloudWatch('queueVisible') }));
   rows.push(info({ id: 'server.dlq', side: 'server', kpi: 'dead-letter queue (peak)', unit: 'messages', observed: maxOf(SERVER.dlqVisible), source: `${cloudWatch('dlqVisible')} (DLQ)` }));
   rows.push(info({ id: 'server.dbCpu', side: 'server', kpi: 'Aurora writer CPU (peak)', unit: UNIT_SYMBOL[serverRow('dbWriterCpu').unit], observed: maxOf(SERVER.dbWriterCpu), source: `${cloudWatch('dbWriterCpu')}, peak` }));
+  rows.push(...kpiInfoRows(lookup, input.endMs - input.startMs));
 
   const percentileFailures = unique([...fetched.failed.values()]);
   if (percentileFailures.length > 0) {
@@ -189,11 +252,90 @@ export function evaluate(input: EvaluateInput): Evaluation {
   }
 
   const timeline = buildTimeline(input, get);
-  const breached = rows.some((r) => r.verdict === 'fail');
-  const missing = rows.filter((r) => r.verdict === 'no data');
-  if (input.requireAll && missing.length > 0) notes.push(`--require-all: ${missing.length} SLA KPI(s) without data fail the report: ${missing.map((r) => `${r.side} ${r.kpi}`).join(', ')}.`);
-  const fail = breached || (input.requireAll && missing.length > 0);
-  return { verdict: fail ? 'fail' : 'pass', exitCode: fail ? 1 : 0, kpis: rows, timeline, notes };
+  const counts = {
+    met: rows.filter((r) => r.verdict === 'pass').length,
+    breached: rows.filter((r) => r.verdict === 'fail').length,
+    noData: rows.filter((r) => r.verdict === 'no data').length,
+  };
+  const missing = rows.filter((r) => r.verdict === 'no data').map((r) => `${r.side} ${r.kpi}`);
+  let verdict: GateVerdict = 'pass';
+  if (counts.breached > 0) verdict = 'fail';
+  else if (missing.length > 0 && input.requireAll) {
+    verdict = 'fail';
+    notes.push(`--require-all: ${missing.length} SLA KPI(s) without data fail the report: ${missing.join(', ')}.`);
+  } else if (missing.length > 0 && !input.allowNoData) {
+    verdict = 'inconclusive';
+    notes.push(`inconclusive: ${missing.length} SLA KPI(s) have no data (${missing.join(', ')}), so the SLAs were not all judged. Fix: find why the metrics are missing (the dashboard link, the KPI sources), or pass --allow-no-data to judge on the rows with data.`);
+  } else if (missing.length > 0) {
+    notes.push(`--allow-no-data: ${missing.length} SLA KPI(s) without data are left out of the verdict: ${missing.join(', ')}.`);
+  }
+  const saturation: Saturation = config ? attribute(config, lookup, fmt) : { rows: [], bottleneck: null, closest: null };
+  if (!config) notes.push('no configuration given: no saturation table.');
+  const profile = analyseProfile({
+    profile: input.profile ?? input.runs.map((r) => r.result?.result.tested?.profile ?? r.result?.result.profile).find((p) => p) ?? null,
+    runs: input.runs, sla, periodSeconds, startMs: input.startMs, endMs: input.endMs, lookup, timeline,
+  });
+  const endpoints = endpointRows(input.runs, fetched, sla, (input.endMs - input.startMs) / 1000, input.routes);
+  return { verdict, exitCode: verdict === 'fail' ? 1 : verdict === 'inconclusive' ? 3 : 0, counts, kpis: rows, endpoints, saturation, profile, timeline, notes };
+}
+
+interface InfoSpec { readonly id: string; readonly kpi: string; readonly series: SeriesName; readonly how: 'peak' | 'mean' | 'total'; readonly unit: KpiUnit; readonly show?: KpiUnit }
+
+/**
+ * The KPIs the report shows for information next to the SLA rows: network and disk I/O, database load,
+ * proxy, connection pools, jobs, the worker. Each names its series; "no data" where the resource or the
+ * metric is absent (no proxy, Performance Insights off, the workload's metrics not yet flowing).
+ */
+const INFO_ROWS: readonly InfoSpec[] = [
+  { id: 'server.albBytes', kpi: 'ALB processed bytes (total)', series: 'processedBytes', how: 'total', unit: 'Bytes', show: 'Mebibytes' },
+  { id: 'server.apiNetworkRx', kpi: 'API tasks network in (peak)', series: 'apiNetworkRx', how: 'peak', unit: 'Bytes/Second' },
+  { id: 'server.apiNetworkTx', kpi: 'API tasks network out (peak)', series: 'apiNetworkTx', how: 'peak', unit: 'Bytes/Second' },
+  { id: 'server.workerCpu', kpi: 'worker CPU (service average, peak)', series: 'workerCpu', how: 'peak', unit: 'Percent' },
+  { id: 'server.workerMemory', kpi: 'worker memory (service average, peak)', series: 'workerMemory', how: 'peak', unit: 'Percent' },
+  { id: 'server.workerNetworkRx', kpi: 'worker tasks network in (peak)', series: 'workerNetworkRx', how: 'peak', unit: 'Bytes/Second' },
+  { id: 'server.jobProcessing', kpi: 'job processing time (average)', series: 'jobProcessingAverage', how: 'mean', unit: 'Milliseconds' },
+  { id: 'server.jobProcessingMax', kpi: 'job processing time (max)', series: 'jobProcessingMaximum', how: 'peak', unit: 'Milliseconds' },
+  { id: 'server.apiPoolUtilization', kpi: 'API connection pool in use (peak)', series: 'apiPoolUtilization', how: 'peak', unit: 'Percent' },
+  { id: 'server.apiPoolWaiting', kpi: 'API requests waiting for a connection (peak)', series: 'apiPoolWaiting', how: 'peak', unit: 'Count' },
+  { id: 'server.apiPoolAcquire', kpi: 'API pool acquire time (average)', series: 'apiPoolAcquireTime', how: 'mean', unit: 'Milliseconds' },
+  { id: 'server.workerPoolUtilization', kpi: 'worker connection pool in use (peak)', series: 'workerPoolUtilization', how: 'peak', unit: 'Percent' },
+  { id: 'server.dbReaderCpu', kpi: 'Aurora reader CPU (peak)', series: 'dbReaderCpu', how: 'peak', unit: 'Percent' },
+  { id: 'server.dbConnections', kpi: 'Aurora writer connections (peak)', series: 'dbWriterConnections', how: 'peak', unit: 'Count' },
+  { id: 'server.dbReplicaLag', kpi: 'replica lag (peak)', series: 'dbReplicaLag', how: 'peak', unit: 'Milliseconds' },
+  { id: 'server.dbLoad', kpi: 'writer DB load, average active sessions (peak)', series: 'dbWriterLoad', how: 'peak', unit: 'Count' },
+  { id: 'server.dbLoadCpu', kpi: 'writer DB load on CPU (peak)', series: 'dbWriterLoadCpu', how: 'peak', unit: 'Count' },
+  { id: 'server.dbLoadNonCpu', kpi: 'writer DB load waiting, not on CPU (peak)', series: 'dbWriterLoadNonCpu', how: 'peak', unit: 'Count' },
+  { id: 'server.dbReaderLoad', kpi: 'reader DB load (peak)', series: 'dbReaderLoad', how: 'peak', unit: 'Count' },
+  { id: 'server.dbNetwork', kpi: 'writer network throughput (peak)', series: 'dbWriterNetwork', how: 'peak', unit: 'Bytes/Second' },
+  { id: 'server.dbReadIops', kpi: 'writer read IOPS (peak)', series: 'dbWriterReadIops', how: 'peak', unit: 'Count/Second' },
+  { id: 'server.dbWriteIops', kpi: 'writer write IOPS (peak)', series: 'dbWriterWriteIops', how: 'peak', unit: 'Count/Second' },
+  { id: 'server.dbReadThroughput', kpi: 'writer disk read throughput (peak)', series: 'dbWriterReadThroughput', how: 'peak', unit: 'Bytes/Second' },
+  { id: 'server.dbWriteThroughput', kpi: 'writer disk write throughput (peak)', series: 'dbWriterWriteThroughput', how: 'peak', unit: 'Bytes/Second' },
+  { id: 'server.dbDiskQueue', kpi: 'writer disk queue depth (peak)', series: 'dbWriterDiskQueueDepth', how: 'peak', unit: 'Count' },
+  { id: 'server.proxyClients', kpi: 'proxy client connections (peak)', series: 'proxyClientConnections', how: 'peak', unit: 'Count' },
+  { id: 'server.proxyDbConnections', kpi: 'proxy database connections (peak)', series: 'proxyDatabaseConnections', how: 'peak', unit: 'Count' },
+  { id: 'server.proxyPinned', kpi: 'proxy pinned connections (peak)', series: 'proxyPinned', how: 'peak', unit: 'Count' },
+  { id: 'server.proxyBorrow', kpi: 'proxy borrow latency (average)', series: 'proxyBorrowLatency', how: 'mean', unit: 'Microseconds', show: 'Milliseconds' },
+  { id: 'server.cacheCpu', kpi: 'cache CPU (peak)', series: 'cacheCpu', how: 'peak', unit: 'Percent' },
+  { id: 'server.cacheMemory', kpi: 'cache memory (peak)', series: 'cacheMemory', how: 'peak', unit: 'Percent' },
+  { id: 'server.cacheEvictions', kpi: 'cache evictions (total)', series: 'cacheEvictions', how: 'total', unit: 'Count' },
+  { id: 'server.cacheHitRate', kpi: 'cache hit rate (average)', series: 'cacheHitRate', how: 'mean', unit: 'Percent' },
+  { id: 'server.cacheNetworkIn', kpi: 'cache network in (total)', series: 'cacheNetworkIn', how: 'total', unit: 'Bytes', show: 'Mebibytes' },
+  { id: 'server.cacheNetworkOut', kpi: 'cache network out (total)', series: 'cacheNetworkOut', how: 'total', unit: 'Bytes', show: 'Mebibytes' },
+];
+
+const HOW = { peak: 'peak', mean: 'mean over the window', total: 'sum over the window' } as const;
+
+function kpiInfoRows(lookup: SeriesLookup, _windowMs: number): KpiRow[] {
+  return INFO_ROWS.map((r) => {
+    const s = lookup(r.series);
+    const unit = r.show ?? r.unit;
+    let value: number | null = null;
+    if (s) value = r.how === 'peak' ? Math.max(...s.values) : r.how === 'total' ? sum(s.values) : sum(s.values) / s.values.length;
+    const shown = value === null ? null : r.show ? convertUnit(value, r.unit, r.show) : value;
+    const what = r.series in SERVER_SERIES ? `CloudWatch ${describeMetric(KPI_METRIC[SERVER_SERIES[r.series as ServerSeries].kpi])}` : `CloudWatch AWS/ElastiCache (${r.series}, combined as the dashboard does)`;
+    return info({ id: r.id, side: 'server', kpi: r.kpi, unit: UNIT_SYMBOL[unit] || 'count', observed: shown, source: `${what}, ${HOW[r.how]}` });
+  });
 }
 
 interface Counts { requests: number; scheduled: number; http5xx: number; errors: number; timeouts: number; dropped: number; source: string }
@@ -211,6 +353,19 @@ function clientCounters(run: RunInput, get: (k: string) => Series | undefined, t
     return { requests: r.sent, scheduled: r.scheduled, http5xx: r.status['5xx'], errors: r.errors, timeouts: r.timeouts, dropped: r.dropped, source: run.result.file };
   }
   return undefined;
+}
+
+function clientMeanAndMax(run: RunInput, get: (k: string) => Series | undefined, total: (k: string) => number): { mean: number; max: number; count: number; source: string } {
+  const k = clientKeys(run.runId);
+  const n = total(k.latencyCount);
+  if (n > 0 && get(k.latencyMax)) {
+    return { mean: total(k.latencySum) / n, max: Math.max(...get(k.latencyMax)!.values), count: n, source: `CloudWatch ${LOADTEST_NAMESPACE} ${LOADTEST_METRICS.latency} Sum ÷ SampleCount, Maximum` };
+  }
+  if (run.result) {
+    const l = run.result.result.latency;
+    return { mean: l.meanMs, max: l.maxMs, count: l.count, source: `${run.result.file} latency.meanMs, latency.maxMs` };
+  }
+  return { mean: 0, max: 0, count: 0, source: '' };
 }
 
 function clientPercentile(run: RunInput, p: 50 | 90 | 99, get: (k: string) => Series | undefined, failed: Map<string, string>): { value: number | null; source: string; reason?: string } {

@@ -1,7 +1,9 @@
 import {
   CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
-import { dimensionsOf, KPI_METRIC, type KpiMetricKey } from '../../lib/contracts/kpi-catalogue';
+import {
+  dimensionsOf, KPI_DERIVED_ROW, KPI_METRIC, kpiDimensionValues, sourcesOf, type DimensionValues, type KpiDerivedKey, type KpiMetricKey,
+} from '../../lib/contracts/kpi-catalogue';
 import type { KpiSources } from '../../lib/contracts/kpi-sources';
 import { LOADTEST_DIMENSIONS, LOADTEST_METRICS, LOADTEST_NAMESPACE } from '../../lib/contracts/loadtest';
 
@@ -144,19 +146,71 @@ export const SERVER_SERIES = {
   p90: { kpi: 'latencyP90', window: true },
   p99: { kpi: 'latencyP99', window: true },
   p99Timeline: { kpi: 'latencyP99' },
+  latencyAverage: { kpi: 'latencyAverage' },
+  latencyMaximum: { kpi: 'latencyMaximum' },
+  processedBytes: { kpi: 'processedBytes' },
   apiCpu: { kpi: 'apiCpuAverage' },
   apiMemory: { kpi: 'apiMemoryAverage' },
   apiRunning: { kpi: 'apiRunningTasks' },
+  apiDesired: { kpi: 'apiDesiredTasks' },
+  apiNetworkRx: { kpi: 'apiNetworkRx' },
+  apiNetworkTx: { kpi: 'apiNetworkTx' },
   workerRunning: { kpi: 'workerRunningTasks' },
+  workerDesired: { kpi: 'workerDesiredTasks' },
+  workerCpu: { kpi: 'workerCpuAverage' },
+  workerMemory: { kpi: 'workerMemoryAverage' },
+  workerNetworkRx: { kpi: 'workerNetworkRx' },
+  workerNetworkTx: { kpi: 'workerNetworkTx' },
   queueAge: { kpi: 'queueOldestAge' },
   queueVisible: { kpi: 'queueVisible' },
   dlqVisible: { kpi: 'dlqVisible' },
   dbWriterCpu: { kpi: 'dbWriterCpu' },
+  dbReaderCpu: { kpi: 'dbReaderCpu' },
+  dbWriterConnections: { kpi: 'dbWriterConnections' },
+  dbReplicaLag: { kpi: 'dbReplicaLag' },
+  dbWriterNetwork: { kpi: 'dbWriterNetwork' },
+  dbReaderNetwork: { kpi: 'dbReaderNetwork' },
+  dbWriterReadIops: { kpi: 'dbWriterReadIops' },
+  dbWriterWriteIops: { kpi: 'dbWriterWriteIops' },
+  dbReaderReadIops: { kpi: 'dbReaderReadIops' },
+  dbWriterReadThroughput: { kpi: 'dbWriterReadThroughput' },
+  dbWriterWriteThroughput: { kpi: 'dbWriterWriteThroughput' },
+  dbWriterDiskQueueDepth: { kpi: 'dbWriterDiskQueueDepth' },
+  dbWriterLoad: { kpi: 'dbWriterLoad' },
+  dbWriterLoadCpu: { kpi: 'dbWriterLoadCpu' },
+  dbWriterLoadNonCpu: { kpi: 'dbWriterLoadNonCpu' },
+  dbReaderLoad: { kpi: 'dbReaderLoad' },
+  proxyClientConnections: { kpi: 'proxyClientConnections' },
+  proxyDatabaseConnections: { kpi: 'proxyDatabaseConnections' },
+  proxyPinned: { kpi: 'proxyPinned' },
+  proxyBorrowLatency: { kpi: 'proxyBorrowLatency' },
+  apiPoolUtilization: { kpi: 'apiPoolUtilization' },
+  apiPoolWaiting: { kpi: 'apiPoolWaiting' },
+  apiPoolAcquireTime: { kpi: 'apiPoolAcquireTime' },
+  workerPoolUtilization: { kpi: 'workerPoolUtilization' },
+  jobProcessingAverage: { kpi: 'jobProcessingAverage' },
+  jobProcessingMaximum: { kpi: 'jobProcessingMaximum' },
 } as const satisfies Record<string, { readonly kpi: KpiMetricKey; readonly window?: boolean }>;
 export type ServerSeries = keyof typeof SERVER_SERIES;
 
 /** Keys of the server-side series in a FetchResult. */
 export const SERVER = Object.fromEntries(Object.keys(SERVER_SERIES).map((name) => [name, `server.${name}`])) as { readonly [K in ServerSeries]: `server.${K}` };
+
+/** The cache KPIs of the report: derived rows, per node of a replication group or per serverless cache. */
+export const CACHE_SERIES = {
+  cacheCpu: 'cacheCpuPercent',
+  cacheMemory: 'cacheMemoryPercent',
+  cacheEvictions: 'cacheEvictions',
+  cacheHitRate: 'cacheHitRatePercent',
+  cacheNetworkIn: 'cacheNetworkIn',
+  cacheNetworkOut: 'cacheNetworkOut',
+} as const satisfies Record<string, KpiDerivedKey>;
+export type CacheSeries = keyof typeof CACHE_SERIES;
+
+/** Key of one metric under a cache KPI: a node's (`#<index>`) or a serverless math id's. */
+export function cacheKey(name: CacheSeries, part: string): string {
+  return `server.${name}.${part}`;
+}
 
 /** Keys of one run's client-side series. */
 export function clientKeys(runId: string) {
@@ -169,18 +223,47 @@ export function clientKeys(runId: string) {
   };
 }
 
-/** The server-side series: the Monitoring stack's KPIs, from the same catalogue rows its dashboard graphs. */
-export function serverRequests(src: KpiSources, periodSeconds: number, windowSeconds: number): MetricRequest[] {
-  return (Object.keys(SERVER_SERIES) as ServerSeries[]).map((name) => {
+/** Whether the sources hold every dimension a row needs (the proxy's rows need a proxy, the workload's the environment). */
+function canQuery(kpi: KpiMetricKey, values: DimensionValues): boolean {
+  return sourcesOf(KPI_METRIC[kpi]).every((src) => src === 'cacheNodeId' || values[src] !== undefined);
+}
+
+/**
+ * The server-side series: the Monitoring stack's KPIs, from the same catalogue rows its dashboard graphs.
+ * Rows whose resource the sources do not name (no proxy; an older KpiSources output without the cache) are
+ * left out, and the report says "no data" for them.
+ */
+export function serverRequests(src: KpiSources, periodSeconds: number, windowSeconds: number, environment?: string): MetricRequest[] {
+  const values = kpiDimensionValues(src, environment);
+  const out: MetricRequest[] = [];
+  for (const name of Object.keys(SERVER_SERIES) as ServerSeries[]) {
     const series: { kpi: KpiMetricKey; window?: boolean } = SERVER_SERIES[name];
-    return { key: SERVER[name], spec: metricSpec(series.kpi, src), periodSeconds: series.window ? windowSeconds : periodSeconds };
-  });
+    if (!canQuery(series.kpi, values)) continue;
+    out.push({ key: SERVER[name], spec: metricSpec(series.kpi, values), periodSeconds: series.window ? windowSeconds : periodSeconds });
+  }
+  if (src.cacheId === undefined || src.cacheServerless === undefined) return out;
+  for (const name of Object.keys(CACHE_SERIES) as CacheSeries[]) {
+    const row = KPI_DERIVED_ROW[CACHE_SERIES[name]];
+    if (!('byCacheMode' in row)) continue;
+    if (src.cacheServerless) {
+      for (const [id, kpi] of Object.entries(row.byCacheMode.serverless.using)) {
+        out.push({ key: cacheKey(name, id), spec: metricSpec(kpi as KpiMetricKey, values), periodSeconds });
+      }
+    } else {
+      // The dashboard and alarms aggregate the first MAX_METRICS_PER_ALARM - 1 nodes; the report reads all.
+      (src.cacheNodeIds ?? []).forEach((cacheNodeId, i) => {
+        out.push({ key: cacheKey(name, `#${i}`), spec: metricSpec(row.byCacheMode.nodes.perNode, { ...values, cacheNodeId }), periodSeconds });
+      });
+    }
+  }
+  return out;
 }
 
 /** A catalogue row as GetMetricData takes it, its dimensions filled from the KpiSources output. */
-export function metricSpec(kpi: KpiMetricKey, src: KpiSources): MetricSpec {
+export function metricSpec(kpi: KpiMetricKey, values: DimensionValues | KpiSources): MetricSpec {
   const row = KPI_METRIC[kpi];
-  return { namespace: row.namespace, metricName: row.metricName, dimensions: dimensionsOf(row, src), stat: row.statistic };
+  const dims = 'loadBalancerFullName' in values ? kpiDimensionValues(values as KpiSources) : values as DimensionValues;
+  return { namespace: row.namespace, metricName: row.metricName, dimensions: dimensionsOf(row, dims), stat: row.statistic };
 }
 
 /** One run's client-side metrics (lib/load-engine/publish.ts). */

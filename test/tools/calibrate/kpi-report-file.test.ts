@@ -63,7 +63,7 @@ describe('report.json of npm run kpi-report', () => {
     expect(() => readKpiReport(file)).toThrow(UsageError);
     expect(() => readKpiReport(file)).toThrow(
       `--report ${file} is not a KPI report (report.json of npm run kpi-report): runIds: Invalid input: expected array, received undefined; ` +
-        'window: Invalid input: expected object, received undefined; verdict: Invalid option: expected one of "pass"|"fail"; ' +
+        'window: Invalid input: expected object, received undefined; verdict: Invalid option: expected one of "pass"|"fail"|"inconclusive"; ' +
         'kpis: Invalid input: expected array, received undefined; timeline: Invalid input: expected array, received undefined',
     );
     const missing = path.join(dir, 'missing.json');

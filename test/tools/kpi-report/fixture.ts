@@ -82,17 +82,27 @@ export async function createFixture(stackPrefix: (env: string) => string): Promi
         for (let s = 0; s < 6; s++) {
           const t = startMs + m * MINUTE + s * 10_000;
           const first = s === 0;
+          const errors = m === 1 && first ? 1 : 0;
+          const timeouts = m === 3 && first ? 2 : 0;
+          const http5xx = m === 2 && first ? 3 : 0;
+          // A sample of the latencies only: moto stores every counted value as a datapoint, and slows down with them.
+          const latency = first ? { values: [20, 40, 200], counts: [8, 1, 1] } : { values: [], counts: [] };
           publisher.record({
             startMs: t, endMs: t + 10_000, targetRps: 10, inFlight: 3,
             scheduled: first ? 106 : 100, sent: 100, completed: 100, dropped: first ? 6 : 0,
-            errors: m === 1 && first ? 1 : 0, timeouts: m === 3 && first ? 2 : 0,
-            status: { '1xx': 0, '2xx': m === 2 && first ? 97 : 100, '3xx': 0, '4xx': 0, '5xx': m === 2 && first ? 3 : 0 },
-            // A sample of the latencies only: moto stores every counted value as a datapoint, and slows down with them.
-            latency: first ? { values: [20, 40, 200], counts: [8, 1, 1] } : { values: [], counts: [] },
+            errors, timeouts,
+            status: { '1xx': 0, '2xx': 100 - http5xx, '3xx': 0, '4xx': 0, '5xx': http5xx },
+            latency,
+            // Per endpoint: item-read carries every failure, health none (80 + 20 = the 100 sent).
+            endpoints: [
+              { name: 'item-read', sent: 80, completed: 80, errors, timeouts, status: { '1xx': 0, '2xx': 80 - http5xx, '3xx': 0, '4xx': 0, '5xx': http5xx }, latency },
+              { name: 'health', sent: 20, completed: 20, errors: 0, timeouts: 0, status: { '1xx': 0, '2xx': 20, '3xx': 0, '4xx': 0, '5xx': 0 }, latency: { values: [], counts: [] } },
+            ],
           });
         }
+        // One minute per PutMetricData: moto_server answers a call of more than about 50 datums with an error page.
+        await publisher.flush();
       }
-      await publisher.flush();
     }
   }
   const resultsDir = path.join(dir, 'loadtest-results');

@@ -38,9 +38,21 @@ async function report(args: string[]): Promise<Outcome> {
 const row = (o: Outcome, id: string) => o.json.kpis.find((r) => r.id === id)!;
 
 describe('npm run kpi-report', () => {
+  test('SLA rows without data: not PASS but INCONCLUSIVE, exit 3, with the counts; --allow-no-data judges the rest', async () => {
+    // GIVEN moto computes no percentiles: the three server percentile rows have no data
+    const o = await report(['--env', fx.envs.pass, '--run', fx.runId]);
+    expect(o.stderr).toBe('');
+    expect(o.code).toBe(3);
+    expect(o.json.verdict).toBe('inconclusive');
+    expect(o.stdout).not.toContain('PASS');
+    expect(o.stdout).toContain('Verdict: INCONCLUSIVE (8 met, 0 breached, 3 no data)');
+    expect(o.json.notes.join('\n')).toContain('inconclusive: 3 SLA KPI(s) have no data (server latency p50 (target response time), server latency p90 (target response time), server latency p99 (target response time))');
+    expect(fs.readFileSync(path.join(o.out, 'report.md'), 'utf8')).toContain('**Verdict: INCONCLUSIVE (8 met, 0 breached, 3 no data)**');
+  });
+
   test('a run that meets its SLAs: table, files, exit 0; each figure names its source', async () => {
     // WHEN the report runs for the run id (window from its result file, KpiSources from the stack)
-    const o = await report(['--env', fx.envs.pass, '--run', fx.runId]);
+    const o = await report(['--env', fx.envs.pass, '--run', fx.runId, '--allow-no-data']);
     // THEN it passes
     expect(o.stderr).toBe('');
     expect(o.code).toBe(0);
@@ -66,7 +78,8 @@ describe('npm run kpi-report', () => {
     // AND the table, report.md and the timeline chart
     expect(o.stdout).toMatch(/client\s+error rate\s+0\.2 %\s+≤ 1 %\s+pass/);
     expect(o.stdout).toMatch(/server\s+latency p99 \(target response time\)\s+no data\s+≤ 1000 ms\s+no data/);
-    expect(o.stdout).toContain('Verdict: PASS');
+    expect(o.stdout).toContain('Verdict: PASS (8 met, 0 breached, 3 no data)');
+    expect(o.json.notes.join('\n')).toContain('--allow-no-data: 3 SLA KPI(s) without data are left out of the verdict');
     expect(fs.readFileSync(path.join(o.out, 'report.md'), 'utf8')).toContain('| client | error rate | 0.2 % | ≤ 1 % | pass |');
     const svg = fs.readFileSync(path.join(o.out, 'timeline.svg'), 'utf8');
     expect(svg).toMatch(/^<svg/);
@@ -82,17 +95,52 @@ describe('npm run kpi-report', () => {
     expect(o.json.kpis.filter((r) => r.verdict === 'fail').map((r) => r.id).sort()).toEqual(['client.errorRate', 'client.p50', 'client.p99', 'server.queueAge']);
     expect(row(o, 'server.errorRate').verdict).toBe('pass'); // 0.1 % ≤ 0.15 %
     expect(o.stdout).toMatch(/client\s+error rate\s+0\.2 %\s+≤ 0\.15 %\s+FAIL/);
-    expect(fs.readFileSync(path.join(o.out, 'report.md'), 'utf8')).toContain('**Verdict: FAIL** (4 breached, 3 without data)');
+    expect(fs.readFileSync(path.join(o.out, 'report.md'), 'utf8')).toContain('**Verdict: FAIL (4 met, 4 breached, 3 no data)**');
 
     const strict = await report(['--env', fx.envs.pass, '--run', fx.runId, '--require-all']);
     expect(strict.code).toBe(1);
     expect(strict.json.notes.join('\n')).toMatch(/--require-all: 3 SLA KPI\(s\) without data fail the report: server latency p50/);
   });
 
+  test('--baseline: a regression exits 1 though every SLA is met; --json prints the report; --step-summary; the dashboard link; per-endpoint rows', async () => {
+    // GIVEN a baseline run whose p99 was half this run's, and KpiSources that name the dashboard
+    const current = JSON.parse(fs.readFileSync(path.join(fx.resultsDir, `${fx.runId}.json`), 'utf8'));
+    fs.writeFileSync(path.join(fx.resultsDir, 'baseline-run.json'), JSON.stringify({ ...current, latency: { ...current.latency, p99Ms: 100 } }));
+    const sources = path.join(fx.dir, 'sources-with-dashboard.json');
+    fs.writeFileSync(sources, JSON.stringify({ ...fx.sources, dashboardName: 'KpisDashboardED4BA2A9-abc' }));
+    const summary = path.join(fx.dir, 'step-summary.md');
+    fs.writeFileSync(summary, '# earlier step\n');
+    // WHEN
+    const o = await report(['--env', fx.envs.pass, '--run', fx.runId, '--allow-no-data', '--baseline', 'baseline-run', '--json', '--step-summary', summary, '--sources', sources]);
+    // THEN the SLAs pass, the comparison regresses, and the exit status is the finding's
+    expect(o.code).toBe(1);
+    const printed = JSON.parse(o.stdout);
+    expect(printed).toEqual(o.json);
+    expect(printed.verdict).toBe('pass');
+    expect(printed.counts).toEqual({ met: 8, breached: 0, noData: 3 });
+    expect(printed.comparison.regressions).toBe(1);
+    expect(printed.comparison.deltas.find((d: { kpi: string }) => d.kpi === 'latency p99')).toMatchObject({ baseline: 100, current: 200, absolute: 100, percent: 100, change: 'regressed' });
+    const start = new Date(fx.startMs).toISOString();
+    const end = new Date(fx.startMs + 5 * MINUTE).toISOString();
+    const url = `https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/KpisDashboardED4BA2A9-abc?start=${start}&end=${end}`;
+    expect(printed.dashboardUrl).toBe(url);
+    // AND the step summary is appended: the gate with its counts, the regression, the link
+    const md = fs.readFileSync(summary, 'utf8');
+    expect(md.startsWith('# earlier step\n### KPI report')).toBe(true);
+    expect(md).toContain(': PASS, REGRESSED against baseline-run (1 KPI(s) beyond 10 %)');
+    expect(md).toContain('8 met, 0 breached, 3 no data');
+    expect(md).toContain('Compared with baseline-run: 1 regressed, 0 improved (noise 10 %)');
+    expect(md).toContain(`[Dashboard for this window](${url})`);
+    // AND per endpoint, from the Endpoint dimension: item-read carried the failures, health none
+    const rows = printed.endpoints.filter((e: { side: string }) => e.side === 'client');
+    expect(rows.map((e: { endpoint: string; requests: number; errorRatePercent: number }) => [e.endpoint, e.requests, e.errorRatePercent]))
+      .toEqual([['item-read', 2400, 0.25], ['health', 600, 0]]);
+  });
+
   test('--since without --run finds the runs of the environment; --sources reads a file', async () => {
     const since = new Date(fx.startMs).toISOString();
     const until = new Date(fx.startMs + 5 * MINUTE).toISOString();
-    const o = await report(['--env', fx.envs.pass, '--since', since, '--until', until, '--sources', fx.sourcesFile]);
+    const o = await report(['--env', fx.envs.pass, '--since', since, '--until', until, '--sources', fx.sourcesFile, '--allow-no-data']);
     expect(o.code).toBe(0);
     expect(o.json.kpiSources).toBe(fx.sourcesFile);
     expect([...o.json.runIds].sort()).toEqual([fx.runId, fx.runWithoutFile].sort());
@@ -102,7 +150,7 @@ describe('npm run kpi-report', () => {
   });
 
   test('a run without a result file: window from its client datapoints; percentiles have no data on moto', async () => {
-    const o = await report(['--env', fx.envs.pass, '--run', fx.runWithoutFile, '--sources', fx.sourcesFile]);
+    const o = await report(['--env', fx.envs.pass, '--run', fx.runWithoutFile, '--sources', fx.sourcesFile, '--allow-no-data']);
     expect(o.code).toBe(0);
     expect(o.json.window).toMatchObject({ start: new Date(fx.startMs).toISOString(), end: new Date(fx.startMs + 5 * MINUTE).toISOString() });
     expect(o.json.window.from).toBe(`the first and last client datapoints of run(s) ${fx.runWithoutFile}`);
