@@ -1,5 +1,8 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
+import { bundleWorkload } from '../../workload/src/tools/api-process';
 import { inTransaction } from '../../workload/src/idempotency';
 import { createJob } from '../../workload/src/jobs';
 import { Worker } from '../../workload/src/worker';
@@ -69,8 +72,10 @@ test('a poison message is not deleted; after maxReceiveCount it ends in the DLQ'
 test('SIGTERM during a job: the worker stops polling, finishes the job, deletes the message and exits 0', async () => {
   const itemId = await newItem();
   const jobId = await inTransaction(h.db.writer, (tx) => createJob(tx, { itemId: Number(itemId), cpuMs: 0, ioMs: 1500 }));
-  const proc = spawnCollecting(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'workload', 'src', 'main.ts'), 'worker'],
-    { ...process.env, ...h.env, TS_NODE_SWC: 'true', WORKER_VISIBILITY_SECONDS: '30' }, join(__dirname, '..', '..'));
+  // The bundle the image runs: it starts in a fraction of ts-node's time on a busy machine.
+  const dir = mkdtempSync(join(tmpdir(), 'sb-worker-'));
+  await bundleWorkload(join(dir, 'main.js'));
+  const proc = spawnCollecting(process.execPath, [join(dir, 'main.js'), 'worker'], { ...process.env, ...h.env, WORKER_VISIBILITY_SECONDS: '30' });
   try {
     await eventually(async () => (proc.output.includes('"event":"started"') ? true : undefined), 20_000, 'worker start');
     await send(JSON.stringify({ jobId }));
@@ -79,6 +84,7 @@ test('SIGTERM during a job: the worker stops polling, finishes the job, deletes 
     expect(await proc.exited).toBe(0);
   } finally {
     proc.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
   expect(proc.output).toContain('"event":"stopping"');
   expect((await jobStatus(jobId)).status).toBe('done');
