@@ -20,11 +20,14 @@ export const workerSqsBudget = (waitSeconds: number): SqsBudget => ({ connection
 
 /**
  * An SQS client whose every call is bounded: at most `maxAttempts` × (connect + request timeout) plus the SDK's
- * retry delays. Without `throwOnRequestTimeout` the handler only logs a warning when `requestTimeout` passes
- * and the call keeps waiting (a paused endpoint then holds it for minutes): the option makes it an error the
- * SDK retries within `maxAttempts`
+ * retry delays. Without `throwOnRequestTimeout` the handler (@smithy/node-http-handler 4.4 and later) only logs
+ * a warning when `requestTimeout` passes and the call keeps waiting (a paused endpoint then holds it for
+ * minutes): the option makes it a TimeoutError, which the SDK retries within `maxAttempts`. The request handler
+ * is given as its options, which the client turns into its NodeHttpHandler
  * (https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/node-configuring-maxsockets.html,
+ * https://docs.aws.amazon.com/AWSJavaScriptSDK/v3/latest/Package/-smithy-node-http-handler,
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+ * test/workload/jobs-outbox.test.ts relies on it: with SQS paused the relay's sends fail within their bound.
  * The endpoint and credentials come from the environment (AWS_ENDPOINT_URL locally) unless `config` says.
  */
 export function boundedSqsClient(region: string, budget: SqsBudget, config: SQSClientConfig = {}): SQSClient {
