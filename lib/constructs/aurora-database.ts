@@ -66,6 +66,8 @@ export class AuroraDatabase extends Construct {
   readonly port: number;
   /** Name of the database created in the cluster. */
   readonly databaseName: string;
+  /** The log group RDS exports the postgresql log to (created by this construct, a fixed name). */
+  readonly postgresLogGroupName: string;
   /** Security-group edges to the database: allow from these, never from a CIDR. */
   readonly connections: ec2.Connections;
   readonly readerScaling?: appscaling.ScalableTarget;
@@ -125,8 +127,9 @@ export class AuroraDatabase extends Construct {
     // adjusting a group RDS created (unencrypted) on its own. A fixed name: encryptedLogGroup deletes it
     // when the deploy that created it rolls back, or the retry would fail on the name.
     const clusterIdentifier = physicalName(this, 'aurora', 63);
+    this.postgresLogGroupName = `/aws/rds/cluster/${clusterIdentifier}/postgresql`;
     const postgresLog = encryptedLogGroup(this, 'PostgresLog', {
-      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+      logGroupName: this.postgresLogGroupName,
       encryptionKey: props.logKey,
       retentionDays: config.logRetentionDays,
       retentionKey: 'database.logRetentionDays',

@@ -49,10 +49,17 @@ export class DataStack extends Stack {
     const removalPolicy = props.stateful.removalPolicy;
     // Everything they encrypt is created by this stack and, where it would be kept, goes too when the deploy
     // that created it rolls back: a retried first deploy starts clean.
-    const key = (keyId: string, description: string, more: Partial<EncryptionKeyProps>) =>
-      new EncryptionKey(this, keyId, { description, removalPolicy, deleteOnCreateRollback: true, ...more }).key;
+    const encryptionKey = (keyId: string, description: string, more: Partial<EncryptionKeyProps>) =>
+      new EncryptionKey(this, keyId, { description, removalPolicy, deleteOnCreateRollback: true, ...more });
+    const key = (...args: Parameters<typeof encryptionKey>) => encryptionKey(...args).key;
+    // DataKey encrypted this stack's log groups before LogKey did: CloudWatch Logs still needs it for the events
+    // written then (a log group's new key applies to new events only), until the longest retention has passed.
+    const dataKey = encryptionKey('DataKey', 'Encrypts the Aurora cluster, its Performance Insights and the cache', {
+      usedThrough: ['rds', 'elasticache'],
+      allowCloudWatchLogs: true,
+    });
     this.keys = {
-      database: key('DataKey', 'Encrypts the Aurora cluster, its Performance Insights and the cache', { usedThrough: ['rds', 'elasticache'] }),
+      database: dataKey.key,
       secrets: key('SecretsKey', 'Encrypts the database secrets', { usedThrough: ['secretsmanager'] }),
       queues: key('QueueKey', 'Encrypts the jobs queue and its dead-letter queue', { usedThrough: ['sqs'] }),
       logs: key('LogKey', "Encrypts the Data stack's log groups", { allowCloudWatchLogs: true }),
@@ -67,6 +74,7 @@ export class DataStack extends Stack {
       // Protected wherever the data is meant to outlive the stack; `destroy` environments stay deletable.
       deletionProtection: props.production || props.stateful.removalPolicy !== 'destroy',
     });
+    dataKey.allowLogGroupName(this.database.postgresLogGroupName);
     this.cache = new Cache(this, 'Cache', { encryptionKey: this.keys.database, removalPolicy, vpc: props.vpc, config: props.cache });
     this.jobs = new JobQueue(this, 'Jobs', { encryptionKey: this.keys.queues, removalPolicy, config: props.queue });
   }

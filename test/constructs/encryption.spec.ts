@@ -185,6 +185,14 @@ describe.each(ENVIRONMENTS)('keys and KMS grants of every stack (%s)', (env) => 
     }
   });
 
+  test('data: DataKey still lets CloudWatch Logs read this stack\'s log groups (events written before LogKey), the postgresql log by name', () => {
+    const [dataKey] = Object.entries(synthesized.data.findResources('AWS::KMS::Key')).filter(([id]) => id.startsWith('DataKey')).map(([, k]) => k);
+    const logs = (dataKey.Properties.KeyPolicy.Statement as Statement[]).find((s) => s.Sid === 'AllowCloudWatchLogsForThisStacksLogGroups')!;
+    const patterns = JSON.stringify(logs.Condition!.ArnLike['kms:EncryptionContext:aws:logs:arn']);
+    expect(patterns).toContain('{"Ref":"AWS::StackName"},"-*"');
+    expect(patterns).toContain(`:log-group:/aws/rds/cluster/scalingblueprint-${env}-data-aurora/postgresql"`);
+  });
+
   test.each(templates)('%s: every encrypted log group is one its key lets CloudWatch Logs use (a generated name, or a fixed name the key lists)', (_name, t) => {
     const keys = t.findResources('AWS::KMS::Key');
     for (const group of Object.values(t.findResources('AWS::Logs::LogGroup'))) {
