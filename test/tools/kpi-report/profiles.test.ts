@@ -109,6 +109,12 @@ describe('the report picks the analysis from the run\'s result file', () => {
 });
 
 describe('the knobs table', () => {
+  test('docs/monitoring.md names every key of the table', () => {
+    const doc = require('fs').readFileSync(require('path').join(__dirname, '..', '..', '..', 'docs', 'monitoring.md'), 'utf8') as string;
+    const keys = [...new Set(Object.values(KNOBS).flat())];
+    expect(keys.filter((k) => !doc.includes(`\`${k}\``))).toEqual([]);
+  });
+
   test.each(['dev', 'staging', 'prod'])('every key of KNOBS is a configuration key with a value in %s', (env) => {
     const config = loadEnvironmentConfig(env);
     const keys = [...new Set(Object.values(KNOBS).flat())] as ConfigKey[];

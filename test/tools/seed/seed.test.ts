@@ -1,0 +1,143 @@
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import type { FastifyInstance } from 'fastify';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { stackId } from '../../../lib/contracts/stacks';
+import { main } from '../../../tools/seed/cli';
+import { itemsReadByMix, sampleIds, seed } from '../../../tools/seed/seed';
+import { buildApi } from '../../../workload/src/app';
+import { startFaultProxy, type FaultProxy } from '../../workload/fault-proxy';
+import { createHarness, type Harness } from '../../workload/harness';
+import { motoClient, uniqueId } from '../kpi-report/moto';
+
+// The reference API on the local PostgreSQL, Redis and SQS (a fresh database per API), started in this file.
+const apis: Array<{ h: Harness; server: FastifyInstance; base: string }> = [];
+async function startApi(): Promise<{ h: Harness; base: string }> {
+  const h = await createHarness();
+  const server = buildApi({ db: h.db, cache: h.cache, sqs: h.sqs, settings: h.settings });
+  const base = await server.listen({ port: 0, host: '127.0.0.1' });
+  apis.push({ h, server, base });
+  return { h, base };
+}
+afterAll(async () => {
+  for (const a of apis) {
+    await a.server.close();
+    await a.h.close();
+  }
+});
+
+const rows = async (h: Harness) => (await h.db.writer.query<{ n: number }>('SELECT count(*)::int AS n FROM items')).rows[0].n;
+const opts = { concurrency: 4, timeoutMs: 5_000, verify: 10 };
+
+describe('seed: the items the request mix reads', () => {
+  test('creates ids 1…N through the API; a second run creates nothing; a larger N goes on from what exists', async () => {
+    const { h, base } = await startApi();
+    const first = await seed({ target: base, items: 12, ...opts });
+    expect(first).toMatchObject({ found: 0, created: 12, replayed: 0, verified: { sampled: 10, found: 10, missing: [] } });
+    expect(await rows(h)).toBe(12);
+    // Idempotent: the same N again finds every id and writes nothing.
+    expect(await seed({ target: base, items: 12, ...opts })).toMatchObject({ found: 12, created: 0 });
+    // Resumable: a larger N creates only the difference.
+    expect(await seed({ target: base, items: 20, ...opts })).toMatchObject({ found: 12, created: 8, verified: { missing: [] } });
+    expect(await rows(h)).toBe(20);
+    const res = await fetch(`${base}/items/20`);
+    expect(res.status).toBe(200);
+  });
+
+  test('a POST whose reply is lost is retried with the same Idempotency-Key: replayed, not created twice', async () => {
+    const { h, base } = await startApi();
+    const proxy: FaultProxy = await startFaultProxy({ port: Number(new URL(base).port) });
+    let watch: NodeJS.Timeout | undefined;
+    try {
+      const result = await seed({
+        target: `http://127.0.0.1:${proxy.port}`, items: 5, concurrency: 1, timeoutMs: 5_000, verify: 5,
+        // After the existing ids are looked up, before the first POST: lose the next reply, then pass again.
+        log: (line) => {
+          if (!line.includes('creating')) return;
+          proxy.setMode('drop-replies');
+          watch = setInterval(() => {
+            if (proxy.droppedReplies > 0) {
+              proxy.setMode('pass');
+              clearInterval(watch);
+            }
+          }, 5);
+        },
+      });
+      expect(proxy.droppedReplies).toBe(1);
+      expect(result).toMatchObject({ created: 4, replayed: 1, verified: { found: 5, missing: [] } });
+      expect(await rows(h)).toBe(5);
+    } finally {
+      clearInterval(watch);
+      await proxy.close();
+    }
+  });
+
+  test('ids that are not 1…N (a sequence that starts elsewhere) are found out: the sampled ids are missing, exit 1', async () => {
+    const { h, base } = await startApi();
+    await h.db.writer.query("SELECT setval('items_id_seq', 1000)");
+    let stdout = '';
+    const code = await main(['--env', 'dev', '--target', base, '--items', '6', '--verify', '3', '--json'], { stdout: (s) => (stdout += s), stderr: () => undefined });
+    expect(code).toBe(1);
+    const result = JSON.parse(stdout);
+    expect(result).toMatchObject({ created: 6, verified: { sampled: 3, found: 0, missing: [1, 4, 6] } });
+  });
+});
+
+describe('npm run seed', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('without --target: the Compute stack\'s ApiUrl output (a deployed API), N from the request mix', async () => {
+    const { h, base } = await startApi();
+    // GIVEN an environment whose mix reads /items/{{rand:7}} and whose Compute stack (in moto) outputs the API's URL
+    const cdk = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'cdk.json'), 'utf8'));
+    const root = cdk.context['scaling-blueprint'];
+    const env = uniqueId('seed').replace(/-/g, '');
+    root.environments[env] = {
+      ...root.environments.dev,
+      loadTest: { ...root.environments.dev.loadTest, mix: [{ name: 'item-read', method: 'GET', path: '/items/{{rand:7}}', weight: 1 }] },
+    };
+    const cdkJson = path.join(dir, 'cdk.json');
+    fs.writeFileSync(cdkJson, JSON.stringify(cdk));
+    const cloudFormation = motoClient(CloudFormationClient);
+    await cloudFormation.send(new CreateStackCommand({
+      StackName: stackId(env, 'Compute'),
+      TemplateBody: JSON.stringify({ Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } }, Outputs: { ApiUrl: { Value: base } } }),
+    }));
+    let stdout = '';
+    let stderr = '';
+    // WHEN
+    const code = await main(['--env', env, '--config', cdkJson], { cloudFormation, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+    // THEN
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain(`${base}: items 1…0 answer; creating up to 7`);
+    expect(stdout).toContain('Created 7 item(s); ids 1…7 answered before: 0.');
+    expect(stdout).toContain('Verified 7 of 7 sampled ids.');
+    expect(await rows(h)).toBe(7);
+  });
+
+  test.each([
+    [['--target', 'http://127.0.0.1:1'], /--env is required/],
+    [['--env', 'dev', '--target', 'ftp://x', '--items', '3'], /--target ftp:\/\/x: an http\(s\) URL/],
+    [['--env', 'dev', '--target', 'http://127.0.0.1:1', '--items', '2.5'], /--items = "2.5": must be a whole number/],
+    [['--env', 'dev', '--target', 'http://127.0.0.1:1', '--items', '2000000'], /--items 2000000: at most 1000000/],
+    [['--env', 'dev', '--target', 'http://127.0.0.1:1', '--items', '3', '--timeout-ms', '200'], /seed: GET http:\/\/127\.0\.0\.1:1\/items\/3: .* after 3 attempts/],
+  ])('usage errors and an unreachable API exit 2 with the reason: %j', async (args, message) => {
+    let stderr = '';
+    const code = await main(args, { stdout: () => undefined, stderr: (s) => (stderr += s) });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  test('the mix\'s N; ids sampled across the range', () => {
+    expect(itemsReadByMix([{ method: 'GET', path: '/items/{{rand:1000}}' }, { method: 'POST', path: '/items' }, { method: 'GET', path: '/items/{{rand:50}}?x=1' }])).toBe(1000);
+    expect(itemsReadByMix([{ method: 'GET', path: '/healthz' }])).toBeUndefined();
+    expect(sampleIds(100, 5)).toEqual([1, 26, 51, 75, 100]);
+    expect(sampleIds(3, 10)).toEqual([1, 2, 3]);
+  });
+});

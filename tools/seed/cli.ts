@@ -1,0 +1,96 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { parseFlags, positiveNumber, runCli } from '../common/args';
+import { loadEnvironmentConfig } from '../common/cdk-json';
+import { cannotRunExit, errorMessage, EXIT, UsageError } from '../common/errors';
+import { readStackOutput } from '../common/stack-outputs';
+import { itemsReadByMix, MAX_ITEMS, seed, SeedError } from './seed';
+
+export const USAGE = `Usage: npm run seed -- --env <env> [--target URL] [--items N] [options]
+
+Creates the items the load test reads (GET /items/{{rand:N}} hits ids 1…N), through the API's POST /items,
+so a load test measures cache hits and misses, not 404s. Idempotent: ids that already answer are not created
+again; a run stopped half-way goes on from where it stopped.
+
+  --env <name>          environment in cdk.json (required): its API (the Compute stack's ApiUrl output)
+                        and its request mix
+  --target <URL>        the API instead of the stack's, e.g. http://127.0.0.1:8080 for npm run workload:dev
+  --items <N>           ids 1…N must exist (default: the largest N of the mix's GET /items/{{rand:N}};
+                        at most ${MAX_ITEMS})
+  --concurrency <n>     requests in flight (default 8, at most 64)
+  --timeout-ms <ms>     per request (default 10000)
+  --verify <n>          ids of 1…N read back at the end (default 100)
+  --json                print the result as JSON
+  --config <file>       cdk.json to read (default: the project's cdk.json)
+
+Exit status: 0 seeded and every sampled id answers, 1 some sampled ids do not answer (holes in the ids),
+2 no result (bad arguments, the API unreachable or failing, the stack or its output missing).`;
+
+export interface CliDeps {
+  readonly cloudFormation?: CloudFormationClient;
+  readonly stdout?: (s: string) => void;
+  readonly stderr?: (s: string) => void;
+}
+
+export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
+  const out = deps.stdout ?? ((s) => process.stdout.write(s));
+  const err = deps.stderr ?? ((s) => process.stderr.write(s));
+  try {
+    const args = parseFlags(argv, {
+      env: { type: 'string' },
+      target: { type: 'string' },
+      items: { type: 'string' },
+      concurrency: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      verify: { type: 'string' },
+      json: { type: 'boolean' },
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (args.help) {
+      out(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    if (!args.env) throw new UsageError('--env is required.', true);
+    const config = loadEnvironmentConfig(args.env, args.config);
+    const fromMix = itemsReadByMix(config.loadTest.mix);
+    const items = integer('--items', args.items) ?? fromMix;
+    if (items === undefined) throw new UsageError(`--items is required: the request mix of ${args.env} reads no /items/{{rand:N}}.`, true);
+    if (items > MAX_ITEMS) throw new UsageError(`--items ${items}: at most ${MAX_ITEMS}.`, true);
+    const concurrency = integer('--concurrency', args.concurrency) ?? 8;
+    if (concurrency > 64) throw new UsageError(`--concurrency ${concurrency}: at most 64.`, true);
+    const timeoutMs = positiveNumber('--timeout-ms', args['timeout-ms']) ?? 10_000;
+    const verify = args.verify === '0' ? 0 : integer('--verify', args.verify) ?? 100;
+
+    let target = args.target;
+    if (target === undefined) {
+      target = await readStackOutput(deps.cloudFormation ?? new CloudFormationClient({ region: config.region }), args.env, 'apiUrl', '--target URL');
+    }
+    if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(target)) throw new UsageError(`--target ${target}: an http(s) URL, e.g. http://127.0.0.1:8080.`, true);
+    if (fromMix !== undefined && items < fromMix) {
+      err(`seed: note: the request mix of ${args.env} reads ids up to ${fromMix}; with --items ${items}, ${Number(((100 * (fromMix - items)) / fromMix).toPrecision(3))} % of its reads will be 404s.\n`);
+    }
+
+    const result = await seed({ target, items, concurrency, timeoutMs, verify, log: args.json ? undefined : (l) => out(`${l}\n`) });
+    const { verified: v } = result;
+    if (args.json) out(`${JSON.stringify(result, null, 2)}\n`);
+    else {
+      out(`Created ${result.created} item(s)${result.replayed > 0 ? ` (${result.replayed} retried request(s) replayed, not created twice)` : ''}; ids 1…${items} answered before: ${result.found}.\n`);
+      out(`Verified ${v.found} of ${v.sampled} sampled ids${v.missing.length > 0 ? `; missing: ${v.missing.slice(0, 20).join(', ')}${v.missing.length > 20 ? ', …' : ''}` : ''}.\n`);
+    }
+    return v.missing.length > 0 ? EXIT.finding : EXIT.ok;
+  } catch (e) {
+    if (e instanceof SeedError) {
+      err(`seed: ${e.message}\n`);
+      return EXIT.cannotRun;
+    }
+    return cannotRunExit('seed', USAGE, e, err, (x) => errorMessage(x));
+  }
+}
+
+function integer(flag: string, value: string | undefined): number | undefined {
+  const n = positiveNumber(flag, value);
+  if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`${flag} = "${value}": must be a whole number`, true);
+  return n;
+}
+
+if (require.main === module) runCli(main);
