@@ -243,7 +243,10 @@ class Interrupts {
   by: Signal | undefined;
   private readonly listeners: Array<[Signal, () => void]>;
 
-  constructor(private readonly source: SignalSource, private readonly err: (s: string) => void, private readonly exit: (code: number) => void, private readonly onFirst: (signal: Signal) => string) {
+  constructor(
+    private readonly source: SignalSource, private readonly err: (s: string) => void, private readonly exit: (code: number) => void,
+    private readonly onFirst: (signal: Signal) => string, private readonly onSecond: string,
+  ) {
     this.listeners = (['SIGINT', 'SIGTERM'] as const).map((signal) => [signal, () => this.on(signal)]);
     for (const [signal, listener] of this.listeners) source.on(signal, listener);
   }
@@ -254,7 +257,7 @@ class Interrupts {
 
   private on(signal: Signal): void {
     if (this.by) {
-      this.err(`\nloadtest: ${signal} again: exiting now, without a summary or result file.\n`);
+      this.err(`\nloadtest: ${signal} again: exiting now, without a summary or result file.${this.onSecond}\n`);
       this.exit(EXIT_STOPPED[signal]);
       return;
     }
@@ -297,6 +300,8 @@ async function run(
     args.local
       ? `No new requests; waiting for the ${inFlight} in flight (at most loadTest.requestTimeoutMs = ${lt.requestTimeoutMs} ms).`
       : `Starting no new slice, and telling the workers to stop (they read the flag every ${lt.stopPollSeconds} s, then finish their requests in flight).`,
+    // The stop flag may not be written yet when the process goes: say how to write it from another shell.
+    args.local ? '' : ` If the workers still run: npm run loadtest -- stop --env ${args.envName} --run ${runId}`,
   );
   const signal = interrupts.controller.signal;
 
