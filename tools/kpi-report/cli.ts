@@ -91,12 +91,12 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
   if (args['allow-no-data'] && args['require-all']) throw new UsageError('--allow-no-data and --require-all contradict each other: give one.', true);
   if (args.baseline && runIdsGiven.length !== 1) throw new UsageError('--baseline compares one run: give exactly one --run.', true);
   if (args['compare-only'] && (!args.baseline || runIdsGiven.length !== 1)) throw new UsageError('--compare-only needs --baseline and one --run.', true);
-  const resultsDirEarly = args.results ?? 'loadtest-results';
+  const resultsDir = args.results ?? 'loadtest-results';
   let comparison: Comparison | null = null;
   if (args.baseline) {
-    const current = readLoadResult(resultsDirEarly, runIdsGiven[0]);
-    if (!current) throw new UsageError(`--baseline: run ${runIdsGiven[0]} has no result file ${path.join(resultsDirEarly, `${runIdsGiven[0]}.json`)} to compare. Fix: --results <dir> where npm run loadtest wrote it.`);
-    const baseline = readBaseline(resultsDirEarly, args.baseline);
+    const current = readLoadResult(resultsDir, runIdsGiven[0]);
+    if (!current) throw new UsageError(`--baseline: run ${runIdsGiven[0]} has no result file ${path.join(resultsDir, `${runIdsGiven[0]}.json`)} to compare. Fix: --results <dir> where npm run loadtest wrote it.`);
+    const baseline = readBaseline(resultsDir, args.baseline);
     comparison = compareRuns(baseline, current, noise);
   }
   if (args['compare-only']) {
@@ -117,7 +117,6 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
   const sinceMs = args.since ? parseTime(args.since, now, '--since') : undefined;
   const config = loadEnvironmentConfig(envName, args.config);
   const cloudWatch = deps.cloudWatch ?? new CloudWatchClient({ region: config.region });
-  const resultsDir = args.results ?? 'loadtest-results';
 
   // KPI sources first: without them there is no report.
   let sources: ResolvedSources;

@@ -244,7 +244,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
   rows.push(info({ id: 'server.queueVisible', side: 'server', kpi: 'jobs waiting (peak)', unit: 'messages', observed: maxOf(SERVER.queueVisible), source: cloudWatch('queueVisible') }));
   rows.push(info({ id: 'server.dlq', side: 'server', kpi: 'dead-letter queue (peak)', unit: 'messages', observed: maxOf(SERVER.dlqVisible), source: `${cloudWatch('dlqVisible')} (DLQ)` }));
   rows.push(info({ id: 'server.dbCpu', side: 'server', kpi: 'Aurora writer CPU (peak)', unit: UNIT_SYMBOL[serverRow('dbWriterCpu').unit], observed: maxOf(SERVER.dbWriterCpu), source: `${cloudWatch('dbWriterCpu')}, peak` }));
-  rows.push(...kpiInfoRows(lookup, input.endMs - input.startMs));
+  rows.push(...kpiInfoRows(lookup));
 
   const percentileFailures = unique([...fetched.failed.values()]);
   if (percentileFailures.length > 0) {
@@ -326,7 +326,7 @@ const INFO_ROWS: readonly InfoSpec[] = [
 
 const HOW = { peak: 'peak', mean: 'mean over the window', total: 'sum over the window' } as const;
 
-function kpiInfoRows(lookup: SeriesLookup, _windowMs: number): KpiRow[] {
+function kpiInfoRows(lookup: SeriesLookup): KpiRow[] {
   return INFO_ROWS.map((r) => {
     const s = lookup(r.series);
     const unit = r.show ?? r.unit;
