@@ -8,6 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DatabaseConfig, StatefulConfig } from '../config/schema';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
+import { DatabaseRoles, type DatabaseUser } from './database-roles';
 import { AuroraDeletionProtection } from './deletion-protection';
 import { closeDefaultEgress } from './egress';
 import { decryptSecretsStatement, encryptedLogGroup } from './encryption';
@@ -16,6 +17,7 @@ import { physicalName } from './naming';
 import { AuroraReaderCleanup } from './reader-cleanup';
 import { guardException } from './guard';
 import { PROXY_INIT_QUERY } from '../contracts/container-env';
+import type { DatabaseService } from '../contracts/database-roles';
 
 export interface AuroraDatabaseProps {
   readonly vpc: ec2.IVpc;
@@ -75,6 +77,10 @@ export class AuroraDatabase extends Construct {
   readonly readerCleanup?: AuroraReaderCleanup;
   /** Turns RDS deletion protection on once the stack exists (only with `deletionProtection`). */
   readonly deletionProtection?: AuroraDeletionProtection;
+  /** The services' own users and secrets, and the migrations that create them (never the master user). */
+  readonly roles: DatabaseRoles;
+  /** Each service's user: the one its tasks connect as. */
+  readonly users: { readonly [S in DatabaseService]: DatabaseUser };
 
   constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
     super(scope, id);
@@ -218,6 +224,17 @@ export class AuroraDatabase extends Construct {
     });
     this.port = POSTGRES_PORT;
     this.databaseName = config.databaseName;
+    this.roles = new DatabaseRoles(this, 'Roles', {
+      ...this.clusterHelperProps(props),
+      masterSecret: this.secret,
+      secretsKey: props.secretsKey,
+      databaseName: config.databaseName,
+      port: POSTGRES_PORT,
+      rotationDays: config.secretRotationDays,
+      rotationSecurityGroup,
+      proxy: config.proxy.enabled,
+    });
+    this.users = this.roles.users;
     // Clients reach the proxy when it is on, else the cluster; on PostgreSQL's port as a number (the
     // cluster's own connections carry it as a token, the proxy's carry none).
     const clientConnections = (sg: ec2.Connections) =>
@@ -242,7 +259,11 @@ export class AuroraDatabase extends Construct {
         assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
         description: 'RDS Proxy: reads the database secrets it authenticates with',
       });
-      const proxySecrets = this.proxySecrets([this.secret], proxyRole, props.secretsKey);
+      // One secret per user the clients connect as: "You create a separate Secrets Manager secret for each
+      // database user account that the proxy connects to" (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-secrets-arns.html).
+      // The services' users only: nothing connects as the master user through the proxy (the migrations go
+      // to the cluster endpoint), so the proxy's role cannot read the master password.
+      const proxySecrets = this.proxySecrets(Object.values(this.users).map((u) => u.secret), proxyRole, props.secretsKey);
       this.proxy = this.cluster.addProxy('Proxy', {
         vpc: props.vpc,
         vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },

@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { ContainerEnvName } from '../contracts/container-env';
+import type { DatabaseService } from '../contracts/database-roles';
 import type { AuroraDatabase } from './aurora-database';
 import type { Cache } from './cache';
 import type { JobQueue } from './job-queue';
@@ -17,8 +18,6 @@ export interface DataTier {
   readonly jobs: JobQueue;
   /** The key that encrypts the data tier's secrets (decrypted through Secrets Manager only). */
   readonly secretsKey: kms.IKey;
-  /** Master user name the services connect as (kept in the master secret too). */
-  readonly databaseUser: string;
 }
 
 /** A container's variables, named by the contract the workload parses (lib/contracts/container-env.ts). */
@@ -27,8 +26,8 @@ export interface ContainerSettings {
 }
 
 /**
- * Where the tasks authenticate to the database with IAM tokens: through RDS Proxy, which reads the master
- * secret itself. Elsewhere they use the password, which they read from the secret.
+ * Where the tasks authenticate to the database with IAM tokens: through RDS Proxy, which reads their user's
+ * secret itself. Elsewhere they use the password, which they read from that secret.
  */
 const usesIamAuth = (tier: DataTier) => tier.database.proxy !== undefined;
 
@@ -42,23 +41,27 @@ const usesIamAuth = (tier: DataTier) => tier.database.proxy !== undefined;
  * when the proxy is on (clients then authenticate with an IAM token, DB_IAM_AUTH=true, and nothing from the
  * secret reaches the task), the cluster's endpoints otherwise (the workload reads the password from the
  * secret DB_SECRET_ARN when it opens a connection, with the task role: connectToDataTier grants it).
- * DB_USERNAME is configuration (database.masterUsername), the user the master secret was generated for;
- * single-user rotation changes only its password.
+ * DB_USERNAME is the service's own user (lib/constructs/database-roles.ts), never the master user: neither the
+ * master password nor the master secret's ARN reaches a task. Its secret rotates with alternating users
+ * where the tasks read it (the workload takes the user name from the secret too), single-user behind the proxy.
+ * DB_MIGRATE_ON_START=false: the Data stack's migration custom resource has applied the schema.
  *
  * The cache has no credential to pass: the container AUTHs as CACHE_USER with an IAM token it signs with the
  * task role for CACHE_NAME (the replication group id or serverless cache name; CACHE_SERVERLESS changes the
  * signed request), CACHE_IAM_AUTH=true.
  */
-export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: number): ContainerSettings {
+export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: number, service: DatabaseService): ContainerSettings {
   const { database, cache, jobs } = tier;
+  const user = database.users[service];
   const environment: { [K in ContainerEnvName]?: string } = {
     AWS_REGION: Stack.of(scope).region,
     DB_WRITER_HOST: database.writerEndpoint,
     DB_READER_HOST: database.readerEndpoint,
     DB_PORT: String(database.port),
     DB_NAME: database.databaseName,
-    DB_USERNAME: tier.databaseUser,
+    DB_USERNAME: user.username,
     DB_POOL_SIZE: String(dbPoolSize),
+    DB_MIGRATE_ON_START: 'false',
     DB_IAM_AUTH: String(usesIamAuth(tier)),
     DB_TLS: 'true',
     // Behind RDS Proxy the PostgreSQL timeouts come from the proxy's initialization query (aurora-database.ts):
@@ -81,36 +84,37 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     // The worker extends a message's visibility by this much while its job runs.
     WORKER_VISIBILITY_SECONDS: String(jobs.visibilityTimeoutSeconds),
   };
-  if (!usesIamAuth(tier)) environment.DB_SECRET_ARN = database.secret.secretArn;
-  // Exported whether or not this environment's tasks import it: CloudFormation refuses to remove an export
+  if (!usesIamAuth(tier)) environment.DB_SECRET_ARN = user.secret.secretArn;
+  // Exported whether or not this environment's tasks import them: CloudFormation refuses to remove an export
   // another stack still imports (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-exports.html),
-  // so switching the proxy on, or updating stacks deployed when every task imported the secret (as ECS
-  // secrets), would otherwise fail the Data stack's update.
-  Stack.of(database).exportValue(database.secret.secretArn);
+  // so switching the proxy on would otherwise fail the Data stack's update. The master secret's stays for
+  // Compute stacks deployed when the tasks read it: the Data stack deploys first, while they still import it.
+  for (const secret of [database.secret, user.secret]) Stack.of(database).exportValue(secret.secretArn);
   if (cache.readerEndpointAddress) environment.CACHE_READER_HOST = cache.readerEndpointAddress;
   return { environment };
 }
 
 /**
  * Opens the security-group edges from a service to the database (its proxy when on) and the cache, and
- * lets the task role connect to the proxy and to the cache with IAM auth, or read the database password
- * where there is no proxy. Queue permissions differ per service and are granted by the service's own
- * construct.
+ * lets the task role connect to the proxy as the service's own user and to the cache with IAM auth, or read
+ * that user's secret where there is no proxy. Queue permissions differ per service and are granted by the
+ * service's own construct.
  */
-export function connectToDataTier(service: ecs.FargateService, tier: DataTier, who: string): void {
+export function connectToDataTier(service: ecs.FargateService, tier: DataTier, who: string, databaseService: DatabaseService): void {
+  const user = tier.database.users[databaseService];
   // Opened from the service's side, so CDK writes the ingress rules into the service's stack: written from
   // the data side they would land in the Data stack and make it depend on this one.
   service.connections.allowToDefaultPort(tier.database, `${who} to the database`);
   service.connections.allowToDefaultPort(tier.cache, `${who} to the cache`);
   const taskRole = service.taskDefinition.taskRole;
   if (tier.database.proxy) {
-    tier.database.proxy.grantConnect(taskRole, tier.databaseUser);
+    tier.database.proxy.grantConnect(taskRole, user.username);
     proxyConnectLintException(service);
   }
   tier.cache.grantConnect(taskRole);
   if (usesIamAuth(tier)) return;
   // The workload reads the password with the task role whenever it opens a connection.
-  grantReadSecret(new Construct(service, 'DataTierSecrets'), taskRole, tier.database.secret.secretArn, tier.secretsKey);
+  grantReadSecret(new Construct(service, 'DataTierSecrets'), taskRole, user.secret.secretArn, tier.secretsKey);
 }
 
 /**

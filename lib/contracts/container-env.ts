@@ -42,13 +42,14 @@ export const containerEnvSchema = z.object({
   DB_READER_HOST: described(z.string().min(1), 'Where reads go: the proxy read-only endpoint when the proxy is on, the cluster reader endpoint otherwise.'),
   DB_PORT: described(int(1, 65535).default(5432), 'PostgreSQL port of both hosts.'),
   DB_NAME: described(z.string().min(1), 'Database name.'),
-  DB_USERNAME: described(z.string().min(1), 'Database user (database.masterUsername): the user IAM tokens are signed for with DB_IAM_AUTH=true, otherwise the user whose password DB_SECRET_ARN holds. A name, not a credential.'),
+  DB_USERNAME: described(z.string().min(1), 'Database user: the service\'s own (lib/contracts/database-roles.ts), never the master user; the user IAM tokens are signed for with DB_IAM_AUTH=true. With DB_SECRET_ARN the secret\'s `username` wins: multi-user rotation alternates it between this user and <user>_clone. A name, not a credential.'),
   DB_SECRET_ARN: described(z.string().regex(/^arn:[\w-]+:secretsmanager:/, 'a Secrets Manager secret ARN').optional(),
     'Secret (JSON with "password") the workload reads the database password from with the task role whenever it opens a connection: cached for minutes, read again when the database refuses it, so a rotated password is picked up without a restart. Set by the stack where DB_IAM_AUTH=false; never with DB_IAM_AUTH=true or DB_PASSWORD.'),
   DB_PASSWORD: described(z.string().default(''), 'A fixed database password, for local runs only (scripts/services.sh): the stack never sets it, since a value fixed at task start goes stale when the secret rotates (DB_SECRET_ARN instead). Unused with DB_IAM_AUTH=true.'),
   DB_IAM_AUTH: described(bool.default(false), 'Authenticate with an IAM token signed by the task role (RDS Proxy) instead of the password.'),
   DB_TLS: described(bool.default(true), 'TLS to the database (the cluster forces it).'),
   DB_TLS_CA_FILE: described(z.string().default(''), 'CA bundle for TLS to Aurora directly (the proxy\'s certificate chains to a public CA); the image sets it.'),
+  DB_MIGRATE_ON_START: described(bool.default(true), 'Apply the schema migrations (workload/src/migrations.ts) before serving, as the connected user: local runs and tests. The stack sets false: its migration custom resource (lambda/db-migrate) applies them, and the services\' roles and grants, with the master secret before the services deploy; the services\' users may not run DDL.'),
   DB_POOL_SIZE: described(int(1, 100).default(5), 'Connections per pool, per process: the connection budget in config counts it.'),
   CACHE_HOST: described(z.string().min(1), 'Primary (or configuration) endpoint of the cache.'),
   CACHE_READER_HOST: described(z.string().optional(), 'Reader endpoint of a replication group without cluster mode; set by the stack, not read by the reference workload.'),
@@ -103,6 +104,7 @@ export const containerEnvSchema = z.object({
   DB_SESSION_TIMEOUTS: described(z.enum(['startup', 'proxy']).default('startup'), 'Where the PostgreSQL timeouts are set: `startup` sends them as parameters of each connection\'s startup message (direct connections); `proxy` sends none, since RDS Proxy refuses startup options and a SET would pin the session: the proxy\'s initialization query sets them (the stack sets `proxy` where the proxy is on).'),
   SHUTDOWN_TIMEOUT_MS: described(int(1000, 120_000).default(25_000), 'After SIGTERM, how long a process may drain (finish requests or jobs in flight) before it exits anyway (ms): below the container\'s stop timeout (30 s for the API), so the process ends on its own terms, not by SIGKILL.'),
   METRICS_ENVIRONMENT: described(z.string().min(1).default('local'), 'The `Environment` dimension of the workload\'s own metrics (EMF on stdout, lib/contracts/workload-metrics.ts): the config environment the stack was synthesized for.'),
+  METRICS_SERVICE: described(z.string().regex(/^[a-z][a-z0-9-]{0,23}$|^$/).default(''), 'The `Service` dimension of the workload\'s own metrics: the HTTP service\'s name in config ("api", or a `services` entry\'s name, so that two services running the same image report apart); "" uses the command (api or worker).'),
   METRICS_FLUSH_SECONDS: described(int(0, 60).default(10), 'How often buffered metrics are written as EMF lines (s); 0 writes only when a series holds 100 values or at shutdown.'),
 }).superRefine((e, ctx) => {
   for (const cidr of e.RATE_LIMIT_TRUSTED_PROXIES.split(',').map((c) => c.trim()).filter(Boolean)) {

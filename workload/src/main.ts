@@ -18,7 +18,7 @@ import { Worker } from './worker';
  * the requests in flight, then closes the connections.
  */
 async function startApi(settings: Settings): Promise<Drainable> {
-  const metrics = new Metrics({ environment: settings.metrics.environment, service: 'api' }, undefined, settings.metrics.flushMs);
+  const metrics = new Metrics({ environment: settings.metrics.environment, service: settings.metrics.service || 'api' }, undefined, settings.metrics.flushMs);
   const db = connectDatabase(settings.db, settings.region, { timeouts: settings.db.timeouts, metrics });
   const cache = connectCache(settings.cache);
   const app = buildApi({ db, cache, sqs: new SQSClient({ region: settings.region }), settings, metrics, logger: true });
@@ -74,7 +74,8 @@ function exitOnSignal(log: Log, timeoutMs: number, drain: () => Promise<void>): 
 }
 
 /**
- * One image, two commands: `api` serves HTTP, `worker` consumes the jobs queue. Both migrate at start.
+ * One image, two commands: `api` serves HTTP, `worker` consumes the jobs queue. Both migrate at start where
+ * DB_MIGRATE_ON_START (locally; never in AWS, see lambda/db-migrate).
  * With WORKLOAD_PROCESSES > 1 the API is a node:cluster: the primary migrates once, then forks that many
  * processes on one port and supervises them (./cluster.ts). The worker command stays one process: its
  * jobs mostly wait on I/O, so WORKER_CONCURRENCY (jobs in flight) is its knob, not processes.
@@ -95,11 +96,15 @@ async function main(command: string | undefined): Promise<void> {
     runWorker(() => startApi(settings), log);
     return;
   }
-  // Migrations get a connection of their own without statement or lock timeouts: a task waits on the advisory
-  // lock while another migrates, and a migration may take its time. It closes before serving starts.
-  const schema = connectDatabase(settings.db, settings.region);
-  await migrate(schema.writer);
-  await schema.close();
+  if (settings.db.migrateOnStart) {
+    // Local runs and tests only (DB_MIGRATE_ON_START): in AWS the Data stack's migration custom resource has
+    // applied them before this deploys, and this task's database user may not run DDL. Migrations get a
+    // connection of their own without statement or lock timeouts: a process waits on the advisory lock while
+    // another migrates. It closes before serving starts.
+    const schema = connectDatabase(settings.db, settings.region);
+    await migrate(schema.writer);
+    await schema.close();
+  }
 
   if (role === 'primary') {
     // The primary serves nothing and holds no connection.
@@ -115,7 +120,7 @@ async function main(command: string | undefined): Promise<void> {
   // Every SQS call bounded (./sqs.ts); the cache only to drop the entry of an item a job changed.
   const sqs = boundedSqsClient(settings.region, workerSqsBudget(settings.worker.waitSeconds));
   const cache = connectCache(settings.cache);
-  const metrics = new Metrics({ environment: settings.metrics.environment, service: 'worker' }, undefined, settings.metrics.flushMs);
+  const metrics = new Metrics({ environment: settings.metrics.environment, service: settings.metrics.service || 'worker' }, undefined, settings.metrics.flushMs);
   const db = connectDatabase(settings.db, settings.region, { timeouts: workerDbTimeouts(settings), metrics });
   const worker = new Worker({ sqs, writer: db.writer, settings, log, metrics, onItemChanged: (id, version) => invalidateItem(cache, settings.cache, id, version) });
   worker.start();

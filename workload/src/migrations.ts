@@ -1,7 +1,18 @@
-import type { Pool } from 'pg';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'crypto';
+import type { ClientBase, Pool } from 'pg';
+// Through the workload/contracts symlink, never ../../lib: the image's Docker build context is workload/.
+import { cloneOf, DATABASE_SERVICES, privilegesRoleOf, type DatabaseService } from '../contracts/database-roles';
 
-/** Arbitrary, fixed key of the advisory lock that serialises migrations across tasks. */
+/** Arbitrary, fixed key of the advisory lock that serialises migrations (and role changes) across runs. */
 const MIGRATION_LOCK = 7_314_021;
+
+/**
+ * How long one migration's statement may wait for a lock (ms). DDL takes an ACCESS EXCLUSIVE lock, and while
+ * it waits in the queue every later query of the table waits behind it: better fail the migration (the
+ * deploy fails and can be retried) than stall the API behind a long transaction.
+ * https://www.postgresql.org/docs/current/explicit-locking.html
+ */
+export const MIGRATION_LOCK_TIMEOUT_MS = 10_000;
 
 /** Append-only: never edit a migration that may have run; add the next one. */
 export const MIGRATIONS: ReadonlyArray<{ readonly id: number; readonly sql: string }> = [
@@ -68,6 +79,10 @@ export const MIGRATIONS: ReadonlyArray<{ readonly id: number; readonly sql: stri
 export async function migrate(pool: Pool): Promise<number[]> {
   const client = await pool.connect();
   try {
+    // A session through RDS Proxy gets 5 s statement and 3 s lock timeouts from its initialization query
+    // (PROXY_INIT_QUERY): waiting here for another run's lock may take longer. This connection is the
+    // migration's own, closed after it.
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
     const done = new Set((await client.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
@@ -75,6 +90,8 @@ export async function migrate(pool: Pool): Promise<number[]> {
     for (const m of MIGRATIONS.filter((x) => !done.has(x.id))) {
       await client.query('BEGIN');
       try {
+        // A migration may take its time (statement), not wait long for a lock other traffic holds (lock).
+        await client.query(`SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = ${MIGRATION_LOCK_TIMEOUT_MS}`);
         await client.query(m.sql);
         await client.query('INSERT INTO schema_migrations (id) VALUES ($1)', [m.id]);
         await client.query('COMMIT');
@@ -89,4 +106,153 @@ export async function migrate(pool: Pool): Promise<number[]> {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     client.release();
   }
+}
+
+/** What one service's role may do to one table: SELECT and DELETE on the table, INSERT and UPDATE per column. */
+export interface TablePrivileges {
+  readonly select?: true;
+  /** The columns it may give values to (the others take their defaults), or true for every column. */
+  readonly insert?: readonly string[] | true;
+  readonly update?: readonly string[];
+  readonly delete?: true;
+}
+
+export interface ServicePrivileges {
+  readonly tables: { readonly [table: string]: TablePrivileges };
+  /** Sequences behind the BIGSERIAL ids it inserts (USAGE allows nextval). */
+  readonly sequences: readonly string[];
+}
+
+/**
+ * Least privilege, read off the workload's SQL; every table not named here is out of reach (schema_migrations
+ * included), and neither role may create anything. Change it with the SQL it allows.
+ *
+ * API (routes/*.ts, jobs.ts createJob, outbox.ts, idempotency.ts, sweeper.ts): reads items and inserts them
+ * (name, data); inserts jobs and reads them back; the sweeper re-enqueues or fails stuck jobs (status,
+ * enqueues, updated_at; FOR UPDATE needs UPDATE); the outbox relay inserts, leases (next_attempt_at,
+ * attempts) and deletes sent rows; idempotency keys are its own: insert, upsert an expired one, delete expired.
+ *
+ * Worker (worker.ts, jobs.ts processJob): claims and finishes a job (status, attempts, updated_at,
+ * completed_at) and counts it on its item (processed_count, updated_at). It cannot insert or delete
+ * anything, change a job's cost (cpu_ms, io_ms), or read the outbox and idempotency keys.
+ */
+export const SERVICE_PRIVILEGES: { readonly [S in DatabaseService]: ServicePrivileges } = {
+  api: {
+    tables: {
+      items: { select: true, insert: ['name', 'data'] },
+      jobs: { select: true, insert: ['id', 'status', 'item_id', 'cpu_ms', 'io_ms'], update: ['status', 'enqueues', 'updated_at'] },
+      outbox: { select: true, insert: ['job_id', 'body'], update: ['next_attempt_at', 'attempts'], delete: true },
+      idempotency_keys: { select: true, insert: true, update: ['request_hash', 'status_code', 'body', 'created_at', 'expires_at'], delete: true },
+    },
+    sequences: ['items_id_seq', 'outbox_id_seq'],
+  },
+  worker: {
+    tables: {
+      jobs: { select: true, update: ['status', 'attempts', 'updated_at', 'completed_at'] },
+      items: { select: true, update: ['processed_count', 'updated_at'] },
+    },
+    sequences: [],
+  },
+};
+
+/** A service's login user, and the password to create it with (none: a user that logs in without one, e.g. locally under trust). */
+export interface DatabaseUserSpec {
+  readonly name: string;
+  readonly password?: string;
+}
+
+/** What applyDatabaseRoles changed, for the caller's log. */
+export interface RolesApplied {
+  readonly created: string[];
+  readonly revokedRdsIam: string[];
+}
+
+/**
+ * Makes each service's roles what SERVICE_PRIVILEGES says, in the connected database, once the schema exists
+ * (after migrate): re-running it changes nothing, and a privilege removed from the list is revoked.
+ *
+ * - `<user>_privileges` (NOLOGIN) holds the grants: everything on the public schema's tables and sequences is
+ *   revoked from it, then granted again from the list (REVOKE on a table also revokes its column privileges).
+ * - `<user>` logs in (created with `password` if missing; an existing user's password is left to rotation),
+ *   and it and its `<user>_clone`, when multi-user rotation has made one, are members of `<user>_privileges`.
+ * - Neither is a member of `rds_iam`: on RDS a member of it can log in with an IAM token only, and the proxy
+ *   (or a task without the proxy) logs in with the password from the user's secret
+ *   (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/database-authentication.html). IAM auth is
+ *   between the task and RDS Proxy.
+ * - PUBLIC may not create in the public schema (PostgreSQL before 15 let it), so no user but the owner can.
+ */
+export async function applyDatabaseRoles(client: ClientBase, users: { readonly [S in DatabaseService]: DatabaseUserSpec }): Promise<RolesApplied> {
+  const id = (name: string) => client.escapeIdentifier(name);
+  const exists = async (name: string) => (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount! > 0;
+  const applied: RolesApplied = { created: [], revokedRdsIam: [] };
+  await client.query('SET statement_timeout = 0');
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  try {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL lock_timeout = ${MIGRATION_LOCK_TIMEOUT_MS}`);
+    const database = id((await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db);
+    await client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    const rdsIam = await exists('rds_iam');
+    for (const service of DATABASE_SERVICES) {
+      const { name, password } = users[service];
+      const privileges = privilegesRoleOf(name);
+      if (!(await exists(privileges))) {
+        await client.query(`CREATE ROLE ${id(privileges)} NOLOGIN`);
+        applied.created.push(privileges);
+      }
+      const p = id(privileges);
+      await client.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${p}`);
+      await client.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${p}`);
+      await client.query(`GRANT CONNECT ON DATABASE ${database} TO ${p}`);
+      await client.query(`GRANT USAGE ON SCHEMA public TO ${p}`);
+      const spec = SERVICE_PRIVILEGES[service];
+      for (const [table, t] of Object.entries(spec.tables)) {
+        const columns = (cs: readonly string[]) => cs.map(id).join(', ');
+        const grants = [
+          t.select && 'SELECT',
+          t.insert === true && 'INSERT',
+          Array.isArray(t.insert) && `INSERT (${columns(t.insert)})`,
+          t.update && `UPDATE (${columns(t.update)})`,
+          t.delete && 'DELETE',
+        ].filter(Boolean);
+        await client.query(`GRANT ${grants.join(', ')} ON TABLE public.${id(table)} TO ${p}`);
+      }
+      for (const sequence of spec.sequences) await client.query(`GRANT USAGE ON SEQUENCE public.${id(sequence)} TO ${p}`);
+
+      if (!(await exists(name))) {
+        await client.query(`CREATE ROLE ${id(name)} LOGIN${password ? ` PASSWORD ${client.escapeLiteral(scramVerifier(password))}` : ''}`);
+        applied.created.push(name);
+      }
+      for (const user of [name, cloneOf(name)]) {
+        if (user !== name && !(await exists(user))) continue;
+        await client.query(`GRANT ${p} TO ${id(user)}`);
+        if (rdsIam && (await client.query('SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1 AND u.rolname = $2', ['rds_iam', user])).rowCount! > 0) {
+          await client.query(`REVOKE rds_iam FROM ${id(user)}`);
+          applied.revokedRdsIam.push(user);
+        }
+      }
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+  }
+}
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password`: given one in CREATE ROLE … PASSWORD, it stores
+ * it as is, so the password itself never reaches the server, its statement log or an error message
+ * (https://www.postgresql.org/docs/current/sql-createrole.html, "If the presented password string is already
+ * in … SCRAM-encrypted format, then it is stored as-is"; the format: RFC 5803, as PostgreSQL's
+ * src/common/scram-common.c builds it).
+ */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }

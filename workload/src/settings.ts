@@ -22,7 +22,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
     db: {
       writerHost: e.DB_WRITER_HOST, readerHost: e.DB_READER_HOST, port: e.DB_PORT, name: e.DB_NAME,
       user: e.DB_USERNAME, password: e.DB_PASSWORD, secretArn: e.DB_SECRET_ARN, iamAuth: e.DB_IAM_AUTH, tls: e.DB_TLS, caFile: e.DB_TLS_CA_FILE,
-      poolSize: e.DB_POOL_SIZE, connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS, sessionTimeouts: e.DB_SESSION_TIMEOUTS,
+      poolSize: e.DB_POOL_SIZE, migrateOnStart: e.DB_MIGRATE_ON_START, connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS, sessionTimeouts: e.DB_SESSION_TIMEOUTS,
       timeouts: { statementMs: e.DB_STATEMENT_TIMEOUT_MS, lockMs: e.DB_LOCK_TIMEOUT_MS, idleInTransactionMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS },
     },
     http: {
@@ -55,6 +55,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
     },
     outbox: { pollMs: e.OUTBOX_POLL_MS, leaseSeconds: e.OUTBOX_LEASE_SECONDS },
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL_SECONDS },
-    metrics: { environment: e.METRICS_ENVIRONMENT, flushMs: e.METRICS_FLUSH_SECONDS * 1000 },
+    metrics: { environment: e.METRICS_ENVIRONMENT, service: e.METRICS_SERVICE, flushMs: e.METRICS_FLUSH_SECONDS * 1000 },
   };
 }

@@ -1,0 +1,51 @@
+import { Pool, type PoolConfig } from 'pg';
+import type { DatabaseService } from '../../lib/contracts/database-roles';
+import { applyDatabaseRoles, migrate, type DatabaseUserSpec, type RolesApplied } from '../../workload/src/migrations';
+
+/** Where and as whom the migrations run. */
+export interface MigrationTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  /** The master user (it owns the schema and may create roles). */
+  readonly user: string;
+  readonly password?: string;
+  readonly ssl: PoolConfig['ssl'];
+  /** Longest wait for the connection (ms). */
+  readonly connectTimeoutMs?: number;
+}
+
+export interface MigrationResult {
+  readonly applied: number[];
+  readonly roles: RolesApplied;
+}
+
+/**
+ * The migration custom resource's work, against any PostgreSQL: the schema migrations not yet applied
+ * (workload/src/migrations.ts, serialised by its advisory lock), then the services' roles and grants
+ * (applyDatabaseRoles, after the DDL so that the grants name tables that exist). Safe to run again: a second
+ * run applies nothing and grants the same.
+ *
+ * One connection of its own, to the cluster's writer endpoint, not through RDS Proxy: the proxy's
+ * initialization query bounds every statement to 5 s (PROXY_INIT_QUERY), and the migrations set their own
+ * bounds (statement_timeout 0, lock_timeout MIGRATION_LOCK_TIMEOUT_MS) in their transactions anyway.
+ */
+export async function runMigrations(target: MigrationTarget, users: { readonly [S in DatabaseService]: DatabaseUserSpec }): Promise<MigrationResult> {
+  const pool = new Pool({
+    host: target.host, port: target.port, database: target.database, user: target.user, password: target.password,
+    ssl: target.ssl, max: 1, connectionTimeoutMillis: target.connectTimeoutMs ?? 10_000,
+  });
+  // An idle connection the server ends emits 'error' on the pool; the run itself sees its own errors.
+  pool.on('error', () => undefined);
+  try {
+    const applied = await migrate(pool);
+    const client = await pool.connect();
+    try {
+      return { applied, roles: await applyDatabaseRoles(client, users) };
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
+  }
+}

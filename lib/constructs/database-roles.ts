@@ -1,0 +1,215 @@
+import { type CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { createHash } from 'crypto';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import type { StatefulConfig } from '../config/schema';
+import { DATABASE_SERVICES, DATABASE_USERS, type DatabaseService } from '../contracts/database-roles';
+import { closeDefaultEgress } from './egress';
+import { decryptSecretsStatement, encryptedLogGroup } from './encryption';
+import { removalPolicyFor } from './removal-policy';
+import { vpcFunctionRole, type VpcFunctionsProps } from './vpc-function';
+
+/** One service's database user: its name and the secret generated for it (JSON with username and password). */
+export interface DatabaseUser {
+  readonly username: string;
+  readonly secret: secretsmanager.ISecret;
+}
+
+export interface DatabaseRolesProps extends VpcFunctionsProps {
+  readonly cluster: rds.DatabaseCluster;
+  /** The master secret: the migrations run with it, and multi-user rotation clones the users with it. */
+  readonly masterSecret: secretsmanager.ISecret;
+  /** Encrypts the users' secrets (the key the master secret uses). */
+  readonly secretsKey: kms.IKey;
+  readonly databaseName: string;
+  readonly port: number;
+  readonly rotationDays: number;
+  /** Where the rotation functions run: HTTPS to Secrets Manager, PostgreSQL to the cluster. */
+  readonly rotationSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * Whether RDS Proxy authenticates with the users' secrets. Then their rotation is single-user, not
+   * alternating users: see DatabaseRoles.
+   */
+  readonly proxy: boolean;
+  readonly removalPolicy: StatefulConfig['removalPolicy'];
+}
+
+/** The handler and what it runs, hashed: a change to any of them runs the migrations again on the next deploy. */
+const MIGRATION_SOURCES = [
+  ['workload', 'src', 'migrations.ts'],
+  ['lib', 'contracts', 'database-roles.ts'],
+  ['lambda', 'db-migrate', 'migrate.ts'],
+  ['lambda', 'db-migrate', 'index.ts'],
+].map((parts) => join(__dirname, '..', '..', ...parts));
+
+export function migrationsHash(): string {
+  const hash = createHash('sha256');
+  for (const file of MIGRATION_SOURCES) hash.update(readFileSync(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
+const pascal = (s: string) => s[0].toUpperCase() + s.slice(1);
+
+/**
+ * The services' own database users, and the one-off that creates them and the schema.
+ *
+ * Each service (lib/contracts/database-roles.ts) gets a user with only the privileges its SQL needs
+ * (SERVICE_PRIVILEGES in workload/src/migrations.ts, held by a NOLOGIN `<user>_privileges` role), and a
+ * Secrets Manager secret of its own (generated password, the secrets key, rotated every
+ * `database.secretRotationDays`):
+ * - without RDS Proxy the tasks read their secret when they open a connection, and it rotates with the
+ *   alternating-users strategy: each rotation changes the password of the user the secret does not name
+ *   (`<user>` or `<user>_clone`, which the first rotation creates as a member of `<user>`, with the master
+ *   secret) and then names it, so the credentials a task holds stay valid through the rotation
+ *   (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html#rotating-secrets-two-users);
+ * - with RDS Proxy the proxy reads the secrets and the tasks sign IAM tokens for `<user>`, which the proxy
+ *   matches to the secret of that user name. Alternating users would rename the secret's user to
+ *   `<user>_clone` and the tasks' tokens would match no secret (aws/aws-cdk#25568,
+ *   aws-samples/aws-secrets-manager-rotation-lambdas#108), so there the rotation is single-user: the user
+ *   changes its own password, and only the proxy's new database connections may meet the moment between
+ *   the two changes (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html#rotating-secrets-one-user-one-password).
+ * Both are the Secrets Manager rotation applications the master secret's rotation uses (SecretRotation,
+ * what `addRotationSingleUser` / `addRotationMultiUser` create), in the same subnets and security group.
+ *
+ * The migrations run as a CloudFormation custom resource (Custom::DatabaseMigrations, lambda/db-migrate),
+ * not in the service tasks: with the master secret, against the cluster endpoint, on every deploy that
+ * changes them (`Hash`), and in the Data stack, which deploys before Compute, so the schema a release
+ * needs exists before its tasks start (expand, then contract in a later release). Then it creates or
+ * updates the roles and grants. A one-off ECS task would need an image and a cluster from the Compute stack,
+ * which comes after. The users' rotation waits for it: the first rotation logs in as the user.
+ */
+export class DatabaseRoles extends Construct {
+  readonly users: { readonly [S in DatabaseService]: DatabaseUser };
+  readonly migrations: CustomResource;
+  readonly handler: NodejsFunction;
+  readonly securityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: DatabaseRolesProps) {
+    super(scope, id);
+    const { cluster, vpc } = props;
+    const vpcSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    const users = {} as { [S in DatabaseService]: DatabaseUser };
+    for (const service of DATABASE_SERVICES) {
+      const username = DATABASE_USERS[service];
+      const generated = new rds.DatabaseSecret(this, `${pascal(service)}Secret`, {
+        username,
+        dbname: props.databaseName,
+        encryptionKey: props.secretsKey,
+        // `masterarn` in the secret: the alternating-users rotation clones the user with the master secret.
+        ...(!props.proxy && { masterSecret: props.masterSecret }),
+      });
+      generated.applyRemovalPolicy(removalPolicyFor(props.removalPolicy, { deleteOnCreateRollback: true }));
+      // host, port, engine and the cluster's id, which the rotation function reads.
+      const secret = generated.attach(cluster);
+      new secretsmanager.SecretRotation(this, `${pascal(service)}Rotation`, {
+        application: props.proxy
+          ? secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER
+          : secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_MULTI_USER,
+        secret,
+        ...(!props.proxy && { masterSecret: props.masterSecret }),
+        target: cluster,
+        vpc,
+        vpcSubnets,
+        securityGroup: props.rotationSecurityGroup,
+        automaticallyAfter: Duration.days(props.rotationDays),
+      });
+      users[service] = { username, secret };
+    }
+    this.users = users;
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc,
+      description: 'Database migrations: HTTPS to Secrets Manager and Lambda, PostgreSQL to the cluster',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager and Lambda APIs (through NAT)');
+    closeDefaultEgress(this.securityGroup);
+    cluster.connections.allowDefaultPortFrom(this.securityGroup, 'Database migrations to Aurora');
+
+    const logs = encryptedLogGroup(this, 'Logs', {
+      encryptionKey: props.encryptionKey,
+      retentionDays: props.logRetentionDays,
+      retentionKey: props.logRetentionKey,
+      removalPolicy: props.removalPolicy,
+      deleteOnCreateRollback: true,
+    });
+    const secretArns = [props.masterSecret.secretArn, ...DATABASE_SERVICES.map((s) => users[s].secret.secretArn)];
+    const handlerRole = vpcFunctionRole(this, 'HandlerRole', logs, [
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }),
+      decryptSecretsStatement(props.secretsKey, secretArns),
+    ]);
+    this.handler = new NodejsFunction(this, 'Handler', {
+      entry: join(__dirname, '..', '..', 'lambda', 'db-migrate', 'index.ts'),
+      handler: 'onEvent',
+      description: 'Applies the schema migrations and the services\' database roles and grants, as the master user',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.minutes(14),
+      role: handlerRole,
+      vpc,
+      vpcSubnets,
+      securityGroups: [this.securityGroup],
+      logGroup: logs,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        // Aurora's certificate chains to an RDS CA: Lambda's Node.js runtimes ship the Amazon CA certificates
+        // (RDS included) in this file and load them only when asked to
+        // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html).
+        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        forceDockerBundling: false,
+        // The runtime's AWS SDK v3 (GetSecretValue); pg's optional native binding is never loaded.
+        externalModules: ['@aws-sdk/*', 'pg-native'],
+      },
+    });
+    const frameworkRole = vpcFunctionRole(this, 'FrameworkRole', logs);
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.handler,
+      vpc,
+      vpcSubnets,
+      securityGroups: [this.securityGroup],
+      logGroup: logs,
+      frameworkOnEventRole: frameworkRole,
+    });
+    Validations.of(frameworkRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.handler.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: 'The CDK Provider framework grants lambda:InvokeFunction on the function and on `<arn>:*` (versions, aliases); it only invokes the unqualified function, and it has no versions.',
+    });
+
+    this.migrations = new CustomResource(this, 'Migrations', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::DatabaseMigrations',
+      properties: {
+        MasterSecretArn: props.masterSecret.secretArn,
+        Host: cluster.clusterEndpoint.hostname,
+        Port: String(props.port),
+        Database: props.databaseName,
+        Users: Object.fromEntries(DATABASE_SERVICES.map((s) => [s, { Name: users[s].username, SecretArn: users[s].secret.secretArn }])),
+        Hash: migrationsHash(),
+      },
+      // Delete does nothing: the schema and the users stay with the data.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // The writer must be up to connect to; the cluster's Ref alone does not wait for its instances.
+    this.migrations.node.addDependency(...cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance));
+    // The first rotation logs in as the user (or clones it): it runs once the user exists.
+    for (const service of DATABASE_SERVICES) {
+      for (const schedule of (users[service].secret as Construct).node.findAll().filter((c) => c instanceof secretsmanager.CfnRotationSchedule)) {
+        schedule.node.addDependency(this.migrations);
+      }
+    }
+  }
+}
