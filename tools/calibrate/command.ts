@@ -1,42 +1,16 @@
 import * as fs from 'fs';
 import type { BlueprintConfig } from '../../lib/config/schema';
 import { runResultFileSchema, type RunResultFile } from '../../lib/contracts/loadtest';
-import { parseFlags, runCli } from '../common/args';
+import { parseFlags } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
 import { cannotRunExit, errorMessage, EXIT, UsageError } from '../common/errors';
+import { FLAGS, type CliDeps } from './cli';
 import { fmt } from '../kpi-report/evaluate';
 import { derive } from './derive';
 import { readKpiReport, serverView, type ServerView } from './kpi-report-file';
 import { runCapacity, type RunCapacity } from './judge';
 import { renderJson, renderText, type Calibration } from './render';
 
-export const USAGE = `Usage: npm run calibrate -- --result <loadtest-results/<run>.json> --tasks <N> [options]
-
-Measures the API's capacity per task at the SLA from a load-test run, and prints the configuration it
-implies (api.capacityPerTaskRps, the request-count target, the maxTasks the environment's load-test peak
-needs) as a cdk.json snippet for environments.<env>.
-
-  --result <file>    the run's result file, written by npm run loadtest (required)
-  --tasks <N>        API tasks that served the run (one for npm run workload:dev); required unless
-                     --report shows a steady task count. Pin api.minTasks = api.maxTasks while calibrating
-  --report <file>    report.json of npm run kpi-report for the run: the API CPU at which the SLA held, and
-                     the running tasks
-  --env <name>       environment in cdk.json whose SLAs judge the run and whose config the snippet is for
-                     (default: the environment the run was a test of)
-  --config <file>    cdk.json to read (default: the project's cdk.json)
-  --json             print the calibration as JSON instead of the table and snippet
-
-Capacity at the SLA: the highest achieved rate of the run's windows (a stress run's steps, else the whole
-run) before the first window that broke an SLA (latency p50/p90/p99, error rate, achieved share of the
-requested rate), divided by the tasks. A run that never broke the SLA gives a lower bound.
-
-Exit status: 0 a capacity (or a lower bound of it) was measured; 1 the run gives no capacity (the SLA broke
-in its first window); 2 no answer (bad arguments, an unreadable or invalid file, bad configuration).`;
-
-export interface CliDeps {
-  readonly stdout?: (s: string) => void;
-  readonly stderr?: (s: string) => void;
-}
 
 interface Args {
   readonly result: string;
@@ -47,24 +21,15 @@ interface Args {
   readonly json: boolean;
 }
 
-function parse(argv: readonly string[]): Args | 'help' {
-  const v = parseFlags(argv, {
-    result: { type: 'string' },
-    tasks: { type: 'string' },
-    report: { type: 'string' },
-    env: { type: 'string' },
-    config: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  });
-  if (v.help) return 'help';
+function parse(argv: readonly string[]): Args {
+  const v = parseFlags(argv, FLAGS);
   if (!v.result) throw new UsageError('--result <file> is required: the result file of npm run loadtest (loadtest-results/<run>.json).', true);
   let tasks: number | undefined;
   if (v.tasks !== undefined) {
     tasks = Number(v.tasks);
     if (!Number.isInteger(tasks) || tasks < 1) throw new UsageError(`--tasks = "${v.tasks}": must be a whole number ≥ 1 (the API tasks that served the run).`, true);
   }
-  return { result: v.result, tasks, report: v.report, env: v.env, config: v.config, json: v.json };
+  return { result: v.result, tasks, report: v.report, env: v.env, config: v.config, json: v.json === true };
 }
 
 /** The load-test CLI's result file, through the contract's schema. */
@@ -164,22 +129,16 @@ function kpiReportCommand(envName: string, result: RunResultFile, run: RunCapaci
   return `npm run kpi-report -- --env ${envName} --since ${step.startedAt} --until ${end}`;
 }
 
-/** `npm run calibrate`; returns the exit code. */
+/** `npm run calibrate` once its flags are known (./cli.ts answers --help and unknown flags first); the exit code. */
 export function main(argv: readonly string[], deps: CliDeps = {}): number {
   const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   try {
     const args = parse(argv);
-    if (args === 'help') {
-      out(`${USAGE}\n`);
-      return EXIT.ok;
-    }
     const c = calibrate(args);
     out(args.json ? renderJson(c) : renderText(c));
     return c.exitCode;
   } catch (e) {
-    return cannotRunExit('calibrate', USAGE, e, err, (x) => `no answer: ${errorMessage(x)}`);
+    return cannotRunExit('calibrate', e, err, (x) => `no answer: ${errorMessage(x)}`);
   }
 }
-
-if (require.main === module) runCli(main);

@@ -1,6 +1,6 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { STACK_OUTPUT_PARTS, STACK_OUTPUTS, stackId, type StackOutput } from '../../lib/contracts/stacks';
-import { UsageError } from './errors';
+import { credentialsProblem, UsageError } from './errors';
 
 /**
  * One output of a deployed stack of `envName` (DescribeStacks): the stack that holds it comes from the
@@ -21,6 +21,8 @@ export async function readStackOutput(client: CloudFormationClient, envName: str
     if (err.name === 'ValidationError') {
       throw new UsageError(`stack ${stackName} not found (${err.message}). Fix: deploy the ${part} stack of this environment, or pass ${orPass}.`);
     }
+    const credentials = credentialsProblem(err);
+    if (credentials) throw new UsageError(`cannot read stack ${stackName}: ${credentials} Or pass ${orPass}.`);
     throw new UsageError(`cannot describe stack ${stackName}: ${err.name}: ${err.message}. Fix: check AWS credentials and region, or pass ${orPass}.`);
   }
   const value = outputs.find((o) => o.OutputKey === key)?.OutputValue;

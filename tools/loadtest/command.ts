@@ -2,15 +2,17 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { BlueprintConfig } from '../../lib/config/schema';
-import { LOAD_PROFILES, PROFILE_NAME, type LoadResult, type Phase, type RequestSpec, type RunResultFile } from '../../lib/contracts/loadtest';
-import { STACK_OUTPUTS, type StackOutput } from '../../lib/contracts/stacks';
+import { PROFILE_NAME, type LoadResult, type Phase, type RequestSpec, type RunResultFile } from '../../lib/contracts/loadtest';
+import type { StackOutput } from '../../lib/contracts/stacks';
 import { runLoad, type IntervalSnapshot } from '../../lib/load-engine/engine';
 import { percentileOf } from '../../lib/load-engine/histogram';
 import { cloudWatchPublisher, type MetricsPublisher } from '../../lib/load-engine/publish';
 import { ArrivalSchedule } from '../../lib/load-engine/schedule';
-import { parseFlags, positiveNumber } from '../common/args';
+import { didYouMean, parseFlags, positiveNumber } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
-import { errorMessage, EXIT, usageErrorText, UsageError } from '../common/errors';
+import { credentialsProblem, errorMessage, EXIT, usageErrorText, UsageError } from '../common/errors';
+import { Progress, progressMode, type ProgressMode } from '../common/progress';
+import { ALIASES, FLAGS, STOP_FLAGS } from './cli';
 import { redactor, resolveMixHeaders } from './headers';
 import { overridePhases, PlanError, type LoadPlan, type Slice } from './plan';
 import { configHash, generatorVersion, gitState } from './provenance';
@@ -26,42 +28,6 @@ import { endpointLines, errorRatePercent, humanSummary, summaryLine } from './su
 export const EXIT_STOPPED = { SIGINT: 130, SIGTERM: 143, stop: EXIT.finding } as const;
 type Signal = 'SIGINT' | 'SIGTERM';
 
-const USAGE = `usage: npm run loadtest -- --env <env> (--profile <name> | --rate N --duration S) [--target URL] [options]
-       npm run loadtest -- stop --env <env> --run <id>
-
-  --env ENV          environment in cdk.json (its loadTest and sla settings)
-  --profile NAME     a key of loadTest.profiles (every environment has ${LOAD_PROFILES.join(', ')}; more by name)
-  --target URL       base URL of the API under test (http:// or https://); required with --local,
-                     else output ${STACK_OUTPUTS.apiUrl} of ScalingBlueprint-<Env>-Compute
-  --local            run the engine in this process instead of the load-generator Lambda
-  --rate N           one constant phase of N req/s instead of the profile's phases (with --duration;
-                     --profile is then optional and only names the run)
-  --duration S       ... lasting S seconds
-  --run ID           CloudWatch RunId dimension and result file name (default: <env>-<profile|rate>-<UTC time>);
-                     --run-id is the same flag
-  --publish          with --local: publish the client metrics to CloudWatch (also when AWS_ENDPOINT_URL is set)
-  --function NAME    load-generator function (default: output ${STACK_OUTPUTS.loadGeneratorFunctionName} of ScalingBlueprint-<Env>-LoadTest)
-  --stop-parameter NAME
-                     the load generator's stop flag (default: output ${STACK_OUTPUTS.loadGeneratorStopParameterName} of the LoadTest stack)
-  --out DIR          where the result JSON goes (default: loadtest-results)
-
-stop: asks the Lambda workers of run <id> to stop (they poll every loadTest.stopPollSeconds); the CLI
-that runs it then prints its partial summary and writes its result file (state "aborted").
-
-Header values in loadTest.mix may read environment variables, "\${env:NAME}": resolved when the run starts,
-never printed or written.
-
-Ctrl-C (SIGINT) or SIGTERM stops a run: no new requests (in Lambda mode the workers are told to stop), the
-requests in flight finish or time out, then the partial summary is printed and the result file written
-with "state": "aborted". A second Ctrl-C exits at once without a result.
-
-The last line on stdout is: achieved_rps=... requested_rps=... p50_ms=... p90_ms=... p99_ms=... max_ms=...
-sent=... errors=... timeouts=... dropped=... 2xx=... 3xx=... 4xx=... 5xx=... (stress adds breaking_rps=...;
-a stopped run adds state=aborted).
-Exit code 0 when the run completed, whatever the SLA says (npm run kpi-report judges it); 1 when it failed,
-or was stopped by "npm run loadtest -- stop"; 2 when it cannot run (bad usage or configuration, a stack or
-output missing, an environment variable a header needs unset); 130 after Ctrl-C (SIGINT) and 143 after
-SIGTERM, with the partial result written.`;
 
 /** Where the CLI listens for SIGINT and SIGTERM (the process; tests pass an emitter). */
 export interface SignalSource {
@@ -102,6 +68,10 @@ interface Args {
   readonly functionName?: string;
   readonly stopParameter?: string;
   readonly out: string;
+  readonly json: boolean;
+  readonly progress: ProgressMode;
+  /** @default - the project's cdk.json */
+  readonly config?: string;
 }
 
 const RUN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -110,23 +80,8 @@ function checkRunId(runId: string | undefined, flag: string): void {
   if (runId !== undefined && !RUN_ID.test(runId)) throw new UsageError(`${flag} = "${runId}": use 1-128 letters, digits, "_", ".", ":" or "-"`, true);
 }
 
-function parse(argv: string[]): Args | 'help' {
-  const values = parseFlags(argv, {
-    env: { type: 'string' },
-    profile: { type: 'string' },
-    target: { type: 'string' },
-    local: { type: 'boolean', default: false },
-    rate: { type: 'string' },
-    duration: { type: 'string' },
-    run: { type: 'string' },
-    'run-id': { type: 'string' },
-    publish: { type: 'boolean', default: false },
-    function: { type: 'string' },
-    'stop-parameter': { type: 'string' },
-    out: { type: 'string', default: 'loadtest-results' },
-    help: { type: 'boolean', short: 'h', default: false },
-  });
-  if (values.help) return 'help';
+function parse(argv: readonly string[]): Args {
+  const values = parseFlags(argv, FLAGS, ALIASES);
   if (!values.env) throw new UsageError('--env is required (an environment of cdk.json, e.g. --env dev)', true);
   const rate = positiveNumber('--rate', values.rate);
   const duration = positiveNumber('--duration', values.duration);
@@ -134,21 +89,23 @@ function parse(argv: string[]): Args | 'help' {
   if (values.profile !== undefined && !PROFILE_NAME.test(values.profile)) throw new UsageError(`--profile = "${values.profile}": a profile name is 1-64 letters, digits, "_" or "-"`, true);
   if (!values.target && values.local) throw new UsageError('--target URL is required with --local: the base URL of the API under test (e.g. http://127.0.0.1:3000)', true);
   if (values.target) checkTarget(values.target, true);
-  if (values.run !== undefined && values['run-id'] !== undefined && values.run !== values['run-id']) throw new UsageError('--run and --run-id are the same flag: give one', true);
-  const runId = values.run ?? values['run-id'];
-  checkRunId(runId, values.run !== undefined ? '--run' : '--run-id');
+  const runId = values.run;
+  checkRunId(runId, '--run');
   return {
     envName: values.env,
     profile: values.profile,
     target: values.target,
-    local: values.local,
+    local: values.local === true,
     rate,
     duration,
     runId,
-    publish: values.publish,
+    publish: values.publish === true,
     functionName: values.function,
     stopParameter: values['stop-parameter'],
-    out: values.out,
+    out: values.out ?? 'loadtest-results',
+    json: values.json === true,
+    progress: progressMode(values.progress),
+    config: values.config,
   };
 }
 
@@ -164,7 +121,7 @@ function checkTarget(value: string, showUsage = false): void {
 }
 
 /** `npm run loadtest`; returns the exit code. */
-export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
+export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
   const rawOut = deps.stdout ?? ((s: string) => void process.stdout.write(s));
   const rawErr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   // Every line goes through the redactor once the secrets are known (resolveMixHeaders).
@@ -175,21 +132,22 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   try {
     if (argv[0] === 'stop') return await stopCommand(argv.slice(1), deps, out, err);
     const args = parse(argv);
-    if (args === 'help') {
-      out(`${USAGE}\n`);
-      return EXIT.ok;
-    }
-    const config = loadEnvironmentConfig(args.envName, deps.cdkJsonPath);
+    const config = loadEnvironmentConfig(args.envName, args.config ?? deps.cdkJsonPath);
     const { mix, secrets } = resolveMixHeaders(config.loadTest.mix, env);
     redact = redactor(secrets);
     return await run(args, config, mix, redact, deps, out, err, env);
   } catch (e) {
     if (e instanceof UsageError) {
-      err(usageErrorText('loadtest', e, USAGE));
+      err(usageErrorText('loadtest', e));
       return EXIT.cannotRun;
     }
     if (e instanceof PlanError) {
       err(`loadtest: ${e.message}\n`);
+      return EXIT.cannotRun;
+    }
+    const credentials = credentialsProblem(e);
+    if (credentials) {
+      err(`loadtest: ${credentials}\n`);
       return EXIT.cannotRun;
     }
     err(`loadtest: the run failed: ${errorMessage(e)}\n`);
@@ -198,23 +156,13 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
 }
 
 /** `npm run loadtest -- stop --env <env> --run <id>`: puts the run on the stack's stop board. */
-async function stopCommand(argv: string[], deps: CliDeps, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const values = parseFlags(argv, {
-    env: { type: 'string' },
-    run: { type: 'string' },
-    'run-id': { type: 'string' },
-    'stop-parameter': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  });
-  if (values.help) {
-    out(`${USAGE}\n`);
-    return EXIT.ok;
-  }
+async function stopCommand(argv: readonly string[], deps: CliDeps, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const values = parseFlags(argv, STOP_FLAGS);
   if (!values.env) throw new UsageError('stop: --env is required (the environment whose LoadTest stack runs the test)', true);
-  const runId = values.run ?? values['run-id'];
+  const runId = values.run;
   if (!runId) throw new UsageError('stop: --run ID is required (the run id the running loadtest printed: "loadtest <id>: ...")', true);
   checkRunId(runId, '--run');
-  const config = loadEnvironmentConfig(values.env, deps.cdkJsonPath);
+  const config = loadEnvironmentConfig(values.env, values.config ?? deps.cdkJsonPath);
   const parameterName = values['stop-parameter'] ?? (await fromStack(values.env, config, 'loadGeneratorStopParameterName', '--stop-parameter NAME'));
   const stop = (deps.stopper ?? ssmStopper)(parameterName, config);
   await stop(runId);
@@ -274,7 +222,8 @@ async function run(
   const lt = config.loadTest;
   const profile = args.profile === undefined ? undefined : lt.profiles[args.profile];
   if (args.profile !== undefined && !profile) {
-    throw new UsageError(`--profile = "${args.profile}": not in loadTest.profiles of ${args.envName} (${Object.keys(lt.profiles).join(', ')}). Fix: pick one, or add it to cdk.json.`, true);
+    const near = didYouMean(args.profile, Object.keys(lt.profiles));
+    throw new UsageError(`--profile = "${args.profile}": not in loadTest.profiles of ${args.envName} (${Object.keys(lt.profiles).join(', ')}). Fix: ${near ? `did you mean --profile ${near}? Or p` : 'p'}ick one, or add it to cdk.json.`);
   }
   const phases = overridePhases(profile?.phases ?? [], { rate: args.rate, durationSeconds: args.duration });
   const overridden = args.rate !== undefined;
@@ -291,10 +240,13 @@ async function run(
       `  ${mode}, target ${target}, ${phases.length} phase(s), ${schedule.durationSeconds} s, ${schedule.totalArrivals} arrivals\n`,
   );
 
+  // The status line: in place on a terminal, none in a log unless --progress plain (tools/common/progress.ts).
+  const status = new Progress({ write: err, isTTY: deps.stderr ? false : process.stderr.isTTY }, args.progress);
   const started = Date.now();
   const elapsed = () => `${Math.round((Date.now() - started) / 1000)}`.padStart(5);
   let outcome: ProfileOutcome;
   const warnings: string[] = [];
+  let publishFailed: string | undefined;
   let inFlight = 0;
   const interrupts = new Interrupts(deps.signals ?? process, err, deps.exit ?? ((code) => process.exit(code)), () =>
     args.local
@@ -318,26 +270,29 @@ async function run(
         // The last snapshot of a run covers the few ms after the last full interval: published, not shown.
         if (seconds < 0.5) return;
         const failures = s.status['5xx'] + s.errors + s.timeouts;
-        err(
+        status.update(
           `[${elapsed()} s] target ${s.targetRps.toFixed(1)} req/s  achieved ${(s.sent / seconds).toFixed(1)} req/s  ` +
-            `p99 ${percentileOf(s.latency, 99).toFixed(2)} ms  errors ${failures}${s.dropped > 0 ? `  dropped ${s.dropped}` : ''}  in-flight ${s.inFlight}\n`,
+            `p99 ${percentileOf(s.latency, 99).toFixed(2)} ms  errors ${failures}${s.dropped > 0 ? `  dropped ${s.dropped}` : ''}  in-flight ${s.inFlight}`,
         );
       };
       outcome = await runProfile(phases, stopWhenSlaBreaks, config.sla, (p) =>
         runLoad({ target, phases: p, mix, maxConcurrency: lt.maxConcurrencyPerWorker, timeoutMs: lt.requestTimeoutMs, onInterval: progress, signal }),
-      stopWhenSlaBreaks ? (i, r, breach) => err(phaseLine(i, phases, r, breach)) : undefined, signal);
+      stopWhenSlaBreaks ? (i, r, breach) => status.log(phaseLine(i, phases, r, breach)) : undefined, signal);
+      status.clear();
       if (publisher) {
         try {
           await publisher.flush();
           err(`published client metrics to CloudWatch (${env.AWS_ENDPOINT_URL ?? `region ${env.AWS_REGION ?? config.region}`}), RunId=${runId}\n`);
         } catch (e) {
-          warnings.push(errorMessage(e));
+          // The run is done and its result written below, but kpi-report will find no client metrics of it.
+          publishFailed = `the client metrics were not published to CloudWatch: ${credentialsProblem(e) ?? errorMessage(e)}`;
+          warnings.push(publishFailed);
         }
       }
     } else {
       const fn = functionName!;
       const invoke = deps.invoker ? deps.invoker(fn, config) : await lambdaInvokerFor(fn, config);
-      const progress = new RemoteProgress(fn, err, elapsed);
+      const progress = new RemoteProgress(fn, status, elapsed);
       // The first signal puts the run on the stop board: the workers of the running slice stop within a poll.
       signal.addEventListener('abort', () => {
         void (async () => {
@@ -362,9 +317,10 @@ async function run(
             onPlan: (plan) => progress.plan(plan),
             onSlice: (slice, plan, r) => progress.sliceDone(slice, plan, r),
           }),
-        stopWhenSlaBreaks ? (i, r, breach) => err(phaseLine(i, phases, r, breach)) : undefined, signal);
+        stopWhenSlaBreaks ? (i, r, breach) => status.log(phaseLine(i, phases, r, breach)) : undefined, signal);
       } finally {
         progress.stop();
+        status.clear();
       }
     }
   } finally {
@@ -401,6 +357,12 @@ async function run(
   // Through the redactor as well: nothing in a result comes from a header, and this keeps it so.
   fs.writeFileSync(file, redact(`${JSON.stringify(report, null, 2)}\n`));
 
+  const code = stoppedBy ? EXIT_STOPPED[stoppedBy] : publishFailed ? EXIT.finding : EXIT.ok;
+  if (publishFailed) err(`loadtest: ${publishFailed}. The result is in ${file}; exit ${EXIT.finding}. Fix: AWS credentials and region for CloudWatch, then run again (or leave out --publish).\n`);
+  if (args.json) {
+    out(`${JSON.stringify({ ...report, resultFile: file }, null, 2)}\n`);
+    return code;
+  }
   const extra: Record<string, string | number> = outcome.breakingRps !== undefined ? { breaking_rps: outcome.breakingRps ?? 'none' } : {};
   if (stoppedBy) extra.state = 'aborted';
   if (stoppedBy) {
@@ -413,7 +375,7 @@ async function run(
   }
   out(`result          ${file}\n`);
   out(`${summaryLine(result, extra)}\n`);
-  return stoppedBy ? EXIT_STOPPED[stoppedBy] : EXIT.ok;
+  return code;
 }
 
 /** Lambda workers report only when their slice ends; meanwhile a line a second shows where the schedule is. */
@@ -421,19 +383,20 @@ class RemoteProgress {
   private ticker: NodeJS.Timeout | undefined;
   private current: { plan: LoadPlan; slice: number; startedAt: number } | undefined;
 
-  constructor(private readonly functionName: string, private readonly err: (s: string) => void, private readonly elapsed: () => string) {}
+  constructor(private readonly functionName: string, private readonly status: Progress, private readonly elapsed: () => string) {}
 
   plan(plan: LoadPlan): void {
-    this.err(`  ${this.functionName}: ${plan.workers} worker(s) × ${plan.slices.length} slice(s), peak ${plan.peakRps} req/s\n`);
+    this.status.log(`  ${this.functionName}: ${plan.workers} worker(s) × ${plan.slices.length} slice(s), peak ${plan.peakRps} req/s`);
     this.current = { plan, slice: 0, startedAt: Date.now() };
-    if (!this.ticker) {
+    // Nothing to show between slices when the status line is off (a log): the slice lines say enough.
+    if (!this.ticker && this.status.mode !== 'none') {
       this.ticker = setInterval(() => this.tick(), 1000);
       this.ticker.unref();
     }
   }
 
   sliceDone(slice: Slice, plan: LoadPlan, r: LoadResult): void {
-    this.err(`[${this.elapsed()} s] slice ${slice.index + 1}/${plan.slices.length} done: ${summaryLine(r)}\n`);
+    this.status.log(`[${this.elapsed()} s] slice ${slice.index + 1}/${plan.slices.length} done: ${summaryLine(r)}`);
     if (this.current) this.current = { plan, slice: slice.index + 1, startedAt: Date.now() };
   }
 
@@ -447,7 +410,7 @@ class RemoteProgress {
     if (!c || !s) return;
     const t = Math.min((Date.now() - c.startedAt) / 1000, s.durationSeconds);
     const rate = new ArrivalSchedule(s.phases).rateAt(t) * c.plan.workers;
-    this.err(`[${this.elapsed()} s] slice ${c.slice + 1}/${c.plan.slices.length}  target ${rate.toFixed(1)} req/s  (achieved, p99 and errors when the slice returns)\n`);
+    this.status.update(`[${this.elapsed()} s] slice ${c.slice + 1}/${c.plan.slices.length}  target ${rate.toFixed(1)} req/s  (achieved, p99 and errors when the slice returns)`);
   }
 }
 
@@ -467,16 +430,4 @@ async function lambdaInvokerFor(functionName: string, config: BlueprintConfig): 
   // Loaded only here: a --local run needs no Lambda client.
   const { lambdaInvoker } = await import('./lambda-invoker');
   return lambdaInvoker(functionName, { region: config.region, maxWorkers: config.loadTest.maxWorkers });
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      process.stderr.write(`loadtest: ${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exitCode = EXIT.finding;
-    },
-  );
 }

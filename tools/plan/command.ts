@@ -1,12 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { BlueprintConfig } from '../../lib/config/schema';
-import { LOAD_PROFILES, type Phase, type RunResultFile } from '../../lib/contracts/loadtest';
-import { readResultFile } from '../calibrate/cli';
+import type { Phase, RunResultFile } from '../../lib/contracts/loadtest';
+import { readResultFile } from '../calibrate/command';
 import { readKpiReport } from '../calibrate/kpi-report-file';
-import { parseFlags, positiveNumber, runCli } from '../common/args';
+import { didYouMean, parseFlags, positiveNumber } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
-import { cannotRunExit, errorMessage, EXIT, UsageError } from '../common/errors';
+import { cannotRunExit, errorMessage, UsageError } from '../common/errors';
 import { fmt } from '../kpi-report/evaluate';
 import { compareWithRun, phasesOfRun } from './actual';
 import { renderPlanSvg } from './chart';
@@ -14,41 +14,8 @@ import { compareSizes, type CompareReport } from './compare';
 import { monthlyCost } from './cost';
 import { buildReport, renderJson, renderText, type PlanReport } from './report';
 import { ModelError, simulate } from './simulate';
+import { FLAGS, type CliDeps } from './cli';
 
-export const USAGE = `Usage: npm run plan -- --env <env> [--profile <name> | --rate <N> --duration <S>] [options]
-
-Predicts, from the configuration alone, what an environment does under a load profile: the API, the worker,
-the readers and the database connections, tick by tick through the scaling policies the blueprint deploys
-(target tracking as Application Auto Scaling runs it, cooldowns, scheduled ranges, min/max, task start and
-health checks, the worker's scale from zero, reader autoscaling); the predicted latency and queue age
-against the SLA; the monthly cost.
-
-  --env <name>               environment in cdk.json (required, or taken from --result)
-  --profile <name>           loadTest.profiles.<name>: ${LOAD_PROFILES.join(', ')} (default: load)
-  --rate <N> --duration <S>  a constant N req/s for S seconds instead of a profile
-  --tail <S>                 simulate S seconds more at the profile's last rate, to see scale-in (not judged)
-  --start <ISO time>         when the run starts, to apply api.scheduledScaling (default: none, the range
-                             is api.minTasks-api.maxTasks)
-  --reader-capacity-rps <N>  API req/s one reader carries at 100 % CPU: simulates reader CPU and autoscaling
-  --compare                  also print the Fargate task sizes and database shapes side by side at the peak
-  --result <file>            a load-test result (loadtest-results/<run>.json): plan vs actual for that run
-                             (its profile, unless --profile or --rate is given)
-  --report <file>            with --result: the run's KPI report.json, for the observed running tasks
-  --run <id>                 a deployed run: its running tasks, request rate and p99 from CloudWatch, next to
-                             the plan (uses loadtest-results/<id>.json as --result when it is there)
-  --sources <file>           with --run: KpiSources JSON instead of the Monitoring stack's output
-  --results <dir>            with --run: where the run's result file is (default loadtest-results)
-  --out <dir>                where plan.svg and plan.json go (default plan-reports/<env>-<profile>)
-  --config <file>            cdk.json to read (default: the project's cdk.json)
-  --json                     print the plan as JSON (tools/plan/report.ts planReportSchema)
-
-Exit status: 0 the SLA holds for the whole profile; 1 the SLA is predicted to break (the output names the
-tier and the configuration key that moves it); 2 no answer (bad arguments or configuration).`;
-
-export interface CliDeps {
-  readonly stdout?: (s: string) => void;
-  readonly stderr?: (s: string) => void;
-}
 
 interface Args {
   readonly env?: string;
@@ -66,29 +33,12 @@ interface Args {
   readonly json: boolean;
 }
 
-function parse(argv: readonly string[]): Args | 'help' {
-  const v = parseFlags(argv, {
-    env: { type: 'string' },
-    profile: { type: 'string' },
-    rate: { type: 'string' },
-    duration: { type: 'string' },
-    tail: { type: 'string' },
-    start: { type: 'string' },
-    'reader-capacity-rps': { type: 'string' },
-    compare: { type: 'boolean', default: false },
-    result: { type: 'string' },
-    report: { type: 'string' },
-    out: { type: 'string' },
-    config: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  });
-  if (v.help) return 'help';
+function parse(argv: readonly string[]): Args {
+  const v = parseFlags(argv, FLAGS);
   const rate = positiveNumber('--rate', v.rate);
   const duration = positiveNumber('--duration', v.duration);
   if ((rate === undefined) !== (duration === undefined)) throw new UsageError('--rate and --duration go together: give both (a constant rate replaces the profile), or neither.', true);
   if (rate !== undefined && v.profile) throw new UsageError('give --profile or --rate/--duration, not both.', true);
-  if (v.profile && !(LOAD_PROFILES as readonly string[]).includes(v.profile)) throw new UsageError(`--profile "${v.profile}": must be one of ${LOAD_PROFILES.join(', ')} (loadTest.profiles).`, true);
   if (v.report && !v.result) throw new UsageError('--report goes with --result: the KPI report of that run.', true);
   if (!v.env && !v.result) throw new UsageError('--env <name> is required (or --result, whose run names its environment).', true);
   let tail = 0;
@@ -103,7 +53,7 @@ function parse(argv: readonly string[]): Args | 'help' {
   }
   return {
     env: v.env, profile: v.profile, rate, duration, tail, start, readerCapacityRps: positiveNumber('--reader-capacity-rps', v['reader-capacity-rps']) ?? null,
-    compare: v.compare, result: v.result, report: v.report, out: v.out, config: v.config, json: v.json,
+    compare: v.compare === true, result: v.result, report: v.report, out: v.out, config: v.config, json: v.json === true,
   };
 }
 
@@ -127,6 +77,10 @@ function chooseProfile(args: Args, config: BlueprintConfig, result: RunResultFil
   }
   const name: string = args.profile ?? 'load';
   const p = profiles[name];
+  if (!p) {
+    const near = didYouMean(name, Object.keys(profiles));
+    throw new UsageError(`--profile = "${name}": not in loadTest.profiles of ${config.envName} (${Object.keys(profiles).join(', ')}). Fix: ${near ? `did you mean --profile ${near}? Or ` : ''}pick one, or add it to cdk.json.`);
+  }
   return { name, description: p.description, phases: p.phases.map((x) => ({ ...x })), stopWhenSlaBreaks: p.stopWhenSlaBreaks, note: null };
 }
 
@@ -219,18 +173,15 @@ export async function plan(args: Args): Promise<{ report: PlanReport; compareTex
   return { report: withChart, compareText: cmp?.available ? renderCompare(cmp.value as unknown as CompareReport) : null };
 }
 
-/** `npm run plan`; resolves to the exit code. */
+/** `npm run plan` once ./cli.ts has answered --help and unknown flags; resolves to the exit code. */
 export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
   const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   try {
     const { takeRunFlags, planVsRun } = await import('./observed');
-    const { argv: rest, run: runFlags } = takeRunFlags(argv);
+    // --run-id is --run's old spelling (FLAG_ALIASES); observed.ts takes the --run flags out by name.
+    const { argv: rest, run: runFlags } = takeRunFlags(argv.map((a) => a.replace(/^--run-id(?==|$)/, '--run')));
     const args = parse(rest);
-    if (args === 'help') {
-      out(`${USAGE}\n`);
-      return EXIT.ok;
-    }
     const { report, compareText } = await plan(args);
     // --run <id>: tools/plan/observed.ts reads the run from CloudWatch (its flags were taken out before parse).
     const vsRun = runFlags ? `\n${await planVsRun(report, runFlags, args.config)}\n` : '';
@@ -238,8 +189,6 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     else out(`${renderText(report)}${compareText ? `\n${compareText}\n` : ''}${vsRun}`);
     return report.exitCode;
   } catch (e) {
-    return cannotRunExit('plan', USAGE, e, err, (x) => `no answer: ${errorMessage(x)}`);
+    return cannotRunExit('plan', e, err, (x) => `no answer: ${errorMessage(x)}`);
   }
 }
-
-if (require.main === module) runCli(main);

@@ -69,11 +69,11 @@ describe('flags', () => {
     expect(parseFlags(['--env', 'dev', '--local'], options)).toEqual({ env: 'dev', local: true });
     const unknown = await usageError(() => parseFlags(['--nope'], options));
     expect(unknown.showUsage).toBe(true);
-    expect(usageErrorText('tool', unknown, 'USAGE')).toBe(`tool: ${unknown.message}\n\nUSAGE\n`);
-    expect((await usageError(() => parseFlags(['--env'], options))).message).toBe("Option '--env <value>' argument missing");
+    expect(usageErrorText('tool', unknown)).toBe(`tool: ${unknown.message}\n(npm run tool -- --help lists the flags)\n`);
+    expect((await usageError(() => parseFlags(['--env'], options))).message).toBe('--env needs a value.');
     expect(positiveNumber('--rate', undefined)).toBeUndefined();
     expect(positiveNumber('--rate', '2.5')).toBe(2.5);
     expect((await usageError(() => positiveNumber('--rate', '0'))).message).toBe('--rate = "0": must be a number > 0');
-    expect(usageErrorText('tool', new UsageError('no stack'), 'USAGE')).toBe('tool: no stack\n');
+    expect(usageErrorText('tool', new UsageError('no stack'))).toBe('tool: no stack\n');
   });
 });

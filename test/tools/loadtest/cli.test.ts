@@ -52,7 +52,7 @@ describe('npm run loadtest -- --local', () => {
   test('runs the engine against the target, publishes to CloudWatch, writes the result and ends with the summary line', async () => {
     const runId = uniqueId('cli');
     // WHEN (AWS_ENDPOINT_URL set: the client metrics go to moto for npm run kpi-report)
-    const r = await loadtest(['--env', 'dev', '--profile', 'load', '--local', '--target', server.url, '--rate', '200', '--duration', '1', '--run-id', runId, '--out', out], MOTO_ENV);
+    const r = await loadtest(['--env', 'dev', '--profile', 'load', '--local', '--target', server.url, '--rate', '200', '--duration', '1', '--run-id', runId, '--out', out, '--progress', 'plain'], MOTO_ENV);
     // THEN
     expect(r.stderr).not.toMatch(/^warning:|failed/m);
     expect(r.code).toBe(0);

@@ -80,7 +80,7 @@ describe('Ctrl-C during a local load test (a real process, a real SIGINT)', () =
   test('SIGINT mid-run: no new requests, the partial summary, a result file with state aborted, exit 130', async () => {
     // GIVEN a 60-s run at 40 req/s of the project's mix
     const runId = uniqueId('sigint');
-    const p = spawnLoadtest(['--env', 'dev', '--local', '--target', server.url, '--rate', '40', '--duration', '60', '--run', runId, '--out', out], {});
+    const p = spawnLoadtest(['--env', 'dev', '--local', '--target', server.url, '--rate', '40', '--duration', '60', '--run', runId, '--out', out, '--progress', 'plain'], {});
     // WHEN the first progress line is out, Ctrl-C
     await p.line(/^\[ +\d+ s\] target 40\.0 req\/s/m);
     p.child.kill('SIGINT');
@@ -117,7 +117,7 @@ describe('Ctrl-C during a local load test (a real process, a real SIGINT)', () =
     const target = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
     const runId = uniqueId('twice');
     try {
-      const p = spawnLoadtest(['--env', 'dev', '--local', '--target', target, '--rate', '20', '--duration', '60', '--run', runId, '--out', out], {});
+      const p = spawnLoadtest(['--env', 'dev', '--local', '--target', target, '--rate', '20', '--duration', '60', '--run', runId, '--out', out, '--progress', 'plain'], {});
       await p.line(/^\[ +\d+ s\] target 20\.0 req\/s/m);
       p.child.kill('SIGINT');
       await p.line(/SIGINT: stopping\. No new requests; waiting for the \d+ in flight/);

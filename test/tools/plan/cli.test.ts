@@ -63,12 +63,12 @@ describe('npm run plan: usage', () => {
 
   test.each([
     [['--env', 'prod', '--rate', '100'], '--rate and --duration go together'],
-    [['--env', 'prod', '--profile', 'burst'], '--profile "burst": must be one of load, stress, soak, spike (loadTest.profiles).'],
+    [['--env', 'prod', '--profile', 'burst'], '--profile = "burst": not in loadTest.profiles of prod (load, stress, soak, spike). Fix: pick one, or add it to cdk.json.'],
     [['--env', 'prod', '--profile', 'spike', '--rate', '10', '--duration', '60'], 'give --profile or --rate/--duration, not both.'],
     [['--profile', 'spike'], '--env <name> is required'],
     [['--env', 'prod', '--report', 'r.json'], '--report goes with --result'],
     [['--env', 'prod', '--start', 'monday'], '--start = "monday": must be an ISO time'],
-    [['--env', 'prod', '--bogus'], "Unknown option '--bogus'"],
+    [['--env', 'prod', '--bogus'], 'unknown flag --bogus'],
   ])('%j exits 2: %s', async (args, message) => {
     const r = await run([...args, '--out', out('usage')]);
     expect(r.code).toBe(2);
