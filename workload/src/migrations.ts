@@ -81,9 +81,11 @@ export async function migrate(pool: Pool): Promise<number[]> {
   try {
     // A session through RDS Proxy gets 5 s statement and 3 s lock timeouts from its initialization query
     // (PROXY_INIT_QUERY): waiting here for another run's lock may take longer. This connection is the
-    // migration's own, closed after it.
-    await client.query('SET statement_timeout = 0');
+    // migration's own, closed after it; its bounds are set here, for the session, and again in each migration.
+    // Another run's advisory lock is waited for without bound; the tables' locks only so long.
+    await client.query('SET statement_timeout = 0; SET lock_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`SET lock_timeout = ${MIGRATION_LOCK_TIMEOUT_MS}`);
     await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
     const done = new Set((await client.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
     const applied: number[] = [];
@@ -185,7 +187,7 @@ export async function applyDatabaseRoles(client: ClientBase, users: { readonly [
   const id = (name: string) => client.escapeIdentifier(name);
   const exists = async (name: string) => (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount! > 0;
   const applied: RolesApplied = { created: [], revokedRdsIam: [] };
-  await client.query('SET statement_timeout = 0');
+  await client.query('SET statement_timeout = 0; SET lock_timeout = 0');
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
   try {
     await client.query('BEGIN');
