@@ -1,14 +1,43 @@
 #!/usr/bin/env bash
 # Benchmark of the load generator (figures, no assertions): nginx serves a tiny response on 127.0.0.1,
 # one worker pinned to core 0; the generator runs pinned to core 1 (tools/loadtest/bench.ts, driving the
-# engine of lib/load-engine that the load-generator Lambda and `npm run loadtest -- --local` run):
-#   (a) the engine's open-model rate at 10k/20k/30k/40k req/s and its rate error per 100-ms window,
-#   (b) closed-loop maximum of the engine, autocannon and wrk with the same connections.
-# Usage: npm run bench:loadgen [-- --seconds 10 --rates 10000,20000,30000,40000 --connections 50]
-# Installs nginx and wrk from Debian's packages when missing (as root). Uses its own temporary nginx
-# prefix and config (the system's nginx config is never touched) and stops it on exit. About 2.5 minutes.
+# engine of lib/load-engine that the load-generator Lambda and `npm run loadtest -- --local` run).
+# The arguments are checked (--help answered) before anything is installed or started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/cli.sh
+source scripts/cli.sh
+
+if cli_wants_help "$@"; then
+  cat <<'EOF'
+Usage: npm run bench:loadgen [-- --seconds 10 --rates 10000,20000,30000,40000 --connections 50]
+
+Benchmarks the load generator on this machine: nginx serves a tiny response on 127.0.0.1 (one worker on
+core 0), the generator runs on core 1.
+  (a) the engine's open-model rate at each of --rates req/s and its rate error per 100-ms window,
+  (b) the closed-loop maximum of the engine, autocannon and wrk with --connections connections.
+Installs nginx and wrk from Debian's packages when missing (as root; otherwise says what to install). Uses
+its own temporary nginx prefix and config (the system's nginx config is never touched) and stops it on
+exit. About 2.5 minutes with the defaults.
+
+  --seconds N            length of each run (default 10)
+  --rates LIST           open-model rates in req/s, comma-separated (default 10000,20000,30000,40000)
+  --connections N        closed-loop connections (default 50)
+  --max-concurrency N    the engine's cap on requests in flight (default 1000)
+  -h, --help             this text
+
+Exit status: 0 measured; 1 the benchmark failed half-way; 2 bad arguments, or it cannot run here (nginx or
+wrk missing and not root, fewer than 2 cores, nginx does not start).
+EOF
+  exit 0
+fi
+for a in "$@"; do
+  case "$a" in --target|--target=*|--cpu|--cpu=*) cli_usage_error bench:loadgen "$a: set by this script (its own nginx on 127.0.0.1, the generator on core 1)." ;; esac
+done
+# Bad arguments fail here, in one line, before nginx is installed or started.
+TS_NODE_SWC=true node -r ts-node/register/transpile-only tools/loadtest/bench.ts --check-args "$@"
+
+cannot_run() { echo "bench:loadgen: $1" >&2; exit 2; }
 
 missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
@@ -22,12 +51,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     # Debian starts its own nginx on install: stop it (ours runs from its own prefix).
     service nginx stop >/dev/null 2>&1 || true
   else
-    echo "missing ${missing[*]}: install them (Debian: sudo apt-get install -y nginx wrk)" >&2
-    exit 1
+    cannot_run "missing ${missing[*]}. Fix: install them (Debian: sudo apt-get install -y ${missing[*]})"
   fi
 fi
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-[ "$(nproc)" -ge 2 ] || { echo "needs 2 cores (server on core 0, generator on core 1)" >&2; exit 1; }
+[ "$(nproc)" -ge 2 ] || cannot_run "needs 2 cores (server on core 0, generator on core 1); this machine has $(nproc)."
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=""
@@ -35,7 +63,7 @@ for _ in $(seq 1 50); do
   candidate=$((20000 + RANDOM % 40000))
   port_open "$candidate" || { port="$candidate"; break; }
 done
-[ -n "$port" ] || { echo "no free port found" >&2; exit 1; }
+[ -n "$port" ] || cannot_run "no free port found on 127.0.0.1 (tried 50)."
 
 dir="$(mktemp -d /tmp/bench-loadgen.XXXXXX)"
 chmod 755 "$dir"
@@ -71,7 +99,7 @@ http {
 EOF
 taskset -c 0 "$NGINX" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
 for _ in $(seq 1 50); do port_open "$port" && break; sleep 0.1; done
-port_open "$port" || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
+port_open "$port" || cannot_run "nginx did not start: $(cat "$dir/error.log")"
 
 TS_NODE_SWC=true timeout 170 taskset -c 1 node -r ts-node/register/transpile-only tools/loadtest/bench.ts \
   --target "http://127.0.0.1:$port" --cpu 1 "$@"

@@ -1,8 +1,12 @@
 import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as path from 'path';
-import { parseArgs } from 'util';
 import type { RequestSpec } from '../../lib/contracts/loadtest';
-import { runClosedLoop, runLoad, type IntervalSnapshot } from '../../lib/load-engine/engine';
+import type { IntervalSnapshot } from '../../lib/load-engine/engine';
+import { FLAG, parseFlags, positiveNumber } from '../common/args';
+import { EXIT, UsageError, usageErrorText } from '../common/errors';
+
+// Loaded after the arguments are checked (bench-loadgen.sh checks them before it starts nginx).
+const loadEngine = (): typeof import('../../lib/load-engine/engine') => require('../../lib/load-engine/engine');
 
 /**
  * `npm run bench:loadgen` (driven by scripts/bench-loadgen.sh, which starts nginx on core 0 and runs this on
@@ -13,22 +17,44 @@ import { runClosedLoop, runLoad, type IntervalSnapshot } from '../../lib/load-en
  *   (b) closed-loop maximum of the engine, autocannon and wrk with the same connections, and the ratios.
  * Traffic goes only to the --target given (127.0.0.1); every run is bounded by --seconds.
  */
-const { values } = parseArgs({
-  options: {
-    target: { type: 'string' },
-    rates: { type: 'string', default: '10000,20000,30000,40000' },
-    seconds: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '50' },
-    'max-concurrency': { type: 'string', default: '1000' },
-    cpu: { type: 'string', default: '1' },
-  },
-});
-const target = values.target ?? '';
-if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(target)) throw new Error(`--target must be http://127.0.0.1:PORT, got "${target}"`);
-const seconds = Number(values.seconds);
-const connections = Number(values.connections);
-const maxConcurrency = Number(values['max-concurrency']);
-const rates = values.rates!.split(',').map(Number);
+export const FLAGS = {
+  target: { type: 'string' },
+  rates: { type: 'string' },
+  seconds: { type: 'string' },
+  connections: { type: 'string' },
+  'max-concurrency': { type: 'string' },
+  cpu: { type: 'string' },
+  // scripts/bench-loadgen.sh checks the arguments with this before it installs or starts anything.
+  'check-args': { type: 'boolean' },
+  help: FLAG.help,
+} as const;
+
+function flags() {
+  const v = parseFlags(process.argv.slice(2), FLAGS);
+  const whole = (flag: string, value: string | undefined, fallback: number) => {
+    const n = positiveNumber(flag, value) ?? fallback;
+    if (!Number.isInteger(n)) throw new UsageError(`${flag} = "${value}": must be a whole number`, true);
+    return n;
+  };
+  const rates = (v.rates ?? '10000,20000,30000,40000').split(',').map((r) => whole('--rates', r, 0));
+  const checked = {
+    target: v.target ?? '', seconds: whole('--seconds', v.seconds, 10), connections: whole('--connections', v.connections, 50),
+    maxConcurrency: whole('--max-concurrency', v['max-concurrency'], 1000), cpu: v.cpu ?? '1', rates,
+  };
+  if (v['check-args']) process.exit(EXIT.ok);
+  // bench-loadgen.sh gives the target: the nginx it started.
+  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(checked.target)) throw new UsageError(`--target must be http://127.0.0.1:PORT, got "${checked.target}"`);
+  return checked;
+}
+
+let values: ReturnType<typeof flags>;
+try {
+  values = flags();
+} catch (e) {
+  process.stderr.write(e instanceof UsageError ? usageErrorText('bench:loadgen', e) : `bench:loadgen: ${String(e)}\n`);
+  process.exit(EXIT.cannotRun);
+}
+const { target, seconds, connections, maxConcurrency, rates } = values;
 const mix: RequestSpec[] = [{ name: 'root', method: 'GET', path: '/', weight: 1 }];
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -47,7 +73,7 @@ interface OpenRow {
 
 async function openModel(rate: number, durationSeconds: number): Promise<OpenRow> {
   const windows: IntervalSnapshot[] = [];
-  const r = await runLoad({
+  const r = await loadEngine().runLoad({
     target,
     phases: [{ durationSeconds, arrivalRate: rate }],
     mix,
@@ -81,7 +107,7 @@ async function openModel(rate: number, durationSeconds: number): Promise<OpenRow
 /** Runs a command pinned to the generator's core and returns its stdout. */
 function pinned(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', values.cpu!, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('taskset', ['-c', values.cpu, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -124,7 +150,7 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(`\n(b) closed loop, ${connections} connections\n| generator | req/s | ratio to autocannon | ratio to wrk |\n|---|---|---|---|\n`);
-  const engine = (await runClosedLoop({ target, mix, connections, durationSeconds: seconds, timeoutMs: 5000 })).achievedRps;
+  const engine = (await loadEngine().runClosedLoop({ target, mix, connections, durationSeconds: seconds, timeoutMs: 5000 })).achievedRps;
   const ac = await autocannonRps();
   const wrk = await wrkRps();
   for (const [name, rps] of [['engine (lib/load-engine)', engine], ['autocannon 9', ac], ['wrk 4 (C, 1 thread)', wrk]] as const) {
@@ -133,6 +159,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
+  // A bench that fails half-way has no figures: 1, as a finding; the stack says where.
+  process.stderr.write(`bench:loadgen: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(EXIT.finding);
 });
