@@ -1,5 +1,6 @@
 import { CACHE_KEY_PREFIX } from '../../lib/constructs/cache';
 import { CONTAINER_ENV_NAMES, containerEnvSchema, type ContainerEnvName } from '../../lib/contracts/container-env';
+import { DATABASE_USERS } from '../../lib/contracts/database-roles';
 import { configFor } from '../helpers/context';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 
@@ -100,12 +101,36 @@ describe.each(ENVIRONMENTS)('database credentials: read at connect time where ne
     .filter((o) => JSON.stringify(o.Value) === JSON.stringify(secretRef));
   const envOf = (def: (typeof definitions)[number]) => def.ContainerDefinitions[0].Environment as Array<{ Name: string; Value: unknown }>;
 
-  test('no container gets a secret resolved at task start, nor a password in its environment', () => {
+  /** Which service a task definition runs: its DB_USERNAME, one of the services' users. */
+  const serviceOf = (def: (typeof definitions)[number]) => {
+    const user = envOf(def).find((e) => e.Name === 'DB_USERNAME')!.Value;
+    return (Object.keys(DATABASE_USERS) as Array<keyof typeof DATABASE_USERS>).find((s) => DATABASE_USERS[s] === user)!;
+  };
+  /** The ARN of a service's user secret as the Compute stack sees it (an import of the Data stack's export). */
+  const userSecretImport = (service: keyof typeof DATABASE_USERS) => ({ 'Fn::GetStackOutput': expect.objectContaining({
+    StackName: stacks.data.stackName,
+    OutputName: expect.stringMatching(new RegExp(`DatabaseRoles${service[0].toUpperCase()}${service.slice(1)}SecretAttachment`)),
+  }) });
+
+  test('no container gets a secret resolved at task start, nor a password in its environment; each connects as its own service\'s user and does not migrate', () => {
     expect(definitions).toHaveLength(2);
+    expect(definitions.map(serviceOf).sort()).toEqual(['api', 'worker']);
     for (const def of definitions) {
       expect(def.ContainerDefinitions[0].Secrets).toBeUndefined();
       expect(envOf(def).map((e) => e.Name)).not.toContain('DB_PASSWORD');
-      expect(envOf(def)).toContainEqual({ Name: 'DB_USERNAME', Value: configFor(env).database.masterUsername });
+      expect(envOf(def)).toContainEqual({ Name: 'DB_MIGRATE_ON_START', Value: 'false' });
+    }
+  });
+
+  test('no task definition, task role or execution role references the master secret (nor the master user)', () => {
+    const master = JSON.stringify(secretRef);
+    const masterImport = secretExport && JSON.stringify(secretExport.Export.Name);
+    for (const def of definitions) {
+      const text = JSON.stringify([def, statementsOf(def.TaskRoleArn), statementsOf(def.ExecutionRoleArn)]);
+      expect(text).not.toContain(master);
+      expect(text).not.toMatch(/DatabaseMasterSecret/);
+      if (masterImport) expect(text).not.toContain(masterImport);
+      expect(envOf(def).find((e) => e.Name === 'DB_USERNAME')!.Value).not.toBe(configFor(env).database.masterUsername);
     }
   });
 
@@ -125,9 +150,9 @@ describe.each(ENVIRONMENTS)('database credentials: read at connect time where ne
       expect(all.filter((s) => readsSecrets(s) || decryptsViaSecretsManager(s))).toEqual([]);
     });
   } else {
-    test('password auth: each container names the master secret, and its task role may read exactly that one secret, decrypting only through Secrets Manager', () => {
-      const imported = { 'Fn::GetStackOutput': expect.objectContaining({ StackName: stacks.data.stackName, OutputName: expect.stringMatching(/DatabaseMasterSecretAttachment/) }) };
+    test('password auth: each container names its own user\'s secret, and its task role may read exactly that one secret, decrypting only through Secrets Manager', () => {
       for (const def of definitions) {
+        const imported = userSecretImport(serviceOf(def));
         expect(envOf(def)).toContainEqual({ Name: 'DB_IAM_AUTH', Value: 'false' });
         expect(envOf(def)).toContainEqual({ Name: 'DB_SECRET_ARN', Value: imported });
         const statements = statementsOf(def.TaskRoleArn);
@@ -152,7 +177,22 @@ describe.each(ENVIRONMENTS)('database credentials: read at connect time where ne
     });
   }
 
-  test('the Data stack exports the secret ARN whether or not the tasks import it: switching the proxy on removes no export in use', () => {
+  test('the Data stack exports the secret ARNs whether or not the tasks import them: switching the proxy on removes no export in use', () => {
     expect(secretExport).toBeDefined();
+    const outputs = JSON.stringify(data.toJSON().Outputs);
+    for (const user of Object.values(stacks.data.database.users)) expect(outputs).toContain(JSON.stringify(stacks.data.resolve(user.secret.secretArn)));
   });
+
+  if (iamAuth) {
+    test('IAM auth (proxy): each task role may connect to the proxy as its own service\'s user only', () => {
+      for (const def of definitions) {
+        const connect = statementsOf(def.TaskRoleArn).filter((s) => actionsOf(s).includes('rds-db:connect'));
+        expect(connect).toHaveLength(1);
+        const resource = JSON.stringify(connect[0].Resource);
+        expect(resource).toContain(`/${DATABASE_USERS[serviceOf(def)]}"`);
+        for (const other of Object.values(DATABASE_USERS).filter((u) => u !== DATABASE_USERS[serviceOf(def)])) expect(resource).not.toContain(`/${other}"`);
+        expect(resource).not.toContain(`/${configFor(env).database.masterUsername}"`);
+      }
+    });
+  }
 });
