@@ -2,9 +2,10 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseFlags, runCli } from '../common/args';
+import { parseFlags } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
 import { cannotRunExit, EXIT, noVerdict, UsageError } from '../common/errors';
+import { FLAGS, type CliDeps } from './cli';
 import { renderTimelineSvg } from './chart';
 import { compareRuns, DEFAULT_NOISE_PERCENT, type Comparison } from './compare';
 import { endpointRequests, listRoutes, routeRequests } from './endpoints';
@@ -13,61 +14,20 @@ import { clientKeys, clientRequests, fetchMetrics, listRunIds, serverRequests } 
 import { dashboardUrl, renderComparisonText, renderJson, renderMarkdown, renderSummary, renderText, type Report } from './render';
 import { readLoadResult, readSourcesFile, readSourcesFromStack, type ResolvedSources } from './sources';
 
-export const USAGE = `Usage: npm run kpi-report -- --env <env> (--run <id> | --since <30m|ISO time>) [options]
 
-Judges a load test (or any window) against the SLAs of the environment (sla.* in cdk.json), names the first
-resource to saturate and the config keys that move it, and compares with a baseline run.
-
-  --env <name>          environment in cdk.json (required)
-  --run <id>            load-test run (repeatable); its window comes from loadtest-results/<id>.json,
-                        else from the run's first and last client datapoints in CloudWatch
-  --since <t>           window start: a duration before now (90s, 30m, 2h, 1d) or an ISO time;
-                        without --run, the client metrics of every run of the environment with data
-                        in the window are included (found with ListMetrics)
-  --until <t>           window end (default now); same forms as --since
-  --period <s>          timeline period, a multiple of 60 (default 60)
-  --sources <file>      KpiSources JSON instead of the Monitoring stack's KpiSources output
-  --out <dir>           where report.md, report.json and timeline.svg go
-                        (default kpi-reports/<run id>, or kpi-reports/<env>-<start time>)
-  --allow-no-data       an SLA KPI without data is left out of the verdict (default: the report is
-                        inconclusive, exit 3)
-  --require-all         an SLA KPI without data fails the report (exit 1)
-  --profile <name>      analyse as this profile (stress: knee and breaking rps; spike: recovery; soak:
-                        drift); default: the profile the run's result file names
-  --baseline <run|file> compare with another run's result file (a run id in --results, or a path):
-                        per-KPI deltas; a regression beyond --noise exits 1
-  --noise <percent>     change below which a KPI is unchanged (default ${DEFAULT_NOISE_PERCENT})
-  --compare-only        with --run and --baseline: compare the two result files only (no AWS calls)
-  --json                print report.json instead of the table
-  --step-summary <file> append a Markdown summary (e.g. "$GITHUB_STEP_SUMMARY")
-  --config <file>       cdk.json to read (default: the project's cdk.json)
-  --results <dir>       where the load-test CLI writes run results (default loadtest-results)
-
-Exit status: 0 every SLA met (and no regression), 1 an SLA breached or a regression beyond the noise
-(or, with --require-all, an SLA without data), 2 no verdict (bad arguments or configuration, missing stack
-or sources, AWS errors), 3 inconclusive (nothing breached, but an SLA had no data).`;
-
-export interface CliDeps {
-  readonly cloudWatch?: CloudWatchClient;
-  readonly cloudFormation?: CloudFormationClient;
-  readonly stdout?: (s: string) => void;
-  readonly stderr?: (s: string) => void;
-  readonly now?: () => number;
-}
 
 /** How far back a run without a result file is looked for. */
 const RUN_LOOKBACK_MS = 24 * 3600_000;
 const MINUTE = 60_000;
 
+/** `npm run kpi-report` once ./cli.ts has answered --help and unknown flags; resolves to the exit code. */
 export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
   const out = deps.stdout ?? ((s) => process.stdout.write(s));
   const err = deps.stderr ?? ((s) => process.stderr.write(s));
   try {
-    const report = await buildReport(argv, deps, out, err);
-    if (!report) return EXIT.ok;
-    return report;
+    return await buildReport(argv, deps, out, err);
   } catch (e) {
-    return cannotRunExit('kpi-report', USAGE, e, err, noVerdict);
+    return cannotRunExit('kpi-report', e, err, noVerdict);
   }
 }
 
@@ -77,12 +37,8 @@ export function exitCodeOf(verdict: Report['verdict'], comparison: Comparison | 
   return verdict === 'inconclusive' ? EXIT.inconclusive : EXIT.ok;
 }
 
-async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: string) => void, err: (s: string) => void): Promise<number | undefined> {
+async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const args = parse(argv);
-  if (args.help) {
-    out(`${USAGE}\n`);
-    return undefined;
-  }
   const now = (deps.now ?? Date.now)();
   const envName = required(args.env, '--env');
   const runIdsGiven = args.run ?? [];
@@ -267,26 +223,7 @@ async function findRuns(cloudWatch: CloudWatchClient, envName: string, runIds: r
 }
 
 function parse(argv: readonly string[]) {
-  return parseFlags(argv, {
-    env: { type: 'string' },
-    run: { type: 'string', multiple: true },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    period: { type: 'string' },
-    sources: { type: 'string' },
-    out: { type: 'string' },
-    'require-all': { type: 'boolean' },
-    'allow-no-data': { type: 'boolean' },
-    profile: { type: 'string' },
-    baseline: { type: 'string' },
-    noise: { type: 'string' },
-    'compare-only': { type: 'boolean' },
-    json: { type: 'boolean' },
-    'step-summary': { type: 'string' },
-    config: { type: 'string' },
-    results: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  return parseFlags(argv, FLAGS);
 }
 
 function required(value: string | undefined, flag: string): string {
@@ -304,5 +241,3 @@ export function parseTime(value: string, now: number, flag: string): number {
   if (Number.isNaN(abs)) throw new UsageError(`${flag} ${value}: give a duration before now (90s, 30m, 2h, 1d) or an ISO time (2025-01-31T12:00:00Z).`, true);
   return abs;
 }
-
-if (require.main === module) runCli(main);

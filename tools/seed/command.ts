@@ -1,55 +1,19 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { parseFlags, positiveNumber, runCli } from '../common/args';
+import { parseFlags, positiveNumber } from '../common/args';
 import { loadEnvironmentConfig } from '../common/cdk-json';
 import { cannotRunExit, errorMessage, EXIT, UsageError } from '../common/errors';
 import { readStackOutput } from '../common/stack-outputs';
+import { FLAGS, type CliDeps } from './cli';
 import { itemsReadByMix, MAX_ITEMS, seed, SeedError } from './seed';
 
-export const USAGE = `Usage: npm run seed -- --env <env> [--target URL] [--items N] [options]
 
-Creates the items the load test reads (GET /items/{{rand:N}} hits ids 1…N), through the API's POST /items,
-so a load test measures cache hits and misses, not 404s. Idempotent: ids that already answer are not created
-again; a run stopped half-way goes on from where it stopped.
 
-  --env <name>          environment in cdk.json (required): its API (the Compute stack's ApiUrl output)
-                        and its request mix
-  --target <URL>        the API instead of the stack's, e.g. http://127.0.0.1:8080 for npm run workload:dev
-  --items <N>           ids 1…N must exist (default: the largest N of the mix's GET /items/{{rand:N}};
-                        at most ${MAX_ITEMS})
-  --concurrency <n>     requests in flight (default 8, at most 64)
-  --timeout-ms <ms>     per request (default 10000)
-  --verify <n>          ids of 1…N read back at the end (default 100)
-  --json                print the result as JSON
-  --config <file>       cdk.json to read (default: the project's cdk.json)
-
-Exit status: 0 seeded and every sampled id answers, 1 some sampled ids do not answer (holes in the ids),
-2 no result (bad arguments, the API unreachable or failing, the stack or its output missing).`;
-
-export interface CliDeps {
-  readonly cloudFormation?: CloudFormationClient;
-  readonly stdout?: (s: string) => void;
-  readonly stderr?: (s: string) => void;
-}
-
+/** `npm run seed` once ./cli.ts has answered --help and unknown flags; resolves to the exit code. */
 export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
   const out = deps.stdout ?? ((s) => process.stdout.write(s));
   const err = deps.stderr ?? ((s) => process.stderr.write(s));
   try {
-    const args = parseFlags(argv, {
-      env: { type: 'string' },
-      target: { type: 'string' },
-      items: { type: 'string' },
-      concurrency: { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      verify: { type: 'string' },
-      json: { type: 'boolean' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    });
-    if (args.help) {
-      out(`${USAGE}\n`);
-      return EXIT.ok;
-    }
+    const args = parseFlags(argv, FLAGS);
     if (!args.env) throw new UsageError('--env is required.', true);
     const config = loadEnvironmentConfig(args.env, args.config);
     const fromMix = itemsReadByMix(config.loadTest.mix);
@@ -83,7 +47,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
       err(`seed: ${e.message}\n`);
       return EXIT.cannotRun;
     }
-    return cannotRunExit('seed', USAGE, e, err, (x) => errorMessage(x));
+    return cannotRunExit('seed', e, err, (x) => errorMessage(x));
   }
 }
 
@@ -92,5 +56,3 @@ function integer(flag: string, value: string | undefined): number | undefined {
   if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`${flag} = "${value}": must be a whole number`, true);
   return n;
 }
-
-if (require.main === module) runCli(main);

@@ -165,7 +165,7 @@ describe('npm run kpi-report', () => {
     [['--env', 'nope', '--since', '30m'], /no such environment under scaling-blueprint.environments/],
     [['--env', 'dev', '--since', '30m', '--period', '90'], /--period 90: must be a whole multiple of 60/],
     [['--env', 'dev', '--since', 'yesterday'], /--since yesterday: give a duration before now/],
-    [['--env', 'dev', '--since', '30m', '--bogus'], /Unknown option '--bogus'/],
+    [['--env', 'dev', '--since', '30m', '--bogus'], /unknown flag --bogus/],
     [['--env', 'dev', '--run', 'no-such-run', '--sources', 'SOURCES'], /run no-such-run: no .*no-such-run\.json and no client metrics/],
   ])('usage and configuration errors exit 2 with the fix: %j', async (args, message) => {
     const o = await report(args.map((a) => (a === 'SOURCES' ? fx.sourcesFile : a)));
