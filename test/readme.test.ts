@@ -40,7 +40,7 @@ test('README.md stays under 20 KB: details live under docs/', () => {
 });
 
 test('README.md says how to start on a fresh machine and how to run one spec', () => {
-  expect(readme).toContain('npm ci && npx cdk synth');
+  expect(readme).toContain('npm ci && npm ci --prefix workload && npx cdk synth');
   expect(readme).toMatch(/^npm test\b/m);
   expect(readme).toContain("pip install 'cfn-lint>=1'");
   expect(readme).toMatch(/npx jest test\/templates\.test\.ts -t '/);
