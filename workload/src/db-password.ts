@@ -34,34 +34,34 @@ export interface RotatingPasswordOptions {
  *
  * One read at a time: the connections a burst opens (or a rotation refuses) share it.
  */
-export class RotatingPassword {
-  private current?: { readonly value: string; readonly readAt: number };
-  private reading?: Promise<string>;
+export class RotatingPassword<T = string> {
+  private current?: { readonly value: T; readonly readAt: number };
+  private reading?: Promise<T>;
   private readonly maxAgeMs: number;
   private readonly minRefreshIntervalMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly read: () => Promise<string>, private readonly options: RotatingPasswordOptions = {}) {
+  constructor(private readonly read: () => Promise<T>, private readonly options: RotatingPasswordOptions = {}) {
     this.maxAgeMs = options.maxAgeMs ?? PASSWORD_MAX_AGE_MS;
     this.minRefreshIntervalMs = options.minRefreshIntervalMs ?? MIN_REFRESH_INTERVAL_MS;
     this.now = options.now ?? Date.now;
   }
 
   /** For a new connection: the value read within `maxAgeMs`, else a fresh read. */
-  get(): Promise<string> {
+  get(): Promise<T> {
     const c = this.current;
     if (c && this.now() - c.readAt < this.maxAgeMs) return Promise.resolve(c.value);
     return this.readOnce();
   }
 
   /** After the database refused the password: a fresh read, unless one finished within `minRefreshIntervalMs`. */
-  refresh(): Promise<string> {
+  refresh(): Promise<T> {
     const c = this.current;
     if (c && this.now() - c.readAt < this.minRefreshIntervalMs) return Promise.resolve(c.value);
     return this.readOnce();
   }
 
-  private readOnce(): Promise<string> {
+  private readOnce(): Promise<T> {
     this.reading ??= this.read()
       .then((value) => {
         this.current = { value, readAt: this.now() };
@@ -82,8 +82,15 @@ export class RotatingPassword {
   }
 }
 
-/** The part of an RDS database secret the connection needs (the secret also holds username, host, port, engine). */
-const databaseSecret = z.object({ password: z.string().min(1) });
+/** The part of an RDS database secret the connection needs (the secret also holds host, port, engine). */
+const databaseSecret = z.object({ password: z.string().min(1), username: z.string().min(1).optional() });
+
+/** The user and password a secret holds now. */
+export interface DatabaseCredentials {
+  /** Absent in a secret that holds only a password: the configured user (DB_USERNAME) then. */
+  readonly username?: string;
+  readonly password: string;
+}
 
 /**
  * A Secrets Manager client whose every wait is bounded: a read happens while a connection waits for it (pg's
@@ -95,6 +102,17 @@ export function secretsManagerClient(region: string): SecretsManagerClient {
 
 /** Reads the `password` of the secret `secretArn` (its AWSCURRENT version). Errors name the secret, never its value. */
 export function secretPasswordReader(client: SecretsManagerClient, secretArn: string): () => Promise<string> {
+  const read = secretCredentialsReader(client, secretArn);
+  return async () => (await read()).password;
+}
+
+/**
+ * Reads the `username` and `password` of the secret `secretArn` (its AWSCURRENT version). The user name
+ * matters with multi-user (alternating users) rotation: each rotation moves the secret to the other of
+ * `<user>` and `<user>_clone`, whose password it has just set
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html#rotating-secrets-two-users).
+ */
+export function secretCredentialsReader(client: SecretsManagerClient, secretArn: string): () => Promise<DatabaseCredentials> {
   return async () => {
     let text: string | undefined;
     try {
@@ -111,6 +129,6 @@ export function secretPasswordReader(client: SecretsManagerClient, secretArn: st
     }
     const parsed = databaseSecret.safeParse(json);
     if (!parsed.success) throw new Error(`DB_SECRET_ARN=${secretArn} holds no JSON object with a "password" string`);
-    return parsed.data.password;
+    return parsed.data;
   };
 }

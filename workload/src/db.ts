@@ -2,7 +2,7 @@ import { Signer } from '@aws-sdk/rds-signer';
 import { readFileSync } from 'fs';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import * as tls from 'tls';
-import { RotatingPassword, secretPasswordReader, secretsManagerClient } from './db-password';
+import { RotatingPassword, secretCredentialsReader, secretsManagerClient, type DatabaseCredentials } from './db-password';
 import type { Metrics } from './metrics';
 import type { Settings } from './settings';
 
@@ -103,18 +103,29 @@ const logEvent = (event: string, fields: Record<string, unknown>) =>
  * Nothing ran on a refused connection: connecting again repeats no statement.
  */
 class RotatingPasswordPool extends Pool {
-  constructor(config: PoolConfig, private readonly secret: RotatingPassword, private readonly host: string) {
+  constructor(config: PoolConfig, private readonly secret: RotatingPassword<DatabaseCredentials>, private readonly host: string, private readonly configuredUser: string) {
     // pg calls a function password for every new connection, and only then.
-    super({ ...config, password: () => secret.get() });
+    super({ ...config, password: async () => (await secret.get()).password });
+  }
+
+  /**
+   * The user new connections log in as: the secret's, which multi-user rotation alternates between `<user>`
+   * and `<user>_clone` (pg-pool builds each new client from its options; connections already open keep theirs).
+   */
+  private useUserOf(credentials: DatabaseCredentials): void {
+    (this as unknown as { options: PoolConfig }).options.user = credentials.username ?? this.configuredUser;
   }
 
   connect(): Promise<PoolClient>;
   connect(callback: ConnectCallback): void;
   connect(callback?: ConnectCallback): Promise<PoolClient> | void {
-    const checkout = super.connect().catch(async (err: Error & { code?: string }) => {
+    const checkout = this.secret.get().then((c) => {
+      this.useUserOf(c);
+      return super.connect();
+    }).catch(async (err: Error & { code?: string }) => {
       if (err.code !== INVALID_PASSWORD) throw err;
       logEvent('db_password_refused', { host: this.host });
-      await this.secret.refresh();
+      this.useUserOf(await this.secret.refresh());
       return super.connect();
     });
     if (!callback) return checkout;
@@ -142,7 +153,7 @@ export function connectDatabase(s: Settings['db'], region: string, opts: Connect
   // gets by passing `host` to tls.connect). pg copies `secureContext` into tls.connect's options unchanged.
   const ssl = s.tls ? { rejectUnauthorized: true, secureContext: databaseTrust(s.caFile) } : false;
   const secrets = !s.iamAuth && s.secretArn ? secretsManagerClient(region) : undefined;
-  const secret = secrets && new RotatingPassword(secretPasswordReader(secrets, s.secretArn!), {
+  const secret = secrets && new RotatingPassword(secretCredentialsReader(secrets, s.secretArn!), {
     onReadError: (err) => logEvent('db_secret_read_failed', { error: err.message }),
   });
   const pool = (host: string) => {
@@ -157,7 +168,7 @@ export function connectDatabase(s: Settings['db'], region: string, opts: Connect
         ? () => new Signer({ hostname: host, port: s.port, username: s.user, region }).getAuthToken()
         : s.password,
     };
-    const p = secret ? new RotatingPasswordPool(config, secret, host) : new Pool(config);
+    const p = secret ? new RotatingPasswordPool(config, secret, host, s.user) : new Pool(config);
     // An idle connection the server ends (failover, proxy restart, an admin) emits 'error' on the pool;
     // unhandled, it would crash the process. The pool drops that client and opens another when needed.
     p.on('error', (err) => logEvent('db_idle_client_error', { host, error: err.message }));
