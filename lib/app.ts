@@ -31,6 +31,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     description: `scaling-blueprint ${config.envName}: VPC, subnets, NAT, flow logs, endpoints`,
     network: config.network,
     removalPolicy: config.stateful.removalPolicy,
+    images: [config.api.image, config.worker.image],
   });
   const data = new DataStack(app, id(STACK_PARTS.data), {
     ...common,
@@ -55,6 +56,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     },
     compute: config.compute,
     alb: config.alb,
+    nlb: config.nlb,
     api: config.api,
     worker: config.worker,
     removalPolicy: config.stateful.removalPolicy,

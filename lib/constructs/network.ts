@@ -5,9 +5,12 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NetworkConfig, StatefulConfig } from '../config/schema';
 import { encryptedLogGroup, EncryptionKey } from './encryption';
+import { InterfaceEndpoints, type OtherAccountResources } from './interface-endpoints';
 
 export interface NetworkProps {
   readonly config: NetworkConfig;
+  /** The configured images' repositories and registry secrets, let through the ECR and Secrets Manager endpoints. */
+  readonly images?: OtherAccountResources;
   /** Removal of the flow-log group and its key. */
   readonly removalPolicy: StatefulConfig['removalPolicy'];
 }
@@ -18,10 +21,13 @@ export const SUBNET_GROUPS = { public: 'Public', app: 'App', data: 'Data' } as c
 /**
  * The VPC: public subnets (load balancer, NAT), private subnets with egress (tasks), isolated subnets (data).
  * Zones are named in config, so synth makes no lookup. All traffic is logged to an encrypted log group, and
- * S3 is reached through a gateway endpoint (image layers from ECR are served from S3, so this also cuts NAT cost).
+ * S3 is reached through a gateway endpoint (image layers from ECR are served from S3, so this also cuts NAT cost),
+ * and the AWS APIs named in `network.interfaceEndpoints` through interface endpoints (InterfaceEndpoints).
  */
 export class Network extends Construct {
   readonly vpc: ec2.Vpc;
+  /** Only where `network.interfaceEndpoints` names some. */
+  readonly interfaceEndpoints?: InterfaceEndpoints;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -58,6 +64,11 @@ export class Network extends Construct {
     });
     const s3 = this.vpc.node.findChild('S3') as ec2.GatewayVpcEndpoint;
     for (const statement of s3GatewayEndpointStatements()) s3.addToPolicy(statement);
+    if (config.interfaceEndpoints.length > 0) {
+      this.interfaceEndpoints = new InterfaceEndpoints(this, 'Endpoints', {
+        vpc: this.vpc, vpcCidr: config.cidr, services: config.interfaceEndpoints, images: props.images, basePolicy: thisAccountEndpointPolicy,
+      });
+    }
   }
 }
 
@@ -100,8 +111,8 @@ export function s3GatewayEndpointStatements(): iam.PolicyStatement[] {
 
 /**
  * The policy of an interface endpoint: requests only by principals of this account (aws:PrincipalAccount)
- * to resources of this account (aws:ResourceAccount). For the interface endpoints of the VPC (none yet;
- * test/constructs/network.spec.ts checks every endpoint of every environment has a policy).
+ * to resources of this account (aws:ResourceAccount). The base of every interface endpoint's policy
+ * (InterfaceEndpoints; test/constructs/network.spec.ts checks every endpoint of every environment has a policy).
  */
 export function thisAccountEndpointPolicy(): iam.PolicyDocument {
   return new iam.PolicyDocument({

@@ -152,6 +152,8 @@ export class WebService extends Construct {
       desyncMitigationMode: DESYNC[alb.desyncMitigationMode],
       deletionProtection: props.production,
       http2Enabled: true,
+      // alb.minimumCapacityUnits: an LCU reservation (MinimumLoadBalancerCapacity) for known peaks; 0 sets none.
+      minimumCapacityUnit: alb.minimumCapacityUnits || undefined,
     });
     this.loadBalancer.logAccessLogs(this.accessLogBucket, 'alb');
     Validations.of(this.accessLogBucket).acknowledge({

@@ -2,11 +2,12 @@ import { Aspects, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
-import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig, WorkerConfig } from '../config/schema';
+import type { AlbConfig, ApiConfig, ComputeConfig, NlbConfig, StatefulConfig, WorkerConfig } from '../config/schema';
 import type { DataTier } from '../constructs/data-access';
 import { EncryptionKey } from '../constructs/encryption';
 import { guardException } from '../constructs/guard';
 import { ServicesAfterCapacityProviders } from '../constructs/capacity-provider-order';
+import { NetworkLoadBalancerFront } from '../constructs/network-load-balancer';
 import { jobEnvironment, QueueWorker } from '../constructs/queue-worker';
 import { WebService } from '../constructs/web-service';
 import { STACK_OUTPUTS } from '../contracts/stacks';
@@ -16,6 +17,8 @@ export interface ComputeStackProps extends StackProps {
   readonly tier: DataTier;
   readonly compute: ComputeConfig;
   readonly alb: AlbConfig;
+  /** The opt-in NLB beside the ALB (`nlb.enabled`). */
+  readonly nlb?: NlbConfig;
   readonly api: ApiConfig;
   readonly worker: WorkerConfig;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
@@ -27,6 +30,8 @@ export class ComputeStack extends Stack {
   readonly cluster: ecs.Cluster;
   readonly web: WebService;
   readonly worker: QueueWorker;
+  /** Only where `nlb.enabled`. */
+  readonly nlb?: NetworkLoadBalancerFront;
 
   constructor(scope: Construct, id: string, props: ComputeStackProps) {
     super(scope, id, props);
@@ -49,6 +54,14 @@ export class ComputeStack extends Stack {
     this.worker = new QueueWorker(this, 'Worker', { ...shared, worker: props.worker });
     // The API records jobs with the cost and within the limit the worker is configured for.
     for (const [name, value] of Object.entries(jobEnvironment(props.worker))) this.web.service.taskDefinition.defaultContainer!.addEnvironment(name, value);
+    if (props.nlb?.enabled) {
+      this.nlb = new NetworkLoadBalancerFront(this, 'Nlb', {
+        vpc: props.vpc, service: this.web.service, containerName: this.web.service.taskDefinition.defaultContainer!.containerName,
+        containerPort: props.api.containerPort, nlb: props.nlb, healthCheck: props.alb.healthCheck,
+        accessLogBucket: this.web.accessLogBucket, production: props.production,
+      });
+      new CfnOutput(this, 'NlbEndpoint', { value: `${this.nlb.loadBalancer.loadBalancerDnsName}:${props.nlb.listenerPort}`, description: 'TLS endpoint of the Network Load Balancer (source-IP affinity) over the API tasks' });
+    }
     Aspects.of(this.cluster).add(new ServicesAfterCapacityProviders([this.web.service, this.worker.service]));
     new CfnOutput(this, STACK_OUTPUTS.apiUrl, {
       value: `${props.alb.certificateArn ? 'https' : 'http'}://${this.web.loadBalancer.loadBalancerDnsName}`,

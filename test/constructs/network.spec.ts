@@ -79,7 +79,7 @@ describe.each(ENVIRONMENTS)('Network stack (%s)', (env) => {
       VpcEndpointType: 'Gateway',
       ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.s3']] },
     });
-    const [endpoint] = Object.values(t.findResources('AWS::EC2::VPCEndpoint'));
+    const [endpoint] = Object.values(t.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Gateway' } }));
     expect(endpoint.Properties.RouteTableIds).toHaveLength(3 * azs.length);
   });
 

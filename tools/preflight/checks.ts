@@ -321,14 +321,14 @@ async function alarmEmails(ctx: PreflightContext): Promise<CheckOutcome> {
 // Fargate vCPU quotas
 // ---------------------------------------------------------------------------------------------------------
 
-async function quotaValue(sq: AwsClients['serviceQuotas'], code: string): Promise<{ value: number; from: string }> {
+async function quotaValue(sq: AwsClients['serviceQuotas'], code: string, serviceCode = 'fargate'): Promise<{ value: number; from: string }> {
   try {
-    const r = await sq.send(new GetServiceQuotaCommand({ ServiceCode: 'fargate', QuotaCode: code }));
+    const r = await sq.send(new GetServiceQuotaCommand({ ServiceCode: serviceCode, QuotaCode: code }));
     return { value: r.Quota?.Value ?? 0, from: 'applied' };
   } catch (e) {
     // Quotas never raised may have no applied value: the default applies.
     if ((e as Error).name !== 'NoSuchResourceException') throw e;
-    const r = await sq.send(new GetAWSDefaultServiceQuotaCommand({ ServiceCode: 'fargate', QuotaCode: code }));
+    const r = await sq.send(new GetAWSDefaultServiceQuotaCommand({ ServiceCode: serviceCode, QuotaCode: code }));
     return { value: r.Quota?.Value ?? 0, from: 'default' };
   }
 }
@@ -353,6 +353,44 @@ async function fargateQuota(ctx: PreflightContext): Promise<CheckOutcome> {
     };
   }
   return { status: 'ok', details, found: `at maxTasks during a deployment: ${text} (other Fargate tasks of the account share the quota).` };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The ALB's LCU reservation
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Service Quotas codes (service `elasticloadbalancing`) of the ALB's capacity reservation: "Reserved
+ * Application Load Balancer Capacity Units (LCU) per Region", 0 by default, and "... per Application Load
+ * Balancer", 15,000 by default (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html#lcu-quotas).
+ */
+export const LCU_RESERVATION_QUOTAS = { perRegion: 'L-8A66D0E6', perLoadBalancer: 'L-0BB7B635' } as const;
+const LCU_RESERVATION_DOC = 'https://docs.aws.amazon.com/elasticloadbalancing/latest/application/capacity-unit-reservation.html';
+
+async function lcuReservation(ctx: PreflightContext): Promise<CheckOutcome> {
+  const units = ctx.config.alb.minimumCapacityUnits;
+  if (units === 0) return { status: 'skipped', found: 'alb.minimumCapacityUnits is 0: no LCU reservation (the ALB scales on its own).' };
+  const [region, perLb] = await Promise.all([
+    quotaValue(ctx.clients.serviceQuotas, LCU_RESERVATION_QUOTAS.perRegion, 'elasticloadbalancing'),
+    quotaValue(ctx.clients.serviceQuotas, LCU_RESERVATION_QUOTAS.perLoadBalancer, 'elasticloadbalancing'),
+  ]);
+  const details = {
+    minimumCapacityUnits: units,
+    quotas: [
+      { name: 'Reserved Application Load Balancer Capacity Units (LCU) per Region', code: LCU_RESERVATION_QUOTAS.perRegion, ...region },
+      { name: 'Reserved Application Load Balancer Capacity Units (LCUs) per Application Load Balancer', code: LCU_RESERVATION_QUOTAS.perLoadBalancer, ...perLb },
+    ],
+    doc: LCU_RESERVATION_DOC,
+  };
+  const over = details.quotas.filter((q) => q.value < units);
+  if (over.length > 0) {
+    return {
+      status: 'blocked', details,
+      found: `alb.minimumCapacityUnits reserves ${units} LCU; ${over.map((q) => `"${q.name}" is ${q.value} (${q.from}, elasticloadbalancing ${q.code})`).join(' and ')}, so Elastic Load Balancing would refuse the reservation${region.value === 0 ? ' (the regional quota is 0 until you ask for more)' : ''}.`,
+      fix: `${over.map((q) => `request "${q.name}" (Service Quotas, elasticloadbalancing ${q.code}) of at least ${units}`).join('; ')}, a few days before the peak; or set alb.minimumCapacityUnits to 0.`,
+    };
+  }
+  return { status: 'ok', details, found: `${units} LCU within the regional quota ${region.value} and the per-load-balancer quota ${perLb.value} (other ALBs' reservations in ${ctx.region} share the regional one).` };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -409,7 +447,7 @@ async function certificate(ctx: PreflightContext): Promise<CheckOutcome> {
 
 // ---------------------------------------------------------------------------------------------------------
 
-/** Every check, in the order they are printed. The ALB has no LCU reservation in the configuration: nothing to check. */
+/** Every check, in the order they are printed. */
 export const CHECKS: readonly Check[] = [
   { id: 'bootstrap', title: 'CDK bootstrap', actions: ['cloudformation:DescribeStacks', 'ssm:GetParameter'], run: bootstrap },
   { id: 'aurora', title: 'Aurora PostgreSQL', actions: ['rds:DescribeOrderableDBInstanceOptions', 'rds:DescribeDBEngineVersions'], run: aurora },
@@ -419,6 +457,7 @@ export const CHECKS: readonly Check[] = [
   { id: 'alarm-emails', title: 'Alarm e-mail subscriptions', actions: ['cloudformation:ListStackResources', 'sns:ListSubscriptionsByTopic'], run: alarmEmails },
   { id: 'docker', title: 'Docker image build', actions: [], run: (ctx) => checkDocker(ctx.facts.images, ctx.run, ctx.env) },
   { id: 'fargate-quota', title: 'Fargate vCPU quotas', actions: ['servicequotas:GetServiceQuota', 'servicequotas:GetAWSDefaultServiceQuota'], run: fargateQuota },
+  { id: 'lcu-reservation', title: 'ALB LCU reservation quota', actions: ['servicequotas:GetServiceQuota', 'servicequotas:GetAWSDefaultServiceQuota'], run: lcuReservation },
 ];
 
 /** Every IAM action preflight calls (the ReadOnlyAccess managed policy has them all). */

@@ -5,6 +5,7 @@ import { checkCache, checkDatabase } from './data';
 import { checkLoadTest } from './load-test';
 import { checkMonitoring } from './monitoring';
 import { checkNetwork } from './network';
+import { checkLoadBalancerFronts } from './nlb';
 import type { Config, Problem } from './problem';
 import { checkProduction } from './production';
 
@@ -21,6 +22,7 @@ export const RULE_GROUPS: ReadonlyArray<(cfg: Config) => Problem[]> = [
   checkCache,
   checkCapacity,
   checkNetwork,
+  checkLoadBalancerFronts,
   checkMonitoring,
   checkProduction,
   checkLoadTest,

@@ -1,6 +1,9 @@
 import { collector, type Config, type Problem } from './problem';
 
-/** The VPC: at least two zones, all of them in the region, listed once; a NAT gateway per zone at most. */
+/**
+ * The VPC: at least two zones, all of them in the region, listed once; a NAT gateway per zone at most; the
+ * interface endpoints listed once, ECR's two together.
+ */
 export function checkNetwork(cfg: Config): Problem[] {
   const { problems, add } = collector();
   const n = cfg.network;
@@ -19,5 +22,14 @@ export function checkNetwork(cfg: Config): Problem[] {
     `use zones of ${cfg.region} (such as ${cfg.region}a), or change region`);
   add(new Set(n.availabilityZones).size !== n.availabilityZones.length, 'network.availabilityZones', [],
     'lists a zone twice', 'list each zone once');
+  add(new Set(n.interfaceEndpoints).size !== n.interfaceEndpoints.length, 'network.interfaceEndpoints', [],
+    'lists an endpoint twice', 'list each endpoint once');
+  // A Fargate image pull calls both: ecr.api for the authorization token and the manifest, ecr.dkr for the
+  // Docker registry API (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html). With
+  // only one, private DNS sends that one inside the VPC and the other still through NAT: nothing is saved.
+  const ecr = (['ecr.api', 'ecr.dkr'] as const).filter((e) => n.interfaceEndpoints.includes(e));
+  add(ecr.length === 1, 'network.interfaceEndpoints', [],
+    `has ${ecr[0]} without ${ecr[0] === 'ecr.api' ? 'ecr.dkr' : 'ecr.api'}; a Fargate image pull calls both, so one alone still pulls through the NAT gateways`,
+    `add "${ecr[0] === 'ecr.api' ? 'ecr.dkr' : 'ecr.api'}", or remove "${ecr[0]}"`);
   return problems;
 }

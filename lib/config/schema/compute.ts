@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FARGATE_CPU_UNITS, REQUESTS_PER_TARGET_FROM_CAPACITY } from '../capacity';
 import { int, logRetentionDays, num } from './common';
 import { blockedPathsSchema, wafSchema } from './alb-security';
+import { albMinimumCapacityUnitsSchema } from './nlb';
 
 /**
  * What the reference workload's image (built from `workload/`: one image, two commands) needs from its task.
@@ -145,6 +146,7 @@ export const albSchema = z.strictObject({
     .describe('Path-based routing: each rule forwards matching paths to the API; anything else gets a fixed 404. [] forwards every request to the API.'),
   blockedPaths: blockedPathsSchema,
   waf: wafSchema,
+  minimumCapacityUnits: albMinimumCapacityUnitsSchema,
 }).describe('The internet-facing Application Load Balancer and the API\'s target group.');
 
 const scheduledScalingSchema = z.strictObject({

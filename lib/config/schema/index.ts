@@ -4,6 +4,7 @@ import { cacheSchema, databaseSchema, queueSchema } from './data';
 import { loadTestSchema, slaSchema } from './load-test';
 import { alarmsSchema, monitoringSchema, sloSchema } from './monitoring';
 import { networkSchema } from './network';
+import { nlbSchema } from './nlb';
 import { statefulSchema } from './stateful';
 
 /**
@@ -27,6 +28,7 @@ export const blueprintConfigSchema = z.strictObject({
   stateful: statefulSchema,
   compute: computeSchema,
   alb: albSchema,
+  nlb: nlbSchema,
   api: apiSchema,
   worker: workerSchema,
   queue: queueSchema,
@@ -60,5 +62,7 @@ export { alarmsSchema, monitoringSchema, sloSchema } from './monitoring';
 export type { AlarmsConfig, MonitoringConfig, SloConfig, Thresholds } from './monitoring';
 export { networkSchema } from './network';
 export type { NetworkConfig } from './network';
+export { MIN_ALB_LCU_RESERVATION, nlbSchema } from './nlb';
+export type { NlbConfig } from './nlb';
 export { statefulSchema } from './stateful';
 export type { StatefulConfig } from './stateful';

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { int, logRetentionDays } from './common';
 
+/**
+ * The interface endpoints `network.interfaceEndpoints` may name: the AWS APIs the tasks and the stacks'
+ * functions call, by the suffix of their service name (com.amazonaws.<region>.<suffix>).
+ */
+export const INTERFACE_ENDPOINT_SERVICES = ['sqs', 'ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'sts', 'monitoring'] as const;
+export type InterfaceEndpointService = (typeof INTERFACE_ENDPOINT_SERVICES)[number];
+
 export const networkSchema = z.strictObject({
   cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-8])$/, 'an IPv4 CIDR with a /16 to /28 mask')
     .describe('IPv4 CIDR of the VPC (/16 to /28).'),
@@ -12,6 +19,8 @@ export const networkSchema = z.strictObject({
     .describe('NAT gateways: one per zone for zone-independent egress; fewer to save cost outside production.'),
   flowLogRetentionDays: logRetentionDays
     .describe('Retention of the VPC flow logs in CloudWatch Logs (days; 365 or more in production).'),
+  interfaceEndpoints: z.array(z.enum(INTERFACE_ENDPOINT_SERVICES))
+    .describe('Interface VPC endpoints (AWS PrivateLink) in the `App` subnets, so that the tasks reach these AWS APIs inside the VPC instead of through the NAT gateways: `sqs` (jobs), `ecr.api` and `ecr.dkr` (image pulls, both needed; layers come through the S3 gateway endpoint), `logs` (container logs), `secretsmanager` (database and registry secrets), `sts`, `monitoring` (CloudWatch metrics). Each has private DNS, a policy admitting only this account\'s principals to this account\'s resources (and the accounts of configured ECR images and registry secrets), and a security group open on 443 to the VPC only. Billed per endpoint per zone-hour (docs/security.md lists the cost); [] for none.'),
 }).describe('The VPC: public subnets (NAT), `App` private subnets with egress (tasks), `Data` isolated subnets (database, cache).');
 
 export type NetworkConfig = z.infer<typeof networkSchema>;
