@@ -8,6 +8,7 @@ import { Pool } from 'pg';
 import { createLocalQueue, localSqs } from '../../workload/src/tools/local';
 import { eventually, serviceEnv, spawnCollecting } from './harness';
 import { freePort, startPasswordPostgres, type PasswordPostgres } from './postgres';
+import { workloadBundle } from './workload-bundle';
 
 // The master password rotates every database.secretRotationDays (Secrets Manager single-user rotation): the
 // rotation function changes the password in the database, then makes the new value the secret's current one.
@@ -16,7 +17,7 @@ import { freePort, startPasswordPostgres, type PasswordPostgres } from './postgr
 // password once, at start (ECS `secrets`), can then open no connection again and answers 500 until it is
 // replaced, while /healthz keeps it registered.
 //
-// Here the real API process (workload/src/main.ts, as the container starts it) runs against a PostgreSQL that
+// Here the real API process (the bundle of workload/src/main.ts the container runs) runs against a PostgreSQL that
 // checks passwords and moto_server's Secrets Manager, configured as the stack configures it without RDS Proxy:
 // DB_SECRET_ARN, no DB_PASSWORD. A rotation is what the rotation function does: ALTER ROLE, PutSecretValue,
 // and the connections the API holds dropped (as after an idle timeout, a failover, or the pool growing).
@@ -84,7 +85,7 @@ beforeAll(async () => {
 
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  api = spawnCollecting(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'workload', 'src', 'main.ts'), 'api'], {
+  api = spawnCollecting(process.execPath, [await workloadBundle(), 'api'], {
     ...process.env, ...base,
     DB_WRITER_HOST: '127.0.0.1', DB_READER_HOST: '127.0.0.1', DB_PORT: String(pg.port), DB_NAME: 'app', DB_USERNAME: 'app',
     DB_PASSWORD: '', DB_SECRET_ARN: secretArn, DB_TLS: 'false',

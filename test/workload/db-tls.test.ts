@@ -9,6 +9,7 @@ import { promisify } from 'util';
 import { databaseTrust } from '../../workload/src/db';
 import { MIGRATIONS } from '../../workload/src/migrations';
 import { spawnCollecting } from './harness';
+import { copyDataDir } from './postgres';
 
 // The workload talks to two kinds of endpoint with one trust configuration: RDS Proxy, whose ACM certificate
 // chains to a public root that Node trusts by default, and Aurora itself, whose certificate chains to an RDS CA
@@ -121,7 +122,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-db-tls-'));
   writeFileSync(join(dir, 'openssl.cnf'), OPENSSL_CONFIG);
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
-  const initdb = asServerUser(join(pgBin, 'initdb'), ['-D', join(dir, 'pg'), '-U', 'app', '--auth=trust', '--no-sync']);
+  // The run's initdb template (test/workload/postgres.ts): one initdb for every file that needs a server of its own.
+  const initdb = copyDataDir(join(dir, 'pg'));
   const certificates = (async () => {
     await Promise.all(['ca-public', 'ca-rds', 'ca-other'].map(makeCa));
     await Promise.all([

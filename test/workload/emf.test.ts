@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { WORKLOAD_BASE_DIMENSIONS, WORKLOAD_METRICS, WORKLOAD_METRICS_NAMESPACE, type WorkloadMetricName } from '../../lib/contracts/workload-metrics';
-import { bundleWorkload, freePort } from '../../workload/src/tools/api-process';
+import { freePort } from '../../workload/src/tools/api-process';
 import { createHarness, eventually, spawnCollecting, type Harness } from './harness';
+import { workloadBundle } from './workload-bundle';
 
 // The API as the image runs it (the esbuild bundle) writes its own KPIs as CloudWatch EMF lines on stdout: each
 // line must be EMF as CloudWatch parses it, and carry the metrics and dimensions the contract documents
 // (lib/contracts/workload-metrics.ts), with the Environment the stack sets (METRICS_ENVIRONMENT).
 let h: Harness;
-let dir: string;
 let api: ReturnType<typeof spawnCollecting>;
 let base: string;
 
@@ -44,9 +41,8 @@ function checkEmf(line: string): EmfDoc {
 const emfLines = (output: string) => output.split('\n').filter((l) => l.startsWith('{"_aws"'));
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sb-emf-'));
-  const bundle = join(dir, 'main.js');
-  [h] = await Promise.all([createHarness(), bundleWorkload(bundle)]);
+  const [harness, bundle] = await Promise.all([createHarness(), workloadBundle()]);
+  h = harness;
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   api = spawnCollecting(process.execPath, [bundle, 'api'], {
@@ -57,7 +53,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (api?.child.exitCode === null) api.child.kill('SIGKILL');
   await h.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('the API\'s EMF lines parse as EMF and carry the documented metrics: per-route latency and status, pool gauges and acquire time, load shed', async () => {

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { mkdtempSync, rmSync } from 'fs';
 import { connect } from 'net';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import type { PoolClient } from 'pg';
 import { buildApi } from '../../workload/src/app';
 import { readSettings } from '../../workload/src/settings';
-import { bundleWorkload, freePort } from '../../workload/src/tools/api-process';
+import { freePort } from '../../workload/src/tools/api-process';
 import { createHarness, eventually, spawnCollecting, type Harness } from './harness';
+import { workloadBundle } from './workload-bundle';
 
 // Every wait of the HTTP side has a bound: a client that trickles its body, a handler that waits on a lock,
 // an idle kept-alive connection, a shutdown that cannot finish. Real sockets on loopback, real locks in the
@@ -16,7 +14,6 @@ let h: Harness;
 let server: FastifyInstance;
 let slowBodyServer: FastifyInstance;
 let port: number;
-let dir: string;
 let bundle: string;
 
 const listen = async (env: Record<string, string>) => {
@@ -27,9 +24,7 @@ const listen = async (env: Record<string, string>) => {
 const portOf = (app: FastifyInstance) => (app.server.address() as { port: number }).port;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sb-timeouts-'));
-  bundle = join(dir, 'main.js');
-  [h] = await Promise.all([createHarness({ env: { CACHE_TTL_SECONDS: '0' } }), bundleWorkload(bundle)]);
+  [h, bundle] = await Promise.all([createHarness({ env: { CACHE_TTL_SECONDS: '0' } }), workloadBundle()]);
   server = await listen({ HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HANDLER_TIMEOUT_MS: '500' });
   port = portOf(server);
   // The handler timeout covers body parsing too: above the request timeout here, so the 408 is what ends it.
@@ -39,7 +34,6 @@ afterAll(async () => {
   await server.close();
   await slowBodyServer.close();
   await h.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Holds the items table locked (the harness's pools have no lock_timeout) while `work` runs. */

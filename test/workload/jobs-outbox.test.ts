@@ -4,12 +4,11 @@ import { join } from 'path';
 import { buildApi } from '../../workload/src/app';
 import { OutboxRelay } from '../../workload/src/outbox';
 import { boundedSqsClient } from '../../workload/src/sqs';
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { bundleWorkload, freePort } from '../../workload/src/tools/api-process';
+import { freePort } from '../../workload/src/tools/api-process';
 import { Worker } from '../../workload/src/worker';
 import { startFaultProxy, type FaultMode, type FaultProxy } from './fault-proxy';
 import { createHarness, eventually, spawnCollecting, type Harness } from './harness';
+import { workloadBundle } from './workload-bundle';
 
 // POST /jobs with the SQS endpoint broken between the API and moto (a fault proxy: paused, refusing, or
 // forwarding requests and dropping the replies), against real PostgreSQL and moto_server. Every accepted job
@@ -167,9 +166,7 @@ test('the API process is killed while SQS is paused: its leased rows are sent by
   proxy.setMode('pause');
   const port = await freePort();
   // The bundle the image runs (quicker to start than ts-node).
-  const dir = mkdtempSync(join(tmpdir(), 'sb-outbox-'));
-  await bundleWorkload(join(dir, 'main.js'));
-  const proc = spawnCollecting(process.execPath, [join(dir, 'main.js'), 'api'], {
+  const proc = spawnCollecting(process.execPath, [await workloadBundle(), 'api'], {
     ...process.env, ...h.env, PORT: String(port), HOST: '127.0.0.1',
     AWS_ENDPOINT_URL: `http://127.0.0.1:${proxy.port}`, OUTBOX_LEASE_SECONDS: '5', OUTBOX_POLL_MS: '100',
   }, join(__dirname, '..', '..'));
@@ -200,7 +197,6 @@ test('the API process is killed while SQS is paused: its leased rows are sent by
   } finally {
     proc.child.kill('SIGKILL');
     proxy.setMode('pass');
-    rmSync(dir, { recursive: true, force: true });
   }
 });
 

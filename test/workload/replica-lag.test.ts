@@ -14,7 +14,7 @@ import { readSettings, type Settings } from '../../workload/src/settings';
 import { READ_YOUR_WRITES_COOKIE } from '../../workload/src/routes/items';
 import { localSqs } from '../../workload/src/tools/local';
 import { serviceEnv } from './harness';
-import { asServerUser, freePort, pgBin } from './postgres';
+import { asServerUser, copyDataDir, freePort, pgBin } from './postgres';
 
 // A reader that lags on purpose: a private PostgreSQL primary and a streaming replica of it (pg_basebackup -R)
 // that applies each commit only 30 s after it happened (recovery_min_apply_delay), so for the whole test the
@@ -41,7 +41,8 @@ async function startPrimaryAndLaggingReplica(dir: string, seed: (primary: Pool) 
     execFileSync('chown', ['postgres', d]);
     return d;
   };
-  await asServerUser(join(pgBin, 'initdb'), ['-D', primaryDir, '-U', 'admin', '--auth=trust', '--no-sync']);
+  // A copy of the run's initdb template (superuser app, trust): initdb itself is most of this setup's CPU.
+  await copyDataDir(primaryDir);
   // A socket directory each, outside the data directories: pg_basebackup would copy the primary's socket lock
   // file, and the two share a port (the lock file's name).
   const start = (dataDir: string, host: string, extra: string) => asServerUser(join(pgBin, 'pg_ctl'),
@@ -50,22 +51,17 @@ async function startPrimaryAndLaggingReplica(dir: string, seed: (primary: Pool) 
       throw new Error(`PostgreSQL on ${host} did not start: ${err.message}\n${readFileSync(join(dir, `${host}.log`), 'utf8')}`);
     });
   await start(primaryDir, '127.0.0.1', '');
-  const admin = new Pool({ host: '127.0.0.1', port, user: 'admin', database: 'postgres' });
+  // The database initdb made: CREATE DATABASE would copy template1 through the WAL that the replica then streams.
+  const app = new Pool({ host: '127.0.0.1', port, user: 'app', database: 'postgres' });
   try {
-    await admin.query('CREATE DATABASE app');
-    const app = new Pool({ host: '127.0.0.1', port, user: 'admin', database: 'app' });
-    try {
-      await migrate(app);
-      await seed(app);
-    } finally {
-      await app.end();
-    }
+    await migrate(app);
+    await seed(app);
   } finally {
-    await admin.end();
+    await app.end();
   }
   // The replica starts from a copy taken now (schema and seed rows included) and streams what follows; a fast
   // checkpoint, or pg_basebackup waits for a spread one (minutes).
-  await asServerUser(join(pgBin, 'pg_basebackup'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'admin', '-D', replicaDir, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync']);
+  await asServerUser(join(pgBin, 'pg_basebackup'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'app', '-D', replicaDir, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync']);
   await start(replicaDir, '127.0.0.2', `-c recovery_min_apply_delay=${APPLY_DELAY} -c hot_standby=on`);
   return {
     port,
@@ -104,7 +100,7 @@ beforeAll(async () => {
   });
   const base = serviceEnv();
   settings = readSettings({
-    ...base, DB_WRITER_HOST: '127.0.0.1', DB_READER_HOST: '127.0.0.2', DB_PORT: String(pair.port), DB_NAME: 'app', DB_USERNAME: 'admin',
+    ...base, DB_WRITER_HOST: '127.0.0.1', DB_READER_HOST: '127.0.0.2', DB_PORT: String(pair.port), DB_NAME: 'postgres', DB_USERNAME: 'app',
     QUEUE_URL: 'http://127.0.0.1:1/unused', CACHE_KEY_PREFIX: `lag${randomBytes(4).toString('hex')}:`,
   });
   db = connectDatabase(settings.db, settings.region);

@@ -1,20 +1,18 @@
 import { ChangeMessageVisibilityCommand, DeleteQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { execFile } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import type { PoolClient } from 'pg';
 import { connectDatabase } from '../../workload/src/db';
 import { inTransaction } from '../../workload/src/idempotency';
 import { createJob } from '../../workload/src/jobs';
 import type { Settings } from '../../workload/src/settings';
-import { bundleWorkload, freePort } from '../../workload/src/tools/api-process';
+import { freePort } from '../../workload/src/tools/api-process';
 import { createLocalQueues } from '../../workload/src/tools/local';
 import { Worker } from '../../workload/src/worker';
 import { WORKER_HEALTH_CHECK_COMMAND, WORKER_LIVENESS_PORT } from '../../lib/contracts/container-env';
 import { startFaultProxy } from './fault-proxy';
 import { createHarness, eventually, spawnCollecting, type Harness } from './harness';
+import { workloadBundle } from './workload-bundle';
 
 // The worker under faults, against real PostgreSQL and moto_server: a slow job among short ones, a database
 // that refuses for a moment, a job that asks for more than the cap, its liveness answer, and SIGKILL mid-job.
@@ -166,7 +164,8 @@ test('liveness: the health check passes while the loop makes progress and fails 
   }
   // A receive that never returns (an SDK call without timeouts would do this on a paused endpoint).
   const wedged = { send: () => new Promise(() => undefined) } as unknown as SQSClient;
-  const stalled = new Worker({ sqs: wedged, writer: h.db.writer, settings: { ...settings, worker: { ...settings.worker, livenessPort: port } }, stallAfterMs: 300 });
+  // 2 s: long enough that the first check (sh, wget) runs before the stall on a loaded machine (300 ms was not).
+  const stalled = new Worker({ sqs: wedged, writer: h.db.writer, settings: { ...settings, worker: { ...settings.worker, livenessPort: port } }, stallAfterMs: 2_000 });
   stalled.start();
   try {
     expect(await healthCheck(port)).toBe(0);
@@ -182,10 +181,8 @@ test('SIGKILL mid-job: the message comes back after its visibility timeout and a
   const itemId = await newItem();
   const id = await job(itemId, 0, 60_000);
   await send(settings.queueUrl, id);
-  const dir = mkdtempSync(join(tmpdir(), 'sb-worker-'));
-  await bundleWorkload(join(dir, 'main.js'));
   // Visibility 2 s: the killed worker no longer extends it, so the message is visible again 2 s after the kill.
-  const proc = spawnCollecting(process.execPath, [join(dir, 'main.js'), 'worker'], {
+  const proc = spawnCollecting(process.execPath, [await workloadBundle(), 'worker'], {
     ...process.env, ...h.env, QUEUE_URL: settings.queueUrl, WORKER_VISIBILITY_SECONDS: '2',
   });
   try {
@@ -194,7 +191,6 @@ test('SIGKILL mid-job: the message comes back after its visibility timeout and a
     await proc.exited;
   } finally {
     proc.child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   }
   expect(await processed(itemId)).toBe(0);
   const worker = new Worker({ sqs: h.sqs, writer: h.db.writer, settings: { ...settings, job: { ...settings.job, maxMs: 50 } } });

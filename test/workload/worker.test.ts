@@ -1,12 +1,9 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
-import { bundleWorkload } from '../../workload/src/tools/api-process';
 import { inTransaction } from '../../workload/src/idempotency';
 import { createJob } from '../../workload/src/jobs';
 import { Worker } from '../../workload/src/worker';
 import { createHarness, eventually, spawnCollecting, type Harness } from './harness';
+import { workloadBundle } from './workload-bundle';
 
 // Against real PostgreSQL and an SQS endpoint (moto_server) on 127.0.0.1, not mocks.
 let h: Harness;
@@ -73,9 +70,7 @@ test('SIGTERM during a job: the worker stops polling, finishes the job, deletes 
   const itemId = await newItem();
   const jobId = await inTransaction(h.db.writer, (tx) => createJob(tx, { itemId: Number(itemId), cpuMs: 0, ioMs: 1500 }));
   // The bundle the image runs: it starts in a fraction of ts-node's time on a busy machine.
-  const dir = mkdtempSync(join(tmpdir(), 'sb-worker-'));
-  await bundleWorkload(join(dir, 'main.js'));
-  const proc = spawnCollecting(process.execPath, [join(dir, 'main.js'), 'worker'], { ...process.env, ...h.env, WORKER_VISIBILITY_SECONDS: '30' });
+  const proc = spawnCollecting(process.execPath, [await workloadBundle(), 'worker'], { ...process.env, ...h.env, WORKER_VISIBILITY_SECONDS: '30' });
   try {
     await eventually(async () => (proc.output.includes('"event":"started"') ? true : undefined), 20_000, 'worker start');
     await send(JSON.stringify({ jobId }));
@@ -84,7 +79,6 @@ test('SIGTERM during a job: the worker stops polling, finishes the job, deletes 
     expect(await proc.exited).toBe(0);
   } finally {
     proc.child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   }
   expect(proc.output).toContain('"event":"stopping"');
   expect((await jobStatus(jobId)).status).toBe('done');
