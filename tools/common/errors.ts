@@ -42,11 +42,7 @@ export function errorMessage(e: unknown): string {
  * that cannot be used say so (`credentialsProblem`), anything else `<tool>: <describe(e)>`; the CLI exits 2
  * (no answer) in each case.
  */
-export function cannotRunExit(tool: string, e: unknown, err: (s: string) => void, describe: (e: unknown) => string): typeof EXIT.cannotRun;
-/** @deprecated TEMPORARY: the form with the usage text, until kpi-report and seed adopt the one above. */
-export function cannotRunExit(tool: string, usage: string, e: unknown, err: (s: string) => void, describe: (e: unknown) => string): typeof EXIT.cannotRun;
-export function cannotRunExit(tool: string, ...rest: unknown[]): typeof EXIT.cannotRun {
-  const [e, err, describe] = (rest.length === 4 ? rest.slice(1) : rest) as [unknown, (s: string) => void, (e: unknown) => string];
+export function cannotRunExit(tool: string, e: unknown, err: (s: string) => void, describe: (e: unknown) => string): typeof EXIT.cannotRun {
   const credentials = credentialsProblem(e);
   err(e instanceof UsageError ? usageErrorText(tool, e) : `${tool}: ${credentials ?? describe(e)}\n`);
   return EXIT.cannotRun;

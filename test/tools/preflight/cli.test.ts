@@ -63,7 +63,7 @@ describe('npm run preflight', () => {
     const { o, deps } = capture();
     expect(await main([], deps)).toBe(2);
     expect(o.err).toMatch(/^preflight: --env is required/);
-    expect(o.err).toContain('Usage: npm run preflight');
+    expect(o.err).toContain('(npm run preflight -- --help lists the flags)');
   });
 
   test('without credentials: exit 2 with one line naming them, before any synth (the real CLI, no AWS variables, no ~/.aws)', async () => {
