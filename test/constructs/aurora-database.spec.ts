@@ -146,7 +146,11 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
       t.hasResourceProperties('AWS::RDS::DBProxy', {
         EngineFamily: 'POSTGRESQL',
         RequireTLS: true,
-        Auth: [Match.objectLike({ IAMAuth: 'REQUIRED', AuthScheme: 'SECRETS' })],
+        // One secret per service user (lib/constructs/database-roles.ts), never the master's.
+        Auth: [
+          Match.objectLike({ IAMAuth: 'REQUIRED', AuthScheme: 'SECRETS', SecretArn: { Ref: Match.stringLikeRegexp('^DatabaseRolesApiSecretAttachment') } }),
+          Match.objectLike({ IAMAuth: 'REQUIRED', AuthScheme: 'SECRETS', SecretArn: { Ref: Match.stringLikeRegexp('^DatabaseRolesWorkerSecretAttachment') } }),
+        ],
       });
       t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
         ConnectionPoolConfigurationInfo: {
@@ -157,13 +161,13 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
       });
     });
 
-    test('the proxy role may read the secrets it serves and decrypt them only through Secrets Manager, for those secrets', () => {
+    test('the proxy role may read the secrets it serves (the services\' users\', not the master\'s) and decrypt them only through Secrets Manager, for those secrets', () => {
       const [proxy] = Object.values(t.findResources('AWS::RDS::DBProxy'));
       const roleId = proxy.Properties.RoleArn['Fn::GetAtt'][0] as string;
       const statements = Object.values(t.findResources('AWS::IAM::Policy'))
         .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
         .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Condition?: unknown; Resource: unknown }>);
-      const secret = { Ref: Match.stringLikeRegexp('^DatabaseMasterSecretAttachment') };
+      const served = [/^DatabaseRolesApiSecretAttachment/, /^DatabaseRolesWorkerSecretAttachment/];
       expect(statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('kms:')))).toEqual([{
         Action: 'kms:Decrypt',
         Effect: 'Allow',
@@ -171,14 +175,13 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
         Condition: {
           StringEquals: {
             'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
-            'kms:EncryptionContext:SecretARN': [{ Ref: expect.stringMatching(/^DatabaseMasterSecretAttachment/) }],
+            'kms:EncryptionContext:SecretARN': served.map((id) => ({ Ref: expect.stringMatching(id) })),
           },
         },
       }]);
-      t.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: [{ Ref: roleId }],
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: secret })]) },
-      });
+      const reads = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('secretsmanager:')));
+      expect(reads).toEqual([expect.objectContaining({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: served.map((id) => ({ Ref: expect.stringMatching(id) })) })]);
+      expect(JSON.stringify(statements)).not.toContain('DatabaseMasterSecret');
       // The key policy names no role: the account's principals use the secrets key through Secrets Manager only.
       const [secretsKey] = Object.entries(t.findResources('AWS::KMS::Key')).filter(([id]) => id.startsWith('SecretsKey')).map(([, k]) => k);
       expect(JSON.stringify(secretsKey.Properties.KeyPolicy)).not.toContain(roleId);
@@ -191,8 +194,9 @@ describe.each(ENVIRONMENTS)('Aurora PostgreSQL (%s)', (env) => {
       });
     });
 
-    test('only the proxy (and the rotation function) reach the cluster; only the proxy may leave towards it', () => {
-      t.resourceCountIs('AWS::EC2::SecurityGroupIngress', 2);
+    test('only the proxy, the rotation functions and the migrations reach the cluster; only the proxy may leave towards it', () => {
+      const sources = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0] as string);
+      expect(sources.map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['DatabaseProxySecurityGroup', 'DatabaseRolesSecurityGroup', 'DatabaseRotationSecurityGroup']);
       t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
         GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] },
         SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseProxySecurityGroup'), 'GroupId'] },
