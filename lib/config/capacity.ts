@@ -762,3 +762,85 @@ export const WORKER_JOB_HEADROOM_SECONDS = 10;
 export function jobMaxMs(worker: { readonly maxProcessingSeconds: number; readonly stopTimeoutSeconds: number }): number {
   return Math.max(0, Math.floor(Math.min(worker.maxProcessingSeconds, worker.stopTimeoutSeconds - WORKER_JOB_HEADROOM_SECONDS) * 1000));
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Deployments (api.deployment): how many tasks a deploy runs at once, and for how long.
+
+/** ECS's deployment strategies, as `api.deployment.strategy` spells them (the schema's enum). */
+export const DEPLOYMENT_STRATEGIES = ['rolling', 'blue_green', 'canary', 'linear'] as const;
+export type DeploymentStrategyName = (typeof DEPLOYMENT_STRATEGIES)[number];
+
+/**
+ * Tasks of the blue/green family at the height of a deploy, as a share of the desired count: ECS's blue/green,
+ * canary and linear deployments scale the new (green) revision "up to 100%" of the desired count beside the old
+ * (blue) one before any traffic moves (lifecycle stage SCALE_UP:
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeployment.html), and the old revision
+ * keeps all its tasks until the bake time after the last shift has passed ("the time period when both blue
+ * and green service revisions are running simultaneously after the production traffic has shifted":
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html). A canary of 10 %
+ * runs no fewer tasks than a blue/green: the green revision is full size from the start, the weights only
+ * decide which one answers. maximumPercent does not bound it.
+ */
+export const TRAFFIC_SHIFT_SURGE_PERCENT = 200;
+
+/** True for the strategies that shift traffic between two target groups (everything but rolling). */
+export function shiftsTraffic(strategy: DeploymentStrategyName): boolean {
+  return strategy !== 'rolling';
+}
+
+/**
+ * The deploy surge the connection budget and the planner count (% of the desired count): a rolling deploy's
+ * maximumPercent, or 200 for the blue/green family (TRAFFIC_SHIFT_SURGE_PERCENT).
+ *
+ * @example deploymentSurgePercent('rolling', 150) === 150; deploymentSurgePercent('canary', 150) === 200
+ */
+export function deploymentSurgePercent(strategy: DeploymentStrategyName, maxHealthyPercent: number): number {
+  return shiftsTraffic(strategy) ? TRAFFIC_SHIFT_SURGE_PERCENT : maxHealthyPercent;
+}
+
+/** What the length of a deploy's traffic shift depends on (api.deployment). */
+export interface DeploymentTiming {
+  readonly strategy: DeploymentStrategyName;
+  readonly bakeTimeMinutes: number;
+  readonly canary: { readonly percent: number; readonly bakeTimeMinutes: number };
+  readonly linear: { readonly stepPercent: number; readonly stepBakeTimeMinutes: number };
+}
+
+/**
+ * Steps of a linear shift: stepPercent each until all traffic has moved, the last one possibly smaller.
+ * @example linearSteps(10) === 10; linearSteps(30) === 4
+ */
+export function linearSteps(stepPercent: number): number {
+  // Rounded first: 100 / 3.3 must not become 31 steps through floating point.
+  return Math.ceil(Math.round((100 / stepPercent) * 1e6) / 1e6);
+}
+
+/**
+ * Minutes the old and the new revision both run at full size once the new one is up: the traffic shift's
+ * own waits plus the bake time after it (0 for rolling, whose surge lasts only as long as tasks take to
+ * start). Canary: the canary bake, then the deployment bake. Linear: a wait between each two of its steps,
+ * then the deployment bake. Blue/green: the deployment bake. The few minutes of task start and health checks
+ * before the shift come on top (compute.taskStartSeconds, the health check), as in every deploy.
+ *
+ * @example doubledTaskMinutes({ strategy: 'canary', bakeTimeMinutes: 10, canary: { percent: 10, bakeTimeMinutes: 5 }, … }) === 15
+ * @example doubledTaskMinutes({ strategy: 'linear', bakeTimeMinutes: 10, linear: { stepPercent: 25, stepBakeTimeMinutes: 3 }, … }) === 19
+ */
+export function doubledTaskMinutes(d: DeploymentTiming): number {
+  switch (d.strategy) {
+    case 'rolling': return 0;
+    case 'blue_green': return d.bakeTimeMinutes;
+    case 'canary': return d.canary.bakeTimeMinutes + d.bakeTimeMinutes;
+    case 'linear': return (linearSteps(d.linear.stepPercent) - 1) * d.linear.stepBakeTimeMinutes + d.bakeTimeMinutes;
+  }
+}
+
+/**
+ * The soonest a threshold alarm can go to ALARM once its metric breaches (s): `datapointsToAlarm` breaching
+ * periods of `periodSeconds` (M out of N: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html).
+ * A deployment stage shorter than this moves traffic before the alarm can say anything about it.
+ *
+ * @example alarmReactionSeconds(60, 3) === 180
+ */
+export function alarmReactionSeconds(periodSeconds: number, datapointsToAlarm: number): number {
+  return periodSeconds * datapointsToAlarm;
+}

@@ -8,6 +8,7 @@ import type { AlarmsConfig, MonitoringConfig, SloConfig } from '../config/schema
 import { convertUnit, isMetricKey, kpiUnit, type KpiKey } from '../contracts/kpi-catalogue';
 import type { KpiMetrics } from './kpi-metrics';
 import { guardException } from './guard';
+import { kpiAlarmName } from './naming';
 
 export interface KpiAlarmsProps {
   readonly metrics: KpiMetrics;
@@ -109,6 +110,8 @@ export class KpiAlarms extends Construct {
   ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       ...props,
+      // Critical alarms by a name the Compute stack can give ECS as deployment alarms (naming.ts, kpiAlarmName).
+      alarmName: severity === 'Critical' ? kpiAlarmName(this, id) : undefined,
       alarmDescription: `[${severity}] ${what}`,
       evaluationPeriods: this.props.monitoring.evaluationPeriods,
       datapointsToAlarm: this.props.monitoring.datapointsToAlarm,
@@ -164,6 +167,7 @@ export class KpiAlarms extends Construct {
       for (const objective of ['Availability', 'Latency'] as const) {
         const target = objective === 'Availability' ? slo.availabilityPercent : slo.latencyPercent;
         const composite = new cloudwatch.CompositeAlarm(this, `Slo${objective}Burn${i + 1}`, {
+          compositeAlarmName: kpiAlarmName(this, `Slo${objective}Burn${i + 1}`),
           alarmDescription: `[Critical] ${objective} SLO ${target} %: error budget burning ${rate.factor}× too fast over ${rate.longWindowMinutes} min and ${rate.shortWindowMinutes} min`,
           alarmRule: cloudwatch.AlarmRule.allOf(
             windowAlarm(objective, rate.longWindowMinutes, 'Long'),

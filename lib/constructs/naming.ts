@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { createHash } from 'crypto';
 import type { Construct } from 'constructs';
+import { STACK_PARTS } from '../contracts/stacks';
 
 /**
  * A name for resources whose CloudFormation type requires one: lower-case, from the stack name so it is
@@ -14,3 +15,23 @@ export function physicalName(scope: Construct, suffix: string, maxLength = 40): 
   return `${full.slice(0, maxLength - hash.length - 1).replace(/-$/, '')}-${hash}`;
 }
 
+
+/**
+ * The environment's stack prefix (`ScalingBlueprint-<Env>`), read from the name of the stack `scope` is in: the
+ * stacks of one environment are named `<prefix>-<Part>` (lib/contracts/stacks.ts), so two of them agree on it
+ * without a reference between them.
+ */
+export function environmentPrefix(scope: Construct): string {
+  const name = Stack.of(scope).stackName;
+  const part = Object.values(STACK_PARTS).find((p) => name.endsWith(`-${p}`));
+  return part ? name.slice(0, -(part.length + 1)) : name;
+}
+
+/**
+ * The name of a KPI alarm (lib/constructs/kpi-alarms.ts, construct id `id`) that another stack refers to by
+ * name: ECS deployment alarms take alarm NAMES (DeploymentAlarms.AlarmNames), and the Monitoring stack that owns
+ * the alarms depends on the Compute stack, so Compute cannot take a reference to them. Both stacks compute it.
+ */
+export function kpiAlarmName(scope: Construct, id: string): string {
+  return `${environmentPrefix(scope)}-Kpi-${id}`;
+}

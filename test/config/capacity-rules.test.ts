@@ -67,10 +67,11 @@ describe('connection budget, counted per endpoint at the deploy surge', () => {
     // worker: 10 × 200 % = 20 × 10 = 200 on the writer.
     expect(problemsFor('staging', { api: { maxTasks: 100, dbPoolSize: 15 } })).toEqual([
       'scaling-blueprint.environments.staging.api.dbPoolSize = 15: puts the writer over its connection budget: ' +
-        'API peak 200 tasks (api.maxTasks 100 × api.maxHealthyPercent 200 %) × 1 process (api.cpu 512) × 1 pool × api.dbPoolSize 15 = 3000, ' +
+        // staging deploys blue/green (api.deployment.strategy): the second revision is the 200 %.
+        'API peak 200 tasks (api.maxTasks 100 × 200 %: api.deployment.strategy "blue_green" runs the new revision at full size beside the old one until the bake time ends) × 1 process (api.cpu 512) × 1 pool × api.dbPoolSize 15 = 3000, ' +
         'plus worker peak 20 tasks (worker.maxTasks 10 × 200 % deploy surge) × 1 process × 1 pool × worker.dbPoolSize 10 = 200, ' +
         'is 3200 connections, but the proxy opens at most 1545 on the writer (database.proxy.maxConnectionsPercent 90 % of max_connections 1722 of db.r6g.large − 5 reserved). ' +
-        'Fix: lower api.dbPoolSize, worker.dbPoolSize, the maxTasks or api.maxHealthyPercent, raise database.proxy.maxConnectionsPercent, or pick a larger database.instanceClass.',
+        'Fix: lower api.dbPoolSize, worker.dbPoolSize, the maxTasks or deploy with api.deployment.strategy "rolling" (a surge of api.maxHealthyPercent 200 % instead of a second full revision), raise database.proxy.maxConnectionsPercent, or pick a larger database.instanceClass.',
     ]);
   });
 

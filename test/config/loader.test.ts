@@ -347,7 +347,8 @@ describe('compute rules (ALB, API and worker services)', () => {
 
   test('a certificate of another region', () => {
     const arn = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
-    expectOneProblem('staging', { alb: { certificateArn: arn } }, 'environments.staging.alb.certificateArn', JSON.stringify(arn),
+    // With a certificate, staging's smoke test needs the host name it covers (api.deployment.smokeTest.host).
+    expectOneProblem('staging', { alb: { certificateArn: arn }, api: { deployment: { smokeTest: { host: 'api.example.com' } } } }, 'environments.staging.alb.certificateArn', JSON.stringify(arn),
       'is a certificate of eu-west-1, but the load balancer is in us-east-1', 'request or import the certificate in us-east-1');
   });
 

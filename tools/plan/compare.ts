@@ -148,7 +148,7 @@ function taskSizeRow(
   const rates = prices.fargate.onDemand[config.compute.cpuArchitecture];
   const perZone = tasksPerZone(tasks, zones);
   const demand = connectionDemand({
-    api: { maxTasks: tasks, maxHealthyPercent: api.maxHealthyPercent, cpu, dbPoolSize: api.dbPoolSize },
+    api: { maxTasks: tasks, maxHealthyPercent: api.maxHealthyPercent, cpu, dbPoolSize: api.dbPoolSize, deployment: api.deployment },
     worker: config.worker,
     database: config.database,
   });

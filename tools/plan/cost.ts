@@ -1,5 +1,5 @@
 import {
-  capacityProviderSplit, dbInstanceClassSize, jobsPerRequest, profileAverageRps, sustainedCeilingRps, tasksForRate, workerThroughputPerTask,
+  capacityProviderSplit, dbInstanceClassSize, doubledTaskMinutes, jobsPerRequest, profileAverageRps, shiftsTraffic, sustainedCeilingRps, tasksForRate, workerThroughputPerTask,
 } from '../../lib/config/capacity';
 import { ALARM_KINDS, type ThresholdKey } from '../../lib/config/alarm-kinds';
 import type { BlueprintConfig } from '../../lib/config/schema';
@@ -130,6 +130,7 @@ export const COST_ASSUMPTIONS = {
   flowLogRecordsPerConnection: { value: 2, unit: 'records', why: 'a client connection to the load balancer, both directions' },
   dbLogGbPerInstanceMonth: { value: 0.3, unit: 'GB', why: 'the exported postgresql log at default logging' },
   loadTestRunsPerProfile: { value: 1, unit: 'runs a month', why: 'each load profile run once a month where loadTest.enabled' },
+  deploysPerMonth: { value: 20, unit: 'deploys', why: 'one API deploy per working day; a blue/green, canary or linear deploy runs a second full revision through its traffic shift and bake time (doubledTaskMinutes)' },
 } as const satisfies Record<string, Assumption>;
 
 const A = COST_ASSUMPTIONS;
@@ -270,8 +271,29 @@ function fargate(config: BlueprintConfig, load: Load, prices: RegionPrices): Cos
   };
   return [
     ...service('API', config.api, load.apiTasks, 'onDemand'),
+    ...deploymentSurge(config, load, prices),
     ...service('Worker', config.worker, split.fargate, 'onDemand'),
     ...service('Worker', config.worker, split.spot, 'spot'),
+  ];
+}
+
+/**
+ * The API's second revision during deployments of the blue/green family: ECS starts the new revision at the
+ * full task count beside the old one and keeps both until the bake time ends (TRAFFIC_SHIFT_SURGE_PERCENT,
+ * doubledTaskMinutes in lib/config/capacity.ts), COST_ASSUMPTIONS.deploysPerMonth times a month. A rolling
+ * deploy's surge lasts only while tasks start and is not priced.
+ */
+function deploymentSurge(config: BlueprintConfig, load: Load, prices: RegionPrices): CostLineItem[] {
+  const d = config.api.deployment;
+  const minutes = doubledTaskMinutes(d);
+  if (!shiftsTraffic(d.strategy) || minutes === 0) return [];
+  const arch = config.compute.cpuArchitecture;
+  const rates = prices.fargate.onDemand[arch];
+  const hours = A.deploysPerMonth.value * (minutes / 60);
+  const why = `api.deployment.strategy "${d.strategy}": a second revision of ${round(load.apiTasks)} tasks for ${minutes} min per deploy (traffic shift and bake time), ${A.deploysPerMonth.value} deploys a month (${A.deploysPerMonth.why})`;
+  return [
+    line('Fargate', `API deploys: second revision vCPU-hours (${arch}, on-demand)`, load.apiTasks * (config.api.cpu / 1024) * hours, rates.vcpuHour, `fargate.onDemand.${arch}.vcpuHour`, why),
+    line('Fargate', `API deploys: second revision GB-hours (${arch}, on-demand)`, load.apiTasks * (config.api.memoryMiB / 1024) * hours, rates.gbHour, `fargate.onDemand.${arch}.gbHour`, why),
   ];
 }
 

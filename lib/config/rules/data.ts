@@ -3,6 +3,7 @@ import {
   RESERVED_CONNECTIONS, WORKER_MAX_HEALTHY_PERCENT, WORKER_PROCESSES_PER_TASK,
 } from '../capacity';
 import { AURORA_POSTGRES_VERSIONS, CACHE_ENGINE_VERSIONS, CACHE_NODE_TYPE } from '../supported';
+import { apiPeakTasksText, apiSurgeKeyText } from './deployment';
 import { collector, type Config, type Problem } from './problem';
 
 /** The database: a supported version, the connection budget, the proxy's shares, capacities, readers. */
@@ -80,7 +81,7 @@ function connectionBudgetProblems(cfg: Config, budget: number): Problem[] {
     : `${instance} allows ${budget} (max_connections ${max} of ${db.instanceClass} − ${RESERVED_CONNECTIONS} reserved)`;
   const api = cfg.api;
   const w = cfg.worker;
-  const apiTasks = `peak ${peakTasks(api.maxTasks, api.maxHealthyPercent)} tasks (api.maxTasks ${api.maxTasks} × api.maxHealthyPercent ${api.maxHealthyPercent} %)`;
+  const apiTasks = apiPeakTasksText(api);
   const workerTasks = `peak ${peakTasks(w.maxTasks, WORKER_MAX_HEALTHY_PERCENT)} tasks (worker.maxTasks ${w.maxTasks} × ${WORKER_MAX_HEALTHY_PERCENT} % deploy surge)`;
   const apiProcesses = `${processesForCpu(api.cpu)} process${processesForCpu(api.cpu) === 1 ? '' : 'es'} (api.cpu ${api.cpu})`;
   const workerProcesses = `${WORKER_PROCESSES_PER_TASK} process`;
@@ -91,7 +92,7 @@ function connectionBudgetProblems(cfg: Config, budget: number): Problem[] {
     `puts the writer over its connection budget: API ${apiTasks} × ${apiProcesses} × ${writerPools} × api.dbPoolSize ${api.dbPoolSize} = ${demand.api.writer}, ` +
     `plus worker ${workerTasks} × ${workerProcesses} × 1 pool × worker.dbPoolSize ${w.dbPoolSize} = ${demand.worker.writer}, ` +
     `is ${demand.writer} connections, but ${allows('the writer')}`,
-    'lower api.dbPoolSize, worker.dbPoolSize, the maxTasks or api.maxHealthyPercent' +
+    `lower api.dbPoolSize, worker.dbPoolSize, the maxTasks or ${apiSurgeKeyText(api)}` +
       (readsOnWriter ? ', add a reader (database.readers) so that reads leave the writer' : '') +
       (db.proxy.enabled ? ', raise database.proxy.maxConnectionsPercent' : '') + ', or pick a larger database.instanceClass');
 

@@ -1,5 +1,6 @@
 import { checkAlbSecurity } from './alb-security';
 import { checkCapacity } from './capacity';
+import { checkDeployments } from './deployment';
 import { checkLoadBalancer, checkServices } from './compute';
 import { checkCache, checkDatabase } from './data';
 import { checkLoadTest } from './load-test';
@@ -23,6 +24,7 @@ export const RULE_GROUPS: ReadonlyArray<(cfg: Config) => Problem[]> = [
   checkCapacity,
   checkNetwork,
   checkLoadBalancerFronts,
+  checkDeployments,
   checkMonitoring,
   checkProduction,
   checkLoadTest,

@@ -3,6 +3,7 @@ import { FARGATE_CPU_UNITS, REQUESTS_PER_TARGET_FROM_CAPACITY } from '../capacit
 import { int, logRetentionDays, num } from './common';
 import { blockedPathsSchema, wafSchema } from './alb-security';
 import { albMinimumCapacityUnitsSchema } from './nlb';
+import { deploymentSchema } from './deployment';
 
 /**
  * What the reference workload's image (built from `workload/`: one image, two commands) needs from its task.
@@ -193,6 +194,7 @@ export const apiSchema = z.strictObject({
     .describe('Wait after a scale-out before another scale-out counts the new tasks (s).'),
   scaleInCooldownSeconds: int(0, 3600)
     .describe('Wait after a scale-in before the next scale-in (s).'),
+  deployment: deploymentSchema,
 }).describe('The API: a Fargate service behind the load balancer, scaled on CPU, memory and requests per target.');
 
 export const workerSchema = z.strictObject({
