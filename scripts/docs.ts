@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AURORA_POSTGRES_MAX_CONNECTIONS } from '../lib/config/capacity';
 import { ConfigError, CONTEXT_KEY, deepMerge, loadConfig, type Json, type JsonObject } from '../lib/config/loader';
 import { blueprintConfigSchema } from '../lib/config/schema';
+import { cliEntry } from '../tools/common/args';
 
 /**
  * `npm run docs`: writes the configuration reference (docs/configuration.md) and the JSON Schema of the
@@ -397,7 +398,22 @@ ${keyTables(context)}
 `;
 }
 
+const USAGE = `Usage: npm run docs
+
+Writes ${CONFIGURATION_MD} and ${CONFIG_SCHEMA_JSON} from the configuration schema (lib/config/schema/) and
+cdk.json; test/docs.test.ts fails while the committed files differ from what this writes. No flags.
+
+  -h, --help    this text`;
+
 if (require.main === module) {
+  // The CLI layer's rules (tools/common/args.ts): --help answers without writing; any other argument is an error.
+  process.exitCode = cliEntry('docs', USAGE, process.argv.slice(2), {}, { help: { type: 'boolean', short: 'h' } }, () => {
+    writeDocs();
+    return 0;
+  });
+}
+
+function writeDocs(): void {
   for (const file of generateDocs()) {
     const target = join(ROOT, file.path);
     mkdirSync(dirname(target), { recursive: true });

@@ -148,7 +148,8 @@ function parseArgsMessage(e: Error & { code?: string }): string {
     return `unexpected argument "${arg}": every value follows its flag (--flag value). With npm run, put -- between the script and its flags (npm run <script> -- --env dev): npm keeps the flags before it for itself.`;
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const flag = /'(-[^ ']+)/.exec(m)?.[1];
+    // parseArgs names the flag as '-e, --env <value>' or '--env <value>': the long form is the one to show.
+    const flag = /(--[\w-]+)/.exec(m)?.[1] ?? /'(-\w)/.exec(m)?.[1];
     if (/argument missing/.test(m)) return `${flag} needs a value.`;
     if (/does not take an argument/.test(m)) return `${flag} takes no value.`;
     if (/ambiguous/.test(m)) return `${flag} needs a value; a value that starts with "-" is written ${flag}=<value>.`;

@@ -1,31 +1,67 @@
-import autocannon from 'autocannon';
 import { mkdtempSync, rmSync } from 'fs';
 import { randomBytes } from 'crypto';
 import { spawn } from 'child_process';
 import { cpus, loadavg, tmpdir } from 'os';
 import { join } from 'path';
-import { Pool } from 'pg';
-import { answeringPids, bundleWorkload, freePort } from './api-process';
-import { createLocalQueue, startLocalServices } from './local';
+// A development tool run from the project root: it shares the operator CLIs' argument rules.
+import { helpRequested, parseFlags } from '../../../tools/common/args';
+import { UsageError, usageErrorText } from '../../../tools/common/errors';
 
 /**
  * `npm run bench:workload`: requests/s and latency of the reference API on loopback, against the local
  * PostgreSQL and Redis: a bare /healthz, GET /items/:id answered from the cache, and GET /items/:id with
  * the cache off (every request reads PostgreSQL). The API runs as the image runs it (the esbuild bundle, in
  * its own process, WORKLOAD_PROCESSES processes); the load generator (autocannon) runs in this process, on
- * the same machine. Bounded: each run lasts BENCH_SECONDS, to 127.0.0.1 only.
- *
- * BENCH_PROCESSES=1,2 runs everything once per process count, to see what vertical scaling buys;
- * BENCH_POOL_SIZE sets DB_POOL_SIZE (per process, 20 by default).
+ * the same machine. Bounded: each run lasts --seconds, to 127.0.0.1 only.
  */
-const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const PROCESS_COUNTS = (process.env.BENCH_PROCESSES ?? '1').split(',').map(Number);
-const POOL_SIZE = process.env.BENCH_POOL_SIZE ?? '20';
+export const USAGE = `Usage: npm run bench:workload [-- --seconds 10 --connections 50 --processes 1,2 --pool-size 20]
+
+Requests/s and latency of the reference API on loopback (the esbuild bundle, in its own process), against a
+local PostgreSQL, Redis and SQS endpoint that it starts (scripts/services.sh): GET /healthz, GET /items/:id
+from the cache, and GET /items/:id with the cache off (every request reads PostgreSQL). autocannon drives it
+from this process. Figures, not assertions. Creates a database of its own and drops it at the end.
+
+  --seconds N        length of each run (default 10; BENCH_SECONDS)
+  --connections N    autocannon connections (default 50; BENCH_CONNECTIONS)
+  --processes LIST   API processes per run, comma-separated, to see what vertical scaling buys (default 1;
+                     BENCH_PROCESSES)
+  --pool-size N      DB_POOL_SIZE per process (default 20; BENCH_POOL_SIZE)
+  -h, --help         this text
+
+Exit status: 0 measured; 1 the benchmark failed half-way; 2 bad arguments.`;
+
+/** Items seeded for the cache-miss run (its GET /items/:id picks among them). */
 const ITEMS = 2000;
 
-async function main(): Promise<void> {
-  if (PROCESS_COUNTS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_PROCESSES=${process.env.BENCH_PROCESSES}: want counts such as 1,2`);
+const FLAGS = {
+  seconds: { type: 'string' },
+  connections: { type: 'string' },
+  processes: { type: 'string' },
+  'pool-size': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The settings from the flags, else the BENCH_* variables, else the defaults; a bad one is a UsageError. */
+function settings(argv: readonly string[]) {
+  const v = parseFlags(argv, FLAGS);
+  const whole = (flag: string, value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} = "${value}": must be a whole number ≥ 1`, true);
+    return n;
+  };
+  return {
+    duration: whole('--seconds', v.seconds ?? process.env.BENCH_SECONDS ?? '10'),
+    connections: whole('--connections', v.connections ?? process.env.BENCH_CONNECTIONS ?? '50'),
+    processCounts: (v.processes ?? process.env.BENCH_PROCESSES ?? '1').split(',').map((n) => whole('--processes', n)),
+    poolSize: String(whole('--pool-size', v['pool-size'] ?? process.env.BENCH_POOL_SIZE ?? '20')),
+  };
+}
+async function main(s: ReturnType<typeof settings>): Promise<void> {
+  const { duration: DURATION, connections: CONNECTIONS, processCounts: PROCESS_COUNTS, poolSize: POOL_SIZE } = s;
+  const autocannon = require('autocannon') as typeof import('autocannon');
+  const { Pool } = require('pg') as typeof import('pg');
+  const { answeringPids, bundleWorkload, freePort } = require('./api-process') as typeof import('./api-process');
+  const { createLocalQueue, startLocalServices } = require('./local') as typeof import('./local');
   const env = startLocalServices();
   const dbName = `sb_bench_${randomBytes(3).toString('hex')}`;
   const admin = new Pool({ host: env.DB_WRITER_HOST, port: Number(env.DB_PORT), user: env.DB_USERNAME, database: 'postgres' });
@@ -99,7 +135,21 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  // --help and bad arguments answer before anything loads or starts (the servers, the bundle, the database).
+  if (helpRequested(process.argv.slice(2))) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  let s: ReturnType<typeof settings>;
+  try {
+    s = settings(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(e instanceof UsageError ? usageErrorText('bench:workload', e) : `bench:workload: ${String(e)}\n`);
+    process.exit(2);
+  }
+  main(s).catch((err) => {
+    process.stderr.write(`bench:workload: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}

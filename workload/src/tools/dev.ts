@@ -1,6 +1,28 @@
 import { spawn, type ChildProcess } from 'child_process';
 import { join } from 'path';
 import { createLocalQueue, startLocalServices, stopLocalServices } from './local';
+// A development tool run from the project root: it shares the operator CLIs' argument rules.
+import { helpRequested, parseFlags } from '../../../tools/common/args';
+import { UsageError, usageErrorText } from '../../../tools/common/errors';
+
+export const USAGE = `Usage: npm run workload:dev [-- --port 8080]
+
+Starts PostgreSQL, Redis and an SQS endpoint on 127.0.0.1 (scripts/services.sh), then the reference API and
+one worker, until Ctrl-C, which stops all of it (the servers too).
+
+  --port N      the API's port (default 8080; PORT)
+  -h, --help    this text
+
+Exit status: 0 after Ctrl-C; 1 the API or the worker exited on its own, or the start failed; 2 bad arguments.`;
+
+/** The API's port from --port, else PORT, else 8080; a bad value is a UsageError. */
+function port(argv: readonly string[]): string {
+  const v = parseFlags(argv, { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const value = v.port ?? process.env.PORT ?? '8080';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port = "${value}": must be a port number (1-65535)`, true);
+  return String(n);
+}
 
 /** How long the API and the worker get to drain after Ctrl-C before they are killed (the worker may be in a 20 s long poll). */
 const CHILD_STOP_MS = 8_000;
@@ -11,7 +33,7 @@ const CHILD_STOP_MS = 8_000;
  * are stopped on every way out (Ctrl-C, a second Ctrl-C, SIGTERM or SIGHUP, the API or the worker dying, a
  * failed start), never left running in the background.
  */
-async function main(): Promise<void> {
+async function main(apiPort: string): Promise<void> {
   const children: ChildProcess[] = [];
   let stopping: Promise<void> | undefined;
   let servicesStarted = false;
@@ -47,7 +69,7 @@ async function main(): Promise<void> {
     servicesStarted = true; // set before: a start that fails half-way leaves some servers up
     const env = startLocalServices();
     const queueUrl = await createLocalQueue(env, 'jobs');
-    const vars = { ...process.env, ...env, QUEUE_URL: queueUrl, PORT: process.env.PORT ?? '8080', HOST: '127.0.0.1', TS_NODE_SWC: 'true', TS_NODE_TRANSPILE_ONLY: 'true' };
+    const vars = { ...process.env, ...env, QUEUE_URL: queueUrl, PORT: apiPort, HOST: '127.0.0.1', TS_NODE_SWC: 'true', TS_NODE_TRANSPILE_ONLY: 'true' };
     const run = (command: string): ChildProcess => {
       const child = spawn(process.execPath, ['-r', 'ts-node/register', join(__dirname, '..', 'main.ts'), command], { env: vars, stdio: ['ignore', 'pipe', 'pipe'] });
       const prefix = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).map((l) => `[${command}] ${l}\n`).join('');
@@ -75,4 +97,17 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// --help and bad arguments answer before any server starts.
+if (helpRequested(process.argv.slice(2))) {
+  process.stdout.write(`${USAGE}\n`);
+} else {
+  let apiPort: string | undefined;
+  try {
+    apiPort = port(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(usageErrorText('workload:dev', e));
+    process.exitCode = 2;
+  }
+  if (apiPort !== undefined) void main(apiPort);
+}
