@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseFlags, positiveNumber } from '../../../tools/common/args';
 import { blueprintContext, featureFlags, loadEnvironmentConfig, readCdkJson } from '../../../tools/common/cdk-json';
-import { UsageError, usageErrorText } from '../../../tools/common/errors';
+import { cannotRunExit, UsageError, usageErrorText } from '../../../tools/common/errors';
 import { readStackOutput } from '../../../tools/common/stack-outputs';
 
 /** A CloudFormation client whose DescribeStacks answers `reply` (or throws it). */
@@ -37,6 +37,8 @@ describe('readStackOutput', () => {
     expect(missing.message).toBe('stack ScalingBlueprint-Dev-LoadTest not found (Stack with id x does not exist). Fix: deploy the LoadTest stack of this environment, or pass --function NAME.');
     const denied = await usageError(readStackOutput(cloudFormation({ error: { name: 'AccessDenied', message: 'no' } }), 'dev', 'kpiSources', '--sources <file.json>'));
     expect(denied.message).toBe('cannot describe stack ScalingBlueprint-Dev-Monitoring: AccessDenied: no. Fix: check AWS credentials and region, or pass --sources <file.json>.');
+    const none = await usageError(readStackOutput(cloudFormation({ error: { name: 'CredentialsProviderError', message: 'Could not load credentials from any providers' } }), 'dev', 'apiUrl', '--target URL'));
+    expect(none.message).toBe('cannot read stack ScalingBlueprint-Dev-Compute: no AWS credentials. Fix: set AWS_PROFILE (after `aws configure` or `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Or pass --target URL.');
     const old = await usageError(readStackOutput(cloudFormation({ outputs: {} }), 'dev', 'apiUrl', '--target URL'));
     expect(old.message).toBe('stack ScalingBlueprint-Dev-Compute has no ApiUrl output. Fix: deploy the current Compute stack, or pass --target URL.');
   });
@@ -75,5 +77,14 @@ describe('flags', () => {
     expect(positiveNumber('--rate', '2.5')).toBe(2.5);
     expect((await usageError(() => positiveNumber('--rate', '0'))).message).toBe('--rate = "0": must be a number > 0');
     expect(usageErrorText('tool', new UsageError('no stack'))).toBe('tool: no stack\n');
+  });
+});
+
+describe('cannotRunExit', () => {
+  test('credentials an AWS call could not use: one line naming them, exit 2, whatever the CLI would print for other errors', () => {
+    const printed: string[] = [];
+    const e = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    expect(cannotRunExit('kpi-report', e, (s) => void printed.push(s), () => 'no verdict: something else')).toBe(2);
+    expect(printed).toEqual(['kpi-report: no AWS credentials. Fix: set AWS_PROFILE (after `aws configure` or `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.\n']);
   });
 });
