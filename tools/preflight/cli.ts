@@ -29,7 +29,8 @@ Checks (tools/preflight/checks.ts CHECKS):
   docker              when an image is built locally: Docker engine, buildx, the image's platform (or no
                       RUN step on it); CDK_DOCKER names another binary as for cdk deploy
   fargate-quota       Fargate On-Demand and Spot vCPU quotas vs. every service at maxTasks during a deploy
-The configuration has no ALB LCU reservation, so no quota is checked for one.
+  lcu-reservation     alb.minimumCapacityUnits vs. the "Reserved ALB LCU per Region" quota (0 by default)
+                      and the per-load-balancer one; skipped when the ALB reserves none
 
 Region: the configuration's \`region\` (the stacks are synthesized for it; AWS_REGION does not move them).
 Credentials: the AWS SDK's default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, roles).

@@ -56,7 +56,7 @@ describe('npm run preflight', () => {
     expect(await main(['--help'], deps)).toBe(0);
     for (const id of CHECKS.map((c) => c.id)) expect(o.out).toContain(`  ${id}`);
     expect(o.out).toContain('Exit status: 0 ready (nothing blocked), 1 blocked');
-    expect(o.out).toContain('no ALB LCU reservation');
+    expect(o.out).toContain('alb.minimumCapacityUnits vs. the "Reserved ALB LCU per Region" quota (0 by default)');
   });
 
   test('without --env: exit 2 with the usage', async () => {
@@ -122,9 +122,10 @@ describe('npm run preflight', () => {
       const { o, deps } = capture();
       const code = await main(args(), { ...deps, sts: motoSts, clients: () => clients(4000), run: dockerRunner({}) });
       const lines = o.out.trimEnd().split('\n');
-      expect(lines.slice(0, -1).map((l) => l.split(/\s+/)[0])).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'skipped', 'skipped', 'skipped', 'ok']); // dev has no certificate: skipped
+      // dev has no certificate and no LCU reservation: both skipped
+      expect(lines.slice(0, -1).map((l) => l.split(/\s+/)[0])).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'skipped', 'skipped', 'skipped', 'ok', 'skipped']);
       expect(lines[lines.length - 1]).toMatch(LAST_LINE);
-      expect(lines[lines.length - 1]).toBe('verdict=ready ok=6 warn=0 blocked=0 skipped=3 error=0 env=dev region=us-east-1 account=123456789012');
+      expect(lines[lines.length - 1]).toBe('verdict=ready ok=6 warn=0 blocked=0 skipped=4 error=0 env=dev region=us-east-1 account=123456789012');
       expect(code).toBe(0);
       expect(o.err).toContain('preflight dev: account 123456789012 (arn:aws:sts::123456789012:user/moto), region us-east-1 from cdk.json `region`');
     });
