@@ -11,7 +11,7 @@ const ipv4Cidr = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]
  */
 export const nlbSchema = z.strictObject({
   enabled: z.boolean()
-    .describe('A Network Load Balancer beside the ALB, in the public subnets, forwarding TLS-terminated TCP to the same API tasks (a second target group of the service). Off by default: it costs an hour charge and NLCUs of its own. docs/scaling.md compares what ALB and NLB can do.'),
+    .describe('A Network Load Balancer beside the ALB, in the public subnets, forwarding TLS-terminated TCP to the same API tasks (a second target group of the service). It sees TCP, not HTTP: WAF, `alb.blockedPaths` and the HSTS header do not apply on this path. Off by default: it costs an hour charge and NLCUs of its own. docs/scaling.md compares what ALB and NLB can do.'),
   certificateArn: z.string().regex(/^(arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+)?$/, 'an ACM certificate ARN, or ""')
     .describe('ACM certificate in `region` for the TLS listener (for the name clients use for the NLB: its own DNS name is *.elb.amazonaws.com). Required when `enabled`; TLS 1.3 and 1.2 with post-quantum key exchange, the ALB\'s policy.'),
   listenerPort: int(1, 65535)
