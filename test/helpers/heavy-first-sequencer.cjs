@@ -1,14 +1,25 @@
 // .cjs: jest loads it as is (no transform), and *.js is ignored as build output (.gitignore).
 // jest runs the slowest files first only when its cache knows their times; without one (a fresh CI runner,
 // a cleared cache) it orders by file size, and files that failed last time or have no time yet go first.
-// The two heaviest files here are small loaders (test/templates.test.ts runs every spec; the compliance test
+// The heaviest files here are small loaders (test/templates.test.ts runs every spec; the compliance test
 // synthesizes every environment with its checks), so a cold run started them last and one worker ran them
-// alone at the end. They start first, on the two workers, whatever the cache says; jest orders the rest.
+// alone at the end. They start first, whatever the cache says; jest orders the rest. After the CPU-heavy ones
+// come the long files that mostly wait (child processes, timeouts of the fault tests): started late, they
+// would be the tail of the run; started early, the third worker (jest.config.js) fills their waits.
 const Sequencer = require('@jest/test-sequencer').default;
 const { join } = require('path');
 
-/** Heaviest first, by CPU on a quiet run (docs/development.md, "Test times"). */
-const HEAVY = ['test/templates.test.ts', 'test/stacks/compliance.test.ts', 'test/tools/preflight/cli.test.ts', 'test/bin.test.ts'];
+/** Longest first, by wall time in a full run (docs/development.md, "Test times"). */
+const HEAVY = [
+  'test/templates.test.ts',
+  'test/stacks/compliance.test.ts',
+  'test/tools/preflight/cli.test.ts',
+  'test/workload/worker-faults.test.ts',
+  'test/workload/jobs-outbox.test.ts',
+  'test/tools/seed/seed.test.ts',
+  'test/workload/worker.test.ts',
+  'test/load-engine/engine.test.ts',
+];
 
 class HeavyFirstSequencer extends Sequencer {
   sort(tests) {

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { DependencyUnavailableError, HttpError, callDependency, isUnavailableError, registerErrorHandlers } from '../../workload/src/http';
 import { freePort } from './postgres';
-import { serviceEnv } from './harness';
+import { eventually, serviceEnv } from './harness';
 
 // The errors are real ones, raised by pg, ioredis and the AWS SDK against a port nothing listens on or against
 // the shared local PostgreSQL; the classifier must see them as "unavailable", and bugs or bad input as not.
@@ -36,6 +36,9 @@ describe('isUnavailableError: real errors of the clients', () => {
   test('pg: statement_timeout (57014), lock_timeout (55P03) and the pool checkout timeout', async () => {
     const pool = new Pool({ ...pgConfig, max: 1, connectionTimeoutMillis: 200 });
     try {
+      // The pool's one connection, opened first: 200 ms is for the checkout below, and opening one can take longer
+      // on a loaded machine (a new backend process).
+      await eventually(() => pool.query('SELECT 1').then(() => true, () => undefined), 10_000, 'a first connection');
       const statement = await caught(() => pool.query("SET statement_timeout = '50ms'; SELECT pg_sleep(2)"));
       expect(statement).toMatchObject({ code: '57014' });
       expect(isUnavailableError(statement)).toBe(true);
