@@ -55,9 +55,9 @@ function usageError(f: () => unknown): UsageError {
 
 describe('the shared parser, with each CLI\'s flags', () => {
   // One typo per flag: its third letter dropped (--taget for --target).
-  const typos = CLIS.flatMap(({ tool, flags }) => Object.keys(flags).filter((f) => f.length >= 5).map((f) => [tool, flags, `--${f.slice(0, 2)}${f.slice(3)}`, `--${f}`] as const));
+  const typos = CLIS.flatMap(({ tool, flags }) => Object.keys(flags).filter((f) => f.length >= 5).map((f) => [tool, `--${f.slice(0, 2)}${f.slice(3)}`, `--${f}`, flags] as const));
 
-  test.each(typos)('%s: %s… did you mean the flag', (_tool, flags, typo, meant) => {
+  test.each(typos)('%s: %s → did you mean %s?', (_tool, typo, meant, flags) => {
     const e = usageError(() => parseFlags([typo], flags));
     expect(e.message).toBe(`unknown flag ${typo}. Did you mean ${meant}?`);
     expect(e.showUsage).toBe(true);
@@ -117,6 +117,28 @@ describe('the shared parser, with each CLI\'s flags', () => {
 
   test('preflight\'s usage names every IAM action its checks call (written out: --help loads no AWS SDK)', () => {
     for (const action of ACTIONS) expect(PREFLIGHT_USAGE).toContain(action);
+  });
+});
+
+describe('npm run plan: any profile of loadTest.profiles', () => {
+  test('a profile added in cdk.json under a new name is planned, not refused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-cli-plan-'));
+    try {
+      const cdk = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8'));
+      cdk.context['scaling-blueprint'].defaults.loadTest.profiles.burst = {
+        description: 'two minutes at 50 req/s', stopWhenSlaBreaks: false, phases: [{ durationSeconds: 120, arrivalRate: 50 }],
+      };
+      fs.writeFileSync(path.join(dir, 'cdk.json'), JSON.stringify(cdk));
+      const r = await capture(plan, ['--config', path.join(dir, 'cdk.json'), '--env', 'dev', '--profile', 'burst', '--out', path.join(dir, 'out'), '--json']);
+      expect(r.stderr).toBe('');
+      expect([EXIT.ok, EXIT.finding]).toContain(r.code);
+      expect(JSON.parse(r.stdout).profile).toMatchObject({ name: 'burst', description: 'two minutes at 50 req/s', durationSeconds: 120 });
+      // and a name that is in no environment's profiles says which are, with the nearest
+      const typo = await capture(plan, ['--config', path.join(dir, 'cdk.json'), '--env', 'dev', '--profile', 'brust', '--out', path.join(dir, 'out')]);
+      expect(typo).toEqual({ code: 2, stdout: '', stderr: 'plan: --profile = "brust": not in loadTest.profiles of dev (load, stress, soak, spike, burst). Fix: did you mean --profile burst? Or pick one, or add it to cdk.json.\n' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -305,7 +327,7 @@ describe('every npm script answers -- --help without side effects', () => {
   });
 });
 
-describe('npm run loadtest -- --local --publish', () => {
+describe('npm run loadtest -- --local: --json, --publish', () => {
   let server: http.Server;
   let url: string;
   let out: string;
@@ -318,6 +340,15 @@ describe('npm run loadtest -- --local --publish', () => {
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
     fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  test('--json: the result file\'s JSON on stdout (and its path), no summary lines; no status line in a log', async () => {
+    const r = await capture((a, io) => loadtest(a, { ...io, env: {} }), ['--env', 'dev', '--local', '--target', url, '--rate', '5', '--duration', '1', '--run', 'as-json', '--out', out, '--json']);
+    expect(r.code).toBe(EXIT.ok);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ runId: 'as-json', state: 'completed', sent: 5, resultFile: path.join(out, 'as-json.json') });
+    expect(JSON.parse(fs.readFileSync(result.resultFile, 'utf8'))).toMatchObject({ runId: 'as-json', sent: 5 });
+    expect(r.stderr).not.toMatch(/\[ +\d+ s\] target/);
   });
 
   test('CloudWatch unreachable: the result is written, the failure said in one line, exit 1 (not 0)', async () => {
