@@ -31,7 +31,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     description: `scaling-blueprint ${config.envName}: VPC, subnets, NAT, flow logs, endpoints`,
     network: config.network,
     removalPolicy: config.stateful.removalPolicy,
-    images: [config.api.image, config.worker.image],
+    images: [config.api.image, config.worker.image, ...config.services.map((s) => s.image)],
   });
   const data = new DataStack(app, id(STACK_PARTS.data), {
     ...common,
@@ -52,19 +52,21 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
       cache: data.cache,
       jobs: data.jobs,
       secretsKey: data.keys.secrets,
-      databaseUser: config.database.masterUsername,
     },
     compute: config.compute,
     alb: config.alb,
     nlb: config.nlb,
     api: config.api,
+    services: config.services,
+    alarms: config.alarms,
+    slo: config.slo,
     worker: config.worker,
     removalPolicy: config.stateful.removalPolicy,
     production: config.production,
   });
   const { web, worker } = compute;
-  // The settings that replace the target group (its port) and the replication group (its port) under the same
   warnReferenceHealthCheck(web.service.taskDefinition, config.api, config.alb.healthCheck);
+  // The settings that replace the target group (its port) and the replication group (its port) under the same
   // CloudFormation reference: see rereadWhen.
   const targetGroupSettings = { 'api.containerPort': config.api.containerPort };
   const cacheSettings: Record<string, number> = data.cache.serverless ? {} : { 'cache.port': config.cache.port };
@@ -94,6 +96,11 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     slo: config.slo,
     api: config.api,
     worker: { ...config.worker, backlogTarget: worker.backlogTarget },
+    services: config.services.map((svc, i) => ({
+      name: svc.name, minTasks: svc.minTasks, maxTasks: svc.maxTasks,
+      serviceName: web.httpServices.get(svc.name)!.service.serviceName,
+      targetGroupFullName: rereadWhen(web.httpServices.get(svc.name)!.targetGroup.targetGroupFullName, { [`services.${i}.containerPort`]: svc.containerPort }),
+    })),
     connectionBudget: connectionBudget(config.database)!,
     removalPolicy: config.stateful.removalPolicy,
   });

@@ -362,10 +362,17 @@ ${example.output}
     versions aws-cdk-lib knows; \`cache.engineVersion\` in the dated list for its engine; \`cache.nodeType\` a
     current-generation type;
   - images: exactly one of \`image.uri\` and \`image.directory\`;
-  - load balancer: no slow start with \`weighted_random\`; anomaly mitigation only with \`weighted_random\`;
-    slow start 0 or 30–900 s; health-check timeout shorter than its interval; an application cookie name
-    for \`app_cookie\` that is not one of the load balancer's reserved names; unique route priorities; a
+  - load balancer, for \`alb\` and every \`services[].targetGroup\`: no slow start with \`weighted_random\` or
+    \`least_outstanding_requests\`, no stickiness with \`weighted_random\`; anomaly mitigation only with
+    \`weighted_random\`; slow start 0 or 30–900 s; health-check timeout shorter than its interval; an
+    application cookie name for \`app_cookie\` that is not one of the load balancer's reserved names; a
     certificate in \`region\`;
+  - routes (\`alb.routes\`, lib/config/rules/routes.ts): unique priorities, not 1 while \`alb.blockedPaths\` is set;
+    at least one condition, at most 3 values per condition, 5 per rule and 5 wildcards per rule; exactly one
+    action; forwards to known services, each once, weights 0–999; no application-cookie target group in a
+    weighted forward, and target group stickiness there when a group in it is sticky; a redirect that
+    changes something; fixed responses 2XX/4XX/5XX; every service (and the API) reached by a route or
+    \`alb.defaultService\`; service names unique and not \`api\` or \`worker\`;
   - deploys: \`api.maxHealthyPercent\` ≠ \`api.minHealthyPercent\` when both are 100; scheduled entries with
     min ≤ max and unique names;
   - worker: \`stopTimeoutSeconds\` ≤ \`queue.visibilityTimeoutSeconds\` and ≥ the longest job (capped at 120 s);

@@ -195,8 +195,12 @@ export function peakTasks(maxTasks: number, maxHealthyPercent: number): number {
  */
 export const WORKER_MAX_HEALTHY_PERCENT = 200;
 
-/** Which endpoints a service's processes query: the reference API reads from the reader pool, the worker does not. */
-export const READS_FROM_READER_POOL = { api: true, worker: false } as const;
+/**
+ * Which endpoints a service's processes query: the reference API reads from the reader pool, the worker does
+ * not. Every other HTTP service (`services`) is counted as an API: it may run the reference API with another
+ * command, or an image of its own whose pools the model cannot see, so it gets the larger count.
+ */
+export const READS_FROM_READER_POOL = { api: true, worker: false, services: true } as const;
 
 /** Where the reads go: what decides whether a process's reader pool lands on the writer or on the readers. */
 export interface ReadTopology {
@@ -256,20 +260,45 @@ export function serviceConnectionDemand(svc: ServiceConnectionSizing, db: ReadTo
   return { writer: on(pools.writer), readers: on(pools.readers) };
 }
 
+/** What an HTTP service's connections depend on: the API's keys, and every other HTTP service's (`services`). */
+export interface HttpServiceSizing {
+  readonly maxTasks: number;
+  readonly maxHealthyPercent: number;
+  readonly cpu: number;
+  readonly dbPoolSize: number;
+  /** The blue/green family doubles the tasks during a deploy (deploymentSurgePercent); absent counts as rolling. */
+  readonly deployment?: { readonly strategy: DeploymentStrategyName };
+}
+
 /** The parts of the configuration the connection demand reads. */
 export interface DemandConfig {
-  readonly api: { readonly maxTasks: number; readonly maxHealthyPercent: number; readonly cpu: number; readonly dbPoolSize: number };
+  readonly api: HttpServiceSizing;
   readonly worker: { readonly maxTasks: number; readonly dbPoolSize: number };
+  /** The HTTP services besides the API (`services`), each with its name; absent counts none. */
+  readonly services?: ReadonlyArray<HttpServiceSizing & { readonly name: string }>;
   readonly database: ReadTopology;
 }
 
-/** Both services' connection sizing, as the reference image runs them. */
-export function serviceSizings(cfg: DemandConfig): { readonly api: ServiceConnectionSizing; readonly worker: ServiceConnectionSizing } {
+/**
+ * An HTTP service's connection sizing as the reference image runs it: one process per vCPU
+ * ({@link processesForCpu}), its deploy surge, reads from the reader pool.
+ */
+export function httpServiceSizing(svc: HttpServiceSizing): ServiceConnectionSizing {
   return {
-    api: {
-      maxTasks: cfg.api.maxTasks, maxHealthyPercent: cfg.api.maxHealthyPercent, processesPerTask: processesForCpu(cfg.api.cpu),
-      dbPoolSize: cfg.api.dbPoolSize, readsFromReaderPool: READS_FROM_READER_POOL.api,
-    },
+    maxTasks: svc.maxTasks, maxHealthyPercent: deploymentSurgePercent(svc.deployment?.strategy ?? 'rolling', svc.maxHealthyPercent), processesPerTask: processesForCpu(svc.cpu),
+    dbPoolSize: svc.dbPoolSize, readsFromReaderPool: READS_FROM_READER_POOL.api,
+  };
+}
+
+/** Every service's connection sizing, as the reference image runs them: the API, the worker, and each of `services` by name. */
+export function serviceSizings(cfg: DemandConfig): {
+  readonly api: ServiceConnectionSizing;
+  readonly worker: ServiceConnectionSizing;
+  readonly services: Readonly<Record<string, ServiceConnectionSizing>>;
+} {
+  return {
+    api: httpServiceSizing(cfg.api),
+    services: Object.fromEntries((cfg.services ?? []).map((s) => [s.name, { ...httpServiceSizing(s), readsFromReaderPool: READS_FROM_READER_POOL.services }])),
     worker: {
       maxTasks: cfg.worker.maxTasks, maxHealthyPercent: WORKER_MAX_HEALTHY_PERCENT, processesPerTask: WORKER_PROCESSES_PER_TASK,
       dbPoolSize: cfg.worker.dbPoolSize, readsFromReaderPool: READS_FROM_READER_POOL.worker,
@@ -286,7 +315,7 @@ export function serviceSizings(cfg: DemandConfig): { readonly api: ServiceConnec
  * readers' demand against ONE reader, not the sum of them. The reader endpoint balances connections as they
  * open, by DNS, and a connection stays where it opened: right after a reader is added, or after one fails
  * over, most of the reader connections sit on the readers that were there before; with one reader, all of
- * them do. While the readers share the writer's class, the readers' demand (the API's reader pools) is never
+ * them do. While the readers share the writer's class, the readers' demand (the HTTP services' reader pools) is never
  * above the writer's (the same pools' writer side plus the worker), so the writer's check covers them.
  *
  * With RDS Proxy the services' pools are client connections to the proxy, which are not PostgreSQL
@@ -299,11 +328,18 @@ export function serviceSizings(cfg: DemandConfig): { readonly api: ServiceConnec
  * is pinned, and in the worst case every client connection is. The count is therefore the same with the
  * proxy: client connections ≈ database connections, against the proxy's share of each instance.
  */
-export function connectionDemand(cfg: DemandConfig): EndpointDemand & { readonly api: EndpointDemand; readonly worker: EndpointDemand } {
+export function connectionDemand(cfg: DemandConfig): EndpointDemand & {
+  readonly api: EndpointDemand;
+  readonly worker: EndpointDemand;
+  /** Each of `services` by name. */
+  readonly services: Readonly<Record<string, EndpointDemand>>;
+} {
   const sizing = serviceSizings(cfg);
   const api = serviceConnectionDemand(sizing.api, cfg.database);
   const worker = serviceConnectionDemand(sizing.worker, cfg.database);
-  return { writer: api.writer + worker.writer, readers: api.readers + worker.readers, api, worker };
+  const services = Object.fromEntries(Object.entries(sizing.services).map(([name, s]) => [name, serviceConnectionDemand(s, cfg.database)]));
+  const all = [api, worker, ...Object.values(services)];
+  return { writer: all.reduce((n, d) => n + d.writer, 0), readers: all.reduce((n, d) => n + d.readers, 0), api, worker, services };
 }
 
 /**

@@ -85,7 +85,12 @@ export function loadConfig(contextValue: unknown, envName: string): BlueprintCon
 function resolveDerived(cfg: ConfigInput, envName: string): BlueprintConfig {
   const requestsPerTarget = effectiveRequestsPerTarget(cfg.api);
   if (requestsPerTarget === undefined) throw new Error('api.requestsPerTarget cannot be resolved; checkServices should have reported it');
-  return { ...cfg, api: { ...cfg.api, requestsPerTarget }, envName };
+  const services = cfg.services.map((svc) => {
+    const target = effectiveRequestsPerTarget(svc);
+    if (target === undefined) throw new Error(`services.${svc.name}.requestsPerTarget cannot be resolved; checkRoutes should have reported it`);
+    return { ...svc, requestsPerTarget: target };
+  });
+  return { ...cfg, api: { ...cfg.api, requestsPerTarget }, services, envName };
 }
 
 function parseRoot(contextValue: unknown): JsonObject {

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { ALARM_KINDS, type AlarmKind, type KpiAlarmRow, type ThresholdKey } from '../config/alarm-kinds';
 import type { AlarmsConfig, MonitoringConfig, SloConfig } from '../config/schema';
 import { convertUnit, isMetricKey, kpiUnit, type KpiKey } from '../contracts/kpi-catalogue';
+import type { ServiceKpis } from './kpi-dashboard';
 import type { KpiMetrics } from './kpi-metrics';
 import { guardException } from './guard';
 import { kpiAlarmName } from './naming';
@@ -18,7 +19,15 @@ export interface KpiAlarmsProps {
   readonly topic: sns.ITopic;
   readonly apiMaxTasks: number;
   readonly acceptableLatencySeconds: number;
+  /**
+   * The HTTP services besides the API: each gets the API's CPU, memory and unhealthy-target alarms on its own
+   * ECS service and target group (ids `<Name>ApiCpuWarning`...), and its own at-maxTasks alarm.
+   */
+  readonly services?: readonly ServiceKpis[];
 }
+
+/** The alarm kinds about the API's service and target group, which every other HTTP service gets too. */
+const PER_SERVICE_ALARMS: readonly ThresholdKey[] = ['apiCpuPercent', 'apiMemoryPercent', 'unhealthyHosts'];
 
 export type Severity = 'Warning' | 'Critical';
 
@@ -56,6 +65,22 @@ export class KpiAlarms extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+    }
+    for (const svc of props.services ?? []) {
+      const pascal = svc.name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+      for (const key of PER_SERVICE_ALARMS) {
+        for (const row of ALARM_KINDS[key].alarms) {
+          this.addThresholdAlarms(key, { ...row, id: `${pascal}${row.id}`, summary: `service ${svc.name}: ${row.summary.replace(/^API /, '')}` }, svc.metrics.kpi(row.kpi));
+        }
+      }
+      if (props.alarms.apiAtMaxTasks) {
+        this.addAlarm(`${pascal}AtMaxTasks`, 'Warning', `service ${svc.name} runs at its maxTasks (${svc.maxTasks}): autoscaling has no capacity left`, {
+          metric: svc.metrics.metric('apiRunningTasks'),
+          threshold: svc.maxTasks,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+      }
     }
     this.addBurnRateAlarms();
 

@@ -13,10 +13,24 @@ export interface KpiLimits {
   readonly connectionBudget: number;
 }
 
+/**
+ * An HTTP service besides the API (`services`): its name, task range, and the catalogue's rows with its ECS
+ * service and target group in the API's place (KpiMetrics over sources where `apiServiceName` and
+ * `targetGroupFullName` are this service's).
+ */
+export interface ServiceKpis {
+  readonly name: string;
+  readonly minTasks: number;
+  readonly maxTasks: number;
+  readonly metrics: KpiMetrics;
+}
+
 export interface KpiDashboardProps extends KpiLimits {
   readonly metrics: KpiMetrics;
   readonly alarms: AlarmsConfig;
   readonly envName: string;
+  /** One row each, after the API's: CPU, memory, tasks against its range, its target group's hosts. */
+  readonly services?: readonly ServiceKpis[];
 }
 
 const WIDTH = 24;
@@ -24,7 +38,7 @@ const HEIGHT = 6;
 
 /**
  * One screen with the KPIs a team watches in a load test and in production, rows in this order: summary
- * numbers, traffic, API service, worker, Aurora, cache. Graphs carry units and horizontal lines at the
+ * numbers, traffic, API service, each other HTTP service (`services`), worker, Aurora, cache. Graphs carry units and horizontal lines at the
  * alarm thresholds and the task limits.
  */
 export class KpiDashboard extends Construct {
@@ -123,6 +137,22 @@ export class KpiDashboard extends Construct {
         ],
       }),
     );
+
+    for (const svc of props.services ?? []) {
+      const sm = svc.metrics;
+      this.dashboard.addWidgets(
+        graph(`${svc.name} CPU (%)`, [sm.metric('apiCpuAverage'), sm.metric('apiCpuMaximum')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('apiCpuPercent') }),
+        graph(`${svc.name} memory (%)`, [sm.metric('apiMemoryAverage'), sm.metric('apiMemoryMaximum')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('apiMemoryPercent') }),
+        graph(`${svc.name} tasks`, [sm.metric('apiRunningTasks'), sm.metric('apiDesiredTasks')], {
+          leftYAxis: axis('tasks'),
+          leftAnnotations: [
+            { value: svc.minTasks, label: 'minTasks', color: cloudwatch.Color.GREY },
+            { value: svc.maxTasks, label: 'maxTasks', color: cloudwatch.Color.RED },
+          ],
+        }),
+        graph(`${svc.name} targets`, [sm.metric('healthyHosts'), sm.metric('unhealthyHosts')], { leftYAxis: axis('targets'), leftAnnotations: lines('unhealthyHosts') }),
+      );
+    }
 
     this.dashboard.addWidgets(
       graph('Connection pools (%) · waiting', [m.metric('apiPoolUtilization'), m.metric('workerPoolUtilization')], {

@@ -1,32 +1,36 @@
-import { Annotations, Duration, RemovalPolicy, TimeZone, Validations, type CfnResource } from 'aws-cdk-lib';
-import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import { Annotations, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { processesForCpu } from '../config/capacity';
-import type { AlbConfig, ApiConfig, ComputeConfig, StatefulConfig } from '../config/schema';
+import type { AlarmsConfig, AlbConfig, ApiConfig, ComputeConfig, HttpServiceConfig, RouteConfig, SloConfig, StatefulConfig } from '../config/schema';
 import { isExampleCertificateArn } from '../config/schema/alb-security';
-import { AppTask, serviceDefaults } from './app-task';
+import { API_SERVICE_NAME } from '../config/schema/routes';
 import { closeDefaultEgress } from './egress';
-import { connectToDataTier, dataTierSettings, type DataTier } from './data-access';
+import { addServiceDeployments } from './deployment-strategy';
+import type { DataTier } from './data-access';
+import { HttpService } from './http-service';
 import { removalPolicyFor } from './removal-policy';
 import { guardException } from './guard';
 import { LoadBalancerWebAcl } from './waf';
-import { apiTimeoutsForAlb } from '../contracts/container-env';
 
 export interface WebServiceProps {
   readonly cluster: ecs.ICluster;
   readonly tier: DataTier;
   readonly api: ApiConfig;
+  /** The HTTP services besides the API (`services`), each with its own target group. */
+  readonly services: readonly HttpServiceConfig[];
   readonly alb: AlbConfig;
   readonly compute: ComputeConfig;
   readonly logKey: kms.IKey;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
   /** Deletion protection on the load balancer. */
   readonly production: boolean;
+  /** Which KPI alarms exist, for the deployment strategies' rollback alarms. */
+  readonly alarms: AlarmsConfig;
+  readonly slo: SloConfig;
 }
 
 /**
@@ -56,12 +60,6 @@ export const HTTPS_RESPONSE_HEADERS = {
 /** Listener rule priority of `alb.blockedPaths`: before every `alb.routes` entry (those start at 2). */
 export const BLOCKED_PATHS_PRIORITY = 1;
 
-const ALGORITHMS: Record<AlbConfig['routingAlgorithm'], elbv2.TargetGroupLoadBalancingAlgorithmType> = {
-  round_robin: elbv2.TargetGroupLoadBalancingAlgorithmType.ROUND_ROBIN,
-  least_outstanding_requests: elbv2.TargetGroupLoadBalancingAlgorithmType.LEAST_OUTSTANDING_REQUESTS,
-  weighted_random: elbv2.TargetGroupLoadBalancingAlgorithmType.WEIGHTED_RANDOM,
-};
-
 const DESYNC: Record<AlbConfig['desyncMitigationMode'], elbv2.DesyncMitigationMode> = {
   monitor: elbv2.DesyncMitigationMode.MONITOR,
   defensive: elbv2.DesyncMitigationMode.DEFENSIVE,
@@ -69,62 +67,63 @@ const DESYNC: Record<AlbConfig['desyncMitigationMode'], elbv2.DesyncMitigationMo
 };
 
 /**
- * The public entry: an internet-facing ALB in the public subnets over the API as a Fargate service in the
- * app subnets.
+ * The public entry: an internet-facing ALB in the public subnets over the HTTP services (HttpService: the API,
+ * and each entry of `services`) as Fargate services in the app subnets.
  *
  * - HTTPS on 443 (HTTPS_SSL_POLICY, HSTS and nosniff headers) and port 80 answering 301 to it when a
  *   certificate is configured, which production must have (the config loader refuses it otherwise); plain
  *   HTTP on 80 without one, with a synth note (info annotation) that says so.
- * - `alb.blockedPaths` answered 404 by the load balancer itself, before any route; the target group's health
+ * - `alb.blockedPaths` answered 404 by the load balancer itself, before any route; the target groups' health
  *   checks go straight to the targets and are not affected. `alb.waf` puts an AWS WAF web ACL in front
  *   (LoadBalancerWebAcl).
- * - Target group from `alb.*`: health check, routing algorithm, anomaly mitigation, stickiness, slow start,
- *   deregistration delay; optional path rules with a fixed 404 for everything else.
+ * - `alb.routes`: listener rules with any ALB condition (path, host, header, query string, method, source
+ *   address) and one action each: forward to a service, weighted across services' target groups, redirect, or
+ *   fixed response. The listener's default action forwards to `alb.defaultService` ("" answers 404).
  * - Invalid header fields dropped, desync mitigation, access logs to an encrypted bucket that expires them.
- * - Autoscaling from `api.*`: target tracking on CPU, memory and requests per target, separate cooldowns,
- *   scheduled ranges; CPU and memory on 20-second metrics where `api.metricResolutionSeconds` is 20;
- *   predictive scaling where `api.predictiveScaling` is on.
- * - One Node.js process per vCPU in each task (WORKLOAD_PROCESSES), the count the connection budget uses.
- * - Rolling deploys with the circuit breaker rolling back a deploy that does not stabilise; no desired
- *   count in the template, so a deploy does not reset what autoscaling chose.
+ * - The API keeps the construct ids it had before there were other services (its HttpService is this
+ *   construct's `Default` child, which CDK leaves out of logical ids), so its resources are not replaced.
  */
 export class WebService extends Construct {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly listener: elbv2.ApplicationListener;
-  readonly targetGroup: elbv2.ApplicationTargetGroup;
-  readonly service: ecs.FargateService;
-  readonly scaling: ecs.ScalableTaskCount;
   readonly accessLogBucket: s3.Bucket;
+  /** The API. */
+  readonly api: HttpService;
+  /** Every HTTP service by name: "api" first, then `services` in their order. */
+  readonly httpServices: ReadonlyMap<string, HttpService>;
+  /** The API's target group (`api.targetGroup`). */
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The API's Fargate service (`api.service`). */
+  readonly service: ecs.FargateService;
+  /** The API's scalable task count (`api.scaling`). */
+  readonly scaling: ecs.ScalableTaskCount;
 
   constructor(scope: Construct, id: string, props: WebServiceProps) {
     super(scope, id);
     const { api, alb, cluster } = props;
     const vpc = cluster.vpc;
-
-    const dataTier = dataTierSettings(this, props.tier, api.dbPoolSize);
-    const task = new AppTask(this, 'Api', {
-      service: 'api',
-      // The reference image forks this many processes on one port; each opens its own pools, which is why the
-      // loader's connection budget multiplies by the same function of api.cpu.
-      environment: { ...dataTier.environment, WORKLOAD_PROCESSES: String(processesForCpu(api.cpu)), ...apiTimeoutsForAlb(alb.idleTimeoutSeconds) },
-      cpu: api.cpu,
-      memoryMiB: api.memoryMiB,
-      image: api.image,
-      compute: props.compute,
-      logKey: props.logKey,
-      removalPolicy: props.removalPolicy,
-      containerPort: api.containerPort,
-      healthCheckCommand: api.containerHealthCheckCommand,
+    const shared = {
+      cluster, tier: props.tier, compute: props.compute, logKey: props.logKey, removalPolicy: props.removalPolicy,
+      albIdleTimeoutSeconds: alb.idleTimeoutSeconds,
+    };
+    // "Default": CDK leaves the id out of the children's logical ids, so the API's resources keep theirs.
+    this.api = new HttpService(this, 'Default', {
+      ...shared, name: API_SERVICE_NAME, configPath: 'api', service: api, targetGroup: alb, taskId: 'Api', policyNamePrefix: id,
+      securityGroupDescription: 'API tasks: from the load balancer; HTTPS, database and cache out',
     });
-
-    this.service = new ecs.FargateService(this, 'Service', {
-      ...serviceDefaults(this, cluster, task.taskDefinition, 'API tasks: from the load balancer; HTTPS, database and cache out'),
-      minHealthyPercent: api.minHealthyPercent,
-      maxHealthyPercent: api.maxHealthyPercent,
-      healthCheckGracePeriod: Duration.seconds(api.healthCheckGracePeriodSeconds),
+    const services = new Map<string, HttpService>([[API_SERVICE_NAME, this.api]]);
+    props.services.forEach((svc, i) => {
+      const pascal = svc.name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+      services.set(svc.name, new HttpService(this, `${pascal}Service`, {
+        ...shared, name: svc.name, configPath: `services.${i}`, service: svc, targetGroup: svc.targetGroup, taskId: pascal,
+        policyNamePrefix: `${id}${pascal}`,
+        securityGroupDescription: `${svc.name} tasks: from the load balancer; HTTPS, database and cache out`,
+      }));
     });
-    connectToDataTier(this.service, props.tier, 'API');
-    props.tier.jobs.grantSend(task.taskDefinition.taskRole);
+    this.httpServices = services;
+    this.targetGroup = this.api.targetGroup;
+    this.service = this.api.service;
+    this.scaling = this.api.scaling;
 
     this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED, // ALB access logs support only SSE-S3
@@ -176,29 +175,14 @@ export class WebService extends Construct {
       reason: 'The public load balancer must accept 0.0.0.0/0 on its listener ports (80, and 443 with a certificate); nothing else is open to the internet.',
     });
 
-    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
-      vpc,
-      targetType: elbv2.TargetType.IP,
-      protocol: elbv2.ApplicationProtocol.HTTP,
-      port: api.containerPort,
-      targets: [this.service.loadBalancerTarget({ containerName: task.container.containerName, containerPort: api.containerPort })],
-      healthCheck: {
-        path: alb.healthCheck.path,
-        interval: Duration.seconds(alb.healthCheck.intervalSeconds),
-        timeout: Duration.seconds(alb.healthCheck.timeoutSeconds),
-        healthyThresholdCount: alb.healthCheck.healthyThresholdCount,
-        unhealthyThresholdCount: alb.healthCheck.unhealthyThresholdCount,
-        healthyHttpCodes: alb.healthCheck.healthyHttpCodes,
-      },
-      loadBalancingAlgorithmType: ALGORITHMS[alb.routingAlgorithm],
-      enableAnomalyMitigation: alb.anomalyMitigation || undefined,
-      slowStart: alb.slowStartSeconds > 0 ? Duration.seconds(alb.slowStartSeconds) : undefined,
-      deregistrationDelay: Duration.seconds(alb.deregistrationDelaySeconds),
-      ...(alb.stickiness.mode !== 'off' && { stickinessCookieDuration: Duration.seconds(alb.stickiness.durationSeconds) }),
-      ...(alb.stickiness.mode === 'app_cookie' && { stickinessCookieName: alb.stickiness.cookieName }),
-    });
-
     this.listener = this.addListeners(alb);
+    for (const http of services.values()) http.scaleOnRequests();
+    // How each service deploys a new revision: rolling, or blue/green, canary, linear on its production rule.
+    addServiceDeployments({
+      services: [{ name: API_SERVICE_NAME, deployment: api.deployment }, ...props.services].map(({ name, deployment }) => ({ name, deployment, http: this.serviceNamed(name) })),
+      defaultService: alb.defaultService, listener: this.listener, loadBalancer: this.loadBalancer, https: alb.certificateArn !== '',
+      logKey: props.logKey, logRetentionDays: props.compute.logRetentionDays, removalPolicy: props.removalPolicy, alarms: props.alarms, slo: props.slo,
+    });
     if (alb.waf.enabled) {
       new LoadBalancerWebAcl(this, 'Waf', {
         loadBalancer: this.loadBalancer, waf: alb.waf, blockedPaths: alb.blockedPaths, logKey: props.logKey, removalPolicy: props.removalPolicy,
@@ -207,14 +191,15 @@ export class WebService extends Construct {
     // The group's only egress ("Load balancer to target") is a separate AWS::EC2::SecurityGroupEgress resource,
     // so without this EC2 would also give it its allow-all rule (lib/constructs/egress.ts says why).
     closeDefaultEgress(this.loadBalancer.connections.securityGroups[0] as ec2.SecurityGroup);
-    this.scaling = this.addAutoscaling(api);
   }
 
-  /** HTTPS with a redirect from HTTP when there is a certificate, else HTTP; then the blocked paths and the routes. */
+  /**
+   * HTTPS with a redirect from HTTP when there is a certificate, else HTTP, its default action forwarding to
+   * `alb.defaultService` (404 for ""); then the blocked paths and the routes.
+   */
   private addListeners(alb: AlbConfig): elbv2.ApplicationListener {
-    const routed = alb.routes.length > 0;
     const notFound = elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: '{"error":"not found"}' });
-    const defaultAction = routed ? notFound : elbv2.ListenerAction.forward([this.targetGroup]);
+    const defaultAction = alb.defaultService === '' ? notFound : elbv2.ListenerAction.forward([this.serviceNamed(alb.defaultService).targetGroup]);
     let listener: elbv2.ApplicationListener;
     if (alb.certificateArn) {
       listener = this.loadBalancer.addListener('Https', {
@@ -248,144 +233,57 @@ export class WebService extends Construct {
       });
     }
     for (const route of alb.routes) {
-      new elbv2.ApplicationListenerRule(this, `Route${route.priority}`, {
+      const rule = new elbv2.ApplicationListenerRule(this, `Route${route.priority}`, {
         listener,
         priority: route.priority,
-        conditions: [elbv2.ListenerCondition.pathPatterns([...route.pathPatterns])],
-        action: elbv2.ListenerAction.forward([this.targetGroup]),
+        conditions: listenerConditions(route),
+        action: this.listenerAction(route.action),
       });
+      for (const target of route.action.forward ?? []) this.serviceNamed(target.service).listenerRules.push(rule);
     }
     return listener;
   }
 
   /**
-   * Three target-tracking policies (the largest desired count wins), predictive scaling when configured, and
-   * the scheduled ranges.
+   * A route's action. A forward to one service is a plain forward; to several, a weighted forward, with target
+   * group stickiness when the route sets it (the loader requires it where a target group in it is sticky).
+   * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-action-types.html
    */
-  private addAutoscaling(api: ApiConfig): ecs.ScalableTaskCount {
-    const scaling = this.service.autoScaleTaskCount({ minCapacity: api.minTasks, maxCapacity: api.maxTasks });
-    // ScalableTaskCount keeps its scalable target to itself; its policies are created on it (scaling/Target/<id>),
-    // so tracking a metric the L2 enum does not name, on the same target, keeps the policies' logical ids.
-    const target = scaling.node.findChild('Target') as appscaling.ScalableTarget;
-    const cooldowns = {
-      scaleOutCooldown: Duration.seconds(api.scaleOutCooldownSeconds),
-      scaleInCooldown: Duration.seconds(api.scaleInCooldownSeconds),
-    };
-    const highResolution = api.metricResolutionSeconds === HIGH_RESOLUTION_SECONDS;
-    if (highResolution) this.publishHighResolutionMetrics();
-    const metrics = highResolution ? HIGH_RESOLUTION_METRICS : STANDARD_METRICS;
-    const cpu = target.scaleToTrackMetric('CpuTracking', { predefinedMetric: metrics.cpu, targetValue: api.targetCpuUtilizationPercent, ...cooldowns });
-    const memory = target.scaleToTrackMetric('MemoryTracking', { predefinedMetric: metrics.memory, targetValue: api.targetMemoryUtilizationPercent, ...cooldowns });
-    if (highResolution) {
-      for (const [policy, type] of [[cpu, metrics.cpu], [memory, metrics.memory]] as const) {
-        lintException(policy.node.defaultChild as CfnResource, 'E3030',
-          `PredefinedMetricType ${type} (api.metricResolutionSeconds 20) is documented by Application Auto Scaling (API_PredefinedMetricSpecification); cfn-lint 1.51's enum of the property does not list it yet.`);
-      }
+  private listenerAction(action: RouteConfig['action']): elbv2.ListenerAction {
+    if (action.forward && action.forward.length === 1) return elbv2.ListenerAction.forward([this.serviceNamed(action.forward[0].service).targetGroup]);
+    if (action.forward) {
+      return elbv2.ListenerAction.weightedForward(
+        action.forward.map((f) => ({ targetGroup: this.serviceNamed(f.service).targetGroup, weight: f.weight })),
+        action.stickinessSeconds ? { stickinessDuration: Duration.seconds(action.stickinessSeconds) } : {});
     }
-    scaling.scaleOnRequestCount('RequestTracking', { requestsPerTarget: api.requestsPerTarget, targetGroup: this.targetGroup, ...cooldowns });
-    if (api.predictiveScaling !== 'off') this.addPredictiveScaling(target, api.predictiveScaling, api.targetCpuUtilizationPercent);
-    for (const entry of api.scheduledScaling) {
-      scaling.scaleOnSchedule(`Schedule-${entry.name}`, {
-        schedule: appscaling.Schedule.expression(entry.schedule),
-        timeZone: TimeZone.of(entry.timeZone),
-        minCapacity: entry.minTasks,
-        maxCapacity: entry.maxTasks,
-      });
+    if (action.redirect) {
+      const { protocol, host, port, path, query, permanent } = action.redirect;
+      return elbv2.ListenerAction.redirect({ protocol, host, port, path, query, permanent });
     }
-    return scaling;
+    const fixed = action.fixedResponse!;
+    return elbv2.ListenerAction.fixedResponse(fixed.statusCode, { contentType: fixed.contentType, messageBody: fixed.messageBody });
   }
 
-  /**
-   * Has ECS publish the service's CPUUtilization and MemoryUtilization every 20 seconds, for the CPU and memory
-   * policies to track with HIGH_RESOLUTION_METRICS. ECS: "By default, Amazon ECS publishes CPUUtilization and
-   * MemoryUtilization metrics at 60-second resolution. You can configure 20-second resolution to drive faster
-   * service auto scaling", through the service's MonitoringConfiguration, and target tracking then uses
-   * ECSServiceAverageCPUUtilizationHighResolution / ECSServiceAverageMemoryUtilizationHighResolution
-   * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/target-tracking-faster-auto-scaling.html).
-   * Application Auto Scaling: "You must enable high-resolution metrics in Amazon ECS before creating a scaling
-   * policy with this metric type"
-   * (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html):
-   * the policies reference the scalable target, which references the service, so CloudFormation creates and
-   * updates the service first.
-   *
-   * Neither has a place in the L2 yet: the service's `Monitoring` is set on the L1 (CfnService.monitoring),
-   * and the two metric types, absent from appscaling.PredefinedMetric, are passed as that type. cfn-lint
-   * (1.51) knows neither; each finding is ignored on exactly the resource that has it, with the reason.
-   */
-  private publishHighResolutionMetrics(): void {
-    const service = this.service.node.defaultChild as ecs.CfnService;
-    service.monitoring = { metricConfigurations: [{ metricNames: ['CPUUtilization', 'MemoryUtilization'], resolutionSeconds: HIGH_RESOLUTION_SECONDS }] };
-    lintException(service, 'E3002',
-      'Monitoring (20-second CPUUtilization and MemoryUtilization, api.metricResolutionSeconds 20) is a property of AWS::ECS::Service in the CloudFormation resource schema (aws-cdk-lib CfnService.monitoring); cfn-lint 1.51\'s schema of the resource does not list it yet.');
-  }
-
-  /**
-   * A predictive scaling policy on the API's scalable target (`api.predictiveScaling`). From up to 14 days of
-   * the service's history (24 hours at least) it forecasts the next 48 hours, hourly, and in ForecastAndScale
-   * mode raises the task count ahead of the forecast; it never scales in, the target-tracking policies do
-   * (https://docs.aws.amazon.com/autoscaling/application/userguide/aas-predictive-scaling-how-it-works.html).
-   * ForecastOnly publishes the forecast without acting, so it can be checked against what happened first.
-   *
-   * The metric pair ECSServiceCPUUtilization: the service's total CPU as the load, its average CPU per task as
-   * the scaling metric, held at the CPU policy's target (the policy's shape:
-   * https://docs.aws.amazon.com/autoscaling/application/userguide/aas-create-predictive-scaling-policy.html;
-   * CloudFormation's properties:
-   * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-applicationautoscaling-scalingpolicy-predictivescalingpolicyconfiguration.html,
-   * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-applicationautoscaling-scalingpolicy-predictivescalingpredefinedmetricpair.html).
-   * HonorMaxCapacity: a forecast never takes the service past api.maxTasks, the ceiling the connection budget
-   * was checked at. The L2 has no predictive policy for Application Auto Scaling, hence the L1.
-   */
-  private addPredictiveScaling(target: appscaling.ScalableTarget, mode: PredictiveMode, targetCpuUtilizationPercent: number): appscaling.CfnScalingPolicy {
-    return new appscaling.CfnScalingPolicy(this, 'PredictiveScaling', {
-      policyName: `${this.node.id}PredictiveScaling`,
-      policyType: 'PredictiveScaling',
-      scalingTargetId: target.scalableTargetId,
-      predictiveScalingPolicyConfiguration: {
-        mode: PREDICTIVE_MODES[mode],
-        maxCapacityBreachBehavior: 'HonorMaxCapacity',
-        metricSpecifications: [{
-          targetValue: targetCpuUtilizationPercent,
-          predefinedMetricPairSpecification: { predefinedMetricType: 'ECSServiceCPUUtilization' },
-        }],
-      },
-    });
+  /** The HTTP service of a name the config loader has checked. */
+  private serviceNamed(name: string): HttpService {
+    const service = this.httpServices.get(name);
+    if (!service) throw new Error(`No HTTP service "${name}": the config loader should have refused the route (lib/config/rules/routes.ts)`);
+    return service;
   }
 }
-
-/** `api.metricResolutionSeconds` that turns the high-resolution metrics on. */
-const HIGH_RESOLUTION_SECONDS = 20;
-
-interface TrackedMetrics {
-  readonly cpu: appscaling.PredefinedMetric;
-  readonly memory: appscaling.PredefinedMetric;
-}
-
-const STANDARD_METRICS: TrackedMetrics = {
-  cpu: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
-  memory: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_MEMORY_UTILIZATION,
-};
-
-/** Documented metric types the L2 enum does not list yet (see publishHighResolutionMetrics). */
-const HIGH_RESOLUTION_METRICS: TrackedMetrics = {
-  cpu: 'ECSServiceAverageCPUUtilizationHighResolution' as unknown as appscaling.PredefinedMetric,
-  memory: 'ECSServiceAverageMemoryUtilizationHighResolution' as unknown as appscaling.PredefinedMetric,
-};
-
-type PredictiveMode = Exclude<ApiConfig['predictiveScaling'], 'off'>;
-
-const PREDICTIVE_MODES: Record<PredictiveMode, string> = {
-  'forecast-only': 'ForecastOnly',
-  'forecast-and-scale': 'ForecastAndScale',
-};
 
 /**
- * A cfn-lint rule ignored on one resource, with the reason next to it (cfn-lint reads
- * `Metadata.cfn-lint.config.ignore_checks` of a resource); for what the machine's cfn-lint does not know yet.
+ * A route's conditions as ALB conditions, all of which must hold: one per key, except one http-header condition
+ * per header (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html).
+ * A query-string pair with key "" matches the value under any key.
  */
-function lintException(resource: CfnResource, rule: string, reason: string): void {
-  const current = resource.getMetadata('cfn-lint') as { config: { ignore_checks: string[] }; reasons: Record<string, string> } | undefined;
-  const merged = current ?? { config: { ignore_checks: [] }, reasons: {} };
-  merged.config.ignore_checks.push(rule);
-  merged.reasons[rule] = reason;
-  resource.addMetadata('cfn-lint', merged);
+export function listenerConditions(route: RouteConfig): elbv2.ListenerCondition[] {
+  const conditions: elbv2.ListenerCondition[] = [];
+  if (route.pathPatterns) conditions.push(elbv2.ListenerCondition.pathPatterns([...route.pathPatterns]));
+  if (route.hostHeaders) conditions.push(elbv2.ListenerCondition.hostHeaders([...route.hostHeaders]));
+  for (const header of route.httpHeaders ?? []) conditions.push(elbv2.ListenerCondition.httpHeader(header.name, [...header.values]));
+  if (route.queryStrings) conditions.push(elbv2.ListenerCondition.queryStrings(route.queryStrings.map((q) => ({ key: q.key || undefined, value: q.value }))));
+  if (route.httpRequestMethods) conditions.push(elbv2.ListenerCondition.httpRequestMethods([...route.httpRequestMethods]));
+  if (route.sourceIps) conditions.push(elbv2.ListenerCondition.sourceIps([...route.sourceIps]));
+  return conditions;
 }

@@ -2,7 +2,7 @@ import { Aspects, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
-import type { AlbConfig, ApiConfig, ComputeConfig, NlbConfig, StatefulConfig, WorkerConfig } from '../config/schema';
+import type { AlarmsConfig, AlbConfig, ApiConfig, ComputeConfig, HttpServiceConfig, NlbConfig, SloConfig, StatefulConfig, WorkerConfig } from '../config/schema';
 import type { DataTier } from '../constructs/data-access';
 import { EncryptionKey } from '../constructs/encryption';
 import { guardException } from '../constructs/guard';
@@ -20,12 +20,17 @@ export interface ComputeStackProps extends StackProps {
   /** The opt-in NLB beside the ALB (`nlb.enabled`). */
   readonly nlb?: NlbConfig;
   readonly api: ApiConfig;
+  /** The HTTP services besides the API (`services`). */
+  readonly services: readonly HttpServiceConfig[];
   readonly worker: WorkerConfig;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
   readonly production: boolean;
+  /** Which KPI alarms exist: the deployment strategies roll back on them by name. */
+  readonly alarms: AlarmsConfig;
+  readonly slo: SloConfig;
 }
 
-/** Stateless: the ECS cluster, the API behind the ALB and the queue workers. Safe to destroy and recreate. */
+/** Stateless: the ECS cluster, the API and the other HTTP services behind the ALB, the queue workers. Safe to destroy and recreate. */
 export class ComputeStack extends Stack {
   readonly cluster: ecs.Cluster;
   readonly web: WebService;
@@ -50,10 +55,13 @@ export class ComputeStack extends Stack {
         'Container Insights is "enhanced" (compute.containerInsights), which collects everything "enabled" does plus task and container metrics; the control only knows the value "enabled".');
     }
     const shared = { cluster: this.cluster, tier: props.tier, compute: props.compute, logKey, removalPolicy: props.removalPolicy };
-    this.web = new WebService(this, 'Web', { ...shared, api: props.api, alb: props.alb, production: props.production });
+    this.web = new WebService(this, 'Web', { ...shared, api: props.api, services: props.services, alb: props.alb, production: props.production, alarms: props.alarms, slo: props.slo });
     this.worker = new QueueWorker(this, 'Worker', { ...shared, worker: props.worker });
-    // The API records jobs with the cost and within the limit the worker is configured for.
-    for (const [name, value] of Object.entries(jobEnvironment(props.worker))) this.web.service.taskDefinition.defaultContainer!.addEnvironment(name, value);
+    // The HTTP services record jobs with the cost and within the limit the worker is configured for.
+    const httpServices = [...this.web.httpServices.values()];
+    for (const http of httpServices) {
+      for (const [name, value] of Object.entries(jobEnvironment(props.worker))) http.task.container.addEnvironment(name, value);
+    }
     if (props.nlb?.enabled) {
       this.nlb = new NetworkLoadBalancerFront(this, 'Nlb', {
         vpc: props.vpc, service: this.web.service, containerName: this.web.service.taskDefinition.defaultContainer!.containerName,
@@ -62,7 +70,7 @@ export class ComputeStack extends Stack {
       });
       new CfnOutput(this, 'NlbEndpoint', { value: `${this.nlb.loadBalancer.loadBalancerDnsName}:${props.nlb.listenerPort}`, description: 'TLS endpoint of the Network Load Balancer (source-IP affinity) over the API tasks' });
     }
-    Aspects.of(this.cluster).add(new ServicesAfterCapacityProviders([this.web.service, this.worker.service]));
+    Aspects.of(this.cluster).add(new ServicesAfterCapacityProviders([...httpServices.map((h) => h.service), this.worker.service]));
     new CfnOutput(this, STACK_OUTPUTS.apiUrl, {
       value: `${props.alb.certificateArn ? 'https' : 'http'}://${this.web.loadBalancer.loadBalancerDnsName}`,
       description: 'Base URL of the API (the default target of npm run loadtest)',

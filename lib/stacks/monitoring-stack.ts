@@ -15,6 +15,8 @@ export interface MonitoringStackProps extends StackProps, KpiLimits {
   readonly alarms: AlarmsConfig;
   readonly slo: SloConfig;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
+  /** The HTTP services besides the API: their ECS service and target group names and task ranges. */
+  readonly services?: ReadonlyArray<{ readonly name: string; readonly serviceName: string; readonly targetGroupFullName: string; readonly minTasks: number; readonly maxTasks: number }>;
 }
 
 /** The KPI dashboard, the alarms (Warning/Critical, SLO burn rates, service health) and their SNS topic. */
@@ -26,6 +28,11 @@ export class MonitoringStack extends Stack {
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
     const metrics = new KpiMetrics({ ...props.sources, environment: props.envName }, props.monitoring.periodSeconds, props.connectionBudget);
+    // Each other HTTP service reads the API's catalogue rows with its own ECS service and target group.
+    const services = (props.services ?? []).map((svc) => ({
+      name: svc.name, minTasks: svc.minTasks, maxTasks: svc.maxTasks,
+      metrics: new KpiMetrics({ ...props.sources, apiServiceName: svc.serviceName, targetGroupFullName: svc.targetGroupFullName, environment: props.envName }, props.monitoring.periodSeconds, props.connectionBudget),
+    }));
     this.topic = new AlarmTopic(this, 'Alarms', { emails: props.monitoring.alarmEmails, removalPolicy: props.removalPolicy });
     this.alarms = new KpiAlarms(this, 'Kpi', {
       metrics,
@@ -35,6 +42,7 @@ export class MonitoringStack extends Stack {
       topic: this.topic.topic,
       apiMaxTasks: props.api.maxTasks,
       acceptableLatencySeconds: props.worker.acceptableLatencySeconds,
+      services,
     });
     this.dashboard = new KpiDashboard(this, 'Kpis', {
       metrics,
@@ -43,6 +51,7 @@ export class MonitoringStack extends Stack {
       api: props.api,
       worker: props.worker,
       connectionBudget: props.connectionBudget,
+      services,
     });
     new CfnOutput(this, STACK_OUTPUTS.kpiSources, {
       value: this.toJsonString(pickKpiSources({ ...props.sources, dashboardName: this.dashboard.dashboard.dashboardName })),

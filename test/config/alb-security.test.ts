@@ -74,16 +74,16 @@ describe('WAF', () => {
 
 describe('blocked paths', () => {
   test('a route forwarding a blocked path fails: the priority-1 block would shadow it', () => {
-    expect(oneProblem('staging', { alb: { routes: [{ priority: 10, pathPatterns: ['/api/*', '/readyz'] }] } })).toBe(
-      'scaling-blueprint.environments.staging.alb.routes.0.pathPatterns = ["/api/*","/readyz"]: forwards "/readyz", which alb.blockedPaths answers with 404 first, so the route never sees it. '
+    expect(oneProblem('dev', { alb: { routes: [{ priority: 10, pathPatterns: ['/api/*', '/readyz'], action: { forward: [{ service: 'api', weight: 1 }] } }] } })).toBe(
+      'scaling-blueprint.environments.dev.alb.routes.0.pathPatterns = ["/api/*","/readyz"]: forwards "/readyz", which alb.blockedPaths answers with 404 first, so the route never sees it. '
       + 'Fix: remove "/readyz" from this route, or from alb.blockedPaths to expose it to the internet.');
   });
 
   test('route priority 1 is the blocked paths rule\'s', () => {
-    expect(oneProblem('staging', { alb: { routes: [{ priority: 1, pathPatterns: ['/api/*'] }] } })).toMatch(/^scaling-blueprint\.environments\.staging\.alb\.routes\.0\.priority = 1: .*2/);
+    expect(oneProblem('dev', { alb: { routes: [{ priority: 1, pathPatterns: ['/api/*'], action: { forward: [{ service: 'api', weight: 1 }] } }] } })).toMatch(/^scaling-blueprint\.environments\.dev\.alb\.routes\.0\.priority = 1: .*2/);
   });
 
   test('[] blocks nothing, and then a route may forward /readyz', () => {
-    expect(() => configFor('staging', { alb: { blockedPaths: [], routes: [{ priority: 10, pathPatterns: ['/readyz'] }] } })).not.toThrow();
+    expect(() => configFor('dev', { alb: { blockedPaths: [], routes: [{ priority: 10, pathPatterns: ['/readyz'], action: { forward: [{ service: 'api', weight: 1 }] } }] } })).not.toThrow();
   });
 });

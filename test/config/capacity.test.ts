@@ -131,7 +131,7 @@ describe('connections per task, at peak, per endpoint', () => {
     expect(poolsPerEndpoint(true, { readers: 1 })).toEqual({ writer: 1, readers: 1 });
     expect(poolsPerEndpoint(false, { readers: 0 })).toEqual({ writer: 1, readers: 0 });
     expect(poolsPerEndpoint(false, { readers: 3 })).toEqual({ writer: 1, readers: 0 });
-    expect(READS_FROM_READER_POOL).toEqual({ api: true, worker: false });
+    expect(READS_FROM_READER_POOL).toEqual({ api: true, worker: false, services: true });
   });
 
   test('dev-like: no readers, so the API\'s two pools are both on the writer', () => {
@@ -142,7 +142,7 @@ describe('connections per task, at peak, per endpoint', () => {
       worker: { maxTasks: 4, dbPoolSize: 10 },
       database: { readers: 0 },
     });
-    expect(demand).toEqual({ writer: 140, readers: 0, api: { writer: 60, readers: 0 }, worker: { writer: 80, readers: 0 } });
+    expect(demand).toEqual({ writer: 140, readers: 0, api: { writer: 60, readers: 0 }, worker: { writer: 80, readers: 0 }, services: {} });
   });
 
   test('prod-like with 2 vCPUs per API task and readers: each process opens a pool on each endpoint', () => {
@@ -153,7 +153,7 @@ describe('connections per task, at peak, per endpoint', () => {
       worker: { maxTasks: 20, dbPoolSize: 10 },
       database: { readers: 2 },
     });
-    expect(demand).toEqual({ writer: 1600, readers: 1200, api: { writer: 1200, readers: 1200 }, worker: { writer: 400, readers: 0 } });
+    expect(demand).toEqual({ writer: 1600, readers: 1200, api: { writer: 1200, readers: 1200 }, worker: { writer: 400, readers: 0 }, services: {} });
   });
 
   test('the surge counts: the same fleet at maxHealthyPercent 100 holds half', () => {

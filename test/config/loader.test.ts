@@ -312,11 +312,11 @@ describe('compute rules (ALB, API and worker services)', () => {
   test('weighted_random with slow start', () => {
     expectOneProblem('staging', { alb: { routingAlgorithm: 'weighted_random', slowStartSeconds: 60 } },
       'environments.staging.alb.slowStartSeconds', '60', 'must be 0 with alb.routingAlgorithm "weighted_random"',
-      'set alb.slowStartSeconds to 0, or pick "round_robin" or "least_outstanding_requests"');
+      'set alb.slowStartSeconds to 0, or pick "round_robin"');
   });
 
   test('slow start below the 30 s the load balancer accepts', () => {
-    expectOneProblem('staging', { alb: { slowStartSeconds: 10 } }, 'environments.staging.alb.slowStartSeconds', '10',
+    expectOneProblem('staging', { alb: { routingAlgorithm: 'round_robin', slowStartSeconds: 10 } }, 'environments.staging.alb.slowStartSeconds', '10',
       'must be 0 (off) or 30 to 900');
   });
 
@@ -341,8 +341,9 @@ describe('compute rules (ALB, API and worker services)', () => {
   });
 
   test('two routes with one priority', () => {
-    const routes = [{ priority: 5, pathPatterns: ['/a/*'] }, { priority: 5, pathPatterns: ['/b/*'] }];
-    expectOneProblem('staging', { alb: { routes } }, 'environments.staging.alb.routes', JSON.stringify(routes), 'uses priority 5 more than once');
+    const forward = { forward: [{ service: 'api', weight: 1 }] };
+    const routes = [{ priority: 5, pathPatterns: ['/a/*'], action: forward }, { priority: 5, pathPatterns: ['/b/*'], action: forward }];
+    expectOneProblem('dev', { alb: { routes } }, 'environments.dev.alb.routes', JSON.stringify(routes), 'uses priority 5 more than once');
   });
 
   test('a certificate of another region', () => {

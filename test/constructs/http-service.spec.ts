@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { processesForCpu } from '../../lib/config/capacity';
 import { configFor } from '../helpers/context';
 import { synth } from '../helpers/synth';
@@ -21,18 +22,19 @@ describe('two HTTP services behind one load balancer (staging with services: rep
       DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: reports.minHealthyPercent, MaximumPercent: reports.maxHealthyPercent }),
     });
     t.hasResourceProperties('AWS::ECS::Service', { LoadBalancers: [Match.objectLike({ TargetGroupArn: ref(API_TG) })] });
-    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
-      Cpu: String(reports.cpu),
-      Memory: String(reports.memoryMiB),
-      ContainerDefinitions: [Match.objectLike({
-        Command: ['api'],
-        Environment: Match.arrayWith([
-          { Name: 'METRICS_SERVICE', Value: REPORTS },
-          { Name: 'DB_POOL_SIZE', Value: String(reports.dbPoolSize) },
-          { Name: 'WORKLOAD_PROCESSES', Value: String(processesForCpu(reports.cpu)) },
-        ]),
-        LogConfiguration: Match.objectLike({ Options: Match.objectLike({ 'awslogs-stream-prefix': 'reports' }) }),
-      })],
+    const [id, task] = Object.entries(t.findResources('AWS::ECS::TaskDefinition')).find(([logicalId]) => logicalId.startsWith('WebReportsService'))!;
+    expect(id).toMatch(/^WebReportsServiceReportsTaskDefinition/);
+    expect(task.Properties).toMatchObject({ Cpu: String(reports.cpu), Memory: String(reports.memoryMiB) });
+    const [container] = task.Properties.ContainerDefinitions;
+    expect(container.Command).toEqual(['api']);
+    expect(container.LogConfiguration.Options['awslogs-stream-prefix']).toBe(REPORTS);
+    const environment = Object.fromEntries((container.Environment as Array<{ Name: string; Value: unknown }>).map((e) => [e.Name, e.Value]));
+    expect(environment).toMatchObject({
+      METRICS_SERVICE: REPORTS,
+      DB_POOL_SIZE: String(reports.dbPoolSize),
+      WORKLOAD_PROCESSES: String(processesForCpu(reports.cpu)),
+      // It records jobs as the API does, with the worker's limits.
+      JOB_MAX_MS: expect.any(String),
     });
   });
 
@@ -134,10 +136,40 @@ describe('two HTTP services behind one load balancer (staging with services: rep
     expect(ingress).toHaveLength(1);
   });
 
+  test('the dashboard has a row for the second service: CPU, memory, tasks against its range, its targets', () => {
+    const { monitoring } = synth('staging', twoServices());
+    const [dashboard] = Object.values(monitoring.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const title of ['CPU (%)', 'memory (%)', 'tasks', 'targets']) expect(body).toContain(`"title\\":\\"${REPORTS} ${title}\\"`);
+    // Its own ECS service and target group, read from the Compute stack, in those graphs.
+    expect(body).toMatch(/WebReportsService[0-9A-F]{8}Name/);
+    expect(body).toMatch(/WebReportsServiceTargetGroup[0-9A-F]{8}TargetGroupFullName/);
+    expect(body).toContain(`"value\\":${reports.maxTasks},\\"label\\":\\"maxTasks\\"`);
+  });
+
+  test('the second service has its own CPU, memory, unhealthy-target and at-max alarms, on its own service and target group', () => {
+    const { monitoring } = synth('staging', twoServices());
+    const alarms = Object.values(monitoring.findResources('AWS::CloudWatch::Alarm')).filter((a) => String(a.Properties.AlarmDescription).includes(`service ${REPORTS}:`) || String(a.Properties.AlarmDescription).includes(`service ${REPORTS} runs`));
+    const described = alarms.map((a) => a.Properties.AlarmDescription as string).sort();
+    const expected = [
+      ...(['apiCpuPercent', 'apiMemoryPercent', 'unhealthyHosts'] as const).flatMap((key) => (['warning', 'critical'] as const)
+        .filter((severity) => cfg.alarms[key][severity] !== null).map((severity) => `alarms.${key}.${severity}`)),
+    ];
+    expect(described.filter((d) => d.includes('(alarms.')).map((d) => /\((alarms\.[^)]+)\)/.exec(d)![1]).sort()).toEqual(expected.sort());
+    expect(described.some((d) => d.startsWith(`[Warning] service ${REPORTS} runs at its maxTasks (${reports.maxTasks})`))).toBe(cfg.alarms.apiAtMaxTasks);
+    for (const alarm of alarms) {
+      const dims = JSON.stringify(alarm.Properties.Dimensions ?? alarm.Properties.Metrics);
+      expect(dims).toMatch(/WebReportsService(TargetGroup)?[0-9A-F]{8}/);
+    }
+    // Critical ones join the service-health composite.
+    const [health] = Object.values(monitoring.findResources('AWS::CloudWatch::CompositeAlarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('^\\[Critical\\] Service health') } }));
+    expect(JSON.stringify(health.Properties.AlarmRule)).toMatch(/KpiReportsApiCpuCritical/);
+  });
+
   test('the listener rules the construct records for each service are the ones forwarding to it', () => {
     const { stacks } = synth('staging', twoServices());
     const priorities = (name: string) => stacks.compute.web.httpServices.get(name)!.listenerRules
-      .map((rule) => (rule.node.defaultChild as { priority: number }).priority).sort((a, b) => a - b);
+      .map((rule) => (rule.node.defaultChild as elbv2.CfnListenerRule).priority).sort((a, b) => a - b);
     expect(priorities('api')).toEqual([20]);
     expect(priorities(REPORTS)).toEqual([10, 20]);
   });

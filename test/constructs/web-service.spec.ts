@@ -1,4 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { DATABASE_USERS } from '../../lib/contracts/database-roles';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -9,6 +10,7 @@ import { EXAMPLE_CERTIFICATE_ARN } from '../../lib/config/schema/alb-security';
 import { GUARD_EXCEPTIONS_METADATA } from '../../lib/constructs/guard';
 import { cfnLintInstalled, lintBatch } from '../helpers/cfn-lint';
 import { configFor } from '../helpers/context';
+import { FIXTURE_CERTIFICATE_ARN, twoServices } from '../helpers/two-services';
 import { ENVIRONMENTS, synth } from '../helpers/synth';
 import { actions, policyStatements, type Statement } from '../helpers/template';
 
@@ -151,7 +153,8 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
     });
     expect(attributes(t, 'AWS::ElasticLoadBalancingV2::TargetGroup')).toEqual({
       'load_balancing.algorithm.type': alb.routingAlgorithm,
-      'slow_start.duration_seconds': String(alb.slowStartSeconds),
+      // 0 is off, which CDK leaves to the default; the loader refuses slow start with least_outstanding_requests.
+      ...(alb.slowStartSeconds > 0 && { 'slow_start.duration_seconds': String(alb.slowStartSeconds) }),
       'deregistration_delay.timeout_seconds': String(alb.deregistrationDelaySeconds),
       'stickiness.enabled': 'false',
     });
@@ -238,11 +241,15 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
       [`ECSServiceAverageMemoryUtilization${highResolution}`, api.targetMemoryUtilizationPercent],
       ['ALBRequestCountPerTarget', api.requestsPerTarget],
     ] as const) {
+      // A blue/green-family deploy tracks RequestCountPerTarget of both target groups (lib/constructs/deployment-strategy.ts).
+      const both = metric === 'ALBRequestCountPerTarget' && api.deployment.strategy !== 'rolling';
       t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
         PolicyType: 'TargetTrackingScaling',
         ScalingTargetId: { Ref: Match.stringLikeRegexp('^WebServiceTaskCountTarget') },
         TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-          PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: metric }),
+          ...(both
+            ? { CustomizedMetricSpecification: { Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(tg0, 0) + FILL(tg1, 0)' })]) } }
+            : { PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: metric }) }),
           TargetValue: target,
           ...cooldowns,
         }),
@@ -359,7 +366,7 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
       },
     });
     if (cfg.database.proxy.enabled) {
-      expect(JSON.stringify(statements.find((s) => s.Action === 'rds-db:connect')!.Resource)).toContain(`/${cfg.database.masterUsername}"`);
+      expect(JSON.stringify(statements.find((s) => s.Action === 'rds-db:connect')!.Resource)).toContain(`/${DATABASE_USERS.api}"`);
     }
   });
 
@@ -379,17 +386,22 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
 });
 
 describe('ALB variants', () => {
-  // Two synths carry the listener and target-group variants (synth is the slow part of the suite).
-  const https = () => synth('staging', {
-    alb: { certificateArn: CERT, routes: [{ priority: 10, pathPatterns: ['/api/*'] }, { priority: 20, pathPatterns: ['/healthz'] }] },
-  }).compute;
+  // Two synths carry the listener and target-group variants (synth is the slow part of the suite): the
+  // two-service fixture (HTTPS, routes of every kind; test/constructs/http-service.spec.ts) and this one.
+  const https = () => synth('staging', twoServices()).compute;
   const weighted = () => synth('staging', {
-    alb: { routingAlgorithm: 'weighted_random', anomalyMitigation: true, slowStartSeconds: 0, stickiness: { mode: 'app_cookie', durationSeconds: 600, cookieName: 'SESSION' } },
+    // Rolling: a blue/green API takes its forward over (lib/constructs/deployment-strategy.ts), not the subject here.
+    api: { deployment: { strategy: 'rolling', smokeTest: { enabled: false } } },
+    alb: {
+      routingAlgorithm: 'weighted_random', anomalyMitigation: true, slowStartSeconds: 0, stickiness: { mode: 'off' },
+      defaultService: '', routes: [{ priority: 10, pathPatterns: ['/api/*', '/healthz'], action: { forward: [{ service: 'api', weight: 1 }] } }],
+    },
   }).compute;
 
   test('with a certificate outside production: HTTPS on 443 with the post-quantum TLS policy, HSTS and nosniff, and 80 redirects to it (301)', () => {
     const t = https();
     t.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+    expect(CERT).toBe(FIXTURE_CERTIFICATE_ARN);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: CERT }], SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09',
       ListenerAttributes: Match.arrayWith([
@@ -404,15 +416,15 @@ describe('ALB variants', () => {
     });
   });
 
-  test('path routes forward their patterns to the API; anything else gets a fixed 404', () => {
-    const t = https();
+  test('alb.defaultService "": path routes forward their patterns to the API; anything else gets a fixed 404', () => {
+    const t = weighted();
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'application/json', MessageBody: Match.anyValue() } }],
     });
-    t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 3); // the two routes and /readyz
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 2); // the route and /readyz
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
-      Priority: 20,
-      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/healthz'] } }],
+      Priority: 10,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*', '/healthz'] } }],
       Actions: [{ Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^WebTargetGroup') } }],
     });
   });
@@ -426,7 +438,7 @@ describe('ALB variants', () => {
   });
 
   test('application cookie stickiness with the cookie name', () => {
-    const t = weighted();
+    const t = tuned();
     expect(attributes(t, 'AWS::ElasticLoadBalancingV2::TargetGroup')).toMatchObject({
       'stickiness.enabled': 'true', 'stickiness.type': 'app_cookie', 'stickiness.app_cookie.cookie_name': 'SESSION', 'stickiness.app_cookie.duration_seconds': '600',
     });
@@ -434,20 +446,16 @@ describe('ALB variants', () => {
 
   // One synth serves several independent knobs (synth is the slow part of the suite).
   const tuned = () => synth('staging', {
-    alb: { stickiness: { mode: 'lb_cookie', durationSeconds: 3600 }, slowStartSeconds: 0 },
+    alb: { stickiness: { mode: 'app_cookie', durationSeconds: 600, cookieName: 'SESSION' }, slowStartSeconds: 0 },
     // 40 × 777 ÷ 60 = 518 req/s covers the 500 req/s spike profile; 2048 CPU units run 2 processes, so half the pool keeps the budget
     api: {
       requestsPerTarget: 777, maxTasks: 40, targetCpuUtilizationPercent: 55, targetMemoryUtilizationPercent: 65,
       cpu: 2048, memoryMiB: 4096, dbPoolSize: 5, metricResolutionSeconds: 60, predictiveScaling: 'forecast-and-scale',
+      // Rolling, so the request policy is the predefined ALBRequestCountPerTarget (staging deploys blue/green).
+      deployment: { strategy: 'rolling', smokeTest: { enabled: false } },
     },
     compute: { cpuArchitecture: 'x86_64' },
   }).compute;
-
-  test('load-balancer cookie stickiness with its duration', () => {
-    expect(attributes(tuned(), 'AWS::ElasticLoadBalancingV2::TargetGroup')).toMatchObject({
-      'stickiness.enabled': 'true', 'stickiness.type': 'lb_cookie', 'stickiness.lb_cookie.duration_seconds': '3600',
-    });
-  });
 
   test('slow start off', () => {
     expect(attributes(tuned(), 'AWS::ElasticLoadBalancingV2::TargetGroup')['slow_start.duration_seconds']).toBeUndefined();

@@ -7,8 +7,9 @@ import { join } from 'path';
 import { buildApp } from '../../lib/app';
 import { GUARD_EXCEPTIONS_METADATA, guardException } from '../../lib/constructs/guard';
 import { runGuard, synthWithChecks, type GuardRun, type Synthesized } from '../../scripts/compliance';
-import { configFor, featureFlags } from '../helpers/context';
+import { configFor, featureFlags, type Overrides } from '../helpers/context';
 import { ENVIRONMENTS } from '../helpers/synth';
+import { twoServices } from '../helpers/two-services';
 
 // Every stack of every environment, checked by tools nobody in this project wrote:
 // - CDK's built-in CloudFormation validation (on for every `cdk synth`; with validateAgainstDefaultRules
@@ -18,9 +19,9 @@ import { ENVIRONMENTS } from '../helpers/synth';
 // (cfn-lint runs in test/stacks/cfn-lint.spec.ts.) One synth per environment serves all three.
 const out = mkdtempSync(join(tmpdir(), 'sb-compliance-'));
 const synthesized = new Map<string, Synthesized>();
-const synthOf = (env: string) => {
-  if (!synthesized.has(env)) synthesized.set(env, synthWithChecks((app) => buildApp(app, configFor(env)), featureFlags(), join(out, env)));
-  return synthesized.get(env)!;
+const synthOf = (env: string, overrides?: Overrides, key = env) => {
+  if (!synthesized.has(key)) synthesized.set(key, synthWithChecks((app) => buildApp(app, configFor(env, overrides)), featureFlags(), join(out, key)));
+  return synthesized.get(key)!;
 };
 // One cfn-guard process per template, each with only the rule files that name one of its resource types
 // (runGuard picks them): cfn-guard's time grows with rules x resources, so 13 narrow runs cost about a third
@@ -59,6 +60,22 @@ describe.each(ENVIRONMENTS)('%s', (env) => {
     for (const e of declared) expect(e.reason.length).toBeGreaterThan(40);
     const used = new Set(guardOf(env).excepted.map((e) => `${e.resource} ${e.control}`));
     expect(declared.map((e) => `${e.id} ${e.rule}`).filter((k) => !used.has(k))).toEqual([]);
+  });
+});
+
+// A second HTTP service and listener rules of every kind (test/helpers/two-services.ts): one more synth, and the
+// guard rules on its Compute stack, the only one the services and routes change.
+describe('staging with a second service and routes', () => {
+  const fixture = () => synthOf('staging', twoServices(), 'staging-two-services');
+
+  test('CDK built-in template validation and cdk-nag AwsSolutions report nothing', () => {
+    expect(fixture().findings).toEqual([]);
+  });
+
+  test('Control Tower guard rules on the Compute stack: every finding is a documented exception', () => {
+    const compute = fixture().templates.filter((t) => t.endsWith('-Compute.template.json'));
+    expect(compute).toHaveLength(1);
+    expect(runGuard(compute).findings).toEqual([]);
   });
 });
 

@@ -11,7 +11,7 @@ export function checkAlbSecurity(cfg: Config): Problem[] {
 
   // The blockedPaths rule holds priority 1, so a route forwarding the same pattern would never be reached.
   alb.routes.forEach((route, i) => {
-    const shadowed = route.pathPatterns.filter((p) => alb.blockedPaths.includes(p));
+    const shadowed = (route.pathPatterns ?? []).filter((p) => alb.blockedPaths.includes(p));
     add(shadowed.length > 0, `alb.routes.${i}.pathPatterns`, ['alb.blockedPaths'],
       `forwards ${shadowed.map((p) => `"${p}"`).join(', ')}, which alb.blockedPaths answers with 404 first, so the route never sees it`,
       `remove ${shadowed.map((p) => `"${p}"`).join(', ')} from this route, or from alb.blockedPaths to expose it to the internet`);

@@ -1,6 +1,9 @@
 import { backlogPerTaskTarget, FARGATE_MEMORY_MIB, isValidFargateSize, jobMaxMs, WORKER_JOB_HEADROOM_SECONDS } from '../capacity';
 import { collector, round, type Config, type Problem } from './problem';
-import { parseEcrImage } from '../schema/compute';
+import { parseEcrImage, type TargetGroupConfig } from '../schema/compute';
+
+type FargateTaskKeys = Pick<Config['api'], 'minTasks' | 'maxTasks' | 'cpu' | 'memoryMiB' | 'image'>;
+type TargetGroupKeys = TargetGroupConfig;
 
 /**
  * The queue's visibility timeout must cover the longest job this many times over: a job that runs long, a
@@ -18,8 +21,9 @@ const RESERVED_COOKIE_PREFIXES = ['AWSALB', 'AWSALBAPP', 'AWSALBTG'];
 export function checkServices(cfg: Config): Problem[] {
   const { problems, add } = collector();
 
-  for (const svc of ['api', 'worker'] as const) {
-    const s = cfg[svc];
+  // The API, the worker and every other HTTP service (services.<i>) share these keys and their rules.
+  const tasks: Array<readonly [string, FargateTaskKeys]> = [['api', cfg.api], ['worker', cfg.worker], ...cfg.services.map((s, i) => [`services.${i}`, s] as const)];
+  for (const [svc, s] of tasks) {
     add(s.minTasks > s.maxTasks, `${svc}.minTasks`, [`${svc}.maxTasks`],
       `must not exceed ${svc}.maxTasks (${s.maxTasks})`,
       `lower ${svc}.minTasks to at most ${s.maxTasks}, or raise ${svc}.maxTasks`);
@@ -29,8 +33,8 @@ export function checkServices(cfg: Config): Problem[] {
       `pick ${describeFargateMemory(s.cpu)} (see https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size)`);
   }
 
-  for (const svc of ['api', 'worker'] as const) {
-    const { uri, directory, credentialsSecretArn } = cfg[svc].image;
+  for (const [svc, s] of tasks) {
+    const { uri, directory, credentialsSecretArn } = s.image;
     add((uri === '') === (directory === ''), `${svc}.image`, [],
       uri === '' ? 'names neither a registry uri nor a build directory' : 'names both a registry uri and a build directory',
       `set exactly one of ${svc}.image.uri and ${svc}.image.directory`);
@@ -51,17 +55,19 @@ export function checkServices(cfg: Config): Problem[] {
     'runs the containers as root; a process that escapes the application then owns the container',
     'use a non-root uid such as "1000:1000" (the workload image\'s node user)');
 
-  const api = cfg.api;
-  add(api.minHealthyPercent === api.maxHealthyPercent, 'api.maxHealthyPercent', ['api.minHealthyPercent'],
-    `equals api.minHealthyPercent (${api.minHealthyPercent}); a rolling deploy could neither start a new task nor stop an old one`,
-    'raise api.maxHealthyPercent (200 lets a deploy start a full new set first)');
-  const names = api.scheduledScaling.map((e) => e.name);
-  api.scheduledScaling.forEach((entry, i) => {
-    add(entry.minTasks > entry.maxTasks, `api.scheduledScaling.${i}.minTasks`, [`api.scheduledScaling.${i}.maxTasks`],
-      `must not exceed the entry's maxTasks (${entry.maxTasks})`, 'lower minTasks or raise maxTasks of this entry');
-    add(names.indexOf(entry.name) !== i, `api.scheduledScaling.${i}.name`, [],
-      'is used by an earlier entry too', 'give every scheduled action its own name');
-  });
+  const http: Array<readonly [string, Config['api']]> = [['api', cfg.api], ...cfg.services.map((s, i) => [`services.${i}`, s] as const)];
+  for (const [svc, api] of http) {
+    add(api.minHealthyPercent === api.maxHealthyPercent, `${svc}.maxHealthyPercent`, [`${svc}.minHealthyPercent`],
+      `equals ${svc}.minHealthyPercent (${api.minHealthyPercent}); a rolling deploy could neither start a new task nor stop an old one`,
+      `raise ${svc}.maxHealthyPercent (200 lets a deploy start a full new set first)`);
+    const names = api.scheduledScaling.map((e) => e.name);
+    api.scheduledScaling.forEach((entry, i) => {
+      add(entry.minTasks > entry.maxTasks, `${svc}.scheduledScaling.${i}.minTasks`, [`${svc}.scheduledScaling.${i}.maxTasks`],
+        `must not exceed the entry's maxTasks (${entry.maxTasks})`, 'lower minTasks or raise maxTasks of this entry');
+      add(names.indexOf(entry.name) !== i, `${svc}.scheduledScaling.${i}.name`, [],
+        'is used by an earlier entry too', 'give every scheduled action its own name');
+    });
+  }
 
   const w = cfg.worker;
   add(w.stopTimeoutSeconds > cfg.queue.visibilityTimeoutSeconds, 'worker.stopTimeoutSeconds', ['queue.visibilityTimeoutSeconds'],
@@ -94,37 +100,52 @@ export function checkServices(cfg: Config): Problem[] {
   return problems;
 }
 
-/** The load balancer: routing algorithm, slow start, health checks, stickiness, routes, certificate. */
+/** The load balancer: every target group's settings (the API's in `alb`, each service's in its `targetGroup`), the certificate. */
 export function checkLoadBalancer(cfg: Config): Problem[] {
   const { problems, add } = collector();
   const alb = cfg.alb;
-  add(alb.routingAlgorithm === 'weighted_random' && alb.slowStartSeconds > 0, 'alb.slowStartSeconds', ['alb.routingAlgorithm'],
-    'must be 0 with alb.routingAlgorithm "weighted_random"; the load balancer refuses slow start with that algorithm',
-    'set alb.slowStartSeconds to 0, or pick "round_robin" or "least_outstanding_requests"');
-  add(alb.slowStartSeconds > 0 && alb.slowStartSeconds < 30, 'alb.slowStartSeconds', [],
-    'must be 0 (off) or 30 to 900', 'set it to 0 or to at least 30');
-  add(alb.anomalyMitigation && alb.routingAlgorithm !== 'weighted_random', 'alb.anomalyMitigation', ['alb.routingAlgorithm'],
-    `needs alb.routingAlgorithm "weighted_random" (it is "${alb.routingAlgorithm}"); automatic target weights only work with that algorithm`,
-    'set alb.routingAlgorithm to "weighted_random" (and alb.slowStartSeconds to 0), or alb.anomalyMitigation to false');
-  add(alb.healthCheck.timeoutSeconds >= alb.healthCheck.intervalSeconds, 'alb.healthCheck.timeoutSeconds', ['alb.healthCheck.intervalSeconds'],
-    `must be shorter than alb.healthCheck.intervalSeconds (${alb.healthCheck.intervalSeconds})`,
-    `lower it below ${alb.healthCheck.intervalSeconds}, or raise the interval`);
-  if (alb.stickiness.mode === 'app_cookie') {
-    const name = alb.stickiness.cookieName;
-    add(name === '', 'alb.stickiness.cookieName', ['alb.stickiness.mode'],
-      'is empty, but alb.stickiness.mode "app_cookie" needs the name of your application\'s cookie',
-      'set it to the cookie your application issues, or use mode "lb_cookie"');
-    add(RESERVED_COOKIE_PREFIXES.some((p) => name.startsWith(p)), 'alb.stickiness.cookieName', ['alb.stickiness.mode'],
-      `starts with ${RESERVED_COOKIE_PREFIXES.join(', ')}, which the load balancer reserves`, 'rename the cookie');
-  }
-  const priorities = alb.routes.map((r) => r.priority);
-  const duplicates = [...new Set(priorities.filter((p, i) => priorities.indexOf(p) !== i))];
-  add(duplicates.length > 0, 'alb.routes', [],
-    `uses priority ${duplicates.join(', ')} more than once`, 'give every route its own priority');
+  problems.push(...checkTargetGroup('alb', alb), ...cfg.services.flatMap((s, i) => checkTargetGroup(`services.${i}.targetGroup`, s.targetGroup)));
   const certRegion = alb.certificateArn.split(':')[3];
   add(alb.certificateArn !== '' && certRegion !== cfg.region, 'alb.certificateArn', ['region'],
     `is a certificate of ${certRegion}, but the load balancer is in ${cfg.region}; ACM certificates work only in their own region`,
     `request or import the certificate in ${cfg.region}`);
+  return problems;
+}
+
+/**
+ * One target group's attributes, as Elastic Load Balancing refuses their combinations
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html):
+ * "You can't enable slow start mode when using the least outstanding requests or weighted random routing
+ * algorithms" (#slow-start-mode; 30 to 900 s when on), "The weighted random routing algorithm can not be used
+ * with sticky sessions" (#modify-routing-algorithm), anomaly mitigation is part of weighted random
+ * (#automatic-target-weights), and the cookie names AWSALB, AWSALBAPP and AWSALBTG are the load balancer's
+ * (#application-based-stickiness). `at` is where the keys sit: "alb" for the API, "services.<i>.targetGroup".
+ */
+export function checkTargetGroup(at: string, tg: TargetGroupKeys): Problem[] {
+  const { problems, add } = collector();
+  const slowStartAlgorithm = tg.routingAlgorithm === 'weighted_random' || tg.routingAlgorithm === 'least_outstanding_requests';
+  add(slowStartAlgorithm && tg.slowStartSeconds > 0, `${at}.slowStartSeconds`, [`${at}.routingAlgorithm`],
+    `must be 0 with ${at}.routingAlgorithm "${tg.routingAlgorithm}"; the load balancer refuses slow start with that algorithm`,
+    `set ${at}.slowStartSeconds to 0, or pick "round_robin"`);
+  add(tg.slowStartSeconds > 0 && tg.slowStartSeconds < 30, `${at}.slowStartSeconds`, [],
+    'must be 0 (off) or 30 to 900', 'set it to 0 or to at least 30');
+  add(tg.anomalyMitigation && tg.routingAlgorithm !== 'weighted_random', `${at}.anomalyMitigation`, [`${at}.routingAlgorithm`],
+    `needs ${at}.routingAlgorithm "weighted_random" (it is "${tg.routingAlgorithm}"); automatic target weights only work with that algorithm`,
+    `set ${at}.routingAlgorithm to "weighted_random" (and ${at}.slowStartSeconds to 0), or ${at}.anomalyMitigation to false`);
+  add(tg.routingAlgorithm === 'weighted_random' && tg.stickiness.mode !== 'off', `${at}.stickiness.mode`, [`${at}.routingAlgorithm`],
+    `is "${tg.stickiness.mode}" with ${at}.routingAlgorithm "weighted_random"; the load balancer refuses sticky sessions with that algorithm`,
+    `set ${at}.stickiness.mode to "off", or pick "round_robin" or "least_outstanding_requests"`);
+  add(tg.healthCheck.timeoutSeconds >= tg.healthCheck.intervalSeconds, `${at}.healthCheck.timeoutSeconds`, [`${at}.healthCheck.intervalSeconds`],
+    `must be shorter than ${at}.healthCheck.intervalSeconds (${tg.healthCheck.intervalSeconds})`,
+    `lower it below ${tg.healthCheck.intervalSeconds}, or raise the interval`);
+  if (tg.stickiness.mode === 'app_cookie') {
+    const name = tg.stickiness.cookieName;
+    add(name === '', `${at}.stickiness.cookieName`, [`${at}.stickiness.mode`],
+      `is empty, but ${at}.stickiness.mode "app_cookie" needs the name of your application's cookie`,
+      'set it to the cookie your application issues, or use mode "lb_cookie"');
+    add(RESERVED_COOKIE_PREFIXES.some((p) => name.startsWith(p)), `${at}.stickiness.cookieName`, [`${at}.stickiness.mode`],
+      `starts with ${RESERVED_COOKIE_PREFIXES.join(', ')}, which the load balancer reserves`, 'rename the cookie');
+  }
   return problems;
 }
 

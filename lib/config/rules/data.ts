@@ -88,9 +88,10 @@ function connectionBudgetProblems(cfg: Config, budget: number): Problem[] {
   const readsOnWriter = db.readers === 0;
   const writerPools = readsOnWriter ? '2 pools (writer and reader: with database.readers 0 the reader endpoint is the writer)' : '1 pool';
 
-  add(demand.writer > budget, 'api.dbPoolSize', ['api.maxTasks', 'api.maxHealthyPercent', 'api.cpu', 'worker', 'database'],
+  add(demand.writer > budget, 'api.dbPoolSize', ['api.maxTasks', 'api.maxHealthyPercent', 'api.deployment', 'api.cpu', 'worker', 'services', 'database'],
     `puts the writer over its connection budget: API ${apiTasks} × ${apiProcesses} × ${writerPools} × api.dbPoolSize ${api.dbPoolSize} = ${demand.api.writer}, ` +
     `plus worker ${workerTasks} × ${workerProcesses} × 1 pool × worker.dbPoolSize ${w.dbPoolSize} = ${demand.worker.writer}, ` +
+    cfg.services.map((s, i) => `plus service "${s.name}" peak ${peakTasks(s.maxTasks, s.maxHealthyPercent)} tasks × ${processesForCpu(s.cpu)} process${processesForCpu(s.cpu) === 1 ? '' : 'es'} × ${writerPools} × services.${i}.dbPoolSize ${s.dbPoolSize} = ${demand.services[s.name]?.writer}, `).join('') +
     `is ${demand.writer} connections, but ${allows('the writer')}`,
     `lower api.dbPoolSize, worker.dbPoolSize, the maxTasks or ${apiSurgeKeyText(api)}` +
       (readsOnWriter ? ', add a reader (database.readers) so that reads leave the writer' : '') +

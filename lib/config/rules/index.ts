@@ -9,6 +9,7 @@ import { checkNetwork } from './network';
 import { checkLoadBalancerFronts } from './nlb';
 import type { Config, Problem } from './problem';
 import { checkProduction } from './production';
+import { checkRoutes } from './routes';
 
 /**
  * Every rule that spans more than one key, in groups by domain. The loader runs each group on its own, so
@@ -18,13 +19,14 @@ import { checkProduction } from './production';
 export const RULE_GROUPS: ReadonlyArray<(cfg: Config) => Problem[]> = [
   checkServices,
   checkLoadBalancer,
+  checkRoutes,
   checkAlbSecurity,
   checkDatabase,
   checkCache,
   checkCapacity,
+  checkDeployments,
   checkNetwork,
   checkLoadBalancerFronts,
-  checkDeployments,
   checkMonitoring,
   checkProduction,
   checkLoadTest,

@@ -3,6 +3,7 @@ import { FARGATE_CPU_UNITS, REQUESTS_PER_TARGET_FROM_CAPACITY } from '../capacit
 import { int, logRetentionDays, num } from './common';
 import { blockedPathsSchema, wafSchema } from './alb-security';
 import { albMinimumCapacityUnitsSchema } from './nlb';
+import { routesSchema, serviceNameSchema } from './routes';
 import { deploymentSchema } from './deployment';
 
 /**
@@ -99,15 +100,11 @@ export const computeSchema = z.strictObject({
     .describe('Assumption for `npm run plan`: seconds from a scale-out until a new task runs its container (Fargate capacity, network interface, image pull without cache, process start); the API task then still waits for the target group\'s health checks. AWS says 30-45 s or longer is normal; measure yours (ECS task events) and set it here.'),
 }).describe('The ECS cluster and what every task shares.');
 
-export const albSchema = z.strictObject({
-  certificateArn: z.string().regex(/^(arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+)?$/, 'an ACM certificate ARN, or ""')
-    .describe('ACM certificate in `region`: HTTPS on 443 (TLS 1.3 and 1.2 with post-quantum key exchange, HSTS and nosniff headers) and a permanent redirect from 80; required in production. "" serves plain HTTP on port 80 (development only; synth says so). The shipped prod value is an example that `npm run preflight` refuses: replace it with your certificate.'),
-  idleTimeoutSeconds: int(1, 4000)
-    .describe('Connection idle timeout (s).'),
-  desyncMitigationMode: z.enum(['monitor', 'defensive', 'strictest'])
-    .describe('HTTP desync mitigation: `defensive` (the AWS default) or `strictest`; `monitor` only logs.'),
-  accessLogRetentionDays: int(1, 3650)
-    .describe('Days the access logs are kept in their bucket.'),
+/**
+ * One target group's settings: the API's sit in `alb` (where they always were), every other service's in its
+ * own `targetGroup`. The rules that AWS puts on their combinations are in lib/config/rules/routes.ts.
+ */
+const targetGroupShape = {
   routingAlgorithm: z.enum(['round_robin', 'least_outstanding_requests', 'weighted_random'])
     .describe('Target group routing algorithm: `least_outstanding_requests` suits uneven request cost; `weighted_random` allows anomaly mitigation.'),
   anomalyMitigation: z.boolean()
@@ -121,7 +118,7 @@ export const albSchema = z.strictObject({
       .describe('Name of the application\'s cookie (`app_cookie` only; not one the load balancer reserves).'),
   }).describe('Sticky sessions: pin a client to one task.'),
   slowStartSeconds: int(0, 900)
-    .describe('Slow start: a new target\'s share of requests ramps up over this time (s); 0 off, else 30 to 900; not with `weighted_random`.'),
+    .describe('Slow start: a new target\'s share of requests ramps up over this time (s); 0 off, else 30 to 900; not with `weighted_random` or `least_outstanding_requests`.'),
   deregistrationDelaySeconds: int(0, 3600)
     .describe('How long a deregistering target keeps serving in-flight requests (s).'),
   healthCheck: z.strictObject({
@@ -138,17 +135,28 @@ export const albSchema = z.strictObject({
     healthyHttpCodes: z.string().regex(/^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$/, 'codes such as "200" or "200-299,304"')
       .describe('Status codes that count as healthy, e.g. "200" or "200-299".'),
   }).describe('The target group\'s health check.'),
-  routes: z.array(z.strictObject({
-    priority: int(2, 50000)
-      .describe('Rule priority, unique, lower first (1 is the `blockedPaths` rule\'s).'),
-    pathPatterns: z.array(z.string().regex(/^\/[A-Za-z0-9_\-.$/~"'@:+?*&]*$/, 'a path pattern such as "/api/*"')).min(1).max(5)
-      .describe('Up to 5 path patterns, e.g. "/api/*".'),
-  })).max(20)
-    .describe('Path-based routing: each rule forwards matching paths to the API; anything else gets a fixed 404. [] forwards every request to the API.'),
+};
+
+export const targetGroupSchema = z.strictObject(targetGroupShape)
+  .describe('The service\'s target group: routing algorithm, stickiness, slow start, deregistration delay and health check, as `alb` has them for the API.');
+
+export const albSchema = z.strictObject({
+  certificateArn: z.string().regex(/^(arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+)?$/, 'an ACM certificate ARN, or ""')
+    .describe('ACM certificate in `region`: HTTPS on 443 (TLS 1.3 and 1.2 with post-quantum key exchange, HSTS and nosniff headers) and a permanent redirect from 80; required in production. "" serves plain HTTP on port 80 (development only; synth says so). The shipped prod value is an example that `npm run preflight` refuses: replace it with your certificate.'),
+  idleTimeoutSeconds: int(1, 4000)
+    .describe('Connection idle timeout (s).'),
+  desyncMitigationMode: z.enum(['monitor', 'defensive', 'strictest'])
+    .describe('HTTP desync mitigation: `defensive` (the AWS default) or `strictest`; `monitor` only logs.'),
+  accessLogRetentionDays: int(1, 3650)
+    .describe('Days the access logs are kept in their bucket.'),
+  ...targetGroupShape,
+  defaultService: z.union([serviceNameSchema, z.literal('')])
+    .describe('The service the listener\'s default action forwards to: every request no route matches. "api" (the API) or the `name` of an entry in `services`; "" answers them with a fixed 404, so only the routes reach a service.'),
+  routes: routesSchema,
   blockedPaths: blockedPathsSchema,
   waf: wafSchema,
   minimumCapacityUnits: albMinimumCapacityUnitsSchema,
-}).describe('The internet-facing Application Load Balancer and the API\'s target group.');
+}).describe('The internet-facing Application Load Balancer, its listener rules and the API\'s target group.');
 
 const scheduledScalingSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and -')
@@ -197,6 +205,19 @@ export const apiSchema = z.strictObject({
   deployment: deploymentSchema,
 }).describe('The API: a Fargate service behind the load balancer, scaled on CPU, memory and requests per target.');
 
+/**
+ * Another HTTP service behind the same load balancer: the API's keys (its own image or the reference image with
+ * another command, size, task range, scaling) plus its own target group. Routes send it requests by name.
+ */
+export const httpServiceSchema = apiSchema.extend({
+  name: serviceNameSchema
+    .describe('Its name in `alb.routes` and `alb.defaultService`, in construct ids and in the workload\'s `Service` metric dimension (METRICS_SERVICE); not "api" or "worker".'),
+  targetGroup: targetGroupSchema,
+}).describe('One more HTTP service: a Fargate service with its own target group, scaled on CPU, memory and requests per target of its own target group.');
+
+export const servicesSchema = z.array(httpServiceSchema).max(10)
+  .describe('HTTP services besides the API, behind the same load balancer, each reached through `alb.routes` (or `alb.defaultService`). The connection budget counts every one of them. [] runs the API alone.');
+
 export const workerSchema = z.strictObject({
   ...fargateTask,
   image: imageSchema,
@@ -242,3 +263,8 @@ export type ApiConfigInput = z.infer<typeof apiSchema>;
 /** The API's keys as the constructs get them: the loader has resolved `requestsPerTarget` to a number. */
 export type ApiConfig = Omit<ApiConfigInput, 'requestsPerTarget'> & { readonly requestsPerTarget: number };
 export type WorkerConfig = z.infer<typeof workerSchema>;
+export type TargetGroupConfig = z.infer<typeof targetGroupSchema>;
+/** Another HTTP service's keys as written. */
+export type HttpServiceConfigInput = z.infer<typeof httpServiceSchema>;
+/** Another HTTP service as the constructs get it: `requestsPerTarget` resolved to a number, like the API's. */
+export type HttpServiceConfig = Omit<HttpServiceConfigInput, 'requestsPerTarget'> & { readonly requestsPerTarget: number };

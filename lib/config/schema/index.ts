@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { albSchema, apiSchema, computeSchema, workerSchema, type ApiConfig } from './compute';
+import { albSchema, apiSchema, computeSchema, servicesSchema, workerSchema, type ApiConfig, type HttpServiceConfig } from './compute';
 import { cacheSchema, databaseSchema, queueSchema } from './data';
 import { loadTestSchema, slaSchema } from './load-test';
 import { alarmsSchema, monitoringSchema, sloSchema } from './monitoring';
@@ -30,6 +30,7 @@ export const blueprintConfigSchema = z.strictObject({
   alb: albSchema,
   nlb: nlbSchema,
   api: apiSchema,
+  services: servicesSchema,
   worker: workerSchema,
   queue: queueSchema,
   database: databaseSchema,
@@ -48,12 +49,13 @@ export type ConfigInput = z.infer<typeof blueprintConfigSchema>;
  * One environment's configuration: validated, merged, derived values resolved (`api.requestsPerTarget` is
  * always a number) and frozen.
  */
-export type BlueprintConfig = Readonly<Omit<ConfigInput, 'api'> & { readonly api: ApiConfig; readonly envName: string }>;
+export type BlueprintConfig = Readonly<Omit<ConfigInput, 'api' | 'services'> & { readonly api: ApiConfig; readonly services: readonly HttpServiceConfig[]; readonly envName: string }>;
 
 export { FARGATE_CPU_UNITS } from '../capacity';
 export { LOG_RETENTION_DAYS } from './common';
-export { albSchema, apiSchema, computeSchema, imageSchema, workerSchema } from './compute';
-export type { AlbConfig, ApiConfig, ApiConfigInput, ComputeConfig, ImageConfig, WorkerConfig } from './compute';
+export { albSchema, apiSchema, computeSchema, httpServiceSchema, imageSchema, servicesSchema, targetGroupSchema, workerSchema } from './compute';
+export type { AlbConfig, ApiConfig, ApiConfigInput, ComputeConfig, HttpServiceConfig, HttpServiceConfigInput, ImageConfig, TargetGroupConfig, WorkerConfig } from './compute';
+export type { RouteAction, RouteConfig } from './routes';
 export { cacheSchema, databaseSchema, queueSchema } from './data';
 export type { CacheConfig, DatabaseConfig, QueueConfig } from './data';
 export { loadTestSchema, slaSchema } from './load-test';
