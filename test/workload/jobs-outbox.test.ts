@@ -173,7 +173,10 @@ test('the API process is killed while SQS is paused: its leased rows are sent by
   // The bundle the image runs (quicker to start than ts-node).
   const proc = spawnCollecting(process.execPath, [await workloadBundle(), 'api'], {
     ...process.env, ...h.env, PORT: String(port), HOST: '127.0.0.1',
-    AWS_ENDPOINT_URL: `http://127.0.0.1:${proxy.port}`, OUTBOX_LEASE_SECONDS: '5', OUTBOX_POLL_MS: '100',
+    // The queue's URL through the proxy too: the SDK sends to the QueueUrl's origin unless the client is given an
+    // endpoint (AWS_ENDPOINT_URL is not one), so with moto's own URL the relay went around the pause.
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${proxy.port}`, QUEUE_URL: h.queueUrl.replace(new URL(h.queueUrl).origin, `http://127.0.0.1:${proxy.port}`),
+    OUTBOX_LEASE_SECONDS: '5', OUTBOX_POLL_MS: '100',
   }, join(__dirname, '..', '..'));
   try {
     const itemId = await newItem();
