@@ -133,7 +133,7 @@ export class QueueWorker extends Construct {
     super(scope, id);
     const { worker, cluster, tier } = props;
 
-    const dataTier = dataTierSettings(this, tier, worker.dbPoolSize);
+    const dataTier = dataTierSettings(this, tier, worker.dbPoolSize, 'worker');
     const task = new AppTask(this, 'Worker', {
       service: 'worker',
       // The jobs a task runs at once: what the backlog target's throughput and the pool rule assume.
@@ -162,7 +162,7 @@ export class QueueWorker extends Construct {
         { capacityProvider: 'FARGATE_SPOT', weight: providers.spotWeight },
       ],
     });
-    connectToDataTier(this.service, tier, 'Worker');
+    connectToDataTier(this.service, tier, 'Worker', 'worker');
     tier.jobs.queue.grantConsumeMessages(task.taskDefinition.taskRole);
 
     this.scalableTarget = new appscaling.ScalableTarget(this, 'Scaling', {
