@@ -21,7 +21,7 @@ test('every file named heavy exists (a rename would silently drop it from the fr
   for (const file of HEAVY) expect(statSync(join(ROOT, file)).isFile()).toBe(true);
 });
 
-test('cold cache: the heavy files go first, heaviest first; the rest keep jest order', () => {
+test('cold cache: the heavy files go first, in the listed order; the rest keep jest order', () => {
   const sorted = order(new Sequencer({}));
   expect(sorted.slice(0, HEAVY.length)).toEqual(HEAVY);
   const base = order(new Base({}));

@@ -3,22 +3,23 @@
 // a cleared cache) it orders by file size, and files that failed last time or have no time yet go first.
 // The heaviest files here are small loaders (test/templates.test.ts runs every spec; the compliance test
 // synthesizes every environment with its checks), so a cold run started them last and one worker ran them
-// alone at the end. They start first, whatever the cache says; jest orders the rest. After the CPU-heavy ones
-// come the long files that mostly wait (child processes, timeouts of the fault tests): started late, they
-// would be the tail of the run; started early, the third worker (jest.config.js) fills their waits.
+// alone at the end. They start first, whatever the cache says; jest orders the rest. The two CPU-heaviest go
+// first, one per core; then the long files that mostly wait (child processes, the fault tests' timeouts), which
+// the third worker (jest.config.js) runs beside them; then preflight's CLI test, CPU-heavy too: started with
+// the first two, three synths shared two cores and its end-to-end case took 90 s instead of 25.
 const Sequencer = require('@jest/test-sequencer').default;
 const { join } = require('path');
 
-/** Longest first, by wall time in a full run (docs/development.md, "Test times"). */
+/** In start order (docs/development.md, "Test times"). */
 const HEAVY = [
   'test/templates.test.ts',
   'test/stacks/compliance.test.ts',
-  'test/tools/preflight/cli.test.ts',
   'test/workload/worker-faults.test.ts',
   'test/workload/jobs-outbox.test.ts',
   'test/tools/seed/seed.test.ts',
   'test/workload/worker.test.ts',
   'test/load-engine/engine.test.ts',
+  'test/tools/preflight/cli.test.ts',
 ];
 
 class HeavyFirstSequencer extends Sequencer {
