@@ -36,12 +36,14 @@ describe('isUnavailableError: real errors of the clients', () => {
   test('pg: statement_timeout (57014), lock_timeout (55P03) and the pool checkout timeout', async () => {
     const pool = new Pool({ ...pgConfig, max: 1, connectionTimeoutMillis: 200 });
     try {
-      // The pool's one connection, opened first: 200 ms is for the checkout below, and opening one can take longer
-      // on a loaded machine (a new backend process).
-      await eventually(() => pool.query('SELECT 1').then(() => true, () => undefined), 10_000, 'a first connection');
+      // The pool's one connection, opened beforehand: 200 ms is for the checkout below, and opening one can take
+      // longer on a loaded machine (a new backend process). pg-pool drops a connection whose query failed.
+      const open = () => eventually(() => pool.query('SELECT 1').then(() => true, () => undefined), 10_000, 'an open connection');
+      await open();
       const statement = await caught(() => pool.query("SET statement_timeout = '50ms'; SELECT pg_sleep(2)"));
       expect(statement).toMatchObject({ code: '57014' });
       expect(isUnavailableError(statement)).toBe(true);
+      await open();
       const held = await pool.connect();
       const checkout = await caught(() => pool.query('SELECT 1'));
       expect((checkout as Error).message).toBe('timeout exceeded when trying to connect');
