@@ -163,7 +163,7 @@ export class QueueWorker extends Construct {
       ],
     });
     connectToDataTier(this.service, tier, 'Worker', 'worker');
-    tier.jobs.queue.grantConsumeMessages(task.taskDefinition.taskRole);
+    tier.jobs.grantConsume(task.taskDefinition.taskRole);
 
     this.scalableTarget = new appscaling.ScalableTarget(this, 'Scaling', {
       serviceNamespace: appscaling.ServiceNamespace.ECS,
