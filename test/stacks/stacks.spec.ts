@@ -17,7 +17,8 @@ const PINNED_DATA_IDS = {
   // cluster or the replication group would replace them.
   'AWS::KMS::Key': ['DataKey2A0DE9E6', 'LogKey15608DC4', 'QueueKey5CB3BD8B', 'SecretsKey0D2EC683'],
   'AWS::RDS::DBCluster': ['DatabaseCluster5B53A178'],
-  'AWS::SecretsManager::Secret': ['DatabaseMasterSecretC5C2A01F'],
+  // The services' users' secrets too: a new logical id would replace the secret, and the user's password with it.
+  'AWS::SecretsManager::Secret': ['DatabaseMasterSecretC5C2A01F', 'DatabaseRolesApiSecretEC255F18', 'DatabaseRolesWorkerSecret58F757DC'],
   'AWS::ElastiCache::ReplicationGroup': ['CacheReplicationGroupBFE59FF3'],
   // Users and user groups have fixed ids: under a new logical id CloudFormation would create the "new" one
   // before deleting the old, and fail on the id that is still taken.
