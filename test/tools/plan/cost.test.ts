@@ -175,7 +175,7 @@ describe('ALB LCUs: the highest of the four dimensions', () => {
 
   test('many routes: rule evaluations beyond the first 10 count', () => {
     // 20 routes + the /readyz block + the default = 22 rules, 12 beyond the free 10: 1000 req/s × 12 = 12 000 evaluations/s → 12 LCU
-    const routes = Array.from({ length: 20 }, (_, i) => ({ priority: i + 2, pathPatterns: [`/r${i}/*`] }));
+    const routes = Array.from({ length: 20 }, (_, i) => ({ priority: i + 2, pathPatterns: [`/r${i}/*`], action: { forward: [{ service: 'api', weight: 1 }] } }));
     const { lcu, billedOn } = albLcus(configFor('dev', { alb: { routes } }), 1000);
     expect(billedOn).toBe('rule evaluations');
     expect(lcu).toBeCloseTo(12, 9);
