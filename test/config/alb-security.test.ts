@@ -1,20 +1,6 @@
 import { loadTestRequestsPerWafWindow } from '../../lib/config/capacity';
-import { ConfigError } from '../../lib/config/loader';
 import { EXAMPLE_CERTIFICATE_ARN, isExampleCertificateArn } from '../../lib/config/schema/alb-security';
-import { configFor, type Overrides } from '../helpers/context';
-
-/** The one problem synth would print for `env` with `overrides` (fails the test if there is not exactly one). */
-function oneProblem(env: string, overrides: Overrides): string {
-  try {
-    configFor(env, overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    const problems = [...(err as ConfigError).problems];
-    expect(problems).toHaveLength(1);
-    return problems[0];
-  }
-  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
-}
+import { configFor, oneProblem } from '../helpers/context';
 
 describe('HTTPS in production', () => {
   test('a production environment without a certificate fails, naming alb.certificateArn, the value and the fix', () => {

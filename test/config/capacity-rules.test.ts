@@ -1,22 +1,10 @@
-import { ConfigError } from '../../lib/config/loader';
 import {
   connectionDemand, instanceConnectionBudget, profilePeakRps, sustainedCeilingRps, workerConnectionsNeeded,
 } from '../../lib/config/capacity';
-import { configFor, type Overrides } from '../helpers/context';
+import { configFor, problemsFor } from '../helpers/context';
 
 // The capacity model's rules, each message asserted whole: the key path as the user wrote it, the value, what
 // is wrong with the numbers spelled out, and the fix. Every figure below is worked out by hand in the comment.
-
-/** The problems synth would print for `env` with `overrides` applied (fails the test if the config loads). */
-function problemsFor(env: string, overrides: Overrides): string[] {
-  try {
-    configFor(env, overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
-}
 
 const WRITER_FIX_NO_PROXY = 'Fix: lower api.dbPoolSize, worker.dbPoolSize, the maxTasks or api.maxHealthyPercent, add a reader (database.readers) so that reads leave the writer, or pick a larger database.instanceClass.';
 

@@ -1,21 +1,10 @@
-import { ConfigError } from '../../lib/config/loader';
 import {
   alarmReactionSeconds, connectionDemand, deploymentSurgePercent, doubledTaskMinutes, linearSteps, type DeploymentTiming,
 } from '../../lib/config/capacity';
-import { configFor, type Overrides } from '../helpers/context';
+import { configFor, problemsFor } from '../helpers/context';
 
 // api.deployment: the capacity model's count of the doubled tasks and every rule of lib/config/rules/deployment.ts,
 // each message asserted whole (key path as written, the value, what is wrong, the fix).
-
-function problemsFor(env: string, overrides: Overrides): string[] {
-  try {
-    configFor(env, overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
-}
 
 const timing = (over: Partial<DeploymentTiming>): DeploymentTiming => ({
   strategy: 'rolling', bakeTimeMinutes: 10, canary: { percent: 10, bakeTimeMinutes: 5 }, linear: { stepPercent: 10, stepBakeTimeMinutes: 3 }, ...over,

@@ -1,17 +1,5 @@
-import { ConfigError } from '../../lib/config/loader';
 import { jobMaxMs } from '../../lib/config/capacity';
-import { configFor, type Overrides } from '../helpers/context';
-
-/** The problems synth would print for `env` with `overrides` applied (fails the test if config loads). */
-function problemsFor(env: string, overrides: Overrides): string[] {
-  try {
-    configFor(env, overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
-}
+import { configFor, problemsFor } from '../helpers/context';
 
 describe('job cost from configuration (issue 20: a guarded API)', () => {
   test('prod refuses job costs from the request, with the whole message', () => {

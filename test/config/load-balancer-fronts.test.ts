@@ -1,18 +1,4 @@
-import { ConfigError } from '../../lib/config/loader';
-import { configFor, type Overrides } from '../helpers/context';
-
-/** The one problem synth would print for `env` with `overrides` (fails the test if there is not exactly one). */
-function oneProblem(env: string, overrides: Overrides): string {
-  try {
-    configFor(env, overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    const problems = [...(err as ConfigError).problems];
-    expect(problems).toEqual([expect.any(String)]);
-    return problems[0];
-  }
-  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
-}
+import { configFor, oneProblem } from '../helpers/context';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 

@@ -1,16 +1,4 @@
-import { ConfigError } from '../../lib/config/loader';
-import { configFor, type Overrides } from '../helpers/context';
-
-/** The problems synth would print for `env` with `overrides` applied (fails the test if config loads). */
-function problemsFor(env: string, overrides: Overrides): string[] {
-  try {
-    configFor(env, overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
-}
+import { configFor, problemsFor } from '../helpers/context';
 
 const profile = { description: 'a checkout burst', phases: [{ durationSeconds: 30, arrivalRate: 50 }], stopWhenSlaBreaks: false };
 

@@ -1,17 +1,6 @@
 import { ConfigError, loadConfig } from '../../lib/config/loader';
 import { serverlessV2MaxConnections } from '../../lib/config/capacity';
-import { blueprintContext, configFor, contextWith, type Overrides } from '../helpers/context';
-
-/** The problems synth would print for `env` with `overrides` applied (fails the test if config loads). */
-function problemsFor(env: string, overrides: Overrides): string[] {
-  try {
-    configFor(env, overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
-}
+import { blueprintContext, configFor, problemsFor, contextWith, type Overrides } from '../helpers/context';
 
 /** Exactly one problem is reported, and it names the key path, shows the value and says what to do. */
 function expectOneProblem(env: string, overrides: Overrides, keyPath: string, value: string, ...fragments: (string | RegExp)[]) {

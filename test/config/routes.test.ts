@@ -1,24 +1,8 @@
 import { connectionDemand } from '../../lib/config/capacity';
-import { ConfigError } from '../../lib/config/loader';
-import { blueprintContext, configFor, type Overrides } from '../helpers/context';
+import { blueprintContext, configFor, oneProblem, problemsFor, type Overrides } from '../helpers/context';
 
 // The services (`services`) and the listener rules (`alb.routes`, `alb.defaultService`): each rule's whole
 // message, as synth prints it. dev deploys rolling, so the deployment strategies' own rules stay quiet.
-
-/** The one problem synth would print for `env` with `overrides` applied. */
-function oneProblem(env: string, overrides: Overrides): string {
-  return problems(env, overrides)[0];
-}
-
-function problems(env: string, overrides: Overrides): string[] {
-  try {
-    configFor(env, overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
-}
 
 const api = blueprintContext().defaults.api as Overrides;
 const targetGroup = {
@@ -82,7 +66,7 @@ describe('service names and request targets', () => {
   });
 
   test('production: a service keeps its capacity through a deploy and has a task per zone', () => {
-    expect(problems('prod', withReports({ minHealthyPercent: 50, minTasks: 1 }))).toEqual([
+    expect(problemsFor('prod', withReports({ minHealthyPercent: 50, minTasks: 1 }))).toEqual([
       'scaling-blueprint.environments.prod.services.0.minHealthyPercent = 50: is below 100 in a production environment; a deploy would remove serving capacity before the new tasks are healthy. Fix: set services.0.minHealthyPercent to 100.',
       'scaling-blueprint.environments.prod.services.0.minTasks = 1: is below 3 in a production environment: the VPC spans 3 availability zones, and with fewer tasks than zones the loss of one zone takes more than its share of the service with it. Fix: set services.0.minTasks to at least 3 (one task per zone, never fewer than 2).',
     ]);

@@ -1,4 +1,4 @@
-import { deepMerge, loadConfig, type JsonObject } from '../../lib/config/loader';
+import { ConfigError, deepMerge, loadConfig, type JsonObject } from '../../lib/config/loader';
 import type { BlueprintConfig } from '../../lib/config/schema';
 import { blueprintContext as contextOf, featureFlags as flagsOf, readCdkJson } from '../../tools/common/cdk-json';
 
@@ -27,4 +27,22 @@ export function contextWith(env: string, overrides: Overrides = {}): ReturnType<
 /** The loaded configuration of `env`, with optional overrides. */
 export function configFor(env: string, overrides: Overrides = {}): BlueprintConfig {
   return loadConfig(contextWith(env, overrides), env);
+}
+
+/** The problems synth would print for `env` with `overrides` applied (fails the test if the config loads). */
+export function problemsFor(env: string, overrides: Overrides): string[] {
+  try {
+    configFor(env, overrides);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error(`config of ${env} loaded although it should have been rejected: ${JSON.stringify(overrides)}`);
+}
+
+/** The one problem synth would print for `env` with `overrides` (fails the test if there is not exactly one). */
+export function oneProblem(env: string, overrides: Overrides): string {
+  const problems = problemsFor(env, overrides);
+  expect(problems).toHaveLength(1);
+  return problems[0];
 }
