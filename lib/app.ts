@@ -47,6 +47,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     ...common,
     description: `scaling-blueprint ${config.envName}: ECS cluster, ALB and API service, queue workers, autoscaling`,
     vpc: network.vpc,
+    vpcCidr: config.network.cidr,
     tier: {
       database: data.database,
       cache: data.cache,

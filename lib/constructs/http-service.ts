@@ -26,12 +26,27 @@ export interface HttpServiceProps {
   readonly targetGroup: TargetGroupConfig;
   /** The load balancer's idle timeout (s), which the service's keep-alive must outlast. */
   readonly albIdleTimeoutSeconds: number;
+  /** The VPC's CIDR (`network.cidr`): the load balancer's nodes are in its public subnets. */
+  readonly vpcCidr: string;
   /** Construct id of the task (also its log stream prefix): "Api" keeps the API's logical ids. */
   readonly taskId: string;
   /** Prefix of the predictive policy's name, unique per scalable target. */
   readonly policyNamePrefix: string;
   /** The security group's description. */
   readonly securityGroupDescription: string;
+}
+
+/**
+ * The reference workload's per-client rate limit (workload/src/limits.ts). Only connections from the VPC's CIDR
+ * may name the client in X-Forwarded-For: the load balancer's nodes take addresses in the public subnets
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#subnets-load-balancer),
+ * and in its default `append` mode it adds the address of the peer it saw as the header's right-most entry
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/x-forwarded-headers.html), which the
+ * workload takes as the client. Nothing outside the VPC reaches a task directly (its security group admits the
+ * load balancers only), so the VPC's CIDR is a superset of the ALB's nodes that never includes a client.
+ */
+export function rateLimitEnvironment(perSecond: number, vpcCidr: string): Record<'RATE_LIMIT_PER_SECOND' | 'RATE_LIMIT_TRUSTED_PROXIES', string> {
+  return { RATE_LIMIT_PER_SECOND: String(perSecond), RATE_LIMIT_TRUSTED_PROXIES: perSecond > 0 ? vpcCidr : '' };
 }
 
 export const ALGORITHMS: Record<TargetGroupConfig['routingAlgorithm'], elbv2.TargetGroupLoadBalancingAlgorithmType> = {
@@ -86,6 +101,7 @@ export class HttpService extends Construct {
         WORKLOAD_PROCESSES: String(processesForCpu(svc.cpu)),
         ...apiTimeoutsForAlb(props.albIdleTimeoutSeconds),
         METRICS_SERVICE: props.name,
+        ...rateLimitEnvironment(svc.rateLimitPerClientPerSecond, props.vpcCidr),
       },
       cpu: svc.cpu,
       memoryMiB: svc.memoryMiB,

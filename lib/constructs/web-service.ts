@@ -23,6 +23,8 @@ export interface WebServiceProps {
   /** The HTTP services besides the API (`services`), each with its own target group. */
   readonly services: readonly HttpServiceConfig[];
   readonly alb: AlbConfig;
+  /** The VPC's CIDR (`network.cidr`), where the load balancer's nodes are: the services trust X-Forwarded-For from it. */
+  readonly vpcCidr: string;
   readonly compute: ComputeConfig;
   readonly logKey: kms.IKey;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
@@ -104,7 +106,7 @@ export class WebService extends Construct {
     const vpc = cluster.vpc;
     const shared = {
       cluster, tier: props.tier, compute: props.compute, logKey: props.logKey, removalPolicy: props.removalPolicy,
-      albIdleTimeoutSeconds: alb.idleTimeoutSeconds,
+      albIdleTimeoutSeconds: alb.idleTimeoutSeconds, vpcCidr: props.vpcCidr,
     };
     // "Default": CDK leaves the id out of the children's logical ids, so the API's resources keep theirs.
     this.api = new HttpService(this, 'Default', {

@@ -14,6 +14,8 @@ import { STACK_OUTPUTS } from '../contracts/stacks';
 
 export interface ComputeStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
+  /** `network.cidr`, as written: the VPC's own attribute would be a cross-stack export. */
+  readonly vpcCidr: string;
   readonly tier: DataTier;
   readonly compute: ComputeConfig;
   readonly alb: AlbConfig;
@@ -55,7 +57,7 @@ export class ComputeStack extends Stack {
         'Container Insights is "enhanced" (compute.containerInsights), which collects everything "enabled" does plus task and container metrics; the control only knows the value "enabled".');
     }
     const shared = { cluster: this.cluster, tier: props.tier, compute: props.compute, logKey, removalPolicy: props.removalPolicy };
-    this.web = new WebService(this, 'Web', { ...shared, api: props.api, services: props.services, alb: props.alb, production: props.production, alarms: props.alarms, slo: props.slo });
+    this.web = new WebService(this, 'Web', { ...shared, api: props.api, services: props.services, alb: props.alb, vpcCidr: props.vpcCidr, production: props.production, alarms: props.alarms, slo: props.slo });
     this.worker = new QueueWorker(this, 'Worker', { ...shared, worker: props.worker });
     // The HTTP services record jobs with the cost and within the limit the worker is configured for.
     const httpServices = [...this.web.httpServices.values()];

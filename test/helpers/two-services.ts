@@ -42,6 +42,8 @@ export function twoServices(): Overrides {
       minTasks: 1, maxTasks: 3, cpu: 256, memoryMiB: 512, dbPoolSize: 5,
       requestsPerTarget: 600, capacityPerTaskRps: null, metricResolutionSeconds: 60,
       targetCpuUtilizationPercent: 50, targetMemoryUtilizationPercent: 75,
+      // Above the peak of staging's load profiles (2000 req/s), which the loader requires, and not the API's value.
+      rateLimitPerClientPerSecond: 2500,
       targetGroup: {
         routingAlgorithm: 'round_robin', anomalyMitigation: false,
         stickiness: { mode: 'lb_cookie', durationSeconds: 1800, cookieName: '' },

@@ -1,6 +1,7 @@
-import { CreateSecretCommand, DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { randomBytes } from 'crypto';
-import { MIN_REFRESH_INTERVAL_MS, PASSWORD_MAX_AGE_MS, RotatingPassword, secretPasswordReader } from '../../workload/src/db-password';
+import { createServer, type AddressInfo, type Socket } from 'net';
+import { MIN_REFRESH_INTERVAL_MS, PASSWORD_MAX_AGE_MS, RotatingPassword, secretPasswordReader, secretsManagerClient } from '../../workload/src/db-password';
 import { serviceEnv } from './harness';
 
 /** A reader that hands out the values given, one per read, counting reads; `gate` holds a read open. */
@@ -140,4 +141,28 @@ describe('secretPasswordReader', () => {
     await expect(secretPasswordReader(client, missing)()).rejects.toThrow(
       new RegExp(`^cannot read the database password from DB_SECRET_ARN=${missing}: ResourceNotFoundException: `));
   });
+});
+
+// An endpoint that accepts and never answers (a paused or black-holed Secrets Manager): the task's client gives up
+// within its bound (2 attempts of 1 s connect + 2 s request, plus the retry delay) instead of waiting for ever.
+describe('secretsManagerClient', () => {
+  test('a read from an endpoint that never answers fails with a timeout within its bound', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => { sockets.add(socket); });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const client = secretsManagerClient('us-east-1', { endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const started = Date.now();
+      const err = await client.send(new GetSecretValueCommand({ SecretId: 'sb-test-silent' })).catch((e: Error) => e);
+      expect((err as Error).name).toBe('TimeoutError');
+      expect(sockets.size).toBe(2);
+      // Generous: the bound is about 4 s; without throwOnRequestTimeout the read never ends (the test times out).
+      expect(Date.now() - started).toBeLessThan(9_000);
+    } finally {
+      client.destroy();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 12_000);
 });

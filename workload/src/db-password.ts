@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 
 /**
@@ -94,10 +94,22 @@ export interface DatabaseCredentials {
 
 /**
  * A Secrets Manager client whose every wait is bounded: a read happens while a connection waits for it (pg's
- * connectionTimeoutMillis is 5 s), and the SDK's default HTTP handler has no request timeout.
+ * connectionTimeoutMillis is 5 s), and the SDK's default HTTP handler has no request timeout. A read that never
+ * ends would also hold every later connection: they share the read under way (RotatingPassword). As in ./sqs.ts,
+ * `requestTimeout` alone only logs a warning in @smithy/node-http-handler 4.4 and later; `throwOnRequestTimeout`
+ * makes it a TimeoutError, which the SDK retries within `maxAttempts`
+ * (https://docs.aws.amazon.com/AWSJavaScriptSDK/v3/latest/Package/-smithy-node-http-handler,
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). Reproduced in
+ * test/workload/db-password.test.ts against an endpoint that accepts and never answers.
+ * The endpoint and credentials come from the environment unless `config` says.
  */
-export function secretsManagerClient(region: string): SecretsManagerClient {
-  return new SecretsManagerClient({ region, maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+export function secretsManagerClient(region: string, config: SecretsManagerClientConfig = {}): SecretsManagerClient {
+  return new SecretsManagerClient({
+    ...config,
+    region,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+  });
 }
 
 /** Reads the `password` of the secret `secretArn` (its AWSCURRENT version). Errors name the secret, never its value. */

@@ -180,6 +180,8 @@ export const apiSchema = z.strictObject({
     .describe('Shell command (CMD-SHELL) the container runs to report itself healthy (exit 0 = healthy), with a program your image has, e.g. "curl -fsS http://127.0.0.1:8080/health || exit 1"; "" for none (the load balancer\'s health check still applies). null: the reference workload checks /healthz on `containerPort` with busybox wget, any other image gets none.'),
   healthCheckGracePeriodSeconds: int(0, 7200)
     .describe('ECS ignores failing load-balancer health checks for this long after a task starts (s).'),
+  rateLimitPerClientPerSecond: int(0, 1_000_000)
+    .describe('The reference workload\'s in-app rate limit (RATE_LIMIT_PER_SECOND): requests per second one client may make to one process (a token bucket with RATE_LIMIT_BURST on top; 429 with Retry-After beyond it); 0 turns it off. A client is an IP address: behind the load balancer, the right-most X-Forwarded-For entry, the one the ALB appended, trusted only on connections from the VPC\'s CIDR, where the ALB\'s nodes are (RATE_LIMIT_TRUSTED_PROXIES); the entries a client wrote to its left are ignored. Clients behind one NAT share a limit. It counts per process: with several processes a client spread over them gets up to this many per second from each. Where load tests are on, the loader refuses a limit below a profile\'s peak rate: the load generator\'s requests all leave through the NAT gateways.'),
   minHealthyPercent: int(0, 100)
     .describe('Rolling deploys: share of tasks that must stay running (%); 100 in production.'),
   maxHealthyPercent: int(100, 200)
