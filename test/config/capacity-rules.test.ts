@@ -158,11 +158,13 @@ describe('API: request target and scale ceiling', () => {
     const phases = [1000, 2000, 3000, 4000, 5000].map((arrivalRate) => ({ durationSeconds: 60, arrivalRate }));
     // WAF's per-address limit must let 5000 req/s through for a minute (test/config/alb-security.test.ts)
     const waf = { rateLimitRequests: 300000 };
-    const cfg = configFor('staging', { loadTest: { profiles: { stress: { phases } } }, alb: { waf } });
+    // and so must the in-app per-client limit (test/config/rate-limit.test.ts)
+    const api = { rateLimitPerClientPerSecond: 5000 };
+    const cfg = configFor('staging', { loadTest: { profiles: { stress: { phases } } }, alb: { waf }, api });
     expect(cfg.loadTest.profiles.stress.stopWhenSlaBreaks).toBe(true);
     expect(profilePeakRps(cfg.loadTest.profiles.stress)).toBeGreaterThan(sustainedCeilingRps(cfg.api.maxTasks, cfg.api.requestsPerTarget));
     // the same peak in a profile that must hold the SLA fails
-    expect(problemsFor('staging', { loadTest: { profiles: { soak: { phases } } }, alb: { waf } })[0]).toMatch(/peak of the load profile "soak"/);
+    expect(problemsFor('staging', { loadTest: { profiles: { soak: { phases } } }, alb: { waf }, api })[0]).toMatch(/peak of the load profile "soak"/);
   });
 
   test('the old default (1000 requests per minute, 10 tasks) could not carry staging\'s own load profile', () => {
