@@ -1,5 +1,7 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { PIClient } from '@aws-sdk/client-pi';
+import type { RDSClient } from '@aws-sdk/client-rds';
 import { cliEntry, FLAG, runCli } from '../common/args';
 import { DEFAULT_NOISE_PERCENT } from './compare';
 
@@ -8,7 +10,8 @@ import { DEFAULT_NOISE_PERCENT } from './compare';
 export const USAGE = `Usage: npm run kpi-report -- --env <env> (--run <id> | --since <30m|ISO time>) [options]
 
 Judges a load test (or any window) against the SLAs of the environment (sla.* in cdk.json), names the first
-resource to saturate and the config keys that move it, and compares with a baseline run.
+resource to saturate and the config keys that move it, lists the writer's top waits (Performance Insights),
+and compares with a baseline run.
 
   -e, --env <name>      environment in cdk.json (required)
   --run <id>            load-test run (repeatable; --run-id is the same flag); its window comes from loadtest-results/<id>.json,
@@ -64,6 +67,9 @@ export const FLAGS = {
 export interface CliDeps {
   readonly cloudWatch?: CloudWatchClient;
   readonly cloudFormation?: CloudFormationClient;
+  /** The writer's DbiResourceId for Performance Insights (db-waits.ts). */
+  readonly rds?: Pick<RDSClient, 'send'>;
+  readonly pi?: Pick<PIClient, 'send'>;
   readonly stdout?: (s: string) => void;
   readonly stderr?: (s: string) => void;
   readonly now?: () => number;

@@ -1,5 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { PIClient } from '@aws-sdk/client-pi';
+import { RDSClient } from '@aws-sdk/client-rds';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseFlags } from '../common/args';
@@ -7,6 +9,7 @@ import { loadEnvironmentConfig } from '../common/cdk-json';
 import { cannotRunExit, EXIT, noVerdict, UsageError } from '../common/errors';
 import { FLAGS, type CliDeps } from './cli';
 import { renderTimelineSvg } from './chart';
+import { fetchDbWaits } from './db-waits';
 import { compareRuns, DEFAULT_NOISE_PERCENT, type Comparison } from './compare';
 import { endpointRequests, listRoutes, routeRequests } from './endpoints';
 import { evaluate, type RunInput } from './evaluate';
@@ -160,6 +163,10 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
     requireAll: !!args['require-all'], allowNoData: !!args['allow-no-data'], profile: args.profile,
   });
   const window = { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString(), periodSeconds, from: windowFrom };
+  const dbWaits = await fetchDbWaits({
+    rds: deps.rds ?? new RDSClient({ region: config.region }),
+    pi: deps.pi ?? new PIClient({ region: config.region }),
+  }, sources.sources.dbClusterIdentifier, startMs, endMs);
   const report: Report = {
     envName, runIds, window,
     kpiSources: sources.from,
@@ -167,6 +174,7 @@ async function buildReport(argv: readonly string[], deps: CliDeps, out: (s: stri
     ...evaluation,
     dashboardUrl: sources.sources.dashboardName ? dashboardUrl(config.region, sources.sources.dashboardName, window.start, window.end) : null,
     comparison,
+    dbWaits,
     notes: [...notes, ...evaluation.notes],
   };
 

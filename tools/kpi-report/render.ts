@@ -1,4 +1,5 @@
 import type { Comparison, Delta } from './compare';
+import type { DbWaits, LoadShare } from './db-waits';
 import type { EndpointRow } from './endpoints';
 import type { Evaluation, KpiRow } from './evaluate';
 import { fmt } from './evaluate';
@@ -15,6 +16,8 @@ export interface Report extends Evaluation {
   readonly dashboardUrl?: string | null;
   /** `--baseline`: the run compared with. */
   readonly comparison?: Comparison | null;
+  /** The writer's top waits and statements from Performance Insights, or why there are none. */
+  readonly dbWaits?: DbWaits;
 }
 
 /** The console's link to a dashboard showing a time range (start and end as ISO times). */
@@ -57,6 +60,33 @@ const satCells = (r: SaturationRow, unitOf: (r: SaturationRow) => string) => [
 ];
 const UNIT_TEXT: Record<string, string> = { Percent: ' %', Count: '', Seconds: ' s', Milliseconds: ' ms', Microseconds: ' µs', Bytes: ' B', 'Bytes/Second': ' B/s', 'Count/Second': '/s' };
 const unitText = (r: SaturationRow) => UNIT_TEXT[r.unit] ?? ` ${r.unit}`;
+
+const WAIT_HEADER = ['wait event', 'type', 'avg active sessions', 'share of DB load'];
+const STATEMENT_HEADER = ['statement', 'digest', 'avg active sessions', 'share of DB load'];
+// A statement's text spans lines: one line in a table cell.
+const oneLine = (s: string, max: number) => {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+};
+const loadCells = (maxName: number) => (w: LoadShare) => [oneLine(w.name, maxName), w.detail, fmt(w.averageActiveSessions), pct(w.sharePercent)];
+
+/** "Top waits": a heading line, then the tables (or "not available: <reason>"). */
+function dbWaitsLines(report: Report, md: boolean): string[] {
+  const w = report.dbWaits;
+  if (!w) return [];
+  const title = 'Top waits (Performance Insights, writer)';
+  if (!w.available) return [md ? `## ${title}` : `${title}:`, ...(md ? [''] : []), `not available: ${w.reason}`];
+  const tab = md ? mdTable : table;
+  const head = `${w.instance}: DB load ${fmt(w.totalAverageActiveSessions)} average active sessions over the window (${w.periodSeconds} s periods)`;
+  return [
+    md ? `## ${title}` : `${title}:`,
+    ...(md ? [''] : []),
+    head,
+    ...(md ? [''] : []),
+    ...(w.waits.length > 0 ? tab(WAIT_HEADER, w.waits.map(loadCells(60))) : ['no wait events in the window']),
+    ...(w.statements.length > 0 ? ['', ...(md ? ['Top statements:', ''] : ['Top statements:']), ...tab(STATEMENT_HEADER, w.statements.map(loadCells(md ? 200 : 60)))] : []),
+  ];
+}
 
 const DELTA_HEADER = ['KPI', 'baseline', 'current', 'Δ', 'Δ %', 'change'];
 const deltaCells = (d: Delta) => [
@@ -129,6 +159,7 @@ export function renderText(report: Report): string {
     ...table(header, body),
     ...(report.endpoints.length > 0 ? ['', 'Per endpoint:', ...table(ENDPOINT_HEADER, report.endpoints.map(endpointCells))] : []),
     ...(sat.length > 0 ? ['', 'Saturation:', ...table(SATURATION_HEADER, sat.map((r) => satCells(r, unitText)))] : []),
+    ...(report.dbWaits ? ['', ...dbWaitsLines(report, false)] : []),
     '',
     ...bottleneckLines(report),
     ...profileLines(report),
@@ -164,6 +195,7 @@ export function renderMarkdown(report: Report): string {
       '## Saturation', '',
       ...mdTable([...SATURATION_HEADER, 'series (limit from)'], report.saturation.rows.map((r) => [...satCells(r, unitText), `${r.series} (${r.limitFrom})`])), '',
     ] : []),
+    ...(report.dbWaits ? [...dbWaitsLines(report, true), ''] : []),
     ...(report.comparison ? [...comparisonLines(report.comparison, true), ''] : []),
     '![timeline](timeline.svg)',
     '',

@@ -11,6 +11,7 @@ import { CACHE_SERIES, SERVER_SERIES, serverRequests, type CacheSeries, type Fet
 import type { Saturation } from '../../../tools/kpi-report/saturation';
 import { pendingSeconds } from '../../../tools/kpi-report/series';
 import { motoClient, uniqueId } from './moto';
+import { piStub } from './pi-stub';
 
 /**
  * Three runs' server-side series (test/tools/kpi-report/fixtures/*.json, one value per minute), put into
@@ -143,7 +144,7 @@ describe('bottleneck attribution through CloudWatch (moto) and the CLI', () => {
     const code = await main([
       '--env', envOf.get(name)!, '--since', new Date(startMs).toISOString(), '--until', new Date(endMs).toISOString(),
       '--sources', sourcesFile, '--config', cdkJson, '--results', path.join(dir, 'none'), '--out', out, '--allow-no-data',
-    ], { cloudWatch, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+    ], { cloudWatch, ...piStub({ clusterId: 'db' }), stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
     expect(stderr).toBe('');
     const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportJson;
     // THEN the same attribution as from the recorded series

@@ -9,6 +9,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { clientRequests, fetchMetrics, MAX_QUERIES_PER_CALL } from '../../../tools/kpi-report/fetch';
 import { createFixture, MINUTE, type Fixture } from './fixture';
 import { MOTO_ENV, motoClient } from './moto';
+import { piStub } from './pi-stub';
 
 // GIVEN a five-minute run seeded into moto_server (client + server metrics, KpiSources stack, result file)
 let fx: Fixture;
@@ -28,7 +29,8 @@ async function report(args: string[]): Promise<Outcome> {
   const out = path.join(fx.dir, 'out', Math.random().toString(36).slice(2));
   let stdout = '';
   let stderr = '';
-  const deps: CliDeps = { cloudWatch: fx.cloudWatch, cloudFormation: fx.cloudFormation, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) };
+  // Performance Insights is stubbed (pi-stub.ts): without it the report would ask real AWS for the writer.
+  const deps: CliDeps = { cloudWatch: fx.cloudWatch, cloudFormation: fx.cloudFormation, ...piStub({ clusterId: fx.sources.dbClusterIdentifier }), stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) };
   const code = await main([...args, '--config', fx.cdkJson, '--results', fx.resultsDir, '--out', out], deps);
   const jsonFile = path.join(out, 'report.json');
   const json = fs.existsSync(jsonFile) ? JSON.parse(fs.readFileSync(jsonFile, 'utf8')) : undefined;
