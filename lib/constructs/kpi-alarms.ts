@@ -9,7 +9,7 @@ import { convertUnit, isMetricKey, kpiUnit, type KpiKey } from '../contracts/kpi
 import type { ServiceKpis } from './kpi-dashboard';
 import type { KpiMetrics } from './kpi-metrics';
 import { guardException } from './guard';
-import { kpiAlarmName } from './naming';
+import { kpiAlarmName, serviceIdOf } from './naming';
 
 export interface KpiAlarmsProps {
   readonly metrics: KpiMetrics;
@@ -67,7 +67,7 @@ export class KpiAlarms extends Construct {
       });
     }
     for (const svc of props.services ?? []) {
-      const pascal = svc.name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+      const pascal = serviceIdOf(svc.name);
       for (const key of PER_SERVICE_ALARMS) {
         for (const row of ALARM_KINDS[key].alarms) {
           this.addThresholdAlarms(key, { ...row, id: `${pascal}${row.id}`, summary: `service ${svc.name}: ${row.summary.replace(/^API /, '')}` }, svc.metrics.kpi(row.kpi));

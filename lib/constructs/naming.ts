@@ -15,13 +15,20 @@ export function physicalName(scope: Construct, suffix: string, maxLength = 40): 
   return `${full.slice(0, maxLength - hash.length - 1).replace(/-$/, '')}-${hash}`;
 }
 
+/**
+ * The construct-id spelling of a kebab-case service name (`admin-api` → `AdminApi`), one for every place that
+ * names constructs after a service: WebService (its HttpService and task ids) and KpiAlarms (its alarm ids).
+ */
+export function serviceIdOf(name: string): string {
+  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+}
 
 /**
  * The environment's stack prefix (`ScalingBlueprint-<Env>`), read from the name of the stack `scope` is in: the
  * stacks of one environment are named `<prefix>-<Part>` (lib/contracts/stacks.ts), so two of them agree on it
  * without a reference between them.
  */
-export function environmentPrefix(scope: Construct): string {
+function environmentPrefix(scope: Construct): string {
   const name = Stack.of(scope).stackName;
   const part = Object.values(STACK_PARTS).find((p) => name.endsWith(`-${p}`));
   return part ? name.slice(0, -(part.length + 1)) : name;

@@ -14,6 +14,7 @@ import type { DataTier } from './data-access';
 import { HttpService } from './http-service';
 import { removalPolicyFor } from './removal-policy';
 import { guardException } from './guard';
+import { serviceIdOf } from './naming';
 import { LoadBalancerWebAcl } from './waf';
 
 export interface WebServiceProps {
@@ -54,7 +55,7 @@ export const HTTPS_SSL_POLICY = elbv2.SslPolicy.TLS13_12_RES_PQ;
  * HTTPS, which is the domain owner's decision. Browsers ignore HSTS received over plain HTTP (RFC 6797
  * §8.1), so the HTTP-only listener of a development environment gets neither.
  */
-export const HTTPS_RESPONSE_HEADERS = {
+const HTTPS_RESPONSE_HEADERS = {
   'routing.http.response.strict_transport_security.header_value': 'max-age=31536000',
   'routing.http.response.x_content_type_options.header_value': 'nosniff',
 } as const;
@@ -115,7 +116,7 @@ export class WebService extends Construct {
     });
     const services = new Map<string, HttpService>([[API_SERVICE_NAME, this.api]]);
     props.services.forEach((svc, i) => {
-      const pascal = svc.name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+      const pascal = serviceIdOf(svc.name);
       services.set(svc.name, new HttpService(this, `${pascal}Service`, {
         ...shared, name: svc.name, configPath: `services.${i}`, service: svc, targetGroup: svc.targetGroup, taskId: pascal,
         policyNamePrefix: `${id}${pascal}`,
@@ -279,7 +280,7 @@ export class WebService extends Construct {
  * per header (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html).
  * A query-string pair with key "" matches the value under any key.
  */
-export function listenerConditions(route: RouteConfig): elbv2.ListenerCondition[] {
+function listenerConditions(route: RouteConfig): elbv2.ListenerCondition[] {
   const conditions: elbv2.ListenerCondition[] = [];
   if (route.pathPatterns) conditions.push(elbv2.ListenerCondition.pathPatterns([...route.pathPatterns]));
   if (route.hostHeaders) conditions.push(elbv2.ListenerCondition.hostHeaders([...route.hostHeaders]));
