@@ -11,6 +11,7 @@ import type { ComputeConfig, ImageConfig, StatefulConfig } from '../config/schem
 import { isReferenceImage, parseEcrImage, REFERENCE_WORKLOAD, referenceHealthCheckCommand } from '../config/schema/compute';
 import type { ContainerSettings } from './data-access';
 import { encryptedLogGroup } from './encryption';
+import { allowHttpsAnywhere, TaskEgress } from './task-egress';
 
 /** Image build directories in config are relative to the project root (or absolute). */
 const PROJECT_ROOT = join(__dirname, '..', '..');
@@ -197,8 +198,11 @@ export function serviceDefaults(scope: Construct, cluster: ecs.ICluster, taskDef
  * A service's security group: HTTPS out (AWS APIs, the image registry, through the NAT gateways) and
  * nothing else until `connections` opens an edge (database, cache, load balancer).
  */
-export function serviceSecurityGroup(scope: Construct, vpc: ec2.IVpc, description: string): ec2.SecurityGroup {
+function serviceSecurityGroup(scope: Construct, vpc: ec2.IVpc, description: string): ec2.SecurityGroup {
   const sg = new ec2.SecurityGroup(scope, 'SecurityGroup', { vpc, description, allowAllOutbound: false });
-  sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and the image registry');
+  // network.taskEgress (TaskEgress, created by the Compute stack); a stack without one: HTTPS anywhere.
+  const egress = TaskEgress.of(scope);
+  if (egress) egress.allowHttps(sg);
+  else allowHttpsAnywhere(sg);
   return sg;
 }

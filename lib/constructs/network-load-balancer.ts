@@ -16,7 +16,7 @@ import { HTTPS_SSL_POLICY } from './web-service';
  * (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html); CloudFormation's
  * default would be ELBSecurityPolicy-2016-08, which still allows TLS 1.0.
  */
-export const NLB_SSL_POLICY = HTTPS_SSL_POLICY;
+const NLB_SSL_POLICY = HTTPS_SSL_POLICY;
 
 /** The target group attributes that make source-IP affinity (NLB target group attributes, "Sticky sessions"). */
 export const SOURCE_IP_STICKINESS = { 'stickiness.enabled': 'true', 'stickiness.type': 'source_ip' } as const;

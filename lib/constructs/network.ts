@@ -16,7 +16,7 @@ export interface NetworkProps {
 }
 
 /** Subnet group names; other constructs select subnets by type, these names only label them. */
-export const SUBNET_GROUPS = { public: 'Public', app: 'App', data: 'Data' } as const;
+const SUBNET_GROUPS = { public: 'Public', app: 'App', data: 'Data' } as const;
 
 /**
  * The VPC: public subnets (load balancer, NAT), private subnets with egress (tasks), isolated subnets (data).
@@ -84,7 +84,7 @@ export class Network extends Construct {
  *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html); refused, a
  *   deploy would wait an hour for a response that never comes. PutObject only, on that name prefix.
  */
-export function s3GatewayEndpointStatements(): iam.PolicyStatement[] {
+function s3GatewayEndpointStatements(): iam.PolicyStatement[] {
   const anyone = [new iam.AnyPrincipal()];
   return [
     new iam.PolicyStatement({

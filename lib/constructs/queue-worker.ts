@@ -30,7 +30,7 @@ const METRIC_PERIOD_SECONDS = 60;
  * Application Auto Scaling's CustomizedMetricSpecification takes. Exported for the dashboard of the
  * Monitoring stack, so that what is graphed is what is scaled on.
  */
-export function backlogPerTaskQueries(props: {
+function backlogPerTaskQueries(props: {
   queueName: string;
   clusterName: string;
   serviceName: string;
