@@ -46,7 +46,8 @@ export async function onEvent(event: CloudFormationCustomResourceEvent): Promise
   }
   const result = await runMigrations({
     host: p.Host, port: Number(p.Port), database: p.Database, user: master.username!, password: master.password,
-    // Aurora's certificate chains to an RDS CA, which the runtime trusts through NODE_EXTRA_CA_CERTS (set on the function).
+    // Aurora's certificate chains to an RDS CA (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html),
+    // which the runtime trusts through NODE_EXTRA_CA_CERTS (set on the function).
     ssl: { rejectUnauthorized: true },
   }, users);
   log('migrated', { database: p.Database, hash: p.Hash, applied: result.applied, created: result.roles.created, revokedRdsIam: result.roles.revokedRdsIam });

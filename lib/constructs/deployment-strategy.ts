@@ -45,7 +45,7 @@ export const SMOKE_TEST_HEADER_VALUE = 'green';
  * KpiAlarms names them with kpiAlarmName, which this stack computes too: the names match by construction
  * (test/constructs/deployment-strategy.spec.ts compares the two templates).
  */
-export function rollbackAlarmIds(deployment: DeploymentConfig, alarms: AlarmsConfig, slo: SloConfig): string[] {
+function rollbackAlarmIds(deployment: DeploymentConfig, alarms: AlarmsConfig, slo: SloConfig): string[] {
   const critical = (key: 'http5xxPercent' | 'latencyP99Ms') =>
     alarms[key].critical === null ? [] : ALARM_KINDS[key].alarms.map((row) => `${row.id}Critical`);
   return deployment.rollbackAlarms.flatMap((choice) => {
@@ -101,12 +101,10 @@ export class ServiceDeployment extends Construct {
   readonly productionRule?: elbv2.ApplicationListenerRule;
   readonly testRule?: elbv2.ApplicationListenerRule;
   readonly smokeTest?: NodejsFunction;
-  private readonly primaryTargetGroup: elbv2.ApplicationTargetGroup;
 
   constructor(scope: Construct, id: string, props: ServiceDeploymentProps) {
     super(scope, id);
     const { service, targetGroup, listener, deployment } = props;
-    this.primaryTargetGroup = targetGroup;
     if (!shiftsTraffic(deployment.strategy)) return;
 
     this.alternateTargetGroup = alternateOf(this, targetGroup, service.cluster.vpc);
@@ -146,7 +144,7 @@ export class ServiceDeployment extends Construct {
     const own = entries.filter((entry) => entry.targetGroupArn === targetGroup.targetGroupArn);
     if (own.length !== 1) throw new Error(`${this.node.path}: the service must be registered with its target group exactly once (found ${own.length})`);
     service.loadBalancers = entries.map((entry) => (entry === own[0] ? { ...entry, advancedConfiguration: advanced } : entry));
-    this.trackRequestsOnBothTargetGroups(props.scaling, this.alternateTargetGroup);
+    this.trackRequestsOnBothTargetGroups(props.scaling, targetGroup, this.alternateTargetGroup);
     this.configureStrategy(service, deployment, rollbackAlarmIds(deployment, props.alarms, props.slo).map((alarmId) => kpiAlarmName(this, alarmId)));
 
     if (this.testRule) {
@@ -202,7 +200,7 @@ export class ServiceDeployment extends Construct {
    * Outside a deployment one group has all the targets and the other none, so the sum is the per-task rate;
    * during one it counts both revisions' rates, which only errs towards more tasks.
    */
-  private trackRequestsOnBothTargetGroups(scaling: ecs.ScalableTaskCount, alternate: elbv2.ApplicationTargetGroup): void {
+  private trackRequestsOnBothTargetGroups(scaling: ecs.ScalableTaskCount, primary: elbv2.ApplicationTargetGroup, alternate: elbv2.ApplicationTargetGroup): void {
     const target = scaling.node.findChild('Target');
     const policy = target.node.tryFindChild(REQUEST_POLICY_ID) as appscaling.TargetTrackingScalingPolicy | undefined;
     if (!policy) throw new Error(`${this.node.path}: no ${REQUEST_POLICY_ID} policy on ${scaling.node.path} to follow both target groups`);
@@ -211,7 +209,7 @@ export class ServiceDeployment extends Construct {
     cfn.targetTrackingScalingPolicyConfiguration = {
       ...config,
       predefinedMetricSpecification: undefined,
-      customizedMetricSpecification: { metrics: requestCountPerTargetQueries([this.primaryTargetGroup, alternate]) },
+      customizedMetricSpecification: { metrics: requestCountPerTargetQueries([primary, alternate]) },
     };
   }
 
@@ -258,7 +256,9 @@ export class ServiceDeployment extends Construct {
       description: 'Deployment smoke test: HTTP(S) out to the load balancer only',
       allowAllOutbound: false,
     });
-    // The load balancer is internet-facing: from the app subnets its DNS name resolves to public addresses,
+    // The load balancer is internet-facing: from the app subnets its DNS name resolves to public addresses ("The
+    // DNS name of an Internet-facing load balancer is publicly resolvable to the public IP addresses of the
+    // nodes", CreateLoadBalancer's Scheme: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html),
     // reached through NAT, so its security group cannot be named as the peer.
     const port = props.https ? 443 : 80;
     securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `${props.https ? 'HTTPS' : 'HTTP'} to the load balancer's public address (through NAT)`);
@@ -330,7 +330,7 @@ export const COPIED_TARGET_GROUP_PROPERTIES = [
  * missing data as 0: the metric ALBRequestCountPerTarget tracks, over both groups of a blue/green pair
  * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
  */
-export function requestCountPerTargetQueries(groups: readonly elbv2.ITargetGroup[]): appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty[] {
+function requestCountPerTargetQueries(groups: readonly elbv2.ITargetGroup[]): appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty[] {
   const ids = groups.map((_, i) => `tg${i}`);
   return [
     ...groups.map((group, i) => ({

@@ -65,7 +65,7 @@ export const KEY_ADMIN_ACTIONS = [
 const SERVICE_USE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant', 'kms:ListGrants', 'kms:DescribeKey'];
 
 /** The key-admin role of `scope`'s stack: one per stack, shared by its keys. */
-export function keyAdminRole(scope: Construct): iam.Role {
+function keyAdminRole(scope: Construct): iam.Role {
   const stack = Stack.of(scope);
   const existing = stack.node.tryFindChild('KeyAdmin');
   if (existing) return existing as iam.Role;
@@ -118,9 +118,12 @@ export class EncryptionKey extends Construct {
       removalPolicy: removalPolicyFor(props.removalPolicy, { deleteOnCreateRollback: props.deleteOnCreateRollback }),
       policy,
     });
-    // The key policy names the role: the role must exist first (KMS checks a policy's principals).
+    // The key policy names the role: the role must exist first ("The principals in the key policy must exist
+    // and be visible to KMS", CreateKey's Policy parameter: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html).
     this.key.node.addDependency(admin);
     if (props.usedThrough && props.usedThrough.length > 0) {
+      // kms:ViaService is `<service>.<region>.amazonaws.com` when a service calls KMS for a principal, and
+      // kms:CallerAccount is that principal's account (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
       this.key.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'AllowUseThroughServices',
         principals: [account],

@@ -53,7 +53,9 @@ export class DataStack extends Stack {
       new EncryptionKey(this, keyId, { description, removalPolicy, deleteOnCreateRollback: true, ...more });
     const key = (...args: Parameters<typeof encryptionKey>) => encryptionKey(...args).key;
     // DataKey encrypted this stack's log groups before LogKey did: CloudWatch Logs still needs it for the events
-    // written then (a log group's new key applies to new events only), until the longest retention has passed.
+    // written then (a log group's new key applies to new events only: "Only the log events ingested after the key
+    // is associated are encrypted with that key", https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_AssociateKmsKey.html),
+    // until the longest retention has passed.
     const dataKey = encryptionKey('DataKey', 'Encrypts the Aurora cluster, its Performance Insights and the cache', {
       usedThrough: ['rds', 'elasticache'],
       allowCloudWatchLogs: true,
