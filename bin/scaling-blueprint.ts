@@ -17,7 +17,7 @@ const app = new App();
 try {
   const problems = unknownContextKeys(app.node.getAllContext(), declaredContextKeys());
   if (problems.length > 0) throw new ContextError(problems);
-  const nag = nagEnabled(app);
+  const nag = nagEnabled(app.node.tryGetContext('nag'));
   const config = loadConfig(app.node.tryGetContext(CONTEXT_KEY), String(app.node.tryGetContext('env') ?? 'dev'));
   buildApp(app, config);
   if (nag) addNagChecks(app);

@@ -60,9 +60,11 @@ export function unknownContextKeys(context: Readonly<Record<string, unknown>>, d
     });
 }
 
-/** Whether `-c nag` leaves cdk-nag on: absent or true; false turns it off; anything else is a mistake. */
-export function nagEnabled(app: App): boolean {
-  const raw: unknown = app.node.tryGetContext('nag');
+/**
+ * Whether `-c nag` (its raw context value, which bin/scaling-blueprint.ts reads) leaves cdk-nag on: absent or
+ * true; false turns it off; anything else is a mistake.
+ */
+export function nagEnabled(raw: unknown): boolean {
   if (raw === undefined || raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;
   throw new ContextError([`-c nag=${String(raw)}: must be true or false. Fix: -c nag=false skips cdk-nag on this synth; leave it out to run it.`]);
