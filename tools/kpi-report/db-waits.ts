@@ -7,13 +7,13 @@ import { DescribeDBClustersCommand, DescribeDBInstancesCommand, type RDSClient }
  * the breakdown is Performance Insights' own API, GetResourceMetrics
  * (https://docs.aws.amazon.com/performance-insights/latest/APIReference/API_GetResourceMetrics.html), grouped
  * by the `db.wait_event` and `db.sql_tokenized` dimension groups
- * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_PerfInsights.UsingDashboard.Components.AvgActiveSessions.html,
- * https://docs.aws.amazon.com/performance-insights/latest/APIReference/API_DimensionGroup.html).
+ * (https://docs.aws.amazon.com/performance-insights/latest/APIReference/API_DimensionGroup.html; DB load in
+ * average active sessions: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_PerfInsights.html).
  * Optional by nature: Performance Insights may be off, the window past its retention, or the caller not
  * allowed; the report then says why and judges the run without it.
  */
 
-/** Rows of each table: PI's GroupBy Limit (1-25 per the API reference). */
+/** Rows of each table: the GroupBy Limit (1-25, DimensionGroup page above). */
 export const TOP_N = 5;
 
 export interface LoadShare {
