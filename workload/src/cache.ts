@@ -3,6 +3,7 @@ import { Sha256 } from '@smithy/core/checksum';
 import { buildQueryString, HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Cluster, Redis, type ClusterNode, type ClusterOptions as IoClusterOptions, type RedisOptions } from 'ioredis';
+import { jsonLog, throttled } from './log';
 import type { Settings } from './settings';
 
 export type CacheClient = Redis | Cluster;
@@ -12,7 +13,11 @@ type ClusterOptions = IoClusterOptions & { redisOptions?: { replyMapping?: 'lega
 /** Static AWS credentials or a provider of them, as the signer takes them. */
 export type AwsCredentials = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
 
-/** ElastiCache accepts an IAM token for 15 minutes ("Authenticating with IAM", Limitations). */
+/**
+ * ElastiCache accepts an IAM token for 15 minutes ("Authenticating with IAM", Limitations:
+ * https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth-iam.html). Not reproducible here: the local Redis
+ * has no IAM; test/workload/cache-auth.test.ts checks the token's form and that every (re)connect takes a new one.
+ */
 export const IAM_TOKEN_EXPIRY_SECONDS = 900;
 /** How old a token may get before connections take a new one: well inside its 15 minutes. */
 export const IAM_TOKEN_REFRESH_MS = 10 * 60_000;
@@ -142,18 +147,8 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  * Callers fall back to the database when a command fails (./item-cache.ts).
  */
 function failFast(client: CacheClient): CacheClient {
-  let lastLog = 0;
-  let suppressed = 0;
-  client.on('error', (err: Error) => {
-    const now = Date.now();
-    if (now - lastLog < ERROR_LOG_INTERVAL_MS) {
-      suppressed++;
-      return;
-    }
-    process.stderr.write(`${JSON.stringify({ time: new Date(now).toISOString(), event: 'cache_connection_error', error: err.message, suppressed })}\n`);
-    lastLog = now;
-    suppressed = 0;
-  });
+  const log = jsonLog();
+  client.on('error', throttled(ERROR_LOG_INTERVAL_MS, (suppressed, err: Error) => log('cache_connection_error', { error: err.message, suppressed })));
   client.once('ready', () => { client.options.enableOfflineQueue = false; });
   return client;
 }
@@ -168,7 +163,9 @@ export function connectCache(s: CacheSettings, auth: CacheAuth | undefined = s.i
     ...(s.tls && { tls: {} }),
     ...(s.iam && { username: s.iam.userId }),
     // No CLIENT SETINFO on connect: the ElastiCache user's ACL allows only the commands the workload uses
-    // (lib/constructs/cache.ts, CACHE_APP_COMMANDS), and the library name is not worth a permission.
+    // (lib/constructs/cache.ts, CACHE_APP_COMMANDS; access strings:
+    // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html), and the library name is not
+    // worth a permission.
     disableClientInfo: true,
     maxRetriesPerRequest: 1,
     commandTimeout: s.commandTimeoutMs,
@@ -176,7 +173,8 @@ export function connectCache(s: CacheSettings, auth: CacheAuth | undefined = s.i
     enableOfflineQueue: true,
   };
   const startup = [{ host: s.host, port: s.port }];
-  // ElastiCache's TLS certificates name the configuration endpoint: keep it for every node.
+  // ElastiCache's TLS certificates name the configuration endpoint: keep it for every node. No AWS page found that
+  // says so; ioredis's README documents this option for ElastiCache clusters with TLS. Not reproducible here.
   const clusterOptions: ClusterOptions = { dnsLookup: (address, cb) => cb(null, address), redisOptions: options, enableOfflineQueue: true };
   if (!auth) return failFast(s.clusterMode ? new Cluster(startup, clusterOptions) : new Redis({ ...startup[0], ...options }));
 

@@ -1,6 +1,5 @@
 import cluster, { type Worker as ClusterWorker } from 'cluster';
-
-export type Log = (event: string, fields?: Record<string, unknown>) => void;
+import type { Log } from './log';
 
 /** Something that serves until told to stop: `close()` stops accepting and resolves once in-flight work is done. */
 export interface Drainable {

@@ -3,14 +3,12 @@ import { readFileSync } from 'fs';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import * as tls from 'tls';
 import { RotatingPassword, secretCredentialsReader, secretsManagerClient, type DatabaseCredentials } from './db-password';
+import { jsonLog } from './log';
 import type { Metrics } from './metrics';
 import type { Settings } from './settings';
 
 /** PostgreSQL's own bounds on a connection's statements (ms; 0: none). */
 export type DbTimeouts = Settings['db']['timeouts'];
-
-/** No bound: for migrations (one task waits on the advisory lock while another migrates) and one-off tools. */
-export const NO_DB_TIMEOUTS: DbTimeouts = { statementMs: 0, lockMs: 0, idleInTransactionMs: 0 };
 
 /** How long past statement_timeout the client waits for a reply before giving up on the connection. */
 export const QUERY_TIMEOUT_MARGIN_MS = 1000;
@@ -91,8 +89,7 @@ const INVALID_PASSWORD = '28P01';
 
 type ConnectCallback = (err: Error | undefined, client: PoolClient | undefined, done: (release?: boolean | Error) => void) => void;
 
-const logEvent = (event: string, fields: Record<string, unknown>) =>
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`);
+const logEvent = jsonLog();
 
 /**
  * A pool whose password comes from a secret that rotates while the pool lives. Open connections survive a

@@ -1,5 +1,6 @@
 import type { CacheClient } from './cache';
 import { CircuitBreaker } from './circuit-breaker';
+import { jsonLog, throttled, type Log } from './log';
 import type { Metrics } from './metrics';
 import type { Settings } from './settings';
 
@@ -120,6 +121,9 @@ function withDeadline<T>(op: Promise<T>, ms: number): Promise<T> {
  * Marks item `id` as changed in the cache, for writers without an ItemCache of their own (the worker, after it
  * updates an item). With `version` (the updated row's ITEM_VERSION_SQL, from `RETURNING`), it stores a tombstone
  * of that version: the next read goes to the database, and a refill from a replica that has not caught up yet
+ * (Aurora replicas lag the writer, usually by under 100 ms:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Replication.html; a lagging replica is
+ * reproduced in test/workload/replica-lag.test.ts)
  * cannot cache the older row (the read sees the tombstone's version and asks the writer). Without it, the key is
  * deleted, and such a refill could cache the old row until the TTL. Never throws; one attempt bounded by
  * `timeoutMs`: false when the cache did not take it, and the entry is then left to its TTL.
@@ -140,8 +144,7 @@ export async function invalidateItem(
   return storeNewest(cache, exec, key, { v: version, row: null }, () => settings.ttlSeconds);
 }
 
-export type Log = (event: string, fields?: Record<string, unknown>) => void;
-const stderrLog: Log = (event, fields = {}) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`);
+const stderrLog = jsonLog();
 
 /** Invalidations that failed, kept for when the cache answers again; past this many the oldest is left to its TTL. */
 export const MAX_PENDING_INVALIDATIONS = 10_000;
@@ -179,8 +182,10 @@ export class ItemCache {
   private readonly pending = new Map<string, Entry>();
   private flushing = false;
   private probeTimer?: NodeJS.Timeout;
-  private lastErrorLog = 0;
-  private suppressedErrors = 0;
+  /** One `cache_error` line per ERROR_LOG_INTERVAL_MS (the breaker's own lines say when it opens and closes). */
+  private readonly logError = throttled(ERROR_LOG_INTERVAL_MS, (suppressed, err: unknown) => {
+    this.log('cache_error', { error: err instanceof Error ? err.message : String(err), suppressed, breaker: this.breaker.state });
+  });
   private closed = false;
   readonly enabled: boolean;
 
@@ -338,17 +343,6 @@ export class ItemCache {
 
   private key(id: string): string {
     return itemKey(this.settings.keyPrefix, id);
-  }
-
-  private logError(err: unknown): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < ERROR_LOG_INTERVAL_MS) {
-      this.suppressedErrors++;
-      return;
-    }
-    this.log('cache_error', { error: err instanceof Error ? err.message : String(err), suppressed: this.suppressedErrors, breaker: this.breaker.state });
-    this.lastErrorLog = now;
-    this.suppressedErrors = 0;
   }
 
   private log(event: string, fields?: Record<string, unknown>): void {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import type { Pool, PoolClient } from 'pg';
 import { setTimeout as sleep } from 'timers/promises';
+import { inTransaction } from './idempotency';
 import { ITEM_TOUCH_SQL, ITEM_VERSION_SQL } from './item-cache';
 import { addToOutbox } from './outbox';
 
@@ -8,14 +9,6 @@ export interface JobSpec {
   readonly itemId?: number;
   readonly cpuMs: number;
   readonly ioMs: number;
-}
-
-export interface JobRow {
-  readonly id: string;
-  readonly status: 'queued' | 'running' | 'done' | 'failed';
-  readonly item_id: string | null;
-  readonly attempts: number;
-  readonly completed_at: Date | null;
 }
 
 /**
@@ -89,32 +82,22 @@ export async function processJob(writer: Pool, jobId: string, maxMs: number): Pr
   const cost = capCost(job.cpu_ms, job.io_ms, maxMs);
   await work(cost.cpuMs, cost.ioMs);
 
-  const client = await writer.connect();
-  try {
-    await client.query('BEGIN');
-    const done = await client.query<{ item_id: string | null }>(
+  return inTransaction(writer, async (tx): Promise<ProcessResult> => {
+    const done = await tx.query<{ item_id: string | null }>(
       `UPDATE jobs SET status = 'done', completed_at = now(), updated_at = now()
        WHERE id = $1 AND status <> 'done' RETURNING item_id`,
       [jobId],
     );
-    if (done.rowCount === 0) {
-      await client.query('ROLLBACK');
-      return { outcome: 'duplicate', createdAt: job.created_at };
-    }
+    // Another delivery finished it first: this transaction changed nothing, so committing it is a no-op.
+    if (done.rowCount === 0) return { outcome: 'duplicate', createdAt: job.created_at };
     const itemId = done.rows[0].item_id;
     let itemVersion: string | undefined;
     if (itemId !== null) {
       // The version the cache orders entries by only grows (./item-cache.ts).
-      const item = await client.query<{ version: string }>(
+      const item = await tx.query<{ version: string }>(
         `UPDATE items SET processed_count = processed_count + 1, ${ITEM_TOUCH_SQL} WHERE id = $1 RETURNING ${ITEM_VERSION_SQL} AS version`, [itemId]);
       itemVersion = item.rows[0]?.version;
     }
-    await client.query('COMMIT');
     return { outcome: 'done', createdAt: job.created_at, itemId: itemId ?? undefined, itemVersion };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,19 +1,19 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import cluster from 'cluster';
 import { buildApi } from './app';
 import { connectCache } from './cache';
-import { runPrimary, runWorker, SUPERVISOR_DEFAULTS, type Drainable, type Log } from './cluster';
+import { runPrimary, runWorker, SUPERVISOR_DEFAULTS, type Drainable } from './cluster';
 import { connectDatabase, type DbTimeouts } from './db';
 import { migrate } from './migrations';
 import { readSettings, type Settings } from './settings';
 import { invalidateItem } from './item-cache';
+import { jsonLog, type Log } from './log';
 import { Metrics } from './metrics';
 import { boundedSqsClient, workerSqsBudget } from './sqs';
 import { startJobKeepers } from './sweeper';
 import { Worker } from './worker';
 
 /**
- * One API process: its own database pools, cache connection and SQS client (processes share no connection, so
+ * One API process: its own database pools, cache connection and the relay's SQS client (processes share no connection, so
  * the connection budget counts processes × pools × DB_POOL_SIZE per task). `close()` stops accepting, finishes
  * the requests in flight, then closes the connections.
  */
@@ -21,7 +21,7 @@ async function startApi(settings: Settings): Promise<Drainable> {
   const metrics = new Metrics({ environment: settings.metrics.environment, service: settings.metrics.service || 'api' }, undefined, settings.metrics.flushMs);
   const db = connectDatabase(settings.db, settings.region, { timeouts: settings.db.timeouts, metrics });
   const cache = connectCache(settings.cache);
-  const app = buildApi({ db, cache, sqs: new SQSClient({ region: settings.region }), settings, metrics, logger: true });
+  const app = buildApi({ db, cache, settings, metrics, logger: true });
   await app.listen({ port: settings.port, host: settings.host });
   // The outbox relay and the stuck-job sweeper (./sweeper.ts): jobs accepted here reach SQS through them.
   const jobKeepers = startJobKeepers(db.writer, settings, metrics);
@@ -38,7 +38,8 @@ async function startApi(settings: Settings): Promise<Drainable> {
 
 /**
  * The worker's statements may wait as long as its message stays invisible, no longer: past that SQS delivers the
- * message again anyway. A transaction left idle is bounded as the API's.
+ * message again anyway (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html).
+ * A transaction left idle is bounded as the API's.
  */
 const workerDbTimeouts = (settings: Settings): DbTimeouts => ({
   ...settings.db.timeouts,
@@ -48,8 +49,11 @@ const workerDbTimeouts = (settings: Settings): DbTimeouts => ({
 
 /**
  * On SIGTERM or SIGINT: `drain` within `timeoutMs`, then exit 0; exit 1 if it fails or is still running at the
- * deadline (ECS's SIGKILL comes at the container's stop timeout: the deadline is set below it, so the process
- * says what it left behind and ends on its own terms).
+ * deadline (ECS's SIGKILL comes at the container's stop timeout, 30 s by default on Fargate:
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html, stopTimeout; the
+ * deadline is set below it, so the process says what it left behind and ends on its own terms). SIGTERM and the
+ * deadline are reproduced on real processes (test/workload/worker.test.ts, http-timeouts.test.ts:
+ * shutdown_timeout); ECS's SIGKILL itself is not.
  */
 function exitOnSignal(log: Log, timeoutMs: number, drain: () => Promise<void>): void {
   let started = false;
@@ -88,8 +92,7 @@ async function main(command: string | undefined): Promise<void> {
   const settings = readSettings();
   const role = command === 'api' && settings.processes > 1 ? (cluster.isPrimary ? 'primary' : 'worker') : undefined;
   // Every line names its process: several share the task's log stream in cluster mode.
-  const log: Log = (event, fields = {}) =>
-    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), service: command, ...(role && { role }), pid: process.pid, event, ...fields })}\n`);
+  const log = jsonLog(process.stdout, { service: command, ...(role && { role }), pid: process.pid });
 
   if (role === 'worker') {
     // Before any await: the primary may send its drain message as soon as the process exists.

@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { EventEmitter } from 'events';
 import type { Pool, PoolClient } from 'pg';
+import type { Log } from './log';
 import type { Metrics } from './metrics';
 
 /** SendMessageBatch takes at most 10 entries (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html). */
@@ -30,7 +31,7 @@ export interface RelayOptions {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly metrics?: Metrics;
-  readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Log;
   /** Look for due rows at least this often (ms), besides when this process wrote one. */
   readonly pollMs: number;
   /**

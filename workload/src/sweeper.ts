@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { jsonLog, type Log } from './log';
 import type { Metrics } from './metrics';
 import { OutboxRelay, outboxWritten } from './outbox';
 import type { Settings } from './settings';
@@ -12,7 +13,7 @@ export interface SweeperOptions {
   readonly maxEnqueues: number;
   /** How often to look (ms). */
   readonly intervalMs: number;
-  readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Log;
 }
 
 /** Rows one pass handles: a backlog of stuck jobs is worked off over several passes, each statement short. */
@@ -20,8 +21,11 @@ const BATCH = 100;
 
 /**
  * Finds jobs that stopped moving and either sends them again or gives up on them, so that no accepted job stays
- * 'queued' or 'running' for ever: a message lost to the DLQ after repeated failures, or a job whose worker was
- * killed after its message had already been moved to the DLQ. A stuck job is sent again through the outbox
+ * 'queued' or 'running' for ever: a message lost to the DLQ after repeated failures (SQS moves a message there
+ * once it has been received maxReceiveCount times:
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html; the
+ * queues of test/workload/worker-faults.test.ts have a DLQ, but no test here asserts the move), or a job whose worker was killed after its message had
+ * already been moved to the DLQ. A stuck job is sent again through the outbox
  * (`enqueues` + 1) until it has been sent `maxEnqueues` times; then it is marked 'failed'. A job sent again
  * that turns out to be alive after all is harmless: the worker applies a job's effect once.
  * Expired idempotency keys are deleted on the same rounds. Safe in every API process at once (SKIP LOCKED).
@@ -82,8 +86,7 @@ export class Sweeper {
  * bounded by RELAY_SQS_BUDGET) and the sweeper. `stop()` ends both after the pass under way.
  */
 export function startJobKeepers(writer: Pool, settings: Settings, metrics?: Metrics): { stop(): Promise<void> } {
-  const log = (event: string, fields: Record<string, unknown> = {}) =>
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, event, ...fields })}\n`);
+  const log = jsonLog(process.stderr, { pid: process.pid });
   const sqs = boundedSqsClient(settings.region, RELAY_SQS_BUDGET);
   const relay = new OutboxRelay({ writer, sqs, queueUrl: settings.queueUrl, metrics, log, pollMs: settings.outbox.pollMs, leaseSeconds: settings.outbox.leaseSeconds });
   const sweeper = new Sweeper({

@@ -8,6 +8,7 @@ import {
 import { createServer, type Server } from 'http';
 import type { Pool } from 'pg';
 import { processJob, type Outcome } from './jobs';
+import type { Log } from './log';
 import type { Metrics } from './metrics';
 import type { Settings } from './settings';
 import { workerSqsBudget } from './sqs';
@@ -16,7 +17,7 @@ export interface WorkerDeps {
   readonly sqs: SQSClient;
   readonly writer: Pool;
   readonly settings: Settings;
-  readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Log;
   /** JobQueueWait, JobProcessingTime and JobOutcome. */
   readonly metrics?: Metrics;
   /** Called after a job's effect committed on item `itemId` (now at `version`): drops the item's cache entry. */
