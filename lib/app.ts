@@ -48,6 +48,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     description: `scaling-blueprint ${config.envName}: ECS cluster, ALB and API service, queue workers, autoscaling`,
     vpc: network.vpc,
     vpcCidr: config.network.cidr,
+    taskEgress: config.network.taskEgress,
     tier: {
       database: data.database,
       cache: data.cache,

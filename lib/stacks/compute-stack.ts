@@ -2,13 +2,14 @@ import { Aspects, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
-import type { AlarmsConfig, AlbConfig, ApiConfig, ComputeConfig, HttpServiceConfig, NlbConfig, SloConfig, StatefulConfig, WorkerConfig } from '../config/schema';
+import type { AlarmsConfig, AlbConfig, ApiConfig, ComputeConfig, HttpServiceConfig, NetworkConfig, NlbConfig, SloConfig, StatefulConfig, WorkerConfig } from '../config/schema';
 import type { DataTier } from '../constructs/data-access';
 import { EncryptionKey } from '../constructs/encryption';
 import { guardException } from '../constructs/guard';
 import { ServicesAfterCapacityProviders } from '../constructs/capacity-provider-order';
 import { NetworkLoadBalancerFront } from '../constructs/network-load-balancer';
 import { jobEnvironment, QueueWorker } from '../constructs/queue-worker';
+import { TaskEgress } from '../constructs/task-egress';
 import { WebService } from '../constructs/web-service';
 import { STACK_OUTPUTS } from '../contracts/stacks';
 
@@ -16,6 +17,8 @@ export interface ComputeStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
   /** `network.cidr`, as written: the VPC's own attribute would be a cross-stack export. */
   readonly vpcCidr: string;
+  /** `network.taskEgress`: the tasks' outbound HTTPS (TaskEgress). */
+  readonly taskEgress: NetworkConfig['taskEgress'];
   readonly tier: DataTier;
   readonly compute: ComputeConfig;
   readonly alb: AlbConfig;
@@ -56,6 +59,11 @@ export class ComputeStack extends Stack {
       guardException(this.cluster, 'CT.ECS.PR.2',
         'Container Insights is "enhanced" (compute.containerInsights), which collects everything "enabled" does plus task and container metrics; the control only knows the value "enabled".');
     }
+    // Before the services: their security groups take their HTTPS rules from it (serviceSecurityGroup).
+    new TaskEgress(this, {
+      vpc: props.vpc, mode: props.taskEgress, vpcCidr: props.vpcCidr, logKey,
+      logRetentionDays: props.compute.logRetentionDays, removalPolicy: props.removalPolicy,
+    });
     const shared = { cluster: this.cluster, tier: props.tier, compute: props.compute, logKey, removalPolicy: props.removalPolicy };
     this.web = new WebService(this, 'Web', { ...shared, api: props.api, services: props.services, alb: props.alb, vpcCidr: props.vpcCidr, production: props.production, alarms: props.alarms, slo: props.slo });
     this.worker = new QueueWorker(this, 'Worker', { ...shared, worker: props.worker });
