@@ -6,7 +6,13 @@ import { EMPTY_STOP_BOARD, STOP_BOARD_MAX, stopBoardSchema, type StopBoard } fro
  * load-generator workers poll, lambda/load-generator/stop.ts), newest first, keeping the last
  * STOP_BOARD_MAX runs. A board that does not parse is replaced (it only ever holds stop requests).
  * Read-modify-write: two stops written in the same instant can lose one; the loser's CLI reads the board
- * back and writes again.
+ * back and writes again. At most 3 reads and 3 writes per stop, well inside Parameter Store's default
+ * throughput, which GetParameter and PutParameter share per account and Region
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-throughput.html); a standard
+ * parameter holds at most 4096 characters
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html), which
+ * STOP_BOARD_MAX keeps the board under. Reproduced against moto in test/tools/loadtest/stop.test.ts (the
+ * read-back), not the throughput or the size limit.
  */
 export async function requestStop(client: SSMClient, parameterName: string, runId: string, now: () => Date = () => new Date()): Promise<StopBoard> {
   for (let attempt = 0; attempt < 3; attempt++) {

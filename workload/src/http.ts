@@ -80,7 +80,11 @@ const UNAVAILABLE_MESSAGES = [
   /^Failed to refresh slots cache/, // ioredis Cluster
 ];
 
-/** AWS SDK v3 error names of a request that did not get a usable answer in time, or was throttled. */
+/**
+ * AWS SDK v3 error names of a request that did not get a usable answer in time, or was throttled: the kinds the
+ * SDK itself counts as transient or throttling when it retries
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+ */
 const SDK_UNAVAILABLE_NAMES = new Set([
   'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'AbortError', 'ThrottlingException', 'Throttling',
   'RequestThrottled', 'RequestThrottledException', 'ServiceUnavailable', 'InternalError', 'InternalFailure',

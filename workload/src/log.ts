@@ -2,8 +2,9 @@
 export type Log = (event: string, fields?: Record<string, unknown>) => void;
 
 /**
- * A Log that writes one JSON line per event to `stream` (stderr by default; the awslogs driver ships each line
- * as a log event): its time, then `base` (the fields every line of this process carries), then the event's.
+ * A Log that writes one JSON line per event to `stream` (stderr by default; ECS's awslogs driver passes the
+ * container's stdout and stderr to CloudWatch Logs: https://repost.aws/knowledge-center/ecs-container-logs-cloudwatch):
+ * its time, then `base` (the fields every line of this process carries), then the event's.
  */
 export function jsonLog(stream: { write(line: string): unknown } = process.stderr, base: Record<string, unknown> = {}): Log {
   return (event, fields = {}) => {

@@ -80,7 +80,11 @@ export async function migrate(pool: Pool): Promise<number[]> {
   const client = await pool.connect();
   try {
     // A session through RDS Proxy gets 5 s statement and 3 s lock timeouts from its initialization query
-    // (PROXY_INIT_QUERY): waiting here for another run's lock may take longer. This connection is the
+    // (PROXY_INIT_QUERY, run on each database connection the proxy opens:
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-rds-dbproxytargetgroup-connectionpoolconfigurationinfoformat.html):
+    // waiting here for another run's lock may take longer. The SETs below pin this session to its database
+    // connection (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-pinning.html), which is
+    // harmless for a connection used once and closed. Neither is reproducible here (no proxy locally). This connection is the
     // migration's own, closed after it; its bounds are set here, for the session, and again in each migration.
     // Another run's advisory lock is waited for without bound; the tables' locks only so long.
     await client.query('SET statement_timeout = 0; SET lock_timeout = 0');
