@@ -22,7 +22,9 @@ export interface SeedOptions {
   readonly verify: number;
   /**
    * A sampled id that does not answer is read again after this long (ms): reads go to the readers, which may
-   * lag the writer by the replica lag. @default 1000
+   * lag the writer by the replica lag (usually under 100 ms on Aurora:
+   * https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Replication.html; a lagging replica is
+   * reproduced for the API in test/workload/replica-lag.test.ts, not for the seed). @default 1000
    */
   readonly recheckMs?: number;
   readonly log?: (line: string) => void;
