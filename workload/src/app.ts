@@ -14,8 +14,9 @@ export interface ApiDeps {
   readonly db: Database;
   readonly cache: CacheClient;
   /**
-   * Unused: no route calls SQS (a job's message goes through the outbox, sent by the relay of ./sweeper.ts with
-   * its own bounded client). Optional only while callers still pass it (test/workload/limits.test.ts); drop it then.
+   * Unused by the routes: a job's message goes through the outbox, sent by the relay of ./sweeper.ts with its own
+   * bounded client, so the API process builds none. Tests still pass one (test/workload/jobs-outbox.test.ts passes
+   * its faulty client, so that a route calling SQS again would meet the fault); drop it with those arguments.
    */
   readonly sqs?: SQSClient;
   readonly settings: Settings;
