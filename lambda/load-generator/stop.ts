@@ -1,15 +1,26 @@
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
 import { stopBoardSchema } from '../../lib/contracts/loadtest';
 
 /** Answers whether `npm run loadtest -- stop` (or the CLI on Ctrl-C) asked this run to stop. */
 export type StopReader = (runId: string) => Promise<boolean>;
 
 /**
+ * The stop reader's client: one attempt, bounded. `requestTimeout` alone only logs a warning in
+ * @smithy/node-http-handler 4.4 and later; `throwOnRequestTimeout` makes it a TimeoutError
+ * (https://docs.aws.amazon.com/AWSJavaScriptSDK/v3/latest/Package/-smithy-node-http-handler). Without it a read
+ * that never ends would hold the poll for ever (reads never overlap), and a stop would never be seen.
+ * Reproduced in test/lambda/load-generator-stop.test.ts against an endpoint that never answers.
+ */
+export function stopReaderClient(config: SSMClientConfig = {}): SSMClient {
+  return new SSMClient({ ...config, maxAttempts: 1, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true } });
+}
+
+/**
  * Reads the stack's stop parameter (StopBoard, lib/constructs/load-generator.ts) and looks for the run in
  * it. One attempt with a short timeout: the next poll is the retry, and a slow read must not pile up
  * behind the load.
  */
-export function ssmStopReader(parameterName: string, client: SSMClient = new SSMClient({ maxAttempts: 1, requestHandler: { requestTimeout: 2000 } })): StopReader {
+export function ssmStopReader(parameterName: string, client: SSMClient = stopReaderClient()): StopReader {
   return async (runId) => {
     const out = await client.send(new GetParameterCommand({ Name: parameterName }));
     const board = stopBoardSchema.parse(JSON.parse(out.Parameter?.Value ?? '{}'));
