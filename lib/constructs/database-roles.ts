@@ -1,12 +1,10 @@
-import { type CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
@@ -16,7 +14,7 @@ import { DATABASE_SERVICES, DATABASE_USERS, type DatabaseService } from '../cont
 import { closeDefaultEgress } from './egress';
 import { decryptSecretsStatement, encryptedLogGroup } from './encryption';
 import { removalPolicyFor } from './removal-policy';
-import { vpcFunctionRole, type VpcFunctionsProps } from './vpc-function';
+import { VPC_FUNCTION_SUBNETS, vpcFunctionRole, vpcNodejsFunction, vpcProvider, type VpcFunctionsProps } from './vpc-function';
 
 /** One service's database user: its name and the secret generated for it (JSON with username and password). */
 export interface DatabaseUser {
@@ -96,7 +94,6 @@ export class DatabaseRoles extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseRolesProps) {
     super(scope, id);
     const { cluster, vpc } = props;
-    const vpcSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     const users = {} as { [S in DatabaseService]: DatabaseUser };
     for (const service of DATABASE_SERVICES) {
       const username = DATABASE_USERS[service];
@@ -118,7 +115,7 @@ export class DatabaseRoles extends Construct {
         ...(!props.proxy && { masterSecret: props.masterSecret }),
         target: cluster,
         vpc,
-        vpcSubnets,
+        vpcSubnets: VPC_FUNCTION_SUBNETS,
         securityGroup: props.rotationSecurityGroup,
         automaticallyAfter: Duration.days(props.rotationDays),
       });
@@ -147,47 +144,25 @@ export class DatabaseRoles extends Construct {
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }),
       decryptSecretsStatement(props.secretsKey, secretArns),
     ]);
-    this.handler = new NodejsFunction(this, 'Handler', {
-      entry: join(__dirname, '..', '..', 'lambda', 'db-migrate', 'index.ts'),
+    this.handler = vpcNodejsFunction(this, 'Handler', {
+      lambdaDir: 'db-migrate',
       handler: 'onEvent',
       description: 'Applies the schema migrations and the services\' database roles and grants, as the master user',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
       timeout: Duration.minutes(14),
       role: handlerRole,
       vpc,
-      vpcSubnets,
-      securityGroups: [this.securityGroup],
+      securityGroup: this.securityGroup,
       logGroup: logs,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         // Aurora's certificate chains to an RDS CA: Lambda's Node.js runtimes ship the Amazon CA certificates
         // (RDS included) in this file and load them only when asked to
         // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html).
         NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
       },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        forceDockerBundling: false,
-        // The runtime's AWS SDK v3 (GetSecretValue); pg's optional native binding is never loaded.
-        externalModules: ['@aws-sdk/*', 'pg-native'],
-      },
+      // The runtime's AWS SDK v3 (GetSecretValue); pg's optional native binding is never loaded.
+      externalModules: ['@aws-sdk/*', 'pg-native'],
     });
-    const frameworkRole = vpcFunctionRole(this, 'FrameworkRole', logs);
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: this.handler,
-      vpc,
-      vpcSubnets,
-      securityGroups: [this.securityGroup],
-      logGroup: logs,
-      frameworkOnEventRole: frameworkRole,
-    });
-    Validations.of(frameworkRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.handler.node.defaultChild as CfnElement)}.Arn>:*]`,
-      reason: 'The CDK Provider framework grants lambda:InvokeFunction on the function and on `<arn>:*` (versions, aliases); it only invokes the unqualified function, and it has no versions.',
-    });
+    const provider = vpcProvider(this, this.handler, { vpc, securityGroup: this.securityGroup, logGroup: logs });
 
     this.migrations = new CustomResource(this, 'Migrations', {
       serviceToken: provider.serviceToken,

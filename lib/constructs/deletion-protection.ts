@@ -1,16 +1,14 @@
-import { Aspects, Aws, type CfnElement, CfnResource, CustomResource, Duration, type IAspect, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aspects, Aws, CfnResource, CustomResource, Duration, type IAspect, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
-import { join } from 'path';
 import type { StatefulConfig } from '../config/schema';
 import { closeDefaultEgress } from './egress';
 import { encryptedLogGroup } from './encryption';
-import { vpcFunctionRole, type VpcFunctionsProps } from './vpc-function';
+import { vpcFunctionRole, vpcNodejsFunction, vpcProvider, type VpcFunctionsProps } from './vpc-function';
 
 export interface AuroraDeletionProtectionProps extends VpcFunctionsProps {
   /** The cluster to protect; its template leaves `DeletionProtection` out. */
@@ -62,7 +60,6 @@ export class AuroraDeletionProtection extends Construct {
   constructor(scope: Construct, id: string, props: AuroraDeletionProtectionProps) {
     super(scope, id);
     const { vpc, cluster } = props;
-    const vpcSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
@@ -84,44 +81,19 @@ export class AuroraDeletionProtection extends Construct {
       new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [Aws.STACK_ID] }),
     ]);
 
-    this.handler = new NodejsFunction(this, 'Handler', {
-      entry: join(__dirname, '..', '..', 'lambda', 'aurora-deletion-protection', 'index.ts'),
+    this.handler = vpcNodejsFunction(this, 'Handler', {
+      lambdaDir: 'aurora-deletion-protection',
       handler: 'onEvent',
       description: 'Turns deletion protection on for the Aurora cluster once its stack exists; off only while the stack creation rolls back',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
       timeout: HANDLER_TIMEOUT,
       role: handlerRole,
       vpc,
-      vpcSubnets,
-      securityGroups: [this.securityGroup],
+      securityGroup: this.securityGroup,
       logGroup: logs,
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // esbuild from devDependencies, never a Docker image: synth works offline and without a daemon.
-        forceDockerBundling: false,
-        // The runtime's AWS SDK v3 (ModifyDBCluster, DescribeDBClusters, DescribeStacks): a small bundle.
-        externalModules: ['@aws-sdk/*'],
-      },
+      // The runtime's AWS SDK v3 (ModifyDBCluster, DescribeDBClusters, DescribeStacks): a small bundle.
+      externalModules: ['@aws-sdk/*'],
     });
-
-    const frameworkRole = vpcFunctionRole(this, 'FrameworkRole', logs);
-    this.provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: this.handler,
-      // Control Tower's "Lambda inside a VPC" check covers the framework's function too.
-      vpc,
-      vpcSubnets,
-      securityGroups: [this.securityGroup],
-      logGroup: logs,
-      frameworkOnEventRole: frameworkRole,
-    });
-    Validations.of(frameworkRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.handler.node.defaultChild as CfnElement)}.Arn>:*]`,
-      reason: 'The CDK Provider framework grants lambda:InvokeFunction on the function and on `<arn>:*` (versions, aliases); it only invokes the unqualified function, and it has no versions.',
-    });
+    this.provider = vpcProvider(this, this.handler, { vpc, securityGroup: this.securityGroup, logGroup: logs });
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: this.provider.serviceToken,

@@ -6,12 +6,11 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
-import { join } from 'path';
 import { AUTOSCALED_PREFIX, AUTOSCALING_TAG, autoscalingTagValue } from '../contracts/aurora-autoscaling';
 import type { StatefulConfig } from '../config/schema';
 import { encryptedLogGroup } from './encryption';
 import { guardException } from './guard';
-import { vpcFunctionRole, type VpcFunctionsProps } from './vpc-function';
+import { VPC_FUNCTION_SUBNETS, vpcFunctionRole, vpcNodejsFunction, type VpcFunctionsProps } from './vpc-function';
 
 export interface AuroraReaderCleanupProps extends VpcFunctionsProps {
   /** The cluster whose autoscaled readers are removed before CloudFormation deletes it. */
@@ -58,7 +57,6 @@ export class AuroraReaderCleanup extends Construct {
   constructor(scope: Construct, id: string, props: AuroraReaderCleanupProps) {
     super(scope, id);
     const { vpc, cluster, encryptionKey } = props;
-    const vpcSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
@@ -103,34 +101,23 @@ export class AuroraReaderCleanup extends Construct {
       reason: 'Application Auto Scaling names the readers it adds application-autoscaling-<uuid> at run time; the grant covers only that prefix (and the cluster ARN exactly), and deleting only the readers tagged for this cluster.',
     });
 
-    const handler = (fnId: string, name: 'onEvent' | 'isComplete', timeout: Duration) => new NodejsFunction(this, fnId, {
-      entry: join(__dirname, '..', '..', 'lambda', 'aurora-reader-cleanup', 'index.ts'),
+    const handler = (fnId: string, name: 'onEvent' | 'isComplete', timeout: Duration) => vpcNodejsFunction(this, fnId, {
+      lambdaDir: 'aurora-reader-cleanup',
       handler: name,
       description: `Deletes the readers Application Auto Scaling added to the Aurora cluster (${name})`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
       timeout,
       role: handlerRole,
       vpc,
-      vpcSubnets,
-      securityGroups: [this.securityGroup],
+      securityGroup: this.securityGroup,
       logGroup: handlerLogs,
       // No reserved concurrency: Lambda refuses any reservation on an account still at the new-account
       // limit (it keeps at least 100 unreserved: https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
       // None is needed either: one custom resource per stack, CloudFormation sends it one request at a time,
       // and the Provider framework runs onEvent once per request and isComplete once per 30 s poll, one
       // after the other, from a single Step Functions execution with a bounded number of attempts.
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // esbuild from devDependencies, never a Docker image: synth works offline and without a daemon.
-        forceDockerBundling: false,
-        // The runtime's AWS SDK v3 (three RDS calls of the 2014-10-31 API, stable for a decade): the bundle
-        // stays 3 kB and bundling ~30 ms. Bundling the SDK would cost ~1 s on every synth of every test.
-        externalModules: ['@aws-sdk/*'],
-      },
+      // The runtime's AWS SDK v3 (three RDS calls of the 2014-10-31 API, stable for a decade): the bundle
+      // stays 3 kB and bundling ~30 ms. Bundling the SDK would cost ~1 s on every synth of every test.
+      externalModules: ['@aws-sdk/*'],
     });
     this.onEventHandler = handler('OnEventHandler', 'onEvent', Duration.minutes(2));
     this.isCompleteHandler = handler('IsCompleteHandler', 'isComplete', Duration.minutes(2));
@@ -143,7 +130,7 @@ export class AuroraReaderCleanup extends Construct {
       totalTimeout: TOTAL_TIMEOUT,
       // Control Tower's "Lambda inside a VPC" check covers the framework's functions too.
       vpc,
-      vpcSubnets,
+      vpcSubnets: VPC_FUNCTION_SUBNETS,
       securityGroups: [this.securityGroup],
       logGroup: providerLogs,
       // Two roles: one shared by all three functions would depend on the waiter it starts (a cycle).
