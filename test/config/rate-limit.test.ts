@@ -17,7 +17,7 @@ describe('in-app rate limit per client (api.rateLimitPerClientPerSecond)', () =>
 
   test('an entry of services copied from the API\'s defaults is refused in staging, as the API\'s defaults would be there', () => {
     const fixture = twoServices();
-    const services = (fixture.services as Overrides[]).map((s) => ({ ...s, rateLimitPerClientPerSecond: blueprintContext().defaults.api.rateLimitPerClientPerSecond }));
+    const services = (fixture.services as Overrides[]).map((s) => ({ ...s, rateLimitPerClientPerSecond: (blueprintContext().defaults.api as Overrides).rateLimitPerClientPerSecond }));
     expect(oneProblem('staging', { ...fixture, services })).toMatch(/^scaling-blueprint\.environments\.staging\.services\.0\.rateLimitPerClientPerSecond = 20: /);
     expect(configFor('staging', fixture).services[0].rateLimitPerClientPerSecond).toBe(2500);
   });

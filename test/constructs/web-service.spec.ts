@@ -336,9 +336,12 @@ describe.each(ENVIRONMENTS)('ALB and API service (%s)', (env) => {
       FromPort: cfg.cache.port,
       ToPort: cfg.cache.port,
     });
+    // HTTPS out: to anywhere through NAT, or with network.taskEgress "vpcEndpoints" to the VPC only (the S3
+    // prefix-list rule is a separate resource: task-egress.spec.ts).
+    const httpsTo = cfg.network.taskEgress === 'internet' ? '0.0.0.0/0' : cfg.network.cidr;
     t.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('^API tasks'),
-      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp', Description: Match.anyValue() }],
+      SecurityGroupEgress: [{ CidrIp: httpsTo, FromPort: 443, ToPort: 443, IpProtocol: 'tcp', Description: Match.anyValue() }],
     });
   });
 
