@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOGICAL_SHARD_COUNTS, SHARDING_MODES, shardClustersSchema } from './sharding';
 
 /**
  * The application container's environment: what the Compute stack sets (lib/constructs/data-access.ts takes
@@ -50,6 +51,9 @@ export const containerEnvSchema = z.object({
   DB_TLS: described(bool.default(true), 'TLS to the database (the cluster forces it).'),
   DB_TLS_CA_FILE: described(z.string().default(''), 'CA bundle for TLS to Aurora directly (the proxy\'s certificate chains to a public CA); the image sets it.'),
   DB_MIGRATE_ON_START: described(bool.default(true), 'Apply the schema migrations (workload/src/migrations.ts) before serving, as the connected user: local runs and tests. The stack sets false: its migration custom resource (lambda/db-migrate) applies them, and the services\' roles and grants, with the master secret before the services deploy; the services\' users may not run DDL.'),
+  DB_SHARDING_MODE: described(z.enum(SHARDING_MODES).default('none'), 'database.sharding.mode: `none` (one cluster: DB_WRITER_HOST / DB_READER_HOST), `clusters` (DB_SHARDS, routed by shard key through the directory, lib/contracts/sharding.ts) or `limitless` (one Aurora Limitless endpoint; the database shards the tables itself).'),
+  DB_SHARDS: described(z.string().optional(), 'With DB_SHARDING_MODE=clusters: the clusters as a JSON array of {writerHost, readerHost, secretArn?} (lib/contracts/sharding.ts, shardClustersSchema), index = cluster number, cluster 0 the one of DB_WRITER_HOST. Each entry\'s secret is the service\'s own user on that cluster (DB_IAM_AUTH=false).'),
+  DB_LOGICAL_SHARDS: described(int(1, 4096).default(1), 'Logical shards (database.sharding.logicalShards): a shard key hashes to one of them, the directory maps each to a cluster; fixed once data is written (item ids carry theirs). 1 with DB_SHARDING_MODE=none.'),
   DB_POOL_SIZE: described(int(1, 100).default(5), 'Connections per pool, per process: the connection budget in config counts it.'),
   CACHE_HOST: described(z.string().min(1), 'Primary (or configuration) endpoint of the cache.'),
   CACHE_READER_HOST: described(z.string().optional(), 'Reader endpoint of a replication group without cluster mode; set by the stack, not read by the reference workload.'),
@@ -115,6 +119,20 @@ export const containerEnvSchema = z.object({
     if (!(v4 || v6) || prefix === undefined || !Number.isInteger(bits) || bits < 0 || bits > (v4 ? 32 : 128)) {
       ctx.addIssue({ code: 'custom', path: ['RATE_LIMIT_TRUSTED_PROXIES'], message: `"${cidr}" is not a CIDR (e.g. 10.0.0.0/16)` });
     }
+  }
+  if (e.DB_SHARDING_MODE === 'clusters') {
+    if (e.DB_SHARDS === undefined) ctx.addIssue({ code: 'custom', path: ['DB_SHARDS'], message: 'required when DB_SHARDING_MODE=clusters' });
+    else {
+      let parsed: unknown;
+      try { parsed = JSON.parse(e.DB_SHARDS); } catch { parsed = undefined; }
+      const clusters = shardClustersSchema.safeParse(parsed);
+      if (!clusters.success) ctx.addIssue({ code: 'custom', path: ['DB_SHARDS'], message: `not a JSON array of {writerHost, readerHost, secretArn?}: ${clusters.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+    }
+    if (!(LOGICAL_SHARD_COUNTS as readonly number[]).includes(e.DB_LOGICAL_SHARDS)) {
+      ctx.addIssue({ code: 'custom', path: ['DB_LOGICAL_SHARDS'], message: `${e.DB_LOGICAL_SHARDS} is not one of ${LOGICAL_SHARD_COUNTS.join(', ')}` });
+    }
+  } else if (e.DB_SHARDS !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['DB_SHARDS'], message: `set with DB_SHARDING_MODE=${e.DB_SHARDING_MODE}: only clusters mode routes over several clusters` });
   }
   if (e.DB_SECRET_ARN !== undefined && e.DB_IAM_AUTH) {
     ctx.addIssue({ code: 'custom', path: ['DB_SECRET_ARN'], message: 'unused with DB_IAM_AUTH=true (tokens replace the password): do not give the task the password' });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { int, logRetentionDays, num } from './common';
+import { LOGICAL_SHARD_COUNTS, MAX_SHARD_CLUSTERS, SHARDING_MODES } from '../../contracts/sharding';
 
 export const queueSchema = z.strictObject({
   visibilityTimeoutSeconds: int(0, 43200)
@@ -61,6 +62,24 @@ export const databaseSchema = z.strictObject({
     .describe('Days between automatic rotations of the master password (Secrets Manager single-user rotation Lambda in the app subnets).'),
   masterUsername: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'lower-case letters, digits and _, starting with a letter, at most 16 characters')
     .describe('Master user name (kept in the generated secret). `postgres`, `rdsadmin` and `admin` are reserved or guessable.'),
+  sharding: z.strictObject({
+    mode: z.enum(SHARDING_MODES)
+      .describe('How writes scale past one writer. `none`: one cluster. `clusters`: `clusters` Aurora clusters, each with this section\'s writer, readers, proxy and alarms, the data split by shard key over `logicalShards` logical shards that a directory maps to clusters (docs/sharding.md). `limitless`: Aurora PostgreSQL Limitless Database, one endpoint over a DB shard group that shards the tables itself.'),
+    clusters: int(1, MAX_SHARD_CLUSTERS)
+      .describe('`clusters` mode: Aurora clusters (at least 2). Adding one later gives it no data: move logical shards to it (docs/sharding.md, re-sharding); removing one that holds shards loses them, so the loader refuses fewer than were deployed only by this rule: move its shards off first.'),
+    logicalShards: z.literal(LOGICAL_SHARD_COUNTS)
+      .describe('`clusters` mode: logical shards a shard key hashes to (a power of two, many times `clusters`). Fixed once data is written: item ids carry theirs.'),
+    hotShardFactor: num(1.1, 100)
+      .describe('`clusters` mode: the hot-shard alarm fires when one cluster\'s writer CPU exceeds the mean over the clusters by this factor.'),
+    limitless: z.strictObject({
+      minCapacityAcu: num(16, 6144)
+        .describe('`limitless` mode: the DB shard group\'s minimum capacity (ACU): its cost floor, billed while it runs.'),
+      maxCapacityAcu: num(16, 6144)
+        .describe('`limitless` mode: the DB shard group\'s maximum capacity (ACU); fixes how many shards it can grow to.'),
+      computeRedundancy: z.literal([0, 1, 2])
+        .describe('`limitless` mode: standby compute per shard group node (0: none, 1: one standby in another AZ, 2: two); at least 1 in production.'),
+    }).describe('Aurora Limitless Database (mode `limitless`).'),
+  }).describe('Sharding for write scale (docs/sharding.md): off by default.'),
 }).describe('Aurora PostgreSQL: writer and readers (provisioned or Serverless v2), reader autoscaling, RDS Proxy.');
 
 export const cacheSchema = z.strictObject({
