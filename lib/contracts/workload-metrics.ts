@@ -36,6 +36,8 @@ export const WORKLOAD_METRICS = {
   JobQueueWait: { unit: 'Milliseconds', dimensions: [], description: 'Worker: time from the job being accepted to its processing starting.' },
   JobProcessingTime: { unit: 'Milliseconds', dimensions: ['Outcome'], description: 'Worker: time one job took, from start to its message being deleted (or failing), per outcome.' },
   JobOutcome: { unit: 'Count', dimensions: ['Outcome'], description: 'Worker: jobs finished per outcome (done, duplicate, failed, ...).' },
+  ShardQueries: { unit: 'Count', dimensions: ['ShardCluster', 'Access'], description: 'database.sharding.mode clusters: statements sent to one cluster ("0", "1", ...), per access (read or write); the dashboard compares the clusters, a hot shard stands out.' },
+  ShardMoved: { unit: 'Count', dimensions: [], description: 'database.sharding.mode clusters: statements a cluster refused because it no longer held (or had frozen) the logical shard; the process read the directory again and retried.' },
   OutboxLag: { unit: 'Milliseconds', dimensions: [], description: 'API: age of the oldest outbox message not yet sent to SQS, sampled by the relay.' },
 } as const satisfies Record<string, WorkloadMetric>;
 
