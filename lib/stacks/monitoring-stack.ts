@@ -17,6 +17,13 @@ export interface MonitoringStackProps extends StackProps, KpiLimits {
   readonly removalPolicy: StatefulConfig['removalPolicy'];
   /** The HTTP services besides the API: their ECS service and target group names and task ranges. */
   readonly services?: ReadonlyArray<{ readonly name: string; readonly serviceName: string; readonly targetGroupFullName: string; readonly minTasks: number; readonly maxTasks: number }>;
+  /**
+   * `database.sharding.mode: clusters`: every shard cluster, index = cluster number (the `ShardCluster`
+   * dimension of the workload's ShardQueries), with its RDS Proxy when it has one. Absent in the other modes.
+   */
+  readonly databaseShards?: ReadonlyArray<{ readonly dbClusterIdentifier: string; readonly proxyName?: string }>;
+  /** `database.sharding.mode: limitless`: the Limitless cluster and its DB shard group. Absent in the other modes. */
+  readonly limitless?: { readonly dbClusterIdentifier: string; readonly dbShardGroupIdentifier: string };
 }
 
 /** The KPI dashboard, the alarms (Warning/Critical, SLO burn rates, service health) and their SNS topic. */
