@@ -22,6 +22,8 @@ export interface MonitoringStackProps extends StackProps, KpiLimits {
    * dimension of the workload's ShardQueries), with its RDS Proxy when it has one. Absent in the other modes.
    */
   readonly databaseShards?: ReadonlyArray<{ readonly dbClusterIdentifier: string; readonly proxyName?: string }>;
+  /** `database.sharding.hotShardFactor`: required with `databaseShards` (the hot-shard alarm's threshold). */
+  readonly hotShardFactor?: number;
   /** `database.sharding.mode: limitless`: the Limitless cluster and its DB shard group. Absent in the other modes. */
   readonly limitless?: { readonly dbClusterIdentifier: string; readonly dbShardGroupIdentifier: string };
 }
