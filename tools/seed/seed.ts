@@ -57,18 +57,35 @@ export class SeedError extends Error {
   }
 }
 
+/** The longest Retry-After the seed honours (s): a larger one is a server asking for more than a seed should wait. */
+export const MAX_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * How long to wait before attempt `attempt + 1`: the server's Retry-After where it sent one (the reference API
+ * sends it with every 503 and 429: workload/src/http.ts), in seconds or as an HTTP date (RFC 9110 §10.2.3),
+ * at most MAX_RETRY_AFTER_SECONDS; otherwise a short back-off (a connection reset, a 5xx without it).
+ */
+export function retryDelayMs(attempt: number, retryAfter: string | null, now = Date.now()): number {
+  const backoff = 200 * attempt;
+  if (!retryAfter) return backoff;
+  const seconds = /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : (Date.parse(retryAfter) - now) / 1000;
+  if (!Number.isFinite(seconds)) return backoff;
+  return Math.max(backoff, Math.min(seconds, MAX_RETRY_AFTER_SECONDS) * 1000);
+}
+
 async function request(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   let last: unknown;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    let retryAfter: string | null = null;
     try {
       const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       if (res.status < 500 && res.status !== 429) return res;
+      retryAfter = res.headers.get('retry-after');
       last = new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
     } catch (e) {
       last = e;
     }
-    // Back off a little before the next attempt (a 503 from a loaded API, a connection reset).
-    if (attempt < ATTEMPTS) await new Promise((r) => setTimeout(r, 200 * attempt));
+    if (attempt < ATTEMPTS) await new Promise((r) => setTimeout(r, retryDelayMs(attempt, retryAfter)));
   }
   const why = last instanceof Error ? `${last.name === 'TimeoutError' ? 'timed out' : last.message}${(last as { cause?: Error }).cause ? ` (${(last as { cause?: Error }).cause!.message})` : ''}` : String(last);
   throw new SeedError(`${init.method ?? 'GET'} ${url}: ${why} after ${ATTEMPTS} attempts`);

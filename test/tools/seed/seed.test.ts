@@ -5,7 +5,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { stackId } from '../../../lib/contracts/stacks';
 import { main } from '../../../tools/seed/cli';
-import { itemsReadByMix, sampleIds, seed } from '../../../tools/seed/seed';
+import { createServer, type Server } from 'http';
+import { itemsReadByMix, MAX_RETRY_AFTER_SECONDS, retryDelayMs, sampleIds, seed } from '../../../tools/seed/seed';
 import { buildApi } from '../../../workload/src/app';
 import { startFaultProxy, type FaultProxy } from '../../workload/fault-proxy';
 import { createHarness, type Harness } from '../../workload/harness';
@@ -81,6 +82,40 @@ describe('seed: the items the request mix reads', () => {
     expect(code).toBe(1);
     const result = JSON.parse(stdout);
     expect(result).toMatchObject({ created: 6, verified: { sampled: 3, found: 0, missing: [1, 4, 6] } });
+  });
+});
+
+describe('seed: a busy API\'s Retry-After', () => {
+  test('the delay is the server\'s Retry-After (seconds or an HTTP date), capped, never below the back-off', () => {
+    expect(retryDelayMs(1, null)).toBe(200);
+    expect(retryDelayMs(2, '3')).toBe(3000);
+    expect(retryDelayMs(2, '0')).toBe(400);
+    expect(retryDelayMs(1, '86400')).toBe(MAX_RETRY_AFTER_SECONDS * 1000);
+    expect(retryDelayMs(1, new Date(10_000 + 2000).toUTCString(), 10_000)).toBe(2000);
+    expect(retryDelayMs(1, 'soon')).toBe(200);
+  });
+
+  test('a 503 with Retry-After: 1 is retried no sooner than a second later (it used to come back after 200 ms)', async () => {
+    // A stand-in API: the first GET answers 503 Retry-After: 1, later ones 200 (item 1 exists).
+    const arrivals: number[] = [];
+    const server: Server = createServer((req, res) => {
+      arrivals.push(performance.now());
+      if (arrivals.length === 1) {
+        res.writeHead(503, { 'retry-after': '1' }).end('busy');
+      } else {
+        res.writeHead(req.url === '/items/1' ? 200 : 404, { 'content-type': 'application/json' }).end('{}');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as { port: number };
+      const result = await seed({ target: `http://127.0.0.1:${port}`, items: 1, concurrency: 1, timeoutMs: 5_000, verify: 1 });
+      expect(result).toMatchObject({ found: 1, created: 0 });
+      // Timers never fire early: the retry waited the server's second, not the 200 ms back-off.
+      expect(arrivals[1] - arrivals[0]).toBeGreaterThanOrEqual(990);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
