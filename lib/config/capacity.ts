@@ -153,7 +153,9 @@ export function instanceConnectionBudget(db: BudgetSizing): number | undefined {
 
 /**
  * The writer's connection budget: what the `dbConnectionsPercentOfBudget` alarm and the dashboard's budget
- * line measure the writer's DatabaseConnections against. Same figure as {@link instanceConnectionBudget}.
+ * line measure the writer's DatabaseConnections against. Same figure as {@link instanceConnectionBudget}. In
+ * `clusters` mode it is the budget of EACH cluster's writer (they share the class and the proxy share; the
+ * number of clusters and the total: {@link connectionBudgetPerCluster}).
  */
 export function connectionBudget(db: BudgetSizing): number | undefined {
   return instanceConnectionBudget(db);
@@ -341,6 +343,85 @@ export function connectionDemand(cfg: DemandConfig): EndpointDemand & {
   const all = [api, worker, ...Object.values(services)];
   return { writer: all.reduce((n, d) => n + d.writer, 0), readers: all.reduce((n, d) => n + d.readers, 0), api, worker, services };
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Sharding (database.sharding): the connection budget per cluster, the DB shard group's capacity range
+// ---------------------------------------------------------------------------------------------------------
+
+/** What the number of Aurora clusters depends on: `database.sharding` (absent counts as unsharded). */
+export interface ShardingSizing {
+  readonly sharding?: { readonly mode: 'none' | 'clusters' | 'limitless'; readonly clusters: number };
+}
+
+/**
+ * Aurora clusters the services open pools on: `database.sharding.clusters` in `clusters` mode, otherwise 1
+ * (`limitless` is one cluster endpoint in front of the DB shard group's routers).
+ *
+ * @example shardClusterCount({ sharding: { mode: 'clusters', clusters: 3 } }) === 3; shardClusterCount({}) === 1
+ */
+export function shardClusterCount(db: ShardingSizing): number {
+  return db.sharding?.mode === 'clusters' ? db.sharding.clusters : 1;
+}
+
+/** The connection budget, stated per cluster: each cluster's own budget, and how many clusters carry one. */
+export interface ClusterConnectionBudget {
+  readonly clusters: number;
+  /** What the services may hold on ONE instance of ONE cluster (the writer or a reader): {@link instanceConnectionBudget}. */
+  readonly perCluster: number;
+  /** perCluster × clusters: what the whole fleet may hold on the writers together. */
+  readonly total: number;
+}
+
+/**
+ * The connection budget per cluster. In `clusters` mode every cluster is built from the same `database`
+ * section (instance class, proxy share), so each has the budget of the one unsharded cluster, and there are
+ * `clusters` of them. Undefined for a class not in the max_connections table, and in `limitless` mode: the
+ * shard group has no instance class, and AWS documents no max_connections formula for its routers that this
+ * model could check against (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/limitless-reqs-limits.html),
+ * so no budget is claimed.
+ *
+ * @example connectionBudgetPerCluster({ instanceClass: 'db.r6g.large', …, proxy: { enabled: false, … }, sharding: { mode: 'clusters', clusters: 3 } })
+ *   → { clusters: 3, perCluster: 1717, total: 5151 }
+ */
+export function connectionBudgetPerCluster(db: BudgetSizing & ShardingSizing): ClusterConnectionBudget | undefined {
+  if (db.sharding?.mode === 'limitless') return undefined;
+  const perCluster = instanceConnectionBudget(db);
+  if (perCluster === undefined) return undefined;
+  const clusters = shardClusterCount(db);
+  return { clusters, perCluster, total: perCluster * clusters };
+}
+
+/**
+ * The connection demand per cluster. The reference workload routes a request to the cluster that holds its
+ * logical shard, and a list query gathers from every cluster, so each API and worker process keeps its writer
+ * and reader pools open on EVERY cluster (DB_POOL_SIZE per pool per cluster: workload/src/db.ts). A pool
+ * opens connections lazily but keeps them up to its size (https://node-postgres.com/apis/pool), and keys hash
+ * evenly over the clusters, so under load every cluster sees every process's full pools: each cluster's
+ * demand is the demand of one unsharded cluster ({@link connectionDemand}), not a share of it. Adding
+ * clusters therefore never relieves a cluster's connection budget; it multiplies the fleet's total.
+ */
+export function connectionDemandPerCluster(cfg: DemandConfig & { readonly database: ReadTopology & ShardingSizing }): {
+  readonly clusters: number;
+  /** What each cluster sees, per endpoint and per service: {@link connectionDemand}. */
+  readonly perCluster: ReturnType<typeof connectionDemand>;
+  /** perCluster × clusters, per endpoint. */
+  readonly total: EndpointDemand;
+} {
+  const clusters = shardClusterCount(cfg.database);
+  const perCluster = connectionDemand(cfg);
+  return { clusters, perCluster, total: { writer: perCluster.writer * clusters, readers: perCluster.readers * clusters } };
+}
+
+/**
+ * The DB shard group's capacity range (ACU): minimum "at least 16 ACUs", maximum "from 16–6144 ACUs"
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/limitless-shard-add.html; more than 6144 only
+ * through AWS Support: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/limitless-reqs-limits.html).
+ * The minimum is the cost floor: the group is billed for at least that while it runs, and each compute standby
+ * (computeRedundancy) scales "to the same capacity as the writer"
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/limitless-cluster.html).
+ */
+export const LIMITLESS_MIN_ACU = 16;
+export const LIMITLESS_MAX_ACU = 6144;
 
 /**
  * Connections a pool needs to keep `rps` requests per second going when each holds a connection for

@@ -38,3 +38,60 @@ export const CACHE_NODE_TYPE = /^cache\.((t3|t4g)\.(micro|small|medium)|(m6g|m7g
  * template by test/stacks/stacks.spec.ts.
  */
 export const LAMBDA_RUNTIMES: readonly string[] = ['nodejs22.x', 'nodejs24.x'];
+
+// ---------------------------------------------------------------------------------------------------------
+// Aurora PostgreSQL Limitless Database (database.sharding.mode "limitless")
+// https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/limitless-reqs-limits.html
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Limitless Database runs only on its own engine versions, spelled "<major>.<minor>-limitless" ("Aurora
+ * PostgreSQL Limitless Database uses special Aurora PostgreSQL DB engine versions": the user guide lists
+ * 16.4-limitless and 16.6-limitless, the release notes the later ones,
+ * https://docs.aws.amazon.com/AmazonRDS/latest/AuroraPostgreSQLReleaseNotes/limitless-updates.html). Taken, like
+ * AURORA_POSTGRES_VERSIONS, from the versions aws-cdk-lib knows (its VER_16_x_LIMITLESS constants), so that
+ * the list moves with the pinned aws-cdk-lib rather than with a hand-kept copy.
+ */
+export const AURORA_POSTGRES_LIMITLESS_VERSIONS: readonly string[] = Object.getOwnPropertyNames(AuroraPostgresEngineVersion)
+  .filter((name) => name.startsWith('VER_'))
+  .map((name) => (AuroraPostgresEngineVersion as unknown as Record<string, AuroraPostgresEngineVersion>)[name].auroraPostgresFullVersion)
+  .filter((v) => /^\d+\.\d+-limitless$/.test(v))
+  .sort((a, b) => parseFloat(a.split('.')[1]) - parseFloat(b.split('.')[1]));
+
+/**
+ * Where AWS does not offer Limitless Database, with the reason the loader gives: "available in all AWS Regions
+ * except Asia Pacific (Taipei) and AWS GovCloud (US) Regions" (user guide, requirements, as of 2026-12; the
+ * China Regions' own guide lists only Taipei as the exception,
+ * https://docs.amazonaws.cn/en_us/AmazonRDS/latest/AuroraUserGuide/limitless-reqs-limits.html). Region codes:
+ * https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-region-billing-codes.html (ap-east-2 is
+ * Asia Pacific (Taipei)).
+ */
+export function limitlessRegionRefusal(region: string): string | undefined {
+  if (region === 'ap-east-2') return 'Aurora PostgreSQL Limitless Database is not available in Asia Pacific (Taipei)';
+  if (region.startsWith('us-gov-')) return 'Aurora PostgreSQL Limitless Database is not available in the AWS GovCloud (US) Regions';
+  return undefined;
+}
+
+/**
+ * Availability Zones a Limitless cluster's subnet group must leave out: "If you create your Aurora PostgreSQL
+ * Limitless Database DB cluster in US East (N. Virginia), don't include the us-east-1e Availability Zone (AZ)
+ * in your DB subnet group ... Aurora Serverless v2 (and therefore Aurora PostgreSQL Limitless Database) isn't
+ * supported in the us-east-1e AZ" (user guide, requirements).
+ */
+export const LIMITLESS_EXCLUDED_ZONES: readonly string[] = ['us-east-1e'];
+
+/**
+ * Settings Limitless Database requires of its DB cluster (user guide, requirements), which the database
+ * construct must apply in mode "limitless": "supports only the Aurora I/O-Optimized DB cluster storage
+ * configuration" (aurora-iopt1); "You must use Enhanced Monitoring and Performance Insights. The Performance
+ * Insights retention time must be at least 1 month (31 days)"; "You must export the PostgreSQL log to Amazon
+ * CloudWatch Logs"; "Your DB cluster can't have any writer or reader DB instances". The construct exports the
+ * postgresql log in every mode (cloudwatchLogsExports), so only the retention and the monitoring interval are
+ * keys the loader checks.
+ */
+export const LIMITLESS_CLUSTER = {
+  storageType: 'aurora-iopt1',
+  minPerformanceInsightsRetentionDays: 31,
+  logExports: ['postgresql'],
+} as const;
+

@@ -1,6 +1,6 @@
 import {
-  AURORA_POSTGRES_MAX_CONNECTIONS, connectionDemand, instanceConnectionBudget, instanceMaxConnections, peakTasks, processesForCpu,
-  RESERVED_CONNECTIONS, WORKER_MAX_HEALTHY_PERCENT, WORKER_PROCESSES_PER_TASK,
+  AURORA_POSTGRES_MAX_CONNECTIONS, type ClusterConnectionBudget, connectionBudgetPerCluster, connectionDemandPerCluster, instanceConnectionBudget,
+  instanceMaxConnections, peakTasks, processesForCpu, RESERVED_CONNECTIONS, WORKER_MAX_HEALTHY_PERCENT, WORKER_PROCESSES_PER_TASK,
 } from '../capacity';
 import { AURORA_POSTGRES_VERSIONS, CACHE_ENGINE_VERSIONS, CACHE_NODE_TYPE } from '../supported';
 import { apiPeakTasksText, apiSurgeKeyText } from './deployment';
@@ -13,15 +13,18 @@ export function checkDatabase(cfg: Config): Problem[] {
 
   const newestPerMajor = [...new Set(AURORA_POSTGRES_VERSIONS.map((v) => v.split('.')[0]))]
     .map((major) => AURORA_POSTGRES_VERSIONS.filter((v) => v.startsWith(`${major}.`)).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).pop());
-  add(!AURORA_POSTGRES_VERSIONS.includes(db.engineVersion), 'database.engineVersion', [],
+  // Limitless mode: the cluster runs database.sharding.limitless.engineVersion and has no instances, so the
+  // engine version, the instance class and the budget against its max_connections do not apply (rules/sharding.ts).
+  const limitless = db.sharding.mode === 'limitless';
+  add(!limitless && !AURORA_POSTGRES_VERSIONS.includes(db.engineVersion), 'database.engineVersion', [],
     'is not an Aurora PostgreSQL version AWS offers (lib/config/supported.ts)',
     `use a supported version; the newest of each major are ${newestPerMajor.join(', ')}`);
 
-  const budget = instanceConnectionBudget(db);
   const known = Object.keys(AURORA_POSTGRES_MAX_CONNECTIONS);
-  add(budget === undefined, 'database.instanceClass', [],
+  add(!limitless && instanceConnectionBudget(db) === undefined, 'database.instanceClass', [],
     'is not in the max_connections table (lib/config/max-connections.ts), so the connection budget cannot be checked',
     `use one of ${known.join(', ')} or db.serverless, or add the class and its max_connections to the table`);
+  const budget = connectionBudgetPerCluster(db);
   if (budget !== undefined) problems.push(...connectionBudgetProblems(cfg, budget));
 
   add(db.proxy.enabled && db.readers === 0, 'database.readers', ['database.proxy.enabled'],
@@ -65,16 +68,20 @@ export function checkCache(cfg: Config): Problem[] {
 }
 
 /**
- * The connection budget, per endpoint (lib/config/capacity.ts, connectionDemand), checked on the writer. The
+ * The connection budget, per endpoint (lib/config/capacity.ts, connectionDemand), checked on the writer of
+ * each cluster: in `clusters` mode every process opens its pools on every cluster, so each cluster's writer
+ * sees the whole demand (connectionDemandPerCluster) against its own budget (connectionBudgetPerCluster). The
  * readers need no check of their own while they share the writer's instance class (database.instanceClass),
  * and so its budget: only the API reads, with the same pools it also opens on the writer, so the readers'
  * demand is never above the writer's. The message spells the sum out with the numbers, so the user sees which
  * term to shrink.
  */
-function connectionBudgetProblems(cfg: Config, budget: number): Problem[] {
+function connectionBudgetProblems(cfg: Config, perCluster: ClusterConnectionBudget): Problem[] {
   const { problems, add } = collector();
   const db = cfg.database;
-  const demand = connectionDemand(cfg);
+  const { clusters, perCluster: demand } = connectionDemandPerCluster(cfg);
+  const budget = perCluster.perCluster;
+  const sharded = clusters > 1;
   const max = instanceMaxConnections(db)!;
   const allows = (instance: string) => db.proxy.enabled
     ? `the proxy opens at most ${budget} on ${instance} (database.proxy.maxConnectionsPercent ${db.proxy.maxConnectionsPercent} % of max_connections ${max} of ${db.instanceClass} − ${RESERVED_CONNECTIONS} reserved)`
@@ -89,13 +96,17 @@ function connectionBudgetProblems(cfg: Config, budget: number): Problem[] {
   const writerPools = readsOnWriter ? '2 pools (writer and reader: with database.readers 0 the reader endpoint is the writer)' : '1 pool';
 
   add(demand.writer > budget, 'api.dbPoolSize', ['api.maxTasks', 'api.maxHealthyPercent', 'api.deployment', 'api.cpu', 'worker', 'services', 'database'],
-    `puts the writer over its connection budget: API ${apiTasks} × ${apiProcesses} × ${writerPools} × api.dbPoolSize ${api.dbPoolSize} = ${demand.api.writer}, ` +
+    (sharded
+      ? `puts each of the ${clusters} clusters' writers over its connection budget (database.sharding.clusters ${clusters}: every API, service and worker process opens its pools on every cluster, so each writer sees all of them): `
+      : 'puts the writer over its connection budget: ') +
+    `API ${apiTasks} × ${apiProcesses} × ${writerPools} × api.dbPoolSize ${api.dbPoolSize} = ${demand.api.writer}, ` +
     `plus worker ${workerTasks} × ${workerProcesses} × 1 pool × worker.dbPoolSize ${w.dbPoolSize} = ${demand.worker.writer}, ` +
     cfg.services.map((s, i) => `plus service "${s.name}" peak ${peakTasks(s.maxTasks, s.maxHealthyPercent)} tasks × ${processesForCpu(s.cpu)} process${processesForCpu(s.cpu) === 1 ? '' : 'es'} × ${writerPools} × services.${i}.dbPoolSize ${s.dbPoolSize} = ${demand.services[s.name]?.writer}, `).join('') +
-    `is ${demand.writer} connections, but ${allows('the writer')}`,
+    `is ${demand.writer} connections${sharded ? ' on each writer' : ''}, but ${allows(sharded ? 'each writer' : 'the writer')}`,
     `lower api.dbPoolSize, worker.dbPoolSize, the maxTasks or ${apiSurgeKeyText(api)}` +
       (readsOnWriter ? ', add a reader (database.readers) so that reads leave the writer' : '') +
-      (db.proxy.enabled ? ', raise database.proxy.maxConnectionsPercent' : '') + ', or pick a larger database.instanceClass');
+      (db.proxy.enabled ? ', raise database.proxy.maxConnectionsPercent' : '') + ', or pick a larger database.instanceClass' +
+      (sharded ? ' (more clusters do not help: each one sees every process\'s pools)' : ''));
 
   return problems;
 }

@@ -10,6 +10,7 @@ import { checkLoadBalancerFronts } from './nlb';
 import type { Config, Problem } from './problem';
 import { checkProduction } from './production';
 import { checkRoutes } from './routes';
+import { checkSharding } from './sharding';
 
 /**
  * Every rule that spans more than one key, in groups by domain. The loader runs each group on its own, so
@@ -22,6 +23,7 @@ export const RULE_GROUPS: ReadonlyArray<(cfg: Config) => Problem[]> = [
   checkRoutes,
   checkAlbSecurity,
   checkDatabase,
+  checkSharding,
   checkCache,
   checkCapacity,
   checkDeployments,

@@ -8,7 +8,8 @@ export const MIN_PRODUCTION_LOG_RETENTION_DAYS = 365;
 export function checkProduction(cfg: Config): Problem[] {
   if (!cfg.production) return [];
   const { problems, add } = collector();
-  add(cfg.database.readers < 1, 'database.readers', ['production'],
+  // A Limitless cluster has no instances (its standbys are the shard group's computeRedundancy: rules/sharding.ts).
+  add(cfg.database.readers < 1 && cfg.database.sharding.mode !== 'limitless', 'database.readers', ['production', 'database.sharding.mode'],
     'is 0 in a production environment; without a reader, a writer failure means minutes of downtime while Aurora replaces it',
     'set database.readers to at least 1');
   add(cfg.stateful.removalPolicy === 'destroy', 'stateful.removalPolicy', ['production'],

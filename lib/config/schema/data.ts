@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { int, logRetentionDays, num } from './common';
 import { LOGICAL_SHARD_COUNTS, MAX_SHARD_CLUSTERS, SHARDING_MODES } from '../../contracts/sharding';
+import { LIMITLESS_MAX_ACU, LIMITLESS_MIN_ACU } from '../capacity';
 
 export const queueSchema = z.strictObject({
   visibilityTimeoutSeconds: int(0, 43200)
@@ -64,21 +65,23 @@ export const databaseSchema = z.strictObject({
     .describe('Master user name (kept in the generated secret). `postgres`, `rdsadmin` and `admin` are reserved or guessable.'),
   sharding: z.strictObject({
     mode: z.enum(SHARDING_MODES)
-      .describe('How writes scale past one writer. `none`: one cluster. `clusters`: `clusters` Aurora clusters, each with this section\'s writer, readers, proxy and alarms, the data split by shard key over `logicalShards` logical shards that a directory maps to clusters (docs/sharding.md). `limitless`: Aurora PostgreSQL Limitless Database, one endpoint over a DB shard group that shards the tables itself.'),
+      .describe('How writes scale past one writer. `none`: one cluster. `clusters`: `clusters` Aurora clusters, each with this section\'s writer, readers, proxy and alarms, the data split by shard key over `logicalShards` logical shards that a directory maps to clusters (docs/sharding.md). `limitless`: Aurora PostgreSQL Limitless Database, one endpoint over a DB shard group that shards the tables itself; the cluster has no instances, so `instanceClass`, `serverlessV2*`, `readers` (must be 0), `readerAutoscaling` (must be off) and `proxy` (must be off) do not apply, and the database is always `postgres_limitless` (`databaseName` is ignored). Fixed at creation for `limitless`: a cluster cannot be turned into or out of Limitless (ClusterScalabilityType "can\'t be modified after you create the DB cluster"), so moving to or from it is a data migration to a new stack.'),
     clusters: int(1, MAX_SHARD_CLUSTERS)
-      .describe('`clusters` mode: Aurora clusters (at least 2). Adding one later gives it no data: move logical shards to it (docs/sharding.md, re-sharding); removing one that holds shards loses them, so the loader refuses fewer than were deployed only by this rule: move its shards off first.'),
+      .describe(`\`clusters\` mode: Aurora clusters, 2 to ${MAX_SHARD_CLUSTERS} (1 in the other modes). Each cluster takes the whole connection demand of an unsharded one (every API and worker process opens its pools on every cluster), so the connection budget is checked per cluster. Adding one later gives it no data: move logical shards to it (docs/sharding.md, re-sharding); lowering it removes a cluster and the shards it holds: move them off first.`),
     logicalShards: z.literal(LOGICAL_SHARD_COUNTS)
-      .describe('`clusters` mode: logical shards a shard key hashes to (a power of two, many times `clusters`). Fixed once data is written: item ids carry theirs.'),
+      .describe('`clusters` mode: logical shards a shard key hashes to (a power of two, at least 8 × `clusters`, so that a cluster added later can take a fair share in whole logical shards). Cannot change once data is written: item ids carry their logical shard; pick it for the most clusters you may ever run.'),
     hotShardFactor: num(1.1, 100)
-      .describe('`clusters` mode: the hot-shard alarm fires when one cluster\'s writer CPU exceeds the mean over the clusters by this factor.'),
+      .describe('`clusters` mode (ignored otherwise): the hot-shard alarm fires when one cluster\'s writer CPU exceeds the mean over the clusters by this factor.'),
     limitless: z.strictObject({
-      minCapacityAcu: num(16, 6144)
-        .describe('`limitless` mode: the DB shard group\'s minimum capacity (ACU): its cost floor, billed while it runs.'),
-      maxCapacityAcu: num(16, 6144)
-        .describe('`limitless` mode: the DB shard group\'s maximum capacity (ACU); fixes how many shards it can grow to.'),
+      engineVersion: z.string().regex(/^\d+\.\d+-limitless$/, 'a Limitless version such as "16.6-limitless"')
+        .describe('`limitless` mode: the cluster\'s engine version; Limitless runs only on its own versions, "<major>.<minor>-limitless", e.g. "16.6-limitless" (lib/config/supported.ts). `database.engineVersion` is ignored in this mode.'),
+      minCapacityAcu: num(LIMITLESS_MIN_ACU, LIMITLESS_MAX_ACU)
+        .describe(`\`limitless\` mode: the DB shard group's minimum capacity (ACU, at least ${LIMITLESS_MIN_ACU}, at most maxCapacityAcu): its cost floor, billed while it runs, and again for each standby (computeRedundancy).`),
+      maxCapacityAcu: num(LIMITLESS_MIN_ACU, LIMITLESS_MAX_ACU)
+        .describe(`\`limitless\` mode: the DB shard group's maximum capacity (ACU, ${LIMITLESS_MIN_ACU} to ${LIMITLESS_MAX_ACU}), the sum over its routers and shards. The value at creation decides how many routers and shards it starts with; raising it later adds capacity, not shards (split shards for that).`),
       computeRedundancy: z.literal([0, 1, 2])
-        .describe('`limitless` mode: standby compute per shard group node (0: none, 1: one standby in another AZ, 2: two); at least 1 in production.'),
-    }).describe('Aurora Limitless Database (mode `limitless`).'),
+        .describe('`limitless` mode: compute standbys of each shard group node in other Availability Zones (0: none, a node failure waits for its replacement; 1: one standby; 2: two), each billed like its node. At least 1 in production. Can be changed later (ModifyDBShardGroup).'),
+    }).describe('Aurora PostgreSQL Limitless Database (mode `limitless`): the DB shard group. AWS\'s requirements, which the loader checks: a `-limitless` engine version, a Region that offers it (not Asia Pacific (Taipei) or GovCloud; not us-east-1e), `performanceInsightsRetentionDays` at least 31 (the paid retention; Database Insights\' Advanced mode is not required), `monitoringIntervalSeconds` above 0, no readers, no reader autoscaling, no proxy. The construct applies the rest: I/O-Optimized storage (aurora-iopt1) and the postgresql log export (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/limitless-reqs-limits.html).'),
   }).describe('Sharding for write scale (docs/sharding.md): off by default.'),
 }).describe('Aurora PostgreSQL: writer and readers (provisioned or Serverless v2), reader autoscaling, RDS Proxy.');
 
