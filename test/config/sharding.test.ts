@@ -192,9 +192,9 @@ describe('limitless mode: what AWS requires of the cluster', () => {
   test('production without a compute standby is refused', () => {
     expect(oneProblem('prod', { database: { ...LIMITLESS.database, readers: 0, readerAutoscaling: { enabled: false }, proxy: { enabled: false }, sharding: { mode: 'limitless', limitless: { computeRedundancy: 0 } } } })).toBe(
       'scaling-blueprint.environments.prod.database.sharding.limitless.computeRedundancy = 0: is 0 in a production environment with database.sharding.mode "limitless": ' +
-        'the DB shard group then has no compute standby, so when a shard or router node fails there is no standby in another Availability Zone to take over, and its part of the data waits for the node\'s replacement ' +
+        'the DB shard group then has no compute standby, so when a shard fails there is no standby in another Availability Zone to take over, and its part of the data waits for the shard\'s replacement ' +
         '(https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBShardGroup.html). ' +
-        'Fix: set it to 1 (one standby per node in another zone; each standby is billed like its node) or 2.');
+        'Fix: set it to 1 (a standby of each shard in another zone, which doubles the shards and their cost) or 2.');
   });
 
   test('the standard-cluster checks do not apply: database.engineVersion and instanceClass are ignored', () => {

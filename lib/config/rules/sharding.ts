@@ -105,8 +105,8 @@ function limitlessProblems(cfg: Config): Problem[] {
     `lower it to at most ${ll.maxCapacityAcu}, or raise maxCapacityAcu`);
 
   add(cfg.production && ll.computeRedundancy === 0, 'database.sharding.limitless.computeRedundancy', ['production', MODE],
-    `is 0 in a production environment ${IN_MODE}: the DB shard group then has no compute standby, so when a shard or router node fails there is no standby in another Availability Zone to take over, and its part of the data waits for the node's replacement (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBShardGroup.html)`,
-    'set it to 1 (one standby per node in another zone; each standby is billed like its node) or 2');
+    `is 0 in a production environment ${IN_MODE}: the DB shard group then has no compute standby, so when a shard fails there is no standby in another Availability Zone to take over, and its part of the data waits for the shard's replacement (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBShardGroup.html)`,
+    'set it to 1 (a standby of each shard in another zone, which doubles the shards and their cost) or 2');
 
   return problems;
 }
