@@ -506,31 +506,39 @@ export interface ReshardPlan {
 }
 
 /**
- * Which logical shards to move so that every cluster carries about the same load, e.g. after a new, empty
- * cluster joined. A shard weighs its rows plus one mean shard's worth (an empty shard still takes its share
- * of new writes), and moves go greedily from the heaviest cluster to the lightest, each the shard that best
- * halves their gap, while a move narrows it. A dry run: it reads nothing but `status` and changes nothing.
+ * Which logical shards to move so that every cluster holds its share, e.g. after a new, empty cluster joined.
+ * Keys hash evenly over logical shards, so a cluster's share of future writes is its share of logical shards:
+ * the plan first evens the counts (each cluster ⌊L/N⌋ or ⌈L/N⌉, the extra ones to the clusters that hold
+ * most already, so the fewest shards move), and within that picks the shards whose rows best even out the
+ * rows of the two clusters (ties: the smaller shard, the cheaper move). A hot shard stays whole: moving it
+ * alone to a cluster of its own is the operator's `move`. A dry run: it reads `status` and changes nothing.
  */
 export function planMoves(status: Pick<ReshardStatus, 'shards' | 'clusters' | 'logicalShards'>): ReshardPlan {
   const owned = status.shards.filter((s) => s.state === 'owned');
-  const base = Math.max(1, owned.reduce((n, s) => n + s.rows, 0) / status.logicalShards);
-  const weight = (s: ShardRows) => s.rows + base;
   const on = new Map<number, ShardRows[]>(status.clusters.map((c) => [c.cluster, owned.filter((s) => s.cluster === c.cluster)]));
-  const load = (c: number) => on.get(c)!.reduce((n, s) => n + weight(s), 0);
-  const summary = () => status.clusters.map(({ cluster }) => ({ cluster, shards: on.get(cluster)!.length, rows: on.get(cluster)!.reduce((n, s) => n + s.rows, 0) }));
+  const rowsOn = (c: number) => on.get(c)!.reduce((n, s) => n + s.rows, 0);
+  const summary = () => status.clusters.map(({ cluster }) => ({ cluster, shards: on.get(cluster)!.length, rows: rowsOn(cluster) }));
   const before = summary();
+  const n = status.clusters.length;
+  const share = Math.floor(owned.length / n);
+  const extra = owned.length - share * n;
+  const byHolding = [...on.keys()].sort((a, b) => on.get(b)!.length - on.get(a)!.length || a - b);
+  const target = new Map(byHolding.map((c, i) => [c, share + (i < extra ? 1 : 0)]));
+  const surplus = (c: number) => on.get(c)!.length - target.get(c)!;
   const moves: PlannedMove[] = [];
-  for (let i = 0; i < owned.length; i++) {
-    const byLoad = [...on.keys()].sort((a, b) => load(a) - load(b) || a - b);
-    const light = byLoad[0];
-    const heavy = byLoad[byLoad.length - 1];
-    const gap = load(heavy) - load(light);
-    const candidates = on.get(heavy)!.filter((s) => weight(s) < gap);
-    if (candidates.length === 0) break;
-    const pick = candidates.reduce((best, s) => (Math.abs(weight(s) - gap / 2) < Math.abs(weight(best) - gap / 2) || (Math.abs(weight(s) - gap / 2) === Math.abs(weight(best) - gap / 2) && s.shard < best.shard) ? s : best));
-    on.set(heavy, on.get(heavy)!.filter((s) => s !== pick));
-    on.get(light)!.push({ ...pick, cluster: light });
-    moves.push({ shard: pick.shard, from: heavy, to: light, rows: pick.rows });
+  for (;;) {
+    const donors = [...on.keys()].filter((c) => surplus(c) > 0).sort((a, b) => surplus(b) - surplus(a) || rowsOn(b) - rowsOn(a) || a - b);
+    const receivers = [...on.keys()].filter((c) => surplus(c) < 0).sort((a, b) => surplus(a) - surplus(b) || rowsOn(a) - rowsOn(b) || a - b);
+    if (!donors.length || !receivers.length) break;
+    const [from, to] = [donors[0], receivers[0]];
+    const ideal = Math.max(0, (rowsOn(from) - rowsOn(to)) / 2);
+    const pick = on.get(from)!.reduce((best, s) => {
+      const d = Math.abs(s.rows - ideal) - Math.abs(best.rows - ideal);
+      return d < 0 || (d === 0 && (s.rows < best.rows || (s.rows === best.rows && s.shard < best.shard))) ? s : best;
+    });
+    on.set(from, on.get(from)!.filter((s) => s !== pick));
+    on.get(to)!.push({ ...pick, cluster: to });
+    moves.push({ shard: pick.shard, from, to, rows: pick.rows });
   }
   return { moves, before, after: summary() };
 }
