@@ -7,7 +7,7 @@ import { ALARM_KINDS, type AlarmKind, type KpiAlarmRow, type ThresholdKey } from
 import type { AlarmsConfig, MonitoringConfig, SloConfig } from '../config/schema';
 import { convertUnit, isMetricKey, kpiUnit, type KpiKey } from '../contracts/kpi-catalogue';
 import type { ServiceKpis } from './kpi-dashboard';
-import type { KpiMetrics } from './kpi-metrics';
+import { MAX_METRICS_PER_ALARM, type KpiMetrics, type ShardCluster } from './kpi-metrics';
 import { guardException } from './guard';
 import { kpiAlarmName, serviceIdOf } from './naming';
 
@@ -24,6 +24,46 @@ export interface KpiAlarmsProps {
    * ECS service and target group (ids `<Name>ApiCpuWarning`...), and its own at-maxTasks alarm.
    */
   readonly services?: readonly ServiceKpis[];
+  /**
+   * `database.sharding.mode: clusters`: every cluster and the hot-shard factor. Each cluster gets the Aurora
+   * alarms (ids `Shard<n><id>`, except the cluster the catalogue's `dbClusterIdentifier` already names), and
+   * the clusters together the hot-shard and shard-moved alarms.
+   */
+  readonly shards?: { readonly clusters: readonly ShardCluster[]; readonly hotShardFactor: number };
+  /** `database.sharding.mode: limitless`: the DB shard group's ACU utilization alarms (the metrics name the group). */
+  readonly limitless?: boolean;
+}
+
+/** The alarm kinds about one Aurora cluster, which every shard cluster gets too. */
+const PER_SHARD_ALARMS: readonly ThresholdKey[] = ['auroraCpuPercent', 'dbConnectionsPercentOfBudget', 'replicaLagMs', 'freeableMemoryMiB'];
+
+/**
+ * The hot-shard alarm judges 5-minute means of writer CPU and fires after 3 in a row breach: a quarter of an
+ * hour of skew. A burst of one tenant's traffic, a batch job or a shard move skews one cluster for minutes;
+ * the remedy for a hot shard is moving logical shards (docs/sharding.md), which is worth doing only for a skew
+ * that lasts.
+ */
+export const HOT_SHARD_PERIOD_SECONDS = 300;
+export const HOT_SHARD_EVALUATION_PERIODS = 3;
+/**
+ * Below this mean writer CPU (%) over the clusters the ratio is not judged: at idle, 4 % on one cluster and 1 %
+ * on the others is a ratio of 2.7 and no load at all; and no cluster is near saturation.
+ */
+export const HOT_SHARD_MIN_MEAN_CPU_PERCENT = 10;
+/**
+ * Statements refused because a logical shard moved (ShardMoved) are expected while a move runs: its shard is
+ * frozen from its copy to the directory switch, and each process meets one refusal per moved shard before it
+ * reads the directory again. Refusals in every 5-minute period of an hour are not: a move stopped between
+ * freeze and switch (its shard refuses every write), or processes that do not pick up the directory.
+ */
+export const SHARD_MOVED_PERIOD_SECONDS = 300;
+export const SHARD_MOVED_EVALUATION_PERIODS = 12;
+
+/** Clusters in groups of at most MAX_METRICS_PER_ALARM, as even as possible (16 → 8 + 8). */
+export function hotShardGroups<T>(clusters: readonly T[]): T[][] {
+  const groups = Math.ceil(clusters.length / MAX_METRICS_PER_ALARM);
+  const size = Math.ceil(clusters.length / groups);
+  return Array.from({ length: groups }, (_, g) => clusters.slice(g * size, (g + 1) * size));
 }
 
 /** The alarm kinds about the API's service and target group, which every other HTTP service gets too. */
@@ -82,6 +122,14 @@ export class KpiAlarms extends Construct {
         });
       }
     }
+    if (props.shards) this.addShardAlarms(props.shards);
+    if (props.limitless) {
+      // The shard group's compute in use as a share of its maximum: the Limitless counterpart of a writer's CPU
+      // (it has no instances of its own), so the same thresholds.
+      this.addThresholdAlarms('auroraCpuPercent', {
+        id: 'ShardGroupAcu', kpi: 'shardGroupAcuUtilization', summary: 'Aurora Limitless shard group ACU utilization (% of its max ACU)',
+      }, m.metric('shardGroupAcuUtilization'));
+    }
     this.addBurnRateAlarms();
 
     this.serviceHealth = new cloudwatch.CompositeAlarm(this, 'ServiceHealth', {
@@ -89,6 +137,52 @@ export class KpiAlarms extends Construct {
       alarmRule: cloudwatch.AlarmRule.anyOf(...this.bySeverity.Critical, ...this.burnRateAlarms),
     });
     this.notify(this.serviceHealth);
+  }
+
+  /**
+   * `database.sharding.mode: clusters`: the Aurora alarms on every other cluster; the hot-shard alarm (one per
+   * group of at most MAX_METRICS_PER_ALARM clusters: CloudWatch allows no more metrics in one alarm's math,
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html; a hot cluster is judged
+   * against the mean of its group); the sustained shard-moved alarm.
+   */
+  private addShardAlarms(shards: NonNullable<KpiAlarmsProps['shards']>): void {
+    const m = this.props.metrics;
+    if (shards.clusters.length < 2) throw new Error(`KpiAlarms: sharding needs at least 2 clusters, got ${shards.clusters.length}`);
+    const main = m.metric('dbWriterCpu').dimensions?.DBClusterIdentifier;
+    for (const cluster of shards.clusters) {
+      if (cluster.dbClusterIdentifier === main) continue;
+      const cm = m.forShard(cluster);
+      for (const key of PER_SHARD_ALARMS) {
+        for (const row of ALARM_KINDS[key].alarms) {
+          this.addThresholdAlarms(key, { ...row, id: `Shard${cluster.index}${row.id}`, summary: `cluster ${cluster.index}: ${row.summary}` }, cm.kpi(row.kpi));
+        }
+      }
+    }
+    const period = Duration.seconds(HOT_SHARD_PERIOD_SECONDS);
+    const groups = hotShardGroups(shards.clusters);
+    groups.forEach((group, g) => {
+      const which = groups.length === 1 ? '' : `${g + 1}`;
+      const numbers = `${group[0].index}-${group[group.length - 1].index}`;
+      this.addAlarm(`HotShard${which}Warning`, 'Warning',
+        `hot shard: the busiest cluster's writer CPU is above ${shards.hotShardFactor} × the mean of clusters ${numbers} (database.sharding.hotShardFactor) for ${HOT_SHARD_EVALUATION_PERIODS} × ${HOT_SHARD_PERIOD_SECONDS / 60} min, judged while that mean is at least ${HOT_SHARD_MIN_MEAN_CPU_PERCENT} %: move logical shards off it (docs/sharding.md)`, {
+          metric: m.hotShardRatio(group, HOT_SHARD_MIN_MEAN_CPU_PERCENT, period, `Busiest ÷ mean writer CPU (clusters ${numbers})`),
+          threshold: shards.hotShardFactor,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          // A cluster without datapoints (a failover) is left out of MAX and AVG; no datapoint at all is no load.
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }, { evaluationPeriods: HOT_SHARD_EVALUATION_PERIODS, datapointsToAlarm: HOT_SHARD_EVALUATION_PERIODS });
+    });
+    const movedPeriod = Duration.seconds(SHARD_MOVED_PERIOD_SECONDS);
+    const hours = (SHARD_MOVED_PERIOD_SECONDS * SHARD_MOVED_EVALUATION_PERIODS) / 3600;
+    this.addAlarm('ShardMovedWarning', 'Warning',
+      `statements refused because their logical shard moved, in every ${SHARD_MOVED_PERIOD_SECONDS / 60}-minute period for ${hours} h: a move stopped with its shard frozen, or processes that do not re-read the directory (docs/sharding.md)`, {
+        metric: m.math('FILL(api, 0) + FILL(worker, 0)', {
+          api: m.metric('shardMovedApi').with({ period: movedPeriod }), worker: m.metric('shardMovedWorker').with({ period: movedPeriod }),
+        }, 'Statements refused (shard moved)', movedPeriod),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }, { evaluationPeriods: SHARD_MOVED_EVALUATION_PERIODS, datapointsToAlarm: SHARD_MOVED_EVALUATION_PERIODS });
   }
 
   /** The KPI of an alarm row, guarded by traffic where the row says so. */
@@ -132,14 +226,15 @@ export class KpiAlarms extends Construct {
     severity: Severity,
     what: string,
     props: Pick<cloudwatch.AlarmProps, 'metric' | 'threshold' | 'comparisonOperator' | 'treatMissingData'>,
+    evaluation: Pick<cloudwatch.AlarmProps, 'evaluationPeriods' | 'datapointsToAlarm'> = this.props.monitoring,
   ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       ...props,
       // Critical alarms by a name the Compute stack can give ECS as deployment alarms (naming.ts, kpiAlarmName).
       alarmName: severity === 'Critical' ? kpiAlarmName(this, id) : undefined,
       alarmDescription: `[${severity}] ${what}`,
-      evaluationPeriods: this.props.monitoring.evaluationPeriods,
-      datapointsToAlarm: this.props.monitoring.datapointsToAlarm,
+      evaluationPeriods: evaluation.evaluationPeriods,
+      datapointsToAlarm: evaluation.datapointsToAlarm,
     });
     this.notify(alarm);
     this.bySeverity[severity].push(alarm);

@@ -1,10 +1,12 @@
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { ALARM_KINDS, type ThresholdKey } from '../config/alarm-kinds';
 import type { AlarmsConfig } from '../config/schema';
 import { kpiUnit, unitScaling, WORKLOAD_SERVICE, type KpiMetricKey, type KpiUnit } from '../contracts/kpi-catalogue';
 import { WORKLOAD_METRICS_NAMESPACE } from '../contracts/workload-metrics';
-import type { KpiMetrics } from './kpi-metrics';
+import { HOT_SHARD_MIN_MEAN_CPU_PERCENT, HOT_SHARD_PERIOD_SECONDS, hotShardGroups } from './kpi-alarms';
+import type { KpiMetrics, ShardCluster } from './kpi-metrics';
 
 /** The limits the graphs draw lines at: task ranges, the backlog target, the connection budget. */
 export interface KpiLimits {
@@ -31,6 +33,10 @@ export interface KpiDashboardProps extends KpiLimits {
   readonly envName: string;
   /** One row each, after the API's: CPU, memory, tasks against its range, its target group's hosts. */
   readonly services?: readonly ServiceKpis[];
+  /** `database.sharding.mode: clusters`: two rows comparing the clusters, one line per cluster in each graph. */
+  readonly shards?: { readonly clusters: readonly ShardCluster[]; readonly hotShardFactor: number };
+  /** `database.sharding.mode: limitless`: a row for the DB shard group (the metrics name the group). */
+  readonly limitless?: boolean;
 }
 
 const WIDTH = 24;
@@ -232,6 +238,53 @@ export class KpiDashboard extends Construct {
         leftYAxis: axis('pinned'), right: [inUnit('Milliseconds', 'proxyBorrowLatency', 'Borrow latency ms')], rightYAxis: axis('ms'),
       })] : []),
     );
+
+    if (props.shards) {
+      const { clusters, hotShardFactor } = props.shards;
+      /** One line per cluster: the per-service rows summed (a service that sent nothing has no datapoint). */
+      const perCluster = (api: KpiMetricKey, worker: KpiMetricKey) => clusters.map((c) => {
+        const [a, w] = [`a${c.index}`, `w${c.index}`];
+        return m.math(`(FILL(${a}, 0) + FILL(${w}, 0)) / PERIOD(${a})`, { [a]: m.shardMetric(api, c), [w]: m.shardMetric(worker, c) }, `Cluster ${c.index}`);
+      });
+      const proxied = clusters.filter((c) => m.has('proxyClientConnections', m.shardValues(c)));
+      this.dashboard.addWidgets(
+        new cloudwatch.TextWidget({
+          markdown: `### Shards · ${clusters.length} clusters (database.sharding.mode clusters): one line per cluster; a hot shard stands out`,
+          width: WIDTH, height: 1,
+        }),
+        graph('Writer CPU by cluster (%)', clusters.map((c) => m.shardMetric('dbWriterCpu', c)), { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('auroraCpuPercent') }),
+        graph('Writer connections by cluster', clusters.map((c) => m.shardMetric('dbWriterConnections', c)), {
+          leftYAxis: axis('connections'),
+          leftAnnotations: [{ value: props.connectionBudget, label: 'connection budget (per cluster)', color: cloudwatch.Color.RED }],
+        }),
+        ...(proxied.length > 0 ? [graph('Proxy client connections by cluster', proxied.map((c) => m.shardMetric('proxyClientConnections', c)), { leftYAxis: axis('connections') })] : []),
+        graph('Writer commits/s by cluster', clusters.map((c) => m.shardMetric('dbWriterCommits', c)), { leftYAxis: axis('commits/s') }),
+      );
+      const period = Duration.seconds(HOT_SHARD_PERIOD_SECONDS);
+      this.dashboard.addWidgets(
+        graph('Writes/s by cluster (ShardQueries)', perCluster('shardWritesApi', 'shardWritesWorker'), { leftYAxis: axis('statements/s') }),
+        graph('Reads/s by cluster (ShardQueries)', perCluster('shardReadsApi', 'shardReadsWorker'), { leftYAxis: axis('statements/s') }),
+        // The hot-shard alarm's own math, at its period: what is graphed is what is alarmed on.
+        graph('Hot shard: busiest ÷ mean writer CPU', hotShardGroups(clusters).map((group) =>
+          m.hotShardRatio(group, HOT_SHARD_MIN_MEAN_CPU_PERCENT, period, `Clusters ${group[0].index}-${group[group.length - 1].index}`)), {
+          leftYAxis: axis('ratio'),
+          leftAnnotations: [{ value: hotShardFactor, label: 'hotShardFactor', color: cloudwatch.Color.ORANGE }],
+        }),
+        graph('Statements refused (shard moved)', [m.metric('shardMovedApi'), m.metric('shardMovedWorker')], { leftYAxis: axis('statements') }),
+      );
+    }
+
+    if (props.limitless) {
+      this.dashboard.addWidgets(
+        new cloudwatch.TextWidget({ markdown: '### Aurora Limitless DB shard group (database.sharding.mode limitless)', width: WIDTH, height: 1 }),
+        graph('Shard group ACU utilization (%)', [m.metric('shardGroupAcuUtilization')], {
+          width: WIDTH / 2, leftYAxis: axis('% of max ACU', 0, 100), leftAnnotations: lines('auroraCpuPercent'),
+        }),
+        graph('Shard group capacity (ACU)', [
+          m.metric('shardGroupCapacity'), m.metric('shardGroupStandbyCapacity'), m.metric('shardGroupMinAcu'), m.metric('shardGroupMaxAcu'),
+        ], { width: WIDTH / 2, leftYAxis: axis('ACU') }),
+      );
+    }
 
     this.dashboard.addWidgets(
       graph('Cache hit rate (%)', [m.kpi('cacheHitRatePercent')], { leftYAxis: axis('%', 0, 100), leftAnnotations: lines('cacheHitRatePercent') }),

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import {
-  dimensionsOf, errorRateExpression, fillParams, isMetricKey, kpiDimensionValues, KPI_DERIVED_ROW, KPI_METRIC, underTrafficExpression,
+  dimensionsOf, errorRateExpression, fillParams, hotShardExpression, isMetricKey, kpiDimensionValues, KPI_DERIVED_ROW, KPI_METRIC, underTrafficExpression,
   type DimensionValues, type KpiAcrossNodes, type KpiDerivedKey, type KpiKey, type KpiMath, type KpiMetricKey, type KpiParams,
 } from '../contracts/kpi-catalogue';
 import { pickKpiSources, type KpiSources } from '../contracts/kpi-sources';
@@ -32,6 +32,14 @@ export interface KpiMetricSources extends KpiSources {
   readonly cacheMaxEcpuPerSecond: number;
 }
 
+/** One cluster of `database.sharding.mode: clusters`: its number (the `ShardCluster` dimension) and resources. */
+export interface ShardCluster {
+  readonly index: number;
+  readonly dbClusterIdentifier: string;
+  /** Absent when the cluster has no RDS Proxy. */
+  readonly proxyName?: string;
+}
+
 /** A derived KPI as its math, so that a caller can wrap it (a traffic guard) and keep its metric ids. */
 export interface KpiMathParts {
   readonly expression: string;
@@ -52,7 +60,7 @@ export class KpiMetrics {
   private readonly params: KpiParams;
   private ids = 0;
 
-  constructor(private readonly src: KpiMetricSources, periodSeconds: number, connectionBudget: number) {
+  constructor(private readonly src: KpiMetricSources, private readonly periodSeconds: number, connectionBudget: number) {
     this.period = Duration.seconds(periodSeconds);
     this.values = kpiDimensionValues(pickKpiSources(src), src.environment);
     this.params = {
@@ -65,8 +73,38 @@ export class KpiMetrics {
   }
 
   /** Whether a row's resource exists here (the proxy's rows need a proxy). */
-  has(key: KpiMetricKey): boolean {
-    return Object.values(KPI_METRIC[key].dimensions).every((v) => typeof v === 'string' || this.values[v.from] !== undefined);
+  has(key: KpiMetricKey, values: DimensionValues = this.values): boolean {
+    return Object.values(KPI_METRIC[key].dimensions).every((v) => typeof v === 'string' || values[v.from] !== undefined);
+  }
+
+  /**
+   * The dimension values of one cluster of `database.sharding.mode: clusters`: its identifier and proxy in
+   * place of the (first) cluster's, and its number as the workload's `ShardCluster`.
+   */
+  shardValues(cluster: ShardCluster): DimensionValues {
+    return { ...this.values, dbClusterIdentifier: cluster.dbClusterIdentifier, proxyName: cluster.proxyName, shardCluster: String(cluster.index) };
+  }
+
+  /**
+   * The catalogue read on one cluster of `database.sharding.mode: clusters`: every Aurora and proxy row (and
+   * the KPIs derived from them) with that cluster's identifier and proxy; the connection budget is per cluster.
+   */
+  forShard(cluster: ShardCluster): KpiMetrics {
+    return new KpiMetrics({ ...this.src, dbClusterIdentifier: cluster.dbClusterIdentifier, proxyName: cluster.proxyName }, this.periodSeconds, this.params.connectionBudget);
+  }
+
+  /** A catalogue row for one cluster, labelled `Cluster <n>`. */
+  shardMetric(key: KpiMetricKey, cluster: ShardCluster, period: Duration = this.period): cloudwatch.Metric {
+    return this.metric(key, `Cluster ${cluster.index}`, this.shardValues(cluster)).with({ period });
+  }
+
+  /**
+   * The hot-shard ratio (hotShardExpression) over the writer CPU of `clusters`, at `period`. Math ids are
+   * `cpu<cluster number>`, unique across the groups one graph may hold.
+   */
+  hotShardRatio(clusters: readonly ShardCluster[], minMeanPercent: number, period: Duration, label: string): cloudwatch.MathExpression {
+    const usingMetrics = Object.fromEntries(clusters.map((c) => [`cpu${c.index}`, this.shardMetric('dbWriterCpu', c, period)]));
+    return this.math(hotShardExpression(Object.keys(usingMetrics), minMeanPercent), usingMetrics, label, period);
   }
 
   /** A catalogue row as a metric: its namespace, name, dimensions, statistic and label, at the KPI period. */

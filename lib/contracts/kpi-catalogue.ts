@@ -18,9 +18,12 @@ export type KpiUnit = 'Count' | 'Count/Second' | 'Percent' | 'Seconds' | 'Millis
  * Where a dimension's value comes from: a field of the KpiSources the Monitoring stack outputs, or one the
  * stack knows at synth time only (the report never queries those rows). `cacheNodeId` stands for each node
  * of a replication group in turn: such rows are one metric per node. `environment` is the config environment
- * (the workload's `Environment` dimension): the stack and the report both know it.
+ * (the workload's `Environment` dimension): the stack and the report both know it. `shardCluster` is a
+ * cluster's number in `database.sharding.mode: clusters` ("0", "1", …, the workload's `ShardCluster`
+ * dimension): such rows are one metric per cluster, like the Aurora and proxy rows, which the stack reads
+ * once per cluster with that cluster's `dbClusterIdentifier` and `proxyName`.
  */
-export type DimensionSource = KpiSourceDimension | 'cacheNodeId' | 'environment';
+export type DimensionSource = KpiSourceDimension | 'cacheNodeId' | 'environment' | 'shardCluster';
 
 /** Dimension values by source; the Monitoring stack has them all, the report has KpiSources. */
 export type DimensionValues = Partial<Record<DimensionSource, string>>;
@@ -56,6 +59,12 @@ const PROXY = { ProxyName: from('proxyName') };
 const CACHE_NODE = { CacheClusterId: from('cacheNodeId') };
 const SERVERLESS_CACHE = { clusterId: from('cacheId') };
 /**
+ * Aurora PostgreSQL Limitless Database publishes the DB shard group's capacity under AWS/RDS with the
+ * DBShardGroupIdentifier dimension
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/limitless-monitoring.cw.html, "DBShardGroup metrics").
+ */
+const SHARD_GROUP = { DBShardGroupIdentifier: from('dbShardGroupIdentifier') };
+/**
  * The workload's own metrics (lib/contracts/workload-metrics.ts) with the base dimension set only: every
  * metric is also emitted that way, so these rows aggregate a service's routes, pools and outcomes.
  */
@@ -64,6 +73,12 @@ const WORKLOAD = WORKLOAD_METRICS_NAMESPACE;
 const API_PROCESS = { Environment: from('environment'), Service: WORKLOAD_SERVICE.api };
 const WORKER_PROCESS = { Environment: from('environment'), Service: WORKLOAD_SERVICE.worker };
 const CI = 'ECS/ContainerInsights';
+/**
+ * ShardQueries with its own dimensions (lib/contracts/workload-metrics.ts): the statements one service sent
+ * to one cluster, for one access. One row per service and access; the stack sums the services per cluster.
+ */
+const shardQueries = (service: string, access: 'read' | 'write') =>
+  ({ Access: access, Environment: from('environment'), Service: service, ShardCluster: from('shardCluster') }) as const;
 
 export const KPI_METRICS = [
   // Load balancer: traffic, latency, errors, targets.
@@ -133,6 +148,18 @@ export const KPI_METRICS = [
   { key: 'dbWriterLoadCpu', namespace: 'AWS/RDS', metricName: 'DBLoadCPU', dimensions: WRITER, statistic: 'Average', unit: 'Count', label: 'Writer DB load on CPU' },
   { key: 'dbWriterLoadNonCpu', namespace: 'AWS/RDS', metricName: 'DBLoadNonCPU', dimensions: WRITER, statistic: 'Average', unit: 'Count', label: 'Writer DB load waiting' },
   { key: 'dbReaderLoad', namespace: 'AWS/RDS', metricName: 'DBLoad', dimensions: READER, statistic: 'Average', unit: 'Count', label: 'Reader DB load (AAS)' },
+  // Commits per second on the writer: Aurora PostgreSQL publishes CommitThroughput per instance and by role
+  // (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.AuroraMonitoring.Metrics.html): the
+  // write load of one cluster, compared across the clusters in `database.sharding.mode: clusters`.
+  { key: 'dbWriterCommits', namespace: 'AWS/RDS', metricName: 'CommitThroughput', dimensions: WRITER, statistic: 'Average', unit: 'Count/Second', label: 'Writer commits/s' },
+
+  // Aurora PostgreSQL Limitless Database: the DB shard group's compute. ACU utilization is DBShardGroupCapacity
+  // ÷ DBShardGroupMaxACU in % (limitless-monitoring.cw.html); capacities are in ACUs.
+  { key: 'shardGroupAcuUtilization', namespace: 'AWS/RDS', metricName: 'DBShardGroupACUUtilization', dimensions: SHARD_GROUP, statistic: 'Average', unit: 'Percent', label: 'ACU utilization (% of max)' },
+  { key: 'shardGroupCapacity', namespace: 'AWS/RDS', metricName: 'DBShardGroupCapacity', dimensions: SHARD_GROUP, statistic: 'Average', unit: 'Count', label: 'ACUs (writers)' },
+  { key: 'shardGroupStandbyCapacity', namespace: 'AWS/RDS', metricName: 'DBShardGroupComputeRedundancyCapacity', dimensions: SHARD_GROUP, statistic: 'Average', unit: 'Count', label: 'ACUs (standbys)' },
+  { key: 'shardGroupMaxAcu', namespace: 'AWS/RDS', metricName: 'DBShardGroupMaxACU', dimensions: SHARD_GROUP, statistic: 'Maximum', unit: 'Count', label: 'Max ACU' },
+  { key: 'shardGroupMinAcu', namespace: 'AWS/RDS', metricName: 'DBShardGroupMinACU', dimensions: SHARD_GROUP, statistic: 'Minimum', unit: 'Count', label: 'Min ACU' },
 
   // ElastiCache: a replication group publishes per node, a serverless cache per cache.
   { key: 'cacheNodeHitRate', namespace: 'AWS/ElastiCache', metricName: 'CacheHitRate', dimensions: CACHE_NODE, statistic: 'Average', unit: 'Percent', label: 'CacheHitRate' },
@@ -158,6 +185,14 @@ export const KPI_METRICS = [
   { key: 'jobProcessingAverage', namespace: WORKLOAD, metricName: 'JobProcessingTime', dimensions: WORKER_PROCESS, statistic: 'Average', unit: 'Milliseconds', label: 'Job processing average (ms)' },
   { key: 'jobProcessingMaximum', namespace: WORKLOAD, metricName: 'JobProcessingTime', dimensions: WORKER_PROCESS, statistic: 'Maximum', unit: 'Milliseconds', label: 'Job processing max (ms)' },
   { key: 'jobQueueWait', namespace: WORKLOAD, metricName: 'JobQueueWait', dimensions: WORKER_PROCESS, statistic: 'Average', unit: 'Milliseconds', label: 'Job wait before start (ms)' },
+  // Sharded (`database.sharding.mode: clusters`): statements per cluster (one metric per cluster), and the
+  // statements refused because a logical shard had moved or was frozen by a move.
+  { key: 'shardWritesApi', namespace: WORKLOAD, metricName: 'ShardQueries', dimensions: shardQueries(WORKLOAD_SERVICE.api, 'write'), statistic: 'Sum', unit: 'Count', label: 'API writes' },
+  { key: 'shardWritesWorker', namespace: WORKLOAD, metricName: 'ShardQueries', dimensions: shardQueries(WORKLOAD_SERVICE.worker, 'write'), statistic: 'Sum', unit: 'Count', label: 'Worker writes' },
+  { key: 'shardReadsApi', namespace: WORKLOAD, metricName: 'ShardQueries', dimensions: shardQueries(WORKLOAD_SERVICE.api, 'read'), statistic: 'Sum', unit: 'Count', label: 'API reads' },
+  { key: 'shardReadsWorker', namespace: WORKLOAD, metricName: 'ShardQueries', dimensions: shardQueries(WORKLOAD_SERVICE.worker, 'read'), statistic: 'Sum', unit: 'Count', label: 'Worker reads' },
+  { key: 'shardMovedApi', namespace: WORKLOAD, metricName: 'ShardMoved', dimensions: API_PROCESS, statistic: 'Sum', unit: 'Count', label: 'API statements refused (shard moved)' },
+  { key: 'shardMovedWorker', namespace: WORKLOAD, metricName: 'ShardMoved', dimensions: WORKER_PROCESS, statistic: 'Sum', unit: 'Count', label: 'Worker statements refused (shard moved)' },
 ] as const satisfies readonly KpiMetricRow[];
 
 export type KpiMetricKey = (typeof KPI_METRICS)[number]['key'];
@@ -278,6 +313,20 @@ export function errorRateExpression(errorsId: string): string {
  */
 export function underTrafficExpression(expression: string, minRequests: number, quiet: number): string {
   return `IF(requests >= ${minRequests}, ${expression}, ${quiet})`;
+}
+
+/**
+ * The hot-shard ratio over clusters' writer CPU (math ids `ids`): the busiest cluster ÷ the mean of the
+ * clusters, per period; `quiet` (0, which cannot breach) while the mean stays below `minMeanPercent`, since at
+ * idle a few percent of CPU on one cluster and near nothing on the others is a large ratio of nothing. MAX and
+ * AVG over an array of series give a series of the per-timestamp maximum and mean
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html, "Functions supported
+ * for metric math").
+ */
+export function hotShardExpression(ids: readonly string[], minMeanPercent: number, quiet = 0): string {
+  if (ids.length < 2) throw new Error(`hot-shard ratio: needs at least 2 clusters, got ${ids.length}`);
+  const list = `[${ids.join(', ')}]`;
+  return `IF(AVG(${list}) >= ${minMeanPercent}, MAX(${list}) / AVG(${list}), ${quiet})`;
 }
 
 /** Fills the `{param}` placeholders of an expression or a text. */

@@ -23,6 +23,8 @@ export const kpiSourcesSchema = z.strictObject({
   dbClusterIdentifier: name,
   /** AWS/RDS `ProxyName` of the RDS Proxy; absent without a proxy. */
   proxyName: name.optional(),
+  /** AWS/RDS `DBShardGroupIdentifier` of the Aurora Limitless DB shard group; absent outside `database.sharding.mode: limitless`. */
+  dbShardGroupIdentifier: name.optional(),
   /** AWS/ElastiCache: the replication group id or the serverless cache's name (`clusterId`). */
   cacheId: name.optional(),
   /** AWS/ElastiCache `CacheClusterId` of each node of a replication group; [] for a serverless cache. */

@@ -4,7 +4,7 @@ import type { AlarmsConfig, MonitoringConfig, SloConfig, StatefulConfig } from '
 import { AlarmTopic } from '../constructs/alarm-topic';
 import { KpiAlarms } from '../constructs/kpi-alarms';
 import { KpiDashboard, type KpiLimits } from '../constructs/kpi-dashboard';
-import { KpiMetrics, type KpiMetricSources } from '../constructs/kpi-metrics';
+import { KpiMetrics, type KpiMetricSources, type ShardCluster } from '../constructs/kpi-metrics';
 import { pickKpiSources } from '../contracts/kpi-sources';
 import { STACK_OUTPUTS } from '../contracts/stacks';
 
@@ -36,7 +36,9 @@ export class MonitoringStack extends Stack {
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
-    const metrics = new KpiMetrics({ ...props.sources, environment: props.envName }, props.monitoring.periodSeconds, props.connectionBudget);
+    const sources = { ...props.sources, dbShardGroupIdentifier: props.limitless?.dbShardGroupIdentifier };
+    const metrics = new KpiMetrics({ ...sources, environment: props.envName }, props.monitoring.periodSeconds, props.connectionBudget);
+    const shards = shardsOf(props);
     // Each other HTTP service reads the API's catalogue rows with its own ECS service and target group.
     const services = (props.services ?? []).map((svc) => ({
       name: svc.name, minTasks: svc.minTasks, maxTasks: svc.maxTasks,
@@ -52,6 +54,8 @@ export class MonitoringStack extends Stack {
       apiMaxTasks: props.api.maxTasks,
       acceptableLatencySeconds: props.worker.acceptableLatencySeconds,
       services,
+      shards,
+      limitless: props.limitless !== undefined,
     });
     this.dashboard = new KpiDashboard(this, 'Kpis', {
       metrics,
@@ -61,9 +65,11 @@ export class MonitoringStack extends Stack {
       worker: props.worker,
       connectionBudget: props.connectionBudget,
       services,
+      shards,
+      limitless: props.limitless !== undefined,
     });
     new CfnOutput(this, STACK_OUTPUTS.kpiSources, {
-      value: this.toJsonString(pickKpiSources({ ...props.sources, dashboardName: this.dashboard.dashboard.dashboardName })),
+      value: this.toJsonString(pickKpiSources({ ...sources, dashboardName: this.dashboard.dashboard.dashboardName })),
       description: 'Dimensions of the KPI metrics, for npm run kpi-report',
     });
     new CfnOutput(this, 'DashboardUrl', {
@@ -71,4 +77,11 @@ export class MonitoringStack extends Stack {
       description: 'The KPI dashboard (npm run kpi-report links to it at the run\'s window)',
     });
   }
+}
+
+/** The shard clusters, numbered as the workload numbers them, with the hot-shard factor they are judged by. */
+function shardsOf(props: MonitoringStackProps): { clusters: ShardCluster[]; hotShardFactor: number } | undefined {
+  if (props.databaseShards === undefined) return undefined;
+  if (props.hotShardFactor === undefined) throw new Error('MonitoringStack: databaseShards needs hotShardFactor (database.sharding.hotShardFactor)');
+  return { clusters: props.databaseShards.map((c, index) => ({ index, ...c })), hotShardFactor: props.hotShardFactor };
 }

@@ -60,10 +60,10 @@ describe('KPI catalogue', () => {
   });
 
   test('the KpiSources output takes exactly its schema\'s fields, in order, from the stack\'s larger set', () => {
-    const stack = { ...SOURCES, proxyName: 'proxy', cacheId: 'cache', cacheNodeIds: ['n1', 'n2'], cacheServerless: false, backlogQueries: [], cacheMaxDataStorageGb: 10 };
+    const stack = { ...SOURCES, proxyName: 'proxy', dbShardGroupIdentifier: 'sg', cacheId: 'cache', cacheNodeIds: ['n1', 'n2'], cacheServerless: false, backlogQueries: [], cacheMaxDataStorageGb: 10 };
     const picked = pickKpiSources(stack as KpiSources);
     expect(Object.keys(picked)).toEqual(Object.keys(kpiSourcesSchema.shape).filter((k) => k !== 'dashboardName'));
-    expect(kpiSourcesSchema.parse(picked)).toEqual({ ...SOURCES, proxyName: 'proxy', cacheId: 'cache', cacheNodeIds: ['n1', 'n2'], cacheServerless: false });
+    expect(kpiSourcesSchema.parse(picked)).toEqual({ ...SOURCES, proxyName: 'proxy', dbShardGroupIdentifier: 'sg', cacheId: 'cache', cacheNodeIds: ['n1', 'n2'], cacheServerless: false });
     // An older output without the optional fields still parses: the report says "no data" for those rows.
     expect(kpiSourcesSchema.parse(SOURCES)).toEqual(SOURCES);
   });
@@ -74,12 +74,14 @@ describe('KPI catalogue', () => {
     expect(() => dimensionsOf(KPI_METRIC.jobProcessingAverage, kpiDimensionValues(SOURCES))).toThrow('needs environment');
   });
 
-  test('the workload\'s rows use its contract: namespace, metric names, and the base dimension set only', () => {
+  test('the workload\'s rows use its contract: namespace, metric names, and a dimension set it emits (the base set, or all of the metric\'s)', () => {
     const rows = KPI_METRICS.filter((r) => r.namespace === WORKLOAD_METRICS_NAMESPACE);
     expect(rows.length).toBeGreaterThan(4);
     for (const r of rows) {
       expect(Object.keys(WORKLOAD_METRICS)).toContain(r.metricName);
-      expect(Object.keys(r.dimensions)).toEqual([...WORKLOAD_BASE_DIMENSIONS]);
+      const own = WORKLOAD_METRICS[r.metricName as keyof typeof WORKLOAD_METRICS].dimensions;
+      const names = Object.keys(r.dimensions);
+      expect([[...WORKLOAD_BASE_DIMENSIONS], [...WORKLOAD_BASE_DIMENSIONS, ...own].sort()]).toContainEqual(names.length === WORKLOAD_BASE_DIMENSIONS.length ? names : [...names].sort());
       expect(r.unit).toBe(WORKLOAD_METRICS[r.metricName as keyof typeof WORKLOAD_METRICS].unit);
     }
   });
