@@ -79,6 +79,8 @@ export const shardClusterSchema = z.strictObject({
   writerHost: z.string().min(1),
   readerHost: z.string().min(1),
   secretArn: z.string().regex(/^arn:[\w-]+:secretsmanager:/, 'a Secrets Manager secret ARN').optional(),
+  /** Local runs and tests only (several databases on one server); unset, the cluster's database is DB_NAME. */
+  database: z.string().min(1).optional(),
 });
 export type ShardCluster = z.infer<typeof shardClusterSchema>;
 

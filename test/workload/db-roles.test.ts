@@ -141,8 +141,8 @@ test('applying the roles again changes nothing, reaches a clone made by rotation
   const privileges = async (user: string) => (await admin.query<{ table_name: string; privilege_type: string }>(
     `SELECT table_name, privilege_type FROM information_schema.table_privileges tp
      WHERE grantee = $1 ORDER BY 1, 2`, [privilegesRoleOf(user)])).rows.map((r) => `${r.table_name}:${r.privilege_type}`);
-  expect(await privileges(users.worker.name)).toEqual(['items:SELECT', 'jobs:SELECT']);
-  expect(Object.keys(SERVICE_PRIVILEGES.worker.tables).sort()).toEqual(['items', 'jobs']);
+  expect(await privileges(users.worker.name)).toEqual(['items:SELECT', 'jobs:SELECT', 'shard_ownership:SELECT']);
+  expect(Object.keys(SERVICE_PRIVILEGES.worker.tables).sort()).toEqual(['items', 'jobs', 'shard_ownership']);
   const member = await admin.query('SELECT pg_has_role($1, $2, \'USAGE\') AS m', [cloneOf(users.worker.name), privilegesRoleOf(users.worker.name)]);
   expect(member.rows[0].m).toBe(true);
   const clone = connectDatabase({ ...h.settings.db, user: cloneOf(users.worker.name) }, h.settings.region);

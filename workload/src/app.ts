@@ -3,6 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { CacheClient } from './cache';
 import type { Database } from './db';
 import type { Metrics } from './metrics';
+import { ShardRouter } from './router';
 import { clientErrorHandler, registerErrorHandlers, registerJsonParser } from './http';
 import { registerAdmission } from './limits';
 import { registerHealthRoutes } from './routes/health';
@@ -12,6 +13,11 @@ import type { Settings } from './settings';
 
 export interface ApiDeps {
   readonly db: Database;
+  /**
+   * Routes each request to its shard's cluster (./router.ts, ShardRouter.open); required with
+   * DB_SHARDING_MODE=clusters, absent otherwise (everything goes to `db`).
+   */
+  readonly router?: ShardRouter;
   readonly cache: CacheClient;
   /**
    * Unused by the routes: a job's message goes through the outbox, sent by the relay of ./sweeper.ts with its own
@@ -72,8 +78,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // connection would hold close() open until the client or keepAliveTimeout ended it.
     if (!app.server.listening) reply.header('connection', 'close');
   });
+  if (!deps.router && deps.settings.db.sharding.mode === 'clusters') throw new Error('DB_SHARDING_MODE=clusters: buildApi needs the router (ShardRouter.open)');
+  const router = deps.router ?? ShardRouter.unsharded(deps.db, { metrics });
   registerHealthRoutes(app, deps);
-  registerItemRoutes(app, deps);
-  registerJobRoutes(app, deps);
+  registerItemRoutes(app, deps, router);
+  registerJobRoutes(app, deps, router);
   return app;
 }

@@ -36,11 +36,20 @@ export function timeoutConfig(t: DbTimeouts, where: 'startup' | 'proxy'): Partia
   };
 }
 
-export interface Database {
+/** One cluster's two pools. */
+export interface ClusterPools {
   /** Writes (and reads that must see them) go to the writer (the proxy's read/write endpoint). */
   readonly writer: Pool;
   /** Reads go to the reader endpoint (the proxy's read-only endpoint, or the cluster's reader endpoint). */
   readonly reader: Pool;
+}
+
+export interface Database extends ClusterPools {
+  /**
+   * Every cluster's pools, index = cluster number (DB_SHARDS, DB_SHARDING_MODE=clusters); in mode none one,
+   * the same pools as `writer` and `reader`. `writer` and `reader` are cluster 0's.
+   */
+  readonly clusters: readonly ClusterPools[];
   close(): Promise<void>;
 }
 
@@ -133,29 +142,37 @@ class RotatingPasswordPool extends Pool {
 export interface ConnectOptions {
   /** Bounds on each connection's statements; none when absent (migrations, tools, tests that hold locks). */
   readonly timeouts?: DbTimeouts;
-  /** Pool size, use, waiters and acquire time as EMF (metric dimension Pool: writer, reader). */
+  /**
+   * Pool size, use, waiters and acquire time as EMF (metric dimension Pool: writer, reader; in clusters mode
+   * writer-<n>, reader-<n> per cluster n, cluster 0 included, so every cluster's series has the same shape).
+   */
   readonly metrics?: Metrics;
 }
 
 /**
- * Two pools of `poolSize` each: the size the connection budget in cdk.json was checked with. A checkout (a new
- * connection included) waits at most DB_CONNECT_TIMEOUT_MS. The password, where there is one, comes from (in
- * this order):
- * - nowhere, with IAM auth (RDS Proxy): each connection signs a token with the task role;
- * - the secret DB_SECRET_ARN, read when a connection opens (RotatingPassword), so a rotation is picked up;
+ * Two pools of `poolSize` each per cluster (one cluster in mode none; every cluster of DB_SHARDS in clusters
+ * mode): the size the connection budget in cdk.json was checked with, per cluster. A checkout (a new connection
+ * included) waits at most DB_CONNECT_TIMEOUT_MS. The password, where there is one, comes from (in this order):
+ * - nowhere, with IAM auth (RDS Proxy): each connection signs a token with the task role, for the same user on
+ *   every cluster;
+ * - the cluster's secret (DB_SHARDS secretArn, else DB_SECRET_ARN), read when a connection opens
+ *   (RotatingPassword), so a rotation is picked up;
  * - DB_PASSWORD as given (local runs).
  */
 export function connectDatabase(s: Settings['db'], region: string, opts: ConnectOptions = {}): Database {
   // Verification stays full: the chain (rejectUnauthorized) and the host name (tls.checkServerIdentity, which pg
   // gets by passing `host` to tls.connect). pg copies `secureContext` into tls.connect's options unchanged.
   const ssl = s.tls ? { rejectUnauthorized: true, secureContext: databaseTrust(s.caFile) } : false;
-  const secrets = !s.iamAuth && s.secretArn ? secretsManagerClient(region) : undefined;
-  const secret = secrets && new RotatingPassword(secretCredentialsReader(secrets, s.secretArn!), {
+  const sharded = s.sharding.mode === 'clusters';
+  const arns = s.iamAuth ? [] : [...new Set(s.sharding.clusters.map((c) => (sharded ? c.secretArn ?? s.secretArn : s.secretArn)).filter((a): a is string => !!a))];
+  const secrets = arns.length > 0 ? secretsManagerClient(region) : undefined;
+  // One reader per secret: clusters that share a secret share its cache.
+  const secretOf = new Map(arns.map((arn) => [arn, new RotatingPassword(secretCredentialsReader(secrets!, arn), {
     onReadError: (err) => logEvent('db_secret_read_failed', { error: err.message }),
-  });
-  const pool = (host: string) => {
+  })]));
+  const pool = (host: string, database: string, secretArn: string | undefined) => {
     const config: PoolConfig = {
-      host, port: s.port, database: s.name, user: s.user, ssl,
+      host, port: s.port, database, user: s.user, ssl,
       max: s.poolSize,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: s.connectTimeoutMs,
@@ -165,22 +182,37 @@ export function connectDatabase(s: Settings['db'], region: string, opts: Connect
         ? () => new Signer({ hostname: host, port: s.port, username: s.user, region }).getAuthToken()
         : s.password,
     };
+    const secret = secretArn ? secretOf.get(secretArn) : undefined;
     const p = secret ? new RotatingPasswordPool(config, secret, host, s.user) : new Pool(config);
     // An idle connection the server ends (failover, proxy restart, an admin) emits 'error' on the pool;
     // unhandled, it would crash the process. The pool drops that client and opens another when needed.
     p.on('error', (err) => logEvent('db_idle_client_error', { host, error: err.message }));
     return p;
   };
-  const writer = pool(s.writerHost);
-  const reader = s.readerHost === s.writerHost ? writer : pool(s.readerHost);
-  const stopSampling = opts.metrics ? measurePools(reader === writer ? { writer } : { writer, reader }, s.poolSize, opts.metrics) : () => undefined;
+  const clusters: ClusterPools[] = s.sharding.clusters.map((c) => {
+    const database = (sharded && c.database) || s.name;
+    const secretArn = s.iamAuth ? undefined : sharded ? c.secretArn ?? s.secretArn : s.secretArn;
+    const writer = pool(c.writerHost, database, secretArn);
+    const reader = c.readerHost === c.writerHost ? writer : pool(c.readerHost, database, secretArn);
+    return { writer, reader };
+  });
+  const named: Record<string, Pool> = {};
+  clusters.forEach(({ writer, reader }, n) => {
+    const suffix = sharded ? `-${n}` : '';
+    named[`writer${suffix}`] = writer;
+    if (reader !== writer) named[`reader${suffix}`] = reader;
+  });
+  const stopSampling = opts.metrics ? measurePools(named, s.poolSize, opts.metrics) : () => undefined;
   return {
-    writer,
-    reader,
+    writer: clusters[0].writer,
+    reader: clusters[0].reader,
+    clusters,
     async close() {
       stopSampling();
-      await writer.end();
-      if (reader !== writer) await reader.end();
+      for (const { writer, reader } of clusters) {
+        await writer.end();
+        if (reader !== writer) await reader.end();
+      }
       secrets?.destroy();
     },
   };

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool, PoolClient } from 'pg';
 import { HttpError } from './http';
+import type { ShardTarget } from './router';
 
 /** The request header (https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/). */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -61,14 +62,21 @@ export function sendOnce(reply: FastifyReply, result: OnceResult): FastifyReply 
  * Keys expire after `ttlSeconds` (an expired key counts as new; the sweeper deletes expired rows).
  */
 export async function once(
-  pool: Pool,
+  where: Pool | ShardTarget,
   request: FastifyRequest,
   ttlSeconds: number,
   effect: (tx: PoolClient) => Promise<StoredResponse>,
 ): Promise<OnceResult> {
+  // Sharded (ShardTarget, ./router.ts): the key is read and stored on the shard of the effect, in its fenced
+  // transaction, so a retry that routes to the same shard finds it; a pool is one unsharded database.
+  const target: ShardTarget = 'transaction' in where ? where : {
+    shard: null,
+    query: (sql, params) => where.query(sql, params).then((r) => r.rows),
+    transaction: (fn) => inTransaction(where, fn),
+  };
   const key = request.headers[IDEMPOTENCY_HEADER];
   if (key === undefined) {
-    const result = await inTransaction(pool, effect);
+    const result = await target.transaction(effect);
     return { statusCode: result.statusCode, payload: JSON.stringify(result.body), replayed: false };
   }
   if (typeof key !== 'string' || !KEY.test(key)) {
@@ -76,10 +84,10 @@ export async function once(
   }
   const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
   const requestHash = createHash('sha256').update(JSON.stringify(request.body ?? null)).digest('hex');
-  const stored = () => pool.query<StoredRow>(
+  const stored = () => target.query<StoredRow>(
     'SELECT request_hash, status_code, body FROM idempotency_keys WHERE key = $1 AND route = $2 AND expires_at > now()',
     [key, route],
-  ).then((r) => r.rows[0]);
+  ).then((rows) => rows[0]);
   const replay = (row: StoredRow): OnceResult => {
     if (row.request_hash !== requestHash) {
       throw new HttpError(422, `${IDEMPOTENCY_HEADER} ${JSON.stringify(key)} was used with another request body on ${route}; use a new key for a new request`);
@@ -91,18 +99,18 @@ export async function once(
   if (earlier) return replay(earlier);
 
   try {
-    return await inTransaction(pool, async (tx) => {
+    return await target.transaction(async (tx) => {
       const result = await effect(tx);
       const payload = JSON.stringify(result.body);
       // An expired row with this key is replaced; a live one (committed by a concurrent request while this one
       // ran) makes the insert return nothing, and this transaction's effect is rolled back.
       const claimed = await tx.query(
-        `INSERT INTO idempotency_keys (key, route, request_hash, status_code, body, expires_at)
-         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
+        `INSERT INTO idempotency_keys (key, route, request_hash, status_code, body, expires_at, logical_shard)
+         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7)
          ON CONFLICT (key, route) DO UPDATE SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
            body = EXCLUDED.body, created_at = now(), expires_at = EXCLUDED.expires_at
          WHERE idempotency_keys.expires_at <= now()`,
-        [key, route, requestHash, result.statusCode, payload, ttlSeconds],
+        [key, route, requestHash, result.statusCode, payload, ttlSeconds, target.shard],
       );
       if (claimed.rowCount === 0) throw new LostRace();
       return { statusCode: result.statusCode, payload, replayed: false };

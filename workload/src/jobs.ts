@@ -1,9 +1,9 @@
 import { randomUUID } from 'crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import { setTimeout as sleep } from 'timers/promises';
-import { inTransaction } from './idempotency';
 import { ITEM_TOUCH_SQL, ITEM_VERSION_SQL } from './item-cache';
 import { addToOutbox } from './outbox';
+import { jobIdOf, type ShardRouter } from './router';
 
 export interface JobSpec {
   readonly itemId?: number;
@@ -14,13 +14,15 @@ export interface JobSpec {
 /**
  * Records a job as queued and its message in the outbox, in the caller's transaction `tx`: the job exists if
  * and only if its message will be sent (the relay sends it after the commit; call outboxWritten() then).
+ * Sharded (`shard` given: the transaction is on that shard's cluster, fenced), the job lives on its item's
+ * logical shard, its id carries it (jobIdOf) and so does its message; unsharded, its id is a plain UUID.
  */
-export async function createJob(tx: PoolClient, spec: JobSpec): Promise<string> {
-  const id = randomUUID();
-  await tx.query('INSERT INTO jobs (id, status, item_id, cpu_ms, io_ms) VALUES ($1, $2, $3, $4, $5)', [
-    id, 'queued', spec.itemId ?? null, spec.cpuMs, spec.ioMs,
+export async function createJob(tx: PoolClient, spec: JobSpec, shard: number | null = null): Promise<string> {
+  const id = shard === null ? randomUUID() : jobIdOf(shard);
+  await tx.query('INSERT INTO jobs (id, status, item_id, cpu_ms, io_ms, logical_shard) VALUES ($1, $2, $3, $4, $5, $6)', [
+    id, 'queued', spec.itemId ?? null, spec.cpuMs, spec.ioMs, shard,
   ]);
-  await addToOutbox(tx, id);
+  await addToOutbox(tx, id, shard);
   return id;
 }
 
@@ -69,8 +71,10 @@ export interface ProcessResult {
  * happen in one transaction guarded by "not done yet". The work is capped at `maxMs` whatever the row asks for,
  * so a job always ends before the task's stop timeout.
  */
-export async function processJob(writer: Pool, jobId: string, maxMs: number): Promise<ProcessResult> {
-  const claimed = await writer.query<{ cpu_ms: number; io_ms: number; status: string; created_at: Date }>(
+export async function processJob(router: ShardRouter, jobId: string, maxMs: number, shard = 0): Promise<ProcessResult> {
+  // Both writes are fenced on the job's shard (./router.ts): a move between them finds the job, claimed, on
+  // the shard's new cluster, where the second one lands.
+  const claimed = await router.writeQuery<{ cpu_ms: number; io_ms: number; status: string; created_at: Date }>(shard,
     `UPDATE jobs SET status = CASE WHEN status = 'done' THEN status ELSE 'running' END,
                      attempts = attempts + 1, updated_at = now()
      WHERE id = $1 RETURNING cpu_ms, io_ms, status, created_at`,
@@ -82,7 +86,7 @@ export async function processJob(writer: Pool, jobId: string, maxMs: number): Pr
   const cost = capCost(job.cpu_ms, job.io_ms, maxMs);
   await work(cost.cpuMs, cost.ioMs);
 
-  return inTransaction(writer, async (tx): Promise<ProcessResult> => {
+  return router.write(shard, async (tx): Promise<ProcessResult> => {
     const done = await tx.query<{ item_id: string | null }>(
       `UPDATE jobs SET status = 'done', completed_at = now(), updated_at = now()
        WHERE id = $1 AND status <> 'done' RETURNING item_id`,

@@ -8,6 +8,8 @@ import { readSettings, type Settings } from './settings';
 import { invalidateItem } from './item-cache';
 import { jsonLog, type Log } from './log';
 import { Metrics } from './metrics';
+import { ShardRouter } from './router';
+import { seedDirectory } from './shards';
 import { boundedSqsClient, workerSqsBudget } from './sqs';
 import { startJobKeepers } from './sweeper';
 import { Worker } from './worker';
@@ -20,15 +22,19 @@ import { Worker } from './worker';
 async function startApi(settings: Settings): Promise<Drainable> {
   const metrics = new Metrics({ environment: settings.metrics.environment, service: settings.metrics.service || 'api' }, undefined, settings.metrics.flushMs);
   const db = connectDatabase(settings.db, settings.region, { timeouts: settings.db.timeouts, metrics });
+  // Clusters mode: the shard directory is read before serving (a process that cannot read it does not start).
+  const router = await ShardRouter.open(db, { sharding: settings.db.sharding, metrics, log: jsonLog(process.stdout, { service: 'api', pid: process.pid }) });
   const cache = connectCache(settings.cache);
-  const app = buildApi({ db, cache, settings, metrics, logger: true });
+  const app = buildApi({ db, router, cache, settings, metrics, logger: true });
   await app.listen({ port: settings.port, host: settings.host });
-  // The outbox relay and the stuck-job sweeper (./sweeper.ts): jobs accepted here reach SQS through them.
-  const jobKeepers = startJobKeepers(db.writer, settings, metrics);
+  // The outbox relays and the stuck-job sweepers (./sweeper.ts), one of each per cluster: jobs accepted here
+  // reach SQS through them.
+  const jobKeepers = startJobKeepers(db.clusters.map((c) => c.writer), settings, metrics);
   return {
     async close() {
       await app.close();
       await jobKeepers.stop();
+      router.close();
       metrics.close();
       cache.disconnect();
       await db.close();
@@ -104,9 +110,16 @@ async function main(command: string | undefined): Promise<void> {
     // applied them before this deploys, and this task's database user may not run DDL. Migrations get a
     // connection of their own without statement or lock timeouts: a process waits on the advisory lock while
     // another migrates. It closes before serving starts.
+    // Clusters mode: every cluster, each under its own advisory lock, then the first shard layout (once).
     const schema = connectDatabase(settings.db, settings.region);
-    await migrate(schema.writer);
-    await schema.close();
+    try {
+      for (const { writer } of schema.clusters) await migrate(writer);
+      if (settings.db.sharding.mode === 'clusters') {
+        log('shard_directory', { seeding: await seedDirectory(schema.clusters.map((c) => c.writer), settings.db.sharding.logicalShards) });
+      }
+    } finally {
+      await schema.close();
+    }
   }
 
   if (role === 'primary') {
@@ -125,12 +138,14 @@ async function main(command: string | undefined): Promise<void> {
   const cache = connectCache(settings.cache);
   const metrics = new Metrics({ environment: settings.metrics.environment, service: settings.metrics.service || 'worker' }, undefined, settings.metrics.flushMs);
   const db = connectDatabase(settings.db, settings.region, { timeouts: workerDbTimeouts(settings), metrics });
-  const worker = new Worker({ sqs, writer: db.writer, settings, log, metrics, onItemChanged: (id, version) => invalidateItem(cache, settings.cache, id, version) });
+  const router = await ShardRouter.open(db, { sharding: settings.db.sharding, metrics, log });
+  const worker = new Worker({ sqs, writer: db.writer, router, settings, log, metrics, onItemChanged: (id, version) => invalidateItem(cache, settings.cache, id, version) });
   worker.start();
   log('started', { queueUrl: settings.queueUrl });
   exitOnSignal(log, settings.shutdownTimeoutMs, async () => {
     log('stopping');
     await worker.stop();
+    router.close();
     metrics.close();
     cache.disconnect();
     await db.close();

@@ -2,6 +2,8 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'crypto';
 import type { ClientBase, Pool } from 'pg';
 // Through the workload/contracts symlink, never ../../lib: the image's Docker build context is workload/.
 import { cloneOf, DATABASE_SERVICES, privilegesRoleOf, type DatabaseService } from '../contracts/database-roles';
+import { SHARD_OWNERSHIP_TABLE } from '../contracts/sharding';
+import { SHARD_FENCE_DDL, SHARD_FENCE_FUNCTION, SHARD_LAYOUT_DDL, SHARD_OWNERSHIP_DDL } from './shards';
 
 /** Arbitrary, fixed key of the advisory lock that serialises migrations (and role changes) across runs. */
 const MIGRATION_LOCK = 7_314_021;
@@ -69,6 +71,25 @@ export const MIGRATIONS: ReadonlyArray<{ readonly id: number; readonly sql: stri
       );
       CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);`,
   },
+  {
+    // Sharding (database.sharding.mode clusters; harmless in mode none, where the tables stay empty and
+    // logical_shard NULL): the shard directory's tables and write fence (./shards.ts), on every cluster; each
+    // sharded table's logical shard, so a move selects one shard's rows in every table; the newest items first
+    // for the cross-shard list (GET /items). Idempotent (IF NOT EXISTS, OR REPLACE): a cluster added later runs it
+    // like the others.
+    id: 3,
+    sql: `
+      ${SHARD_OWNERSHIP_DDL};
+      ${SHARD_LAYOUT_DDL};
+      ${SHARD_FENCE_DDL};
+      ALTER TABLE items ADD COLUMN IF NOT EXISTS logical_shard INTEGER;
+      ALTER TABLE jobs ADD COLUMN IF NOT EXISTS logical_shard INTEGER;
+      ALTER TABLE outbox ADD COLUMN IF NOT EXISTS logical_shard INTEGER;
+      ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS logical_shard INTEGER;
+      CREATE INDEX IF NOT EXISTS items_logical_shard ON items (logical_shard);
+      CREATE INDEX IF NOT EXISTS jobs_logical_shard ON jobs (logical_shard);
+      CREATE INDEX IF NOT EXISTS items_newest ON items (created_at DESC, id DESC);`,
+  },
 ];
 
 /**
@@ -127,6 +148,8 @@ export interface ServicePrivileges {
   readonly tables: { readonly [table: string]: TablePrivileges };
   /** Sequences behind the BIGSERIAL ids it inserts (USAGE allows nextval). */
   readonly sequences: readonly string[];
+  /** Functions it may call (EXECUTE), as `name(argument types)`. */
+  readonly functions: readonly string[];
 }
 
 /**
@@ -141,23 +164,32 @@ export interface ServicePrivileges {
  * Worker (worker.ts, jobs.ts processJob): claims and finishes a job (status, attempts, updated_at,
  * completed_at) and counts it on its item (processed_count, updated_at). It cannot insert or delete
  * anything, change a job's cost (cpu_ms, io_ms), or read the outbox and idempotency keys.
+ *
+ * Sharding (both): they read the shard directory (SELECT on shard_ownership) and take the write fence through
+ * shard_fence (EXECUTE), never UPDATE on shard_ownership: only the migrations' user and the shard mover change
+ * who holds a shard. The API gives items their id and logical shard (itemIdOf in SQL), jobs, outbox rows and
+ * idempotency keys their logical shard.
  */
 export const SERVICE_PRIVILEGES: { readonly [S in DatabaseService]: ServicePrivileges } = {
   api: {
     tables: {
-      items: { select: true, insert: ['name', 'data'] },
-      jobs: { select: true, insert: ['id', 'status', 'item_id', 'cpu_ms', 'io_ms'], update: ['status', 'enqueues', 'updated_at'] },
-      outbox: { select: true, insert: ['job_id', 'body'], update: ['next_attempt_at', 'attempts'], delete: true },
+      items: { select: true, insert: ['id', 'logical_shard', 'name', 'data'] },
+      jobs: { select: true, insert: ['id', 'status', 'item_id', 'cpu_ms', 'io_ms', 'logical_shard'], update: ['status', 'enqueues', 'updated_at'] },
+      outbox: { select: true, insert: ['job_id', 'body', 'logical_shard'], update: ['next_attempt_at', 'attempts'], delete: true },
       idempotency_keys: { select: true, insert: true, update: ['request_hash', 'status_code', 'body', 'created_at', 'expires_at'], delete: true },
+      [SHARD_OWNERSHIP_TABLE]: { select: true },
     },
     sequences: ['items_id_seq', 'outbox_id_seq'],
+    functions: [SHARD_FENCE_FUNCTION],
   },
   worker: {
     tables: {
       jobs: { select: true, update: ['status', 'attempts', 'updated_at', 'completed_at'] },
       items: { select: true, update: ['processed_count', 'updated_at'] },
+      [SHARD_OWNERSHIP_TABLE]: { select: true },
     },
     sequences: [],
+    functions: [SHARD_FENCE_FUNCTION],
   },
 };
 
@@ -209,6 +241,7 @@ export async function applyDatabaseRoles(client: ClientBase, users: { readonly [
       const p = id(privileges);
       await client.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${p}`);
       await client.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${p}`);
+      await client.query(`REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM ${p}`);
       await client.query(`GRANT CONNECT ON DATABASE ${database} TO ${p}`);
       await client.query(`GRANT USAGE ON SCHEMA public TO ${p}`);
       const spec = SERVICE_PRIVILEGES[service];
@@ -224,6 +257,11 @@ export async function applyDatabaseRoles(client: ClientBase, users: { readonly [
         await client.query(`GRANT ${grants.join(', ')} ON TABLE public.${id(table)} TO ${p}`);
       }
       for (const sequence of spec.sequences) await client.query(`GRANT USAGE ON SEQUENCE public.${id(sequence)} TO ${p}`);
+      for (const fn of spec.functions) {
+        const [, name, args] = /^(\w+)\(([\w, ]*)\)$/.exec(fn) ?? [];
+        if (!name) throw new Error(`not a function signature: ${fn}`);
+        await client.query(`GRANT EXECUTE ON FUNCTION public.${id(name)}(${args}) TO ${p}`);
+      }
 
       if (!(await exists(name))) {
         await client.query(`CREATE ROLE ${id(name)} LOGIN${password ? ` PASSWORD ${client.escapeLiteral(scramVerifier(password))}` : ''}`);

@@ -17,8 +17,10 @@ written.setMaxListeners(0);
  * Records the job's message in the transaction `tx` that records the job: both commit or neither. The relay
  * sends it; nothing in the request waits on SQS. Call `outboxWritten()` after the commit.
  */
-export async function addToOutbox(tx: PoolClient, jobId: string): Promise<void> {
-  await tx.query('INSERT INTO outbox (job_id, body) VALUES ($1, $2)', [jobId, JSON.stringify({ jobId })]);
+export async function addToOutbox(tx: PoolClient, jobId: string, shard: number | null = null): Promise<void> {
+  // The message names the job's logical shard where there is one: what the worker routes by.
+  const body = shard === null ? { jobId } : { jobId, shard };
+  await tx.query('INSERT INTO outbox (job_id, body, logical_shard) VALUES ($1, $2, $3)', [jobId, JSON.stringify(body), shard]);
 }
 
 /** Wakes this process's relays: a committed row is waiting. */

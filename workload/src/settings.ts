@@ -1,5 +1,6 @@
 // Through the workload/contracts symlink, never ../../lib: the image's Docker build context is workload/.
 import { containerEnvSchema } from '../contracts/container-env';
+import { shardClustersSchema, type ShardCluster } from '../contracts/sharding';
 
 export type Settings = ReturnType<typeof readSettings>;
 
@@ -24,6 +25,15 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
       user: e.DB_USERNAME, password: e.DB_PASSWORD, secretArn: e.DB_SECRET_ARN, iamAuth: e.DB_IAM_AUTH, tls: e.DB_TLS, caFile: e.DB_TLS_CA_FILE,
       poolSize: e.DB_POOL_SIZE, migrateOnStart: e.DB_MIGRATE_ON_START, connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS, sessionTimeouts: e.DB_SESSION_TIMEOUTS,
       timeouts: { statementMs: e.DB_STATEMENT_TIMEOUT_MS, lockMs: e.DB_LOCK_TIMEOUT_MS, idleInTransactionMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS },
+      sharding: {
+        mode: e.DB_SHARDING_MODE,
+        // The schema checked DB_SHARDS in clusters mode; in mode none the one cluster is DB_WRITER_HOST / DB_READER_HOST.
+        clusters: e.DB_SHARDING_MODE === 'clusters'
+          ? shardClustersSchema.parse(JSON.parse(e.DB_SHARDS!))
+          : [{ writerHost: e.DB_WRITER_HOST, readerHost: e.DB_READER_HOST }] as ShardCluster[],
+        logicalShards: e.DB_SHARDING_MODE === 'clusters' ? e.DB_LOGICAL_SHARDS : 1,
+        moveWaitMs: e.DB_SHARD_MOVE_WAIT_MS, queryTimeoutMs: e.DB_SHARD_QUERY_TIMEOUT_MS, refreshMs: e.DB_DIRECTORY_REFRESH_SECONDS * 1000,
+      },
     },
     http: {
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES, jsonMaxDepth: e.HTTP_JSON_MAX_DEPTH, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,

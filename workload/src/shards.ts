@@ -31,6 +31,23 @@ export const SHARD_LAYOUT_DDL = `
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
   )`;
 
+/**
+ * The write fence as a function: it locks the shard's ownership row FOR SHARE and returns its state (NULL: not
+ * held). A row lock FOR SHARE needs UPDATE privilege on the table ("The use of FOR NO KEY UPDATE, FOR UPDATE,
+ * FOR SHARE or FOR KEY SHARE requires UPDATE privilege as well (for at least one column of each table so
+ * selected)", https://www.postgresql.org/docs/current/sql-select.html, Description), and a service that may
+ * UPDATE shard_ownership could change who holds a shard. Run as its owner (SECURITY DEFINER, with a fixed
+ * search_path as the docs advise: https://www.postgresql.org/docs/current/sql-createfunction.html#SQL-CREATEFUNCTION-SECURITY),
+ * it lets the services take the lock with EXECUTE alone (test/workload/sharding-roles.test.ts). The lock is
+ * the calling transaction's: it is held until that transaction ends, as a SELECT … FOR SHARE of its own would be.
+ */
+export const SHARD_FENCE_FUNCTION = 'shard_fence(integer)';
+export const SHARD_FENCE_DDL = `
+  CREATE OR REPLACE FUNCTION shard_fence(shard integer) RETURNS text
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $fence$ SELECT state FROM public.${SHARD_OWNERSHIP_TABLE} WHERE logical_shard = shard FOR SHARE $fence$;
+  REVOKE ALL ON FUNCTION ${SHARD_FENCE_FUNCTION} FROM PUBLIC`;
+
 /** Arbitrary, fixed key of the advisory lock (on cluster 0) that serialises seeding and shard moves. */
 export const DIRECTORY_LOCK = 7_314_022;
 
@@ -53,8 +70,8 @@ export class ShardMovedError extends Error {
  * https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS (FOR SHARE blocks UPDATE)
  */
 export async function fence(tx: ClientBase, shard: number, cluster: number): Promise<void> {
-  const { rows } = await tx.query<{ state: ShardState }>(
-    `SELECT state FROM ${SHARD_OWNERSHIP_TABLE} WHERE logical_shard = $1 FOR SHARE`, [shard]);
+  // Through SHARD_FENCE_DDL's function: the same lock, without UPDATE privilege on the table.
+  const { rows } = await tx.query<{ state: ShardState | null }>('SELECT shard_fence($1) AS state', [shard]);
   const state = rows[0]?.state ?? 'absent';
   if (state !== 'owned') throw new ShardMovedError(shard, cluster, state);
 }
@@ -104,8 +121,8 @@ export async function readDirectory(pools: ReadonlyArray<Pick<Pool, 'query'>>, l
 /**
  * Seeds the first layout, once, however many processes start at once (an advisory lock on cluster 0), as a
  * user that may write the tables (the migrations' user). With no layout yet:
- * - if cluster 0 already holds items (a deployment that ran unsharded), every logical shard is seeded on
- *   cluster 0, where that data is, and moves spread them out;
+ * - if cluster 0 already holds items or jobs (a deployment that ran unsharded), every logical shard is seeded
+ *   on cluster 0, where that data is, and moves spread them out; its rows get their logical shard (SHARD_BACKFILL_SQL);
  * - otherwise logical shard s goes to cluster initialOwnerOf(s, clusters).
  * An interrupted seeding (layout `seeding`) is completed with the layout's own numbers (no move runs before
  * `seeded`). A layout with another logical shard count is refused: ids were written with it.
@@ -125,7 +142,7 @@ export async function seedDirectory(pools: ReadonlyArray<Pool>, logicalShards: n
       if (layout?.state === 'seeded') return 'present';
       let clusters = layout?.clusters;
       if (!layout) {
-        const { rows: items } = await first.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM items) AS any');
+        const { rows: items } = await first.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM items) OR EXISTS (SELECT 1 FROM jobs) AS any');
         clusters = items[0].any ? 1 : pools.length;
         await first.query('INSERT INTO shard_layout (logical_shards, clusters, state) VALUES ($1, $2, $3)', [logicalShards, clusters, 'seeding']);
       }
@@ -135,6 +152,7 @@ export async function seedDirectory(pools: ReadonlyArray<Pool>, logicalShards: n
           `INSERT INTO ${SHARD_OWNERSHIP_TABLE} (logical_shard, state) SELECT s, 'owned' FROM unnest($1::int[]) AS s ON CONFLICT (logical_shard) DO NOTHING`,
           [shards]);
       }
+      if (clusters === 1) await first.query(SHARD_BACKFILL_SQL, [logicalShards]);
       await first.query(`UPDATE shard_layout SET state = 'seeded'`);
       return layout ? 'completed' : 'seeded';
     } finally {
@@ -144,3 +162,15 @@ export async function seedDirectory(pools: ReadonlyArray<Pool>, logicalShards: n
     first.release();
   }
 }
+
+/**
+ * Rows written unsharded (mode none leaves logical_shard NULL) get the logical shard their ids say, so a move
+ * selects them like any other: an item `id mod logicalShards` (itemIdOf with sequence = id), a job its item's
+ * (the foreign key keeps them together) or, with no item, the one its id carries (jobShardOf), an outbox row its
+ * job's. Idempotency keys are left NULL: they expire (IDEMPOTENCY_TTL_SECONDS) where they are.
+ */
+export const SHARD_BACKFILL_SQL = `
+  WITH i AS (UPDATE items SET logical_shard = id % $1 WHERE logical_shard IS NULL),
+       j AS (UPDATE jobs SET logical_shard = COALESCE(item_id % $1, ('x' || right(id::text, 4))::bit(16)::int % $1)
+             WHERE logical_shard IS NULL RETURNING id, logical_shard)
+  UPDATE outbox o SET logical_shard = j.logical_shard FROM j WHERE o.job_id = j.id AND o.logical_shard IS NULL`;

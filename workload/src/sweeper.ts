@@ -7,6 +7,11 @@ import { boundedSqsClient, RELAY_SQS_BUDGET } from './sqs';
 
 export interface SweeperOptions {
   readonly writer: Pool;
+  /**
+   * DB_SHARDING_MODE=clusters (this writer is one cluster's): a stuck job is handled only under the write
+   * fence of its logical shard, which the cluster must own (a frozen shard's jobs wait for its new cluster).
+   */
+  readonly sharded?: boolean;
   /** A job 'queued' or 'running' with no change for this long (s) and no message waiting in the outbox is stuck. */
   readonly stuckAfterSeconds: number;
   /** Times a job is sent in all (the first send included); a stuck job that has had them all is marked 'failed'. */
@@ -56,16 +61,19 @@ export class Sweeper {
       `WITH stuck AS (
          SELECT id, enqueues FROM jobs j
          WHERE status IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1)
-           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.job_id = j.id)
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.job_id = j.id)${this.o.sharded ? "\n           AND shard_fence(j.logical_shard) = 'owned'" : ''}
          ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
        ), failed AS (
          UPDATE jobs SET status = 'failed', updated_at = now() FROM stuck
          WHERE jobs.id = stuck.id AND stuck.enqueues >= $3 RETURNING jobs.id
        ), requeued AS (
          UPDATE jobs SET enqueues = jobs.enqueues + 1, updated_at = now() FROM stuck
-         WHERE jobs.id = stuck.id AND stuck.enqueues < $3 RETURNING jobs.id
+         WHERE jobs.id = stuck.id AND stuck.enqueues < $3 RETURNING jobs.id, jobs.logical_shard
        ), sent AS (
-         INSERT INTO outbox (job_id, body) SELECT id, json_build_object('jobId', id)::text FROM requeued RETURNING job_id
+         INSERT INTO outbox (job_id, body, logical_shard)
+         SELECT id, CASE WHEN logical_shard IS NULL THEN json_build_object('jobId', id)
+                         ELSE json_build_object('jobId', id, 'shard', logical_shard) END::text, logical_shard
+         FROM requeued RETURNING job_id
        )
        SELECT job_id AS id, 'requeued' AS outcome FROM sent UNION ALL SELECT id, 'failed' FROM failed`,
       [this.o.stuckAfterSeconds, BATCH, this.o.maxEnqueues],
@@ -82,21 +90,24 @@ export class Sweeper {
 }
 
 /**
- * The API's background work on jobs, one of each per process: the outbox relay (its own SQS client, every call
- * bounded by RELAY_SQS_BUDGET) and the sweeper. `stop()` ends both after the pass under way.
+ * The API's background work on jobs, one of each per process and per cluster (every cluster holds jobs and
+ * outbox rows of its own shards): the outbox relays (one SQS client, every call bounded by RELAY_SQS_BUDGET)
+ * and the sweepers. `stop()` ends them all after the pass under way.
  */
-export function startJobKeepers(writer: Pool, settings: Settings, metrics?: Metrics): { stop(): Promise<void> } {
+export function startJobKeepers(writers: Pool | readonly Pool[], settings: Settings, metrics?: Metrics): { stop(): Promise<void> } {
   const log = jsonLog(process.stderr, { pid: process.pid });
   const sqs = boundedSqsClient(settings.region, RELAY_SQS_BUDGET);
-  const relay = new OutboxRelay({ writer, sqs, queueUrl: settings.queueUrl, metrics, log, pollMs: settings.outbox.pollMs, leaseSeconds: settings.outbox.leaseSeconds });
-  const sweeper = new Sweeper({
-    writer, log, stuckAfterSeconds: settings.job.stuckAfterSeconds, maxEnqueues: settings.job.maxEnqueues, intervalMs: settings.job.sweepIntervalMs,
-  });
-  relay.start();
-  sweeper.start();
+  const sharded = settings.db.sharding.mode === 'clusters';
+  const keepers = (Array.isArray(writers) ? writers : [writers as Pool]).flatMap((writer) => [
+    new OutboxRelay({ writer, sqs, queueUrl: settings.queueUrl, metrics, log, pollMs: settings.outbox.pollMs, leaseSeconds: settings.outbox.leaseSeconds }),
+    new Sweeper({
+      writer, log, sharded, stuckAfterSeconds: settings.job.stuckAfterSeconds, maxEnqueues: settings.job.maxEnqueues, intervalMs: settings.job.sweepIntervalMs,
+    }),
+  ]);
+  for (const k of keepers) k.start();
   return {
     async stop() {
-      await Promise.all([relay.stop(), sweeper.stop()]);
+      await Promise.all(keepers.map((k) => k.stop()));
       sqs.destroy();
     },
   };

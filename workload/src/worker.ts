@@ -10,12 +10,15 @@ import type { Pool } from 'pg';
 import { processJob, type Outcome } from './jobs';
 import type { Log } from './log';
 import type { Metrics } from './metrics';
+import { jobShardOf, ShardRouter } from './router';
 import type { Settings } from './settings';
 import { workerSqsBudget } from './sqs';
 
 export interface WorkerDeps {
   readonly sqs: SQSClient;
   readonly writer: Pool;
+  /** Routes each job to its shard's cluster (DB_SHARDING_MODE=clusters); absent: everything to `writer`. */
+  readonly router?: ShardRouter;
   readonly settings: Settings;
   readonly log?: Log;
   /** JobQueueWait, JobProcessingTime and JobOutcome. */
@@ -73,7 +76,10 @@ export class Worker {
   private readonly historySize: number;
   private readonly stallAfterMs: number;
 
+  private readonly router: ShardRouter;
+
   constructor(private readonly deps: WorkerDeps) {
+    this.router = deps.router ?? ShardRouter.unsharded({ writer: deps.writer, reader: deps.writer });
     this.historySize = deps.historySize ?? 1000;
     const { worker, job } = deps.settings;
     const budget = workerSqsBudget(worker.waitSeconds);
@@ -160,7 +166,7 @@ export class Worker {
   }
 
   private async handle(message: Message): Promise<void> {
-    const { sqs, settings, writer } = this.deps;
+    const { sqs, settings } = this.deps;
     const startedAt = Date.now();
     const visibility = settings.worker.visibilitySeconds;
     const extend = setInterval(() => {
@@ -169,8 +175,9 @@ export class Worker {
     }, (visibility * 1000) / 2);
     let jobId: string | undefined;
     try {
-      jobId = parseJobId(message.Body);
-      const result = await processJob(writer, jobId, settings.job.maxMs);
+      const job = parseJob(message.Body, this.router.logicalShards);
+      jobId = job.jobId;
+      const result = await processJob(this.router, jobId, settings.job.maxMs, job.shard ?? jobShardOf(jobId, this.router.logicalShards));
       if (result.outcome === 'unknown') throw new Error(`no job ${jobId}`);
       if (result.outcome === 'done' && result.createdAt) this.deps.metrics?.put('JobQueueWait', Math.max(0, startedAt - result.createdAt.getTime()));
       clearInterval(extend);
@@ -199,8 +206,13 @@ export function retryDelaySeconds(base: number, receives: number, cap: number): 
   return Math.min(cap, base * 2 ** Math.max(0, Math.min(receives - 1, 30)));
 }
 
-function parseJobId(body: string | undefined): string {
-  const parsed = JSON.parse(body ?? '') as { jobId?: unknown };
+/** A job's message: its id, and its logical shard where it was written sharded (outbox.ts addToOutbox). */
+function parseJob(body: string | undefined, logicalShards: number): { jobId: string; shard?: number } {
+  const parsed = JSON.parse(body ?? '') as { jobId?: unknown; shard?: unknown };
   if (typeof parsed.jobId !== 'string' || !/^[0-9a-f-]{36}$/i.test(parsed.jobId)) throw new Error('message is not a job');
-  return parsed.jobId;
+  if (parsed.shard === undefined) return { jobId: parsed.jobId };
+  if (!Number.isInteger(parsed.shard) || (parsed.shard as number) < 0 || (parsed.shard as number) >= logicalShards) {
+    throw new Error(`message names logical shard ${String(parsed.shard)}, not one of 0..${logicalShards - 1}`);
+  }
+  return { jobId: parsed.jobId, shard: parsed.shard as number };
 }

@@ -43,9 +43,11 @@ export function registerHealthRoutes(app: FastifyInstance, { db, cache, settings
 
   const boundMs = Math.max(100, Math.min(settings.db.connectTimeoutMs + 1000, settings.http.handlerTimeoutMs - 100));
   const readiness = sharedCheck<Readiness>(async () => {
+    // Every cluster (DB_SHARDING_MODE=clusters): a request may route to any of them.
+    const all = (pools: Array<{ query(sql: string): Promise<unknown> }>) => Promise.all(pools.map((p) => within(p.query('SELECT 1'), boundMs))).then((up) => up.every(Boolean));
     const [writer, reader, cacheUp] = await Promise.all([
-      within(db.writer.query('SELECT 1'), boundMs),
-      within(db.reader.query('SELECT 1'), boundMs),
+      all(db.clusters.map((c) => c.writer)),
+      all(db.clusters.map((c) => c.reader)),
       within(cache.ping(), boundMs),
     ]);
     return { writer, reader, cache: cacheUp };

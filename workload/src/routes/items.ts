@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../app';
+import { shardOfItemId } from '../../contracts/sharding';
 import { callDependency, HttpError, parse } from '../http';
-import { once, sendOnce } from '../idempotency';
+import { IDEMPOTENCY_HEADER, once, sendOnce } from '../idempotency';
 import { ITEM_SELECT_SQL, ItemCache, versioned, type VersionedItem } from '../item-cache';
+import { boundedQuery, type Access, type ShardRouter } from '../router';
 
 const idParam = z.object({ id: z.string().regex(/^[1-9]\d{0,15}$/, 'a positive integer id') });
 const newItem = z.strictObject({
@@ -32,20 +34,76 @@ function readsOwnWrites(request: FastifyRequest, windowMs: number): boolean {
 
 const ROUTE_GET = 'GET /items/:id';
 
+/** The most items GET /items answers with. */
+export const LIST_MAX = 100;
+const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(LIST_MAX).default(20) });
+
+type ItemRow = Record<string, unknown> & { id: string; created_at: Date };
+
+/**
+ * The newest `limit` items over every cluster (bounded scatter-gather): each cluster answers its own newest
+ * `limit` of the logical shards the directory places on it (one statement, items_newest index, bounded by
+ * DB_SHARD_QUERY_TIMEOUT_MS), the lists are merged, newest first (created_at, then id), and cut to `limit`.
+ *
+ * A cluster that fails or is too slow fails the whole list (503, Retry-After), rather than answering with the
+ * others' items: a partial list looks complete (a client showing "the newest items" or paging through them would
+ * silently miss a cluster's share, a third with three clusters), and a header saying otherwise is easy to ignore.
+ *
+ * Each cluster also says how many of its listed shards it still holds, in the same snapshot; a shard moved away
+ * since the directory was read means the directory is stale: it is read again and the list asked once more.
+ * Rows of a shard being moved are read only where the directory places it, so none is listed twice.
+ */
+async function listNewest(router: ShardRouter, limit: number): Promise<ItemRow[]> {
+  const select = `SELECT ${ITEM_SELECT_SQL} FROM items`;
+  for (let attempt = 1; ; attempt++) {
+    const byCluster = router.shardsByCluster();
+    const lists = await router.scatter(async (cluster, pools, timeoutMs) => {
+      if (!router.sharded) {
+        const { rows } = await boundedQuery<ItemRow>(pools.reader, `${select} ORDER BY created_at DESC, id DESC LIMIT $1`, [limit], timeoutMs);
+        return { rows, stale: false };
+      }
+      const shards = byCluster[cluster];
+      if (shards.length === 0) return { rows: [], stale: false };
+      const { rows } = await boundedQuery<ItemRow & { sb_held: number; sb_found: boolean | null }>(pools.reader,
+        `WITH mine AS (SELECT logical_shard FROM shard_ownership WHERE logical_shard = ANY($1::int[]))
+          SELECT (SELECT count(*) FROM mine)::int AS sb_held, q.* FROM (SELECT 1) one LEFT JOIN (
+            SELECT true AS sb_found, ${ITEM_SELECT_SQL} FROM items WHERE logical_shard IN (SELECT logical_shard FROM mine)
+            ORDER BY created_at DESC, id DESC LIMIT $2) q ON true`,
+        [shards, limit], timeoutMs);
+      return {
+        rows: rows.filter((r) => r.sb_found).map(({ sb_held: _h, sb_found: _f, ...row }) => row as ItemRow),
+        stale: rows[0].sb_held !== shards.length,
+      };
+    });
+    if (lists.some((l) => l.stale) && attempt === 1) {
+      await router.refresh();
+      continue;
+    }
+    if (lists.some((l) => l.stale)) throw new HttpError(503, 'the shard directory is changing, try again', undefined, { code: 'dependency_unavailable', retryAfterSeconds: 1 });
+    const seen = new Set<string>();
+    return lists.flatMap((l) => l.rows)
+      .sort((a, b) => b.created_at.getTime() - a.created_at.getTime() || (BigInt(b.id) > BigInt(a.id) ? 1 : BigInt(b.id) < BigInt(a.id) ? -1 : 0))
+      .filter((r) => !seen.has(r.id) && seen.add(r.id) !== undefined)
+      .slice(0, limit);
+  }
+}
+
 /**
  * Items are read cache-aside (./item-cache.ts: fails open, single-flight, versioned refills) from the reader,
  * and written to the writer, then to the cache.
  */
-export function registerItemRoutes(app: FastifyInstance, { db, cache, settings, metrics }: ApiDeps): void {
+export function registerItemRoutes(app: FastifyInstance, { cache, settings, metrics }: ApiDeps, router: ShardRouter): void {
   const items = new ItemCache(cache, settings.cache, { metrics, log: (event, fields) => app.log.warn({ event, ...fields }, event) });
   app.addHook('onClose', async () => items.close());
-  const select = (pool: typeof db.reader) => async (id: string): Promise<VersionedItem | null> => {
+  // An item is read on the cluster of the logical shard its id carries (./router.ts checks that it holds it).
+  const select = (access: Access) => async (id: string): Promise<VersionedItem | null> => {
     // The database down or out of connections is a 503 with Retry-After (../http.ts), not a 500.
-    const { rows } = await callDependency('database', () => pool.query(`SELECT ${ITEM_SELECT_SQL} FROM items WHERE id = $1`, [id]));
+    const rows = await callDependency('database', () => router.readRows<ItemRow>(
+      shardOfItemId(id, router.logicalShards), access, `SELECT ${ITEM_SELECT_SQL} FROM items WHERE id = $1`, [id]));
     return rows.length === 0 ? null : versioned(rows[0]);
   };
-  const fromReader = select(db.reader);
-  const fromWriter = select(db.writer);
+  const fromReader = select('reader');
+  const fromWriter = select('writer');
   const rywWindowMs = settings.cache.readYourWritesSeconds * 1000;
 
   app.get('/items/:id', async (request, reply) => {
@@ -56,15 +114,26 @@ export function registerItemRoutes(app: FastifyInstance, { db, cache, settings, 
     return reply.header('x-cache', read.cache).send(read.item);
   });
 
+  app.get('/items', async (request, reply) => {
+    const { limit } = parse(listQuery, request.query);
+    return reply.send({ items: await callDependency('database', () => listNewest(router, limit)) });
+  });
+
   app.post('/items', async (request, reply) => {
     const body = parse(newItem, request.body);
+    // The item's logical shard: the Idempotency-Key's when there is one, so that a retry lands on the shard
+    // where its key is stored; else any (at random, so shards fill evenly).
+    const key = request.headers[IDEMPOTENCY_HEADER];
+    const shard = typeof key === 'string' ? router.shardOfKey(key) : router.randomShard();
     // Applied once per Idempotency-Key (../idempotency.ts): the key is stored in the insert's transaction, and a
     // retry with it gets the stored 201 and body instead of a second item.
     let created: VersionedItem | undefined;
-    const result = await once(db.writer, request, settings.idempotency.ttlSeconds, async (tx) => {
+    const result = await once(router.at(shard), request, settings.idempotency.ttlSeconds, async (tx) => {
+      // The id carries the logical shard (itemIdOf: sequence × logical shards + shard; the sequence itself in
+      // mode none, where the row's logical_shard stays NULL).
       const { rows } = await tx.query(
-        `INSERT INTO items (name, data) VALUES ($1, $2) RETURNING ${ITEM_SELECT_SQL}`,
-        [body.name, JSON.stringify(body.data)],
+        `INSERT INTO items (id, logical_shard, name, data) VALUES (nextval('items_id_seq') * $3::bigint + $4::bigint, $5, $1, $2) RETURNING ${ITEM_SELECT_SQL}`,
+        [body.name, JSON.stringify(body.data), router.logicalShards, shard, router.sharded ? shard : null],
       );
       created = versioned(rows[0]);
       return { statusCode: 201, body: created.row };

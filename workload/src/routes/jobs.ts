@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../app';
-import { HttpError, parse } from '../http';
-import { once, sendOnce } from '../idempotency';
+import { shardOfItemId } from '../../contracts/sharding';
+import { callDependency, HttpError, parse } from '../http';
+import { IDEMPOTENCY_HEADER, once, sendOnce } from '../idempotency';
 import { createJob } from '../jobs';
 import { outboxWritten } from '../outbox';
+import { boundedQuery, carriesShard, jobShardOf, type ShardRouter } from '../router';
 
 const jobIdParam = z.object({ id: z.uuid('a job id (UUID)') });
 const newJob = z.strictObject({
@@ -22,7 +24,7 @@ const newJob = z.strictObject({
  * let the request set it (JOB_COST_FROM_REQUEST, refused in production by the loader), within JOB_MAX_MS, the
  * longest job the worker runs (below its stop timeout).
  */
-export function registerJobRoutes(app: FastifyInstance, { db, settings }: ApiDeps): void {
+export function registerJobRoutes(app: FastifyInstance, { settings }: ApiDeps, router: ShardRouter): void {
   const { job } = settings;
 
   app.post('/jobs', async (request, reply) => {
@@ -35,8 +37,13 @@ export function registerJobRoutes(app: FastifyInstance, { db, settings }: ApiDep
     if (cpuMs + ioMs > job.maxMs) {
       throw new HttpError(400, `cpuMs + ioMs is ${cpuMs + ioMs}, above the longest job the worker runs (${job.maxMs} ms)`);
     }
-    const result = await once(db.writer, request, settings.idempotency.ttlSeconds, async (tx) => {
-      const jobId = await createJob(tx, { itemId: body.itemId, cpuMs, ioMs }).catch((err: { code?: string }) => {
+    // A job lives on its item's logical shard (the foreign key holds within a cluster); one with no item on
+    // its Idempotency-Key's (a retry finds the key there), else on any. Its id carries the shard.
+    const key = request.headers[IDEMPOTENCY_HEADER];
+    const shard = body.itemId !== undefined ? shardOfItemId(body.itemId, router.logicalShards)
+      : typeof key === 'string' ? router.shardOfKey(key) : router.randomShard();
+    const result = await once(router.at(shard), request, settings.idempotency.ttlSeconds, async (tx) => {
+      const jobId = await createJob(tx, { itemId: body.itemId, cpuMs, ioMs }, router.sharded ? shard : null).catch((err: { code?: string }) => {
         // 23503: foreign key violation, the item does not exist
         throw err.code === '23503' ? new HttpError(404, `item ${body.itemId} not found`) : err;
       });
@@ -50,8 +57,18 @@ export function registerJobRoutes(app: FastifyInstance, { db, settings }: ApiDep
     const { id } = parse(jobIdParam, request.params);
     const sql = 'SELECT id, status, item_id, attempts, created_at, completed_at FROM jobs WHERE id = $1';
     // A job just created may not have reached the reader yet: fall back to the writer.
-    let { rows } = await db.reader.query(sql, [id]);
-    if (rows.length === 0) ({ rows } = await db.writer.query(sql, [id]));
+    const find = async (shard: number) => {
+      const rows = await router.readRows(shard, 'reader', sql, [id]);
+      return rows.length > 0 ? rows : router.readRows(shard, 'writer', sql, [id]);
+    };
+    let rows = await callDependency('database', () => find(jobShardOf(id, router.logicalShards)));
+    if (rows.length === 0 && router.sharded && !carriesShard(id)) {
+      // A job written before sharding (a version 4 id) lives on its item's shard, which its id does not say: it
+      // is looked for on every cluster's writer (bounded, as a list is).
+      const found = await callDependency('database', () => router.scatter(async (_cluster, pools, timeoutMs) =>
+        (await boundedQuery(pools.writer, sql, [id], timeoutMs)).rows));
+      rows = found.flat().slice(0, 1);
+    }
     if (rows.length === 0) throw new HttpError(404, `job ${id} not found`);
     return reply.send(rows[0]);
   });
