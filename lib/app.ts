@@ -6,6 +6,7 @@ import { DataStack } from './stacks/data-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
 import { connectionBudget } from './config/capacity';
 import { warnReferenceHealthCheck } from './constructs/app-task';
+import type { TierSharding } from './constructs/data-access';
 import { LambdaVpcExceptions } from './constructs/guard';
 import { ServiceTrustConditions } from './constructs/trust-conditions';
 import { LoadTestStack } from './stacks/load-test-stack';
@@ -54,6 +55,7 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
       cache: data.cache,
       jobs: data.jobs,
       secretsKey: data.keys.secrets,
+      sharding: tierSharding(config, data),
     },
     compute: config.compute,
     alb: config.alb,
@@ -105,6 +107,13 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     })),
     connectionBudget: connectionBudget(config.database)!,
     removalPolicy: config.stateful.removalPolicy,
+    ...(config.database.sharding.mode === 'clusters' && {
+      databaseShards: data.databases.map((db) => ({ dbClusterIdentifier: db.cluster.clusterIdentifier, proxyName: db.proxy?.dbProxyName })),
+      hotShardFactor: config.database.sharding.hotShardFactor,
+    }),
+    ...(data.database.shardGroup && {
+      limitless: { dbClusterIdentifier: data.database.cluster.clusterIdentifier, dbShardGroupIdentifier: data.database.shardGroup.resource.ref },
+    }),
   });
   const loadTest = config.loadTest.enabled
     ? new LoadTestStack(app, id(STACK_PARTS.loadTest), {
@@ -122,6 +131,14 @@ export function buildApp(app: App, config: BlueprintConfig): BlueprintStacks {
     if (stack) for (const aspect of [new LambdaVpcExceptions(), new ServiceTrustConditions()]) Aspects.of(stack).add(aspect);
   }
   return { network, data, compute, monitoring, loadTest };
+}
+
+/** The data tier's sharding as the services see it (DataTier.sharding). */
+function tierSharding(config: BlueprintConfig, data: DataStack): TierSharding {
+  const { sharding } = config.database;
+  return sharding.mode === 'clusters'
+    ? { mode: 'clusters', clusters: data.databases, logicalShards: sharding.logicalShards }
+    : { mode: sharding.mode };
 }
 
 /**

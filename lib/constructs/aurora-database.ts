@@ -1,4 +1,4 @@
-import { Aws, type CfnResource, Duration, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,6 +7,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DatabaseConfig, StatefulConfig } from '../config/schema';
+import { LIMITLESS_DATABASE } from '../contracts/sharding';
 import { autoScalingServiceLinkedRole } from './autoscaling-role';
 import { DatabaseRoles, type DatabaseUser } from './database-roles';
 import { AuroraDeletionProtection } from './deletion-protection';
@@ -16,6 +17,7 @@ import { isRetained, removalPolicyFor } from './removal-policy';
 import { physicalName } from './naming';
 import { AuroraReaderCleanup } from './reader-cleanup';
 import { guardException } from './guard';
+import { LimitlessShardGroup, limitlessProblems } from './limitless-database';
 import { PROXY_INIT_QUERY } from '../contracts/container-env';
 import type { DatabaseService } from '../contracts/database-roles';
 
@@ -34,6 +36,19 @@ export interface AuroraDatabaseProps {
    * that a failed first deploy can still roll back. Off, the cluster can be deleted with its stack.
    */
   readonly deletionProtection: boolean;
+  /**
+   * Which cluster of `database.sharding` (clusters mode) this is: its physical names (cluster identifier, log
+   * group, proxy read-only endpoint) carry `-shard<n>` from 1 on. Cluster 0 keeps the names of the single cluster,
+   * so that turning sharding on leaves the existing cluster in place.
+   * @default 0
+   */
+  readonly shard?: number;
+  /**
+   * Aurora PostgreSQL Limitless Database (`database.sharding.mode` limitless): a cluster without instances, a DB
+   * shard group with these capacities (LimitlessShardGroup), no proxy and no reader autoscaling.
+   * @default - a provisioned or Serverless v2 cluster with writer and readers
+   */
+  readonly limitless?: DatabaseConfig['sharding']['limitless'];
 }
 
 /**
@@ -81,14 +96,23 @@ export class AuroraDatabase extends Construct {
   readonly roles: DatabaseRoles;
   /** Each service's user: the one its tasks connect as. */
   readonly users: { readonly [S in DatabaseService]: DatabaseUser };
+  /** The DB shard group (only with `limitless`). */
+  readonly shardGroup?: LimitlessShardGroup;
 
   constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
     super(scope, id);
-    const { config, encryptionKey } = props;
-    const major = config.engineVersion.split('.')[0];
+    const { config, encryptionKey, limitless } = props;
+    if (limitless) {
+      const problems = limitlessProblems(config);
+      if (problems.length) throw new Error(`${this.node.path}: database.sharding.mode is "limitless", which ${problems.join('; ')}`);
+    }
+    // Limitless clusters run their own engine versions, "<major>.<minor>-limitless" (aws-cdk-lib's
+    // AuroraPostgresEngineVersion.VER_16_6_LIMITLESS and siblings; database.sharding.limitless.engineVersion).
+    const version = limitless ? limitless.engineVersion : config.engineVersion;
     const engine = rds.DatabaseClusterEngine.auroraPostgres({
-      version: rds.AuroraPostgresEngineVersion.of(config.engineVersion, major),
+      version: rds.AuroraPostgresEngineVersion.of(version, version.split('.')[0]),
     });
+    const nameSuffix = props.shard ? `-shard${props.shard}` : '';
     const serverless = config.instanceClass === SERVERLESS_CLASS;
     const performanceInsightRetention = config.performanceInsightsRetentionDays as rds.PerformanceInsightRetention;
     const instance = (instanceId: string, reader: boolean): rds.IClusterInstance => {
@@ -132,7 +156,7 @@ export class AuroraDatabase extends Construct {
     // create that group first, encrypted and with its retention, instead of a log-retention Lambda
     // adjusting a group RDS created (unencrypted) on its own. A fixed name: encryptedLogGroup deletes it
     // when the deploy that created it rolls back, or the retry would fail on the name.
-    const clusterIdentifier = physicalName(this, 'aurora', 63);
+    const clusterIdentifier = physicalName(this, `aurora${nameSuffix}`, 63);
     this.postgresLogGroupName = `/aws/rds/cluster/${clusterIdentifier}/postgresql`;
     const postgresLog = encryptedLogGroup(this, 'PostgresLog', {
       logGroupName: this.postgresLogGroupName,
@@ -151,16 +175,19 @@ export class AuroraDatabase extends Construct {
       port: POSTGRES_PORT,
       engine,
       parameterGroup,
-      writer: instance('Writer', false),
-      readers: Array.from({ length: config.readers }, (_, i) => instance(`Reader${i + 1}`, i === 0)),
-      ...(serverless && {
+      ...(limitless ? LimitlessShardGroup.clusterProps() : {
+        writer: instance('Writer', false),
+        readers: Array.from({ length: config.readers }, (_, i) => instance(`Reader${i + 1}`, i === 0)),
+      }),
+      ...(serverless && !limitless && {
         serverlessV2MinCapacity: config.serverlessV2MinCapacityAcu,
         serverlessV2MaxCapacity: config.serverlessV2MaxCapacityAcu,
       }),
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       credentials: rds.Credentials.fromSecret(masterSecret),
-      defaultDatabaseName: config.databaseName,
+      // Limitless: Aurora creates the one database the shard group serves; the cluster may not name another.
+      defaultDatabaseName: limitless ? undefined : config.databaseName,
       storageEncrypted: true,
       storageEncryptionKey: encryptionKey,
       iamAuthentication: true,
@@ -171,6 +198,8 @@ export class AuroraDatabase extends Construct {
       performanceInsightEncryptionKey: encryptionKey,
       ...(config.monitoringIntervalSeconds > 0 && {
         monitoringInterval: Duration.seconds(config.monitoringIntervalSeconds),
+        // A Limitless cluster has no instances to monitor one by one.
+        ...(limitless && { enableClusterLevelEnhancedMonitoring: true }),
       }),
       cloudwatchLogsExports: ['postgresql'],
       monitoringRole: config.monitoringIntervalSeconds > 0 ? this.enhancedMonitoringRole() : undefined,
@@ -182,6 +211,14 @@ export class AuroraDatabase extends Construct {
     // Only the DB cluster resource waits for its log group: a construct-level dependency would also hold back
     // the proxy's role, which the data key's policy names, and the key is what the log group needs first.
     cfnCluster.addResourceDependency(postgresLog.node.defaultChild as CfnResource);
+    if (limitless) {
+      this.shardGroup = new LimitlessShardGroup(this, 'ShardGroup', {
+        cluster: this.cluster, config: limitless, identifier: physicalName(this, `shards${nameSuffix}`, 63),
+        // Kept with a kept cluster; otherwise deleted before it (CloudFormation cannot snapshot a shard group: the
+        // cluster's snapshot is the backup).
+        removalPolicy: isRetained(clusterRemoval) ? clusterRemoval : RemovalPolicy.DESTROY,
+      });
+    }
     if (isRetained(clusterRemoval)) {
       // aws-cdk-lib gives the instances and the subnet group of a cluster that is not plainly RETAIN the
       // policy DESTROY: a kept cluster keeps them, and they too go when their creation rolls back.
@@ -223,12 +260,14 @@ export class AuroraDatabase extends Construct {
       securityGroup: rotationSecurityGroup,
     });
     this.port = POSTGRES_PORT;
-    this.databaseName = config.databaseName;
+    this.databaseName = limitless ? LIMITLESS_DATABASE : config.databaseName;
     this.roles = new DatabaseRoles(this, 'Roles', {
       ...this.clusterHelperProps(props),
       masterSecret: this.secret,
       secretsKey: props.secretsKey,
-      databaseName: config.databaseName,
+      databaseName: this.databaseName,
+      // The database exists once the shard group does (a Limitless cluster has no instance to wait for).
+      ...(this.shardGroup && { connectableAfter: [this.shardGroup.resource] }),
       port: POSTGRES_PORT,
       rotationDays: config.secretRotationDays,
       rotationSecurityGroup,
@@ -284,7 +323,7 @@ export class AuroraDatabase extends Construct {
       // The L2 proxy has only the read/write endpoint; a READ_ONLY endpoint spreads reads over the readers.
       const readOnly = new rds.CfnDBProxyEndpoint(this, 'ProxyReadOnlyEndpoint', {
         dbProxyName: this.proxy.dbProxyName,
-        dbProxyEndpointName: physicalName(this, 'ro', 63),
+        dbProxyEndpointName: physicalName(this, `ro${nameSuffix}`, 63),
         targetRole: 'READ_ONLY',
         vpcSubnetIds: props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
         vpcSecurityGroupIds: this.proxy.connections.securityGroups.map((sg) => sg.securityGroupId),

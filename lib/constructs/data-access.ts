@@ -18,7 +18,22 @@ export interface DataTier {
   readonly jobs: JobQueue;
   /** The key that encrypts the data tier's secrets (decrypted through Secrets Manager only). */
   readonly secretsKey: kms.IKey;
+  /**
+   * `database.sharding`: the mode, and in `clusters` mode every cluster (index = cluster number, `database`
+   * first) and the logical shard count.
+   * @default - mode none: `database` alone
+   */
+  readonly sharding?: TierSharding;
 }
+
+/** How the data tier is sharded (DataTier.sharding). */
+export type TierSharding =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'limitless' }
+  | { readonly mode: 'clusters'; readonly clusters: readonly AuroraDatabase[]; readonly logicalShards: number };
+
+/** Every cluster a service connects to, index = cluster number. */
+const clustersOf = (tier: DataTier): readonly AuroraDatabase[] => (tier.sharding?.mode === 'clusters' ? tier.sharding.clusters : [tier.database]);
 
 /** A container's variables, named by the contract the workload parses (lib/contracts/container-env.ts). */
 export interface ContainerSettings {
@@ -85,11 +100,24 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     WORKER_VISIBILITY_SECONDS: String(jobs.visibilityTimeoutSeconds),
   };
   if (!usesIamAuth(tier)) environment.DB_SECRET_ARN = user.secret.secretArn;
+  const sharding = tier.sharding;
+  if (sharding && sharding.mode !== 'none') environment.DB_SHARDING_MODE = sharding.mode;
+  if (sharding?.mode === 'clusters') {
+    // The clusters' endpoints and secrets are tokens (Data stack outputs): toJsonString writes the JSON as an
+    // Fn::Join CloudFormation fills in (DB_SHARDS, shardClustersSchema in lib/contracts/sharding.ts).
+    environment.DB_SHARDS = Stack.of(scope).toJsonString(sharding.clusters.map((db) => ({
+      writerHost: db.writerEndpoint,
+      readerHost: db.readerEndpoint,
+      ...(!usesIamAuth(tier) && { secretArn: db.users[service].secret.secretArn }),
+    })));
+    environment.DB_LOGICAL_SHARDS = String(sharding.logicalShards);
+  }
   // Exported whether or not this environment's tasks import them: CloudFormation refuses to remove an export
   // another stack still imports (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-exports.html),
   // so switching the proxy on would otherwise fail the Data stack's update. The master secret's stays for
   // Compute stacks deployed when the tasks read it: the Data stack deploys first, while they still import it.
   for (const secret of [database.secret, user.secret]) Stack.of(database).exportValue(secret.secretArn);
+  for (const shard of clustersOf(tier).slice(1)) Stack.of(shard).exportValue(shard.users[service].secret.secretArn);
   if (cache.readerEndpointAddress) environment.CACHE_READER_HOST = cache.readerEndpointAddress;
   return { environment };
 }
@@ -101,20 +129,23 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
  * service's own construct.
  */
 export function connectToDataTier(service: ecs.FargateService, tier: DataTier, who: string, databaseService: DatabaseService): void {
-  const user = tier.database.users[databaseService];
+  const clusters = clustersOf(tier);
   // Opened from the service's side, so CDK writes the ingress rules into the service's stack: written from
   // the data side they would land in the Data stack and make it depend on this one.
-  service.connections.allowToDefaultPort(tier.database, `${who} to the database`);
+  clusters.forEach((db, i) => service.connections.allowToDefaultPort(db, i === 0 ? `${who} to the database` : `${who} to database cluster ${i}`));
   service.connections.allowToDefaultPort(tier.cache, `${who} to the cache`);
   const taskRole = service.taskDefinition.taskRole;
   if (tier.database.proxy) {
-    tier.database.proxy.grantConnect(taskRole, user.username);
+    // Every cluster has a proxy or none does (one `database.proxy` for all).
+    for (const db of clusters) db.proxy!.grantConnect(taskRole, db.users[databaseService].username);
     proxyConnectLintException(service);
   }
   tier.cache.grantConnect(taskRole);
   if (usesIamAuth(tier)) return;
-  // The workload reads the password with the task role whenever it opens a connection.
-  grantReadSecret(new Construct(service, 'DataTierSecrets'), taskRole, user.secret.secretArn, tier.secretsKey);
+  // The workload reads the password with the task role whenever it opens a connection: its own user's
+  // secret on each cluster.
+  const scope = new Construct(service, 'DataTierSecrets');
+  clusters.forEach((db, i) => grantReadSecret(scope, taskRole, db.users[databaseService].secret.secretArn, tier.secretsKey, i === 0 ? 'Database' : `DatabaseShard${i}`));
 }
 
 /**

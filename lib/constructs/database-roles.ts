@@ -5,7 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
@@ -39,6 +39,12 @@ export interface DatabaseRolesProps extends VpcFunctionsProps {
    */
   readonly proxy: boolean;
   readonly removalPolicy: StatefulConfig['removalPolicy'];
+  /**
+   * What must exist before the migrations can connect. A Limitless cluster has no instances: its database
+   * exists once its DB shard group does.
+   * @default - the cluster's DB instances
+   */
+  readonly connectableAfter?: IDependable[];
 }
 
 /** The handler and what it runs, hashed: a change to any of them runs the migrations again on the next deploy. */
@@ -179,7 +185,7 @@ export class DatabaseRoles extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // The writer must be up to connect to; the cluster's Ref alone does not wait for its instances.
-    this.migrations.node.addDependency(...cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance));
+    this.migrations.node.addDependency(...(props.connectableAfter ?? cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance)));
     // The first rotation logs in as the user (or clones it): it runs once the user exists.
     for (const service of DATABASE_SERVICES) {
       for (const schedule of (users[service].secret as Construct).node.findAll().filter((c) => c instanceof secretsmanager.CfnRotationSchedule)) {

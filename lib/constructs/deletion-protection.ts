@@ -116,6 +116,8 @@ class DependsOnEverythingElse implements IAspect {
   visit(node: IConstruct): void {
     if (!(node instanceof CfnResource) || node === this.resource) return;
     if (Stack.of(node) !== Stack.of(this.resource) || node.node.scopes.includes(this.own)) return;
+    // Another cluster's protection (sharded clusters) waits for everything else too: depending on each other would be a cycle.
+    if (node.node.scopes.some((s) => s instanceof AuroraDeletionProtection)) return;
     this.resource.addResourceDependency(node);
   }
 }

@@ -34,6 +34,8 @@ export const STACK_OUTPUTS = {
   apiUrl: 'ApiUrl',
   /** The KpiSources JSON (lib/contracts/kpi-sources.ts). */
   kpiSources: 'KpiSources',
+  /** The shard mover's function name (`database.sharding.mode` clusters only): `npm run reshard` invokes it. */
+  reshardFunctionName: 'ReshardFunctionName',
 } as const;
 export type StackOutput = keyof typeof STACK_OUTPUTS;
 
@@ -43,4 +45,5 @@ export const STACK_OUTPUT_PARTS: { readonly [K in StackOutput]: StackPart } = {
   loadGeneratorStopParameterName: STACK_PARTS.loadTest,
   apiUrl: STACK_PARTS.compute,
   kpiSources: STACK_PARTS.monitoring,
+  reshardFunctionName: STACK_PARTS.data,
 };

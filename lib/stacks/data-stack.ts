@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -7,6 +7,9 @@ import { AuroraDatabase } from '../constructs/aurora-database';
 import { Cache } from '../constructs/cache';
 import { EncryptionKey, type EncryptionKeyProps } from '../constructs/encryption';
 import { JobQueue } from '../constructs/job-queue';
+import { ShardDirectory } from '../constructs/shard-directory';
+import { ShardMover } from '../constructs/shard-mover';
+import { STACK_OUTPUTS } from '../contracts/stacks';
 
 export interface DataStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
@@ -40,7 +43,17 @@ export interface DataKeys {
  */
 export class DataStack extends Stack {
   readonly keys: DataKeys;
+  /** The database: cluster 0 in `clusters` mode (DB_WRITER_HOST), the only one otherwise. */
   readonly database: AuroraDatabase;
+  /**
+   * Every Aurora cluster, index = cluster number: `database.sharding.clusters` of them in `clusters` mode, each
+   * sized by the whole `database` section (writer, readers, autoscaling, proxy); `[database]` otherwise.
+   */
+  readonly databases: readonly AuroraDatabase[];
+  /** Seeds the logical shards' first layout over the clusters (`clusters` mode only). */
+  readonly shardDirectory?: ShardDirectory;
+  /** The shard mover's function for `npm run reshard` (`clusters` mode only). */
+  readonly shardMover?: ShardMover;
   readonly cache: Cache;
   readonly jobs: JobQueue;
 
@@ -66,17 +79,36 @@ export class DataStack extends Stack {
       queues: key('QueueKey', 'Encrypts the jobs queue and its dead-letter queue', { usedThrough: ['sqs'] }),
       logs: key('LogKey', "Encrypts the Data stack's log groups", { allowCloudWatchLogs: true }),
     };
-    this.database = new AuroraDatabase(this, 'Database', {
-      vpc: props.vpc,
-      config: props.database,
-      encryptionKey: this.keys.database,
-      secretsKey: this.keys.secrets,
-      logKey: this.keys.logs,
-      removalPolicy,
-      // Protected wherever the data is meant to outlive the stack; `destroy` environments stay deletable.
-      deletionProtection: props.production || props.stateful.removalPolicy !== 'destroy',
-    });
-    dataKey.allowLogGroupName(this.database.postgresLogGroupName);
+    const sharding = props.database.sharding;
+    // Cluster 0 keeps the single cluster's construct id (and so its logical ids and names): turning `clusters`
+    // mode on adds clusters beside it and replaces nothing.
+    this.databases = Array.from({ length: sharding.mode === 'clusters' ? sharding.clusters : 1 }, (_, shard) =>
+      new AuroraDatabase(this, shard === 0 ? 'Database' : `DatabaseShard${shard}`, {
+        vpc: props.vpc,
+        config: props.database,
+        encryptionKey: this.keys.database,
+        secretsKey: this.keys.secrets,
+        logKey: this.keys.logs,
+        removalPolicy,
+        // Protected wherever the data is meant to outlive the stack; `destroy` environments stay deletable.
+        deletionProtection: props.production || props.stateful.removalPolicy !== 'destroy',
+        shard,
+        ...(sharding.mode === 'limitless' && { limitless: sharding.limitless }),
+      }));
+    this.database = this.databases[0];
+    for (const db of this.databases) dataKey.allowLogGroupName(db.postgresLogGroupName);
+    if (sharding.mode === 'clusters') {
+      const helpers = {
+        vpc: props.vpc, clusters: this.databases, logicalShards: sharding.logicalShards, secretsKey: this.keys.secrets,
+        encryptionKey: this.keys.logs, logRetentionDays: props.database.logRetentionDays, logRetentionKey: 'database.logRetentionDays', removalPolicy,
+      };
+      this.shardDirectory = new ShardDirectory(this, 'ShardDirectory', helpers);
+      this.shardMover = new ShardMover(this, 'ShardMover', helpers);
+      new CfnOutput(this, STACK_OUTPUTS.reshardFunctionName, {
+        value: this.shardMover.function.functionName,
+        description: 'The function npm run reshard invokes to move one logical shard between clusters',
+      });
+    }
     this.cache = new Cache(this, 'Cache', { encryptionKey: this.keys.database, removalPolicy, vpc: props.vpc, config: props.cache });
     this.jobs = new JobQueue(this, 'Jobs', { encryptionKey: this.keys.queues, removalPolicy, config: props.queue });
   }
