@@ -236,7 +236,11 @@ test('a write to a frozen shard waits and retries, then lands on the cluster the
   const key = keyOn(0, 'moving');
   const shard = router.shardOfKey(key);
   await admins[0].query("UPDATE shard_ownership SET state = 'frozen' WHERE logical_shard = $1", [shard]);
-  const refused = new Promise((resolve) => puts.once('ShardMoved', resolve));
+  // Bounded: a write that never meets the fence would otherwise hang the test until jest's timeout.
+  const refused = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no ShardMoved within 5 s: the write did not meet the fence')), 5000);
+    puts.once('ShardMoved', () => resolve(clearTimeout(timer)));
+  });
   const moved0 = counted.ShardMoved ?? 0;
   const pending = call('POST', '/items', { name: 'moved' }, { 'idempotency-key': key });
   await refused;
