@@ -14,6 +14,7 @@ import { FLAGS as PLAN, main as plan, USAGE as PLAN_USAGE } from '../../tools/pl
 import { ACTIONS } from '../../tools/preflight/checks';
 import { FLAGS as PREFLIGHT, main as preflight, USAGE as PREFLIGHT_USAGE } from '../../tools/preflight/cli';
 import { FLAGS as SEED, main as seed } from '../../tools/seed/cli';
+import { FLAGS as RESHARD, main as reshard } from '../../tools/reshard/cli';
 import { FLAGS as CHECK, main as check, type CheckDeps, type CheckReport } from '../../scripts/check';
 import { LOAD_PROFILES } from '../../lib/contracts/loadtest';
 
@@ -33,6 +34,7 @@ const CLIS: Array<{ tool: string; flags: FlagOptions; aliases?: Record<string, s
   { tool: 'calibrate', flags: CALIBRATE, main: calibrate },
   { tool: 'preflight', flags: PREFLIGHT, main: preflight },
   { tool: 'seed', flags: SEED, main: seed },
+  { tool: 'reshard', flags: RESHARD, main: reshard },
   { tool: 'check', flags: CHECK, main: check },
 ];
 

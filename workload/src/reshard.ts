@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 // Through the workload/contracts symlink, never ../../lib: the image's Docker build context is workload/.
 import { SHARD_OWNERSHIP_TABLE, type ShardState } from '../contracts/sharding';
 import { DIRECTORY_LOCK, readDirectory, readOwnership } from './shards';
@@ -541,4 +541,17 @@ export function planMoves(status: Pick<ReshardStatus, 'shards' | 'clusters' | 'l
     moves.push({ shard: pick.shard, from, to, rows: pick.rows });
   }
   return { moves, before, after: summary() };
+}
+
+/**
+ * A pool per cluster from PostgreSQL URLs (cluster 0 first), for `npm run reshard -- --local`: opened here,
+ * where the workload's pg resolves, so the operator tools need no database driver of their own.
+ */
+export function poolsFromUrls(urls: readonly string[]): Pool[] {
+  return urls.map((connectionString) => {
+    const pool = new Pool({ connectionString, max: 4, connectionTimeoutMillis: 10_000 });
+    // An idle connection the server ends emits 'error' on the pool; the mover sees its own errors.
+    pool.on('error', () => undefined);
+    return pool;
+  });
 }
