@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'crypto';
 import { Pool, type PoolClient } from 'pg';
 import { migrate } from '../../workload/src/migrations';
-import { fence, readDirectory, seedDirectory, ShardMovedError, SHARD_LAYOUT_DDL, SHARD_OWNERSHIP_DDL } from '../../workload/src/shards';
+import { ShardRouter } from '../../workload/src/router';
+import { seedDirectory } from '../../workload/src/shards';
 import { serviceEnv } from './harness';
 
 /**
@@ -13,19 +14,6 @@ export interface Clusters {
   readonly names: string[];
   readonly urls: string[];
   close(): Promise<void>;
-}
-
-/**
- * The sharding columns and tables, for as long as the workload's migrations do not add them themselves
- * (its migration 3): added only where migrate() left them out, so the tests run against the real
- * migrated schema as soon as it has them.
- */
-async function shardingSchema(pool: Pool): Promise<void> {
-  await pool.query(SHARD_OWNERSHIP_DDL);
-  await pool.query(SHARD_LAYOUT_DDL);
-  for (const table of ['items', 'jobs', 'outbox', 'idempotency_keys']) {
-    await pool.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS logical_shard INTEGER NOT NULL DEFAULT 0`);
-  }
 }
 
 export async function createClusters(n: number, opts: { logicalShards?: number; seed?: number } = {}): Promise<Clusters> {
@@ -42,10 +30,8 @@ export async function createClusters(n: number, opts: { logicalShards?: number; 
   const pools = names.map((database) => new Pool({ ...conn, database, max: 8 }));
   // DROP DATABASE … WITH (FORCE) ends idle connections; that is expected at the end.
   for (const p of pools) p.on('error', () => undefined);
-  for (const p of pools) {
-    await migrate(p);
-    await shardingSchema(p);
-  }
+  // The workload's migrations, as every cluster gets them (migration 3: ownership, layout, logical_shard columns).
+  for (const p of pools) await migrate(p);
   if (opts.logicalShards) await seedDirectory(pools.slice(0, opts.seed ?? n), opts.logicalShards);
   return {
     pools, names,
@@ -60,43 +46,44 @@ export async function createClusters(n: number, opts: { logicalShards?: number; 
 }
 
 /**
- * A writer of the workload's kind: each write in a transaction that starts with the fence on the cluster
- * the directory names; on ShardMovedError it reads the directory again and retries (as the API does).
- * `retries` counts those.
+ * Writes and reads through the workload's own router (workload/src/router.ts ShardRouter): each write in a
+ * transaction that starts with the write fence on the cluster the directory names, each read checked against
+ * the ownership row; a ShardMovedError re-reads the directory and retries (`retries` counts them).
  */
 export class FencedWriter {
-  private directory: number[] | undefined;
   retries = 0;
+  private router!: ShardRouter;
 
   constructor(private readonly pools: Pool[], private readonly logicalShards: number) {}
 
-  async refresh(): Promise<number[]> {
-    this.directory = await readDirectory(this.pools, this.logicalShards);
-    return this.directory;
+  private async open(): Promise<ShardRouter> {
+    this.router ??= await ShardRouter.open({ clusters: this.pools.map((p) => ({ writer: p, reader: p })) }, {
+      // How long a write waits for a frozen shard: longer than any move here.
+      sharding: { mode: 'clusters', clusters: [], logicalShards: this.logicalShards, moveWaitMs: 20_000, queryTimeoutMs: 5000, refreshMs: 60_000 },
+      log: (event) => {
+        if (event === 'shard_moved') this.retries++;
+      },
+    });
+    return this.router;
+  }
+
+  async refresh(): Promise<void> {
+    await (await this.open()).refresh();
   }
 
   async write<T>(shard: number, body: (tx: PoolClient) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const directory = this.directory ?? (await this.refresh());
-      const cluster = directory[shard];
-      const tx = await this.pools[cluster].connect();
-      try {
-        await tx.query('BEGIN');
-        await fence(tx, shard, cluster);
-        const result = await body(tx);
-        await tx.query('COMMIT');
-        return result;
-      } catch (e) {
-        await tx.query('ROLLBACK').catch(() => undefined);
-        if (!(e instanceof ShardMovedError) || attempt > 2000) throw e;
-        this.retries++;
-        await this.refresh();
-        // A frozen shard is owned by no cluster while it is copied: back off a little rather than spin on it.
-        if (e.state === 'frozen') await new Promise((r) => setTimeout(r, 10));
-      } finally {
-        tx.release();
-      }
-    }
+    return (await this.open()).write(shard, (tx) => body(tx));
+  }
+
+  /** An item as the API reads it (GET /items/{id}): through the held check; undefined when not found. */
+  async readItem(shard: number, id: string): Promise<{ id: string; processed_count: number } | undefined> {
+    const rows = await (await this.open()).readRows<{ id: string; processed_count: number }>(shard, 'writer',
+      'SELECT id, processed_count FROM items WHERE id = $1 AND logical_shard = $2', [id, shard]);
+    return rows[0];
+  }
+
+  close(): void {
+    this.router?.close();
   }
 
   /** An item (id carrying its shard), a job for it, the job's outbox row and an idempotency key: a row in every table. */

@@ -62,6 +62,18 @@ test('a move under concurrent writes loses and duplicates nothing; the target ta
     }
   });
 
+  // Readers: acknowledged items, read as the API reads them, while the shard moves: never a false "not found".
+  const missed: string[] = [];
+  let reads = 0;
+  const readers = writers.slice(0, 2).map(async (w, n) => {
+    for (let i = 0; !stop; i++) {
+      const ids = [...acked.keys()];
+      const id = ids[(i * 104_729 + n) % ids.length];
+      if (!(await w.readItem(shard, id))) missed.push(id);
+      reads++;
+    }
+  });
+
   await enoughBefore;
   moving = true;
   const steps: MoveStep[] = [];
@@ -80,7 +92,10 @@ test('a move under concurrent writes loses and duplicates nothing; the target ta
   });
   moving = false;
   stop = true;
-  await Promise.all(loops);
+  await Promise.all([...loops, ...readers]);
+  for (const w of writers) w.close();
+  expect(missed).toEqual([]);
+  expect(reads).toBeGreaterThan(0);
 
   expect(result).toMatchObject({ shard, from, to, alreadyThere: false, steps: ['locked', 'frozen', 'switched', 'graceOver', 'cleaned'] });
   expect(steps).toEqual(result.steps);
@@ -116,7 +131,7 @@ test('a move under concurrent writes loses and duplicates nothing; the target ta
   expect(copied).toBeGreaterThanOrEqual(ackedAt.frozen!);
   expect(copied).toBeLessThanOrEqual(ackedAt.switched!);
   expect(result.writePauseMs).toBeLessThan(10_000);
-  console.log(`shard move: ${rows} rows (${result.tables.map((t) => `${t.table} ${t.rows}`).join(', ')}), writes paused ${result.writePauseMs} ms, ${writesDuringMove} writes during the move, ${writers.reduce((n, w) => n + w.retries, 0)} retried`);
+  console.log(`shard move: ${reads} reads, none missed; ${rows} rows (${result.tables.map((t) => `${t.table} ${t.rows}`).join(', ')}), writes paused ${result.writePauseMs} ms, ${writesDuringMove} writes during the move, ${writers.reduce((n, w) => n + w.retries, 0)} retried`);
 }, 30_000);
 
 test('the target\'s id sequence is raised above the copied ids: a new item of the moved shard does not reuse an id', async () => {
@@ -132,10 +147,10 @@ test('the target\'s id sequence is raised above the copied ids: a new item of th
   expect(targetSeqBefore).toBeLessThan(100000);
 
   await moveShard(pools, shard, to, { graceMs: 0 });
-  await w.refresh();
   const fresh = await w.insertItem(shard, 'after');
   expect(BigInt(fresh.id)).toBeGreaterThan(BigInt(copied.id));
   expect(Number(BigInt(fresh.id) % BigInt(L))).toBe(shard);
   // ⌊max id / L⌋: exactly the sequence value the copied id was made from, never more (ids stay small).
   expect(Number((await pools[to].query('SELECT last_value FROM items_id_seq')).rows[0].last_value)).toBe(100002);
+  w.close();
 }, 20_000);
