@@ -1,4 +1,4 @@
-import { readDirectory } from '../../workload/src/shards';
+import { DIRECTORY_LOCK, readDirectory } from '../../workload/src/shards';
 import { moveShard, planMoves, reshardStatus, ReshardRefusal, type MoveStep } from '../../workload/src/reshard';
 import { createClusters, FencedWriter, fillShard, shardRows, type Clusters } from './reshard-clusters';
 
@@ -128,6 +128,20 @@ describe('refusals, before anything changes', () => {
     }
     expect(await state(shard)).toEqual(pools.map((_, c) => (c === from ? 'owned' : undefined)));
     await writer.insertItem(shard, 'still writable');
+  });
+
+  test('another move holding the directory lock past the wait: refused, nothing changed', async () => {
+    const { pools } = clusters;
+    const other = await pools[0].connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1)', [DIRECTORY_LOCK]);
+      await expect(moveShard(pools, 5, 2, { lockTimeoutMs: 200 })).rejects.toThrow(
+        new ReshardRefusal('another shard move (or the layout\'s seeding) held the directory lock on cluster 0 for 200 ms. Fix: wait for it to finish, then move again.'));
+    } finally {
+      await other.query('SELECT pg_advisory_unlock($1)', [DIRECTORY_LOCK]);
+      other.release();
+    }
+    expect((await state(5))[(await readDirectory(pools, L))[5]]).toBe('owned');
   });
 
   test('the copy does not verify (the target changed a row): rolled back, the source thawed, writes go on', async () => {
