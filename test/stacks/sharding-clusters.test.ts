@@ -238,3 +238,14 @@ describe('Compute stack', () => {
       }
     });
 });
+
+describe('Monitoring stack', () => {
+  test('is given every cluster (and its proxy) for the per-shard rows and the hot-shard alarm; mode none gives none', () => {
+    const monitoring = JSON.stringify(staging.monitoring.toJSON());
+    for (let i = 0; i < 3; i++) {
+      expect(monitoring).toMatch(new RegExp(`PublishOutputRef${clusterPrefix(i)}Cluster[0-9A-F]{8}`));
+      expect(monitoring).toMatch(new RegExp(`PublishOutputRef${clusterPrefix(i)}ClusterProxy`));
+    }
+    expect(JSON.stringify(synth('staging').monitoring.toJSON())).not.toMatch(/DatabaseShard/);
+  });
+});
