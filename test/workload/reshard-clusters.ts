@@ -121,16 +121,19 @@ export async function shardRows(pool: Pool, shard: number): Promise<Record<strin
   return out;
 }
 
-/** `n` items of one logical shard, with a job, an outbox row and a key each, written straight to `pool` (test setup: one statement per table). */
-export async function fillShard(pool: Pool, shard: number, n: number, logicalShards: number): Promise<void> {
-  await pool.query(`
+/** `n` items of one logical shard, with a job, an outbox row and a key each, written straight to `pool` (test setup: one statement). */
+export async function fillShard(pool: Pool, shard: number, n: number, logicalShards: number): Promise<Array<{ id: string; jobId: string; key: string }>> {
+  const { rows } = await pool.query<{ id: string; job_id: string; key: string }>(`
     WITH i AS (
       INSERT INTO items (id, logical_shard, name) SELECT nextval('items_id_seq') * $3 + $1, $1, 'item-' || g FROM generate_series(1, $2) g RETURNING id
     ), j AS (
-      INSERT INTO jobs (id, logical_shard, status, item_id, cpu_ms, io_ms) SELECT gen_random_uuid(), $1, 'queued', id, 1, 1 FROM i RETURNING id
+      INSERT INTO jobs (id, logical_shard, status, item_id, cpu_ms, io_ms) SELECT gen_random_uuid(), $1, 'queued', id, 1, 1 FROM i RETURNING id, item_id
     ), o AS (
       INSERT INTO outbox (logical_shard, job_id, body) SELECT $1, id, '{}' FROM j
+    ), k AS (
+      INSERT INTO idempotency_keys (key, route, logical_shard, request_hash, status_code, body, expires_at)
+        SELECT 'k-' || id, 'POST /items', $1, 'h', 201, '{}', now() + interval '1 day' FROM j RETURNING key
     )
-    INSERT INTO idempotency_keys (key, route, logical_shard, request_hash, status_code, body, expires_at)
-      SELECT 'k-' || id, 'POST /items', $1, 'h', 201, '{}', now() + interval '1 day' FROM j`, [shard, n, logicalShards]);
+    SELECT j.item_id AS id, j.id AS job_id, 'k-' || j.id AS key FROM j`, [shard, n, logicalShards]);
+  return rows.map((r) => ({ id: r.id, jobId: r.job_id, key: r.key }));
 }

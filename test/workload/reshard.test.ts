@@ -1,6 +1,6 @@
 import { readDirectory } from '../../workload/src/shards';
 import { moveShard, type MoveStep } from '../../workload/src/reshard';
-import { createClusters, FencedWriter, shardRows, type Clusters } from './reshard-clusters';
+import { createClusters, FencedWriter, fillShard, shardRows, type Clusters } from './reshard-clusters';
 
 /**
  * The shard move under traffic: writers insert and update rows of the moving logical shard through the
@@ -27,10 +27,7 @@ test('a move under concurrent writes loses and duplicates nothing; the target ta
   // Rows already there: the copy has something to copy (and the pause something to measure).
   const seeded = 400;
   const acked = new Map<string, { bumps: number; jobId: string; key: string }>();
-  for (let i = 0; i < seeded; i += 50) {
-    const batch = await Promise.all(Array.from({ length: 50 }, (_, j) => writers[j % 4].insertItem(shard, `seed-${i + j}`)));
-    for (const r of batch) acked.set(r.id, { bumps: 0, jobId: r.jobId, key: r.key });
-  }
+  for (const r of await fillShard(pools[from], shard, seeded, L)) acked.set(r.id, { bumps: 0, jobId: r.jobId, key: r.key });
 
   // Writers: inserts and updates of the moving shard, until told to stop. Each acknowledged write is recorded
   // only once its transaction committed.
