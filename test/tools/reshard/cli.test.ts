@@ -3,7 +3,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { main } from '../../../tools/reshard/cli';
 import { createClusters, fillShard, shardRows, type Clusters } from '../../workload/reshard-clusters';
 
-/** `npm run reshard`: its argument errors (whole lines, exit 2), a --local run on three databases, and the function's path with stubbed AWS clients. */
+/** `npm run reshard`: its argument errors (whole lines, exit 2), a --local run on two databases, and the function's path with stubbed AWS clients. */
 async function run(argv: string[], deps: Record<string, unknown> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -39,41 +39,41 @@ describe('argument errors: one line, exit 2, nothing run', () => {
   });
 });
 
-describe('--local: the mover on three local databases', () => {
+describe('--local: the mover on two local databases', () => {
   const L = 16;
   let clusters: Clusters;
   beforeAll(async () => {
-    clusters = await createClusters(3, { logicalShards: L });
+    clusters = await createClusters(2, { logicalShards: L });
   }, 30_000);
   afterAll(() => clusters?.close());
 
   test('status, plan (nothing to move), move with its progress, then a second run has nothing to do', async () => {
     const local = ['--local', clusters.urls.join(',')];
-    await fillShard(clusters.pools[1], 4, 12, L);
+    await fillShard(clusters.pools[0], 4, 12, L);
     const status = await run(['status', ...local]);
     expect(status).toMatchObject({ code: 0, stderr: '' });
-    expect(status.stdout).toContain('16 logical shards on 3 clusters\n  cluster 0: 6 owned; 0 rows');
-    expect(status.stdout).toContain('  cluster 1: 5 owned; 48 rows (items 12, jobs 12, outbox 12, idempotency_keys 12)');
+    expect(status.stdout).toContain('16 logical shards on 2 clusters\n  cluster 0: 8 owned; 48 rows (items 12, jobs 12, outbox 12, idempotency_keys 12)');
+    expect(status.stdout).toContain('  cluster 1: 8 owned; 0 rows');
     expect(status.stdout).toContain('directory: every logical shard owned by one cluster');
-    expect(status.stdout).toContain('biggest logical shards (mean 3.0 rows): 4 on cluster 1 48 rows (16.0×)');
+    expect(status.stdout).toContain('biggest logical shards (mean 3.0 rows): 4 on cluster 0 48 rows (16.0×)');
 
     expect(await run(['plan', ...local])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^plan: every cluster holds its share: nothing to move\n/) });
 
-    const move = await run(['move', ...local, '--shard', '4', '--to', '2', '--grace-seconds', '0']);
+    const move = await run(['move', ...local, '--shard', '4', '--to', '1', '--grace-seconds', '0']);
     expect(move.code).toBe(0);
-    expect(move.stdout).toMatch(/^logical shard 4 moved from cluster 1 to 2: 48 rows \(items 12, jobs 12, outbox 12, idempotency_keys 12\), counts and checksums equal; writes paused \d+ ms\n$/);
+    expect(move.stdout).toMatch(/^logical shard 4 moved from cluster 0 to 1: 48 rows \(items 12, jobs 12, outbox 12, idempotency_keys 12\), counts and checksums equal; writes paused \d+ ms\n$/);
     expect(move.stderr.split('\n').filter(Boolean).map((l) => l.replace(/\d+ ms/, 'N ms'))).toEqual([
       'reshard: logical shard 4: directory lock taken',
-      'reshard: logical shard 4: frozen on cluster 1 (its writes wait and retry)',
-      'reshard: logical shard 4: copied, verified and switched to cluster 2 (writes paused N ms)',
+      'reshard: logical shard 4: frozen on cluster 0 (its writes wait and retry)',
+      'reshard: logical shard 4: copied, verified and switched to cluster 1 (writes paused N ms)',
       'reshard: logical shard 4: grace period over',
-      'reshard: logical shard 4: old copy deleted on cluster 1',
+      'reshard: logical shard 4: old copy deleted on cluster 0',
     ]);
-    expect(await shardRows(clusters.pools[2], 4)).toEqual({ items: 12, jobs: 12, outbox: 12, idempotency_keys: 12 });
+    expect(await shardRows(clusters.pools[1], 4)).toEqual({ items: 12, jobs: 12, outbox: 12, idempotency_keys: 12 });
 
-    const again = await run(['move', ...local, '--shard', '4', '--to', '2', '--json']);
+    const again = await run(['move', ...local, '--shard', '4', '--to', '1', '--json']);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ action: 'move', move: { alreadyThere: true, summary: 'logical shard 4 is already on cluster 2: nothing to move' } });
+    expect(JSON.parse(again.stdout)).toMatchObject({ action: 'move', move: { alreadyThere: true, summary: 'logical shard 4 is already on cluster 1: nothing to move' } });
 
     // A refusal: exit 2, the mover's message.
     expect(await run(['move', ...local, '--shard', '16', '--to', '0'])).toEqual({ code: 2, stdout: '', stderr: 'reshard: logical shard 16 does not exist: the layout has 16 (0 to 15). Fix: pick one from `status`.\n' });
