@@ -78,7 +78,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // connection would hold close() open until the client or keepAliveTimeout ended it.
     if (!app.server.listening) reply.header('connection', 'close');
   });
-  if (!deps.router && deps.settings.db.sharding.mode === 'clusters') throw new Error('DB_SHARDING_MODE=clusters: buildApi needs the router (ShardRouter.open)');
+  if (!deps.router && deps.settings.db.sharding?.mode === 'clusters') throw new Error('DB_SHARDING_MODE=clusters: buildApi needs the router (ShardRouter.open)');
   const router = deps.router ?? ShardRouter.unsharded(deps.db, { metrics });
   registerHealthRoutes(app, deps);
   registerItemRoutes(app, deps, router);

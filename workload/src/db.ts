@@ -163,8 +163,11 @@ export function connectDatabase(s: Settings['db'], region: string, opts: Connect
   // Verification stays full: the chain (rejectUnauthorized) and the host name (tls.checkServerIdentity, which pg
   // gets by passing `host` to tls.connect). pg copies `secureContext` into tls.connect's options unchanged.
   const ssl = s.tls ? { rejectUnauthorized: true, secureContext: databaseTrust(s.caFile) } : false;
-  const sharded = s.sharding.mode === 'clusters';
-  const arns = s.iamAuth ? [] : [...new Set(s.sharding.clusters.map((c) => (sharded ? c.secretArn ?? s.secretArn : s.secretArn)).filter((a): a is string => !!a))];
+  // Mode none (also settings built by hand without `sharding`, as tools and tests do): the one cluster of
+  // DB_WRITER_HOST / DB_READER_HOST.
+  const sharded = s.sharding?.mode === 'clusters';
+  const list = sharded ? s.sharding.clusters : [{ writerHost: s.writerHost, readerHost: s.readerHost, secretArn: undefined, database: undefined }];
+  const arns = s.iamAuth ? [] : [...new Set(list.map((c) => c.secretArn ?? s.secretArn).filter((a): a is string => !!a))];
   const secrets = arns.length > 0 ? secretsManagerClient(region) : undefined;
   // One reader per secret: clusters that share a secret share its cache.
   const secretOf = new Map(arns.map((arn) => [arn, new RotatingPassword(secretCredentialsReader(secrets!, arn), {
@@ -189,9 +192,9 @@ export function connectDatabase(s: Settings['db'], region: string, opts: Connect
     p.on('error', (err) => logEvent('db_idle_client_error', { host, error: err.message }));
     return p;
   };
-  const clusters: ClusterPools[] = s.sharding.clusters.map((c) => {
-    const database = (sharded && c.database) || s.name;
-    const secretArn = s.iamAuth ? undefined : sharded ? c.secretArn ?? s.secretArn : s.secretArn;
+  const clusters: ClusterPools[] = list.map((c) => {
+    const database = c.database ?? s.name;
+    const secretArn = s.iamAuth ? undefined : c.secretArn ?? s.secretArn;
     const writer = pool(c.writerHost, database, secretArn);
     const reader = c.readerHost === c.writerHost ? writer : pool(c.readerHost, database, secretArn);
     return { writer, reader };

@@ -97,7 +97,7 @@ export class Sweeper {
 export function startJobKeepers(writers: Pool | readonly Pool[], settings: Settings, metrics?: Metrics): { stop(): Promise<void> } {
   const log = jsonLog(process.stderr, { pid: process.pid });
   const sqs = boundedSqsClient(settings.region, RELAY_SQS_BUDGET);
-  const sharded = settings.db.sharding.mode === 'clusters';
+  const sharded = settings.db.sharding?.mode === 'clusters';
   const keepers = (Array.isArray(writers) ? writers : [writers as Pool]).flatMap((writer) => [
     new OutboxRelay({ writer, sqs, queueUrl: settings.queueUrl, metrics, log, pollMs: settings.outbox.pollMs, leaseSeconds: settings.outbox.leaseSeconds }),
     new Sweeper({
