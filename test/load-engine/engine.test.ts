@@ -1,8 +1,23 @@
 import type { RequestSpec } from '../../lib/contracts/loadtest';
 import { runClosedLoop, runLoad, type IntervalSnapshot } from '../../lib/load-engine/engine';
-import { closedPort, serverRate, startServer, type TestServer } from './server';
+import { HttpClient } from '../../lib/load-engine/http-client';
+import { closedPort, serverRate, startServer, watchLoopLag, type TestServer } from './server';
 
 const get = (path: string, weight = 1, name = path): RequestSpec => ({ name, method: 'GET', path, weight });
+
+/**
+ * Records every request the engine hands to its HTTP client: when it was due (the open model's intended
+ * send time, the client's `tag`) and when it was handed over.
+ */
+function recordSends() {
+  const calls: Array<{ dueMs: number; atMs: number }> = [];
+  const send = HttpClient.prototype.send;
+  const spy = jest.spyOn(HttpClient.prototype, 'send').mockImplementation(function (this: HttpClient, ...args: Parameters<HttpClient['send']>) {
+    calls.push({ dueMs: args[2], atMs: performance.now() });
+    return send.apply(this, args);
+  });
+  return { calls, stop: () => spy.mockRestore() };
+}
 
 let server: TestServer;
 beforeEach(async () => {
@@ -14,20 +29,31 @@ afterEach(async () => {
 
 describe('runLoad: open model', () => {
   test('achieves the requested rate, evenly spaced, within 5 %', async () => {
-    // GIVEN 500 req/s for 2 s
+    // GIVEN 500 req/s for 2 s, and the time each request is handed to the client next to the time it was due
     const snapshots: IntervalSnapshot[] = [];
-    // WHEN
-    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 2, arrivalRate: 500 }], mix: [get('/')], maxConcurrency: 1000, timeoutMs: 5000, onInterval: (s) => snapshots.push(s) });
-    // THEN every arrival is sent and answered, and the server saw them at 500 req/s
+    const sends = recordSends();
+    const lag = watchLoopLag();
+    // WHEN (a timeout for "never answered", not for "slow": on a starved machine this process's own server
+    // answered some requests after more than 5 s, and the test is about the sends)
+    const r = await runLoad({ target: server.url, phases: [{ durationSeconds: 2, arrivalRate: 500 }], mix: [get('/')], maxConcurrency: 1000, timeoutMs: 30_000, onInterval: (s) => snapshots.push(s) });
+    const lagMs = lag();
+    sends.stop();
+    // THEN every arrival is sent and answered
     expect(r).toMatchObject({ scheduled: 1000, sent: 1000, completed: 1000, dropped: 0, errors: 0, timeouts: 0, durationSeconds: 2, requestedRps: 500, achievedRps: 500 });
     expect(r.status['2xx']).toBe(1000);
     expect(server.seen).toHaveLength(1000);
-    expect(serverRate(server.seen)).toBeGreaterThan(475);
-    expect(serverRate(server.seen)).toBeLessThan(525);
-    // evenly spaced, not a burst at the start of each second: the typical gap is 2 ms (timers tick by the ms)
-    const gaps = server.seen.slice(1).map((s, i) => s.at - server.seen[i].at).sort((a, b) => a - b);
-    expect(gaps[gaps.length >> 1]).toBeGreaterThan(1);
-    expect(gaps[gaps.length >> 1]).toBeLessThan(3);
+    // evenly spaced at 500 req/s, on the generator's clock: due every 2 ms, and each written at its time,
+    // never before (a burst at the start of each second would be), and after it by no more than this run's
+    // loop lag explains (on an idle machine ~10 ms). Measured where the generator's promise ends, the write:
+    // the server's read times on this shared, busy loop trailed the writes by up to 6 s under CPU load (new
+    // connections queue), while every write was on time.
+    expect(sends.calls).toHaveLength(1000);
+    const due0 = sends.calls[0].dueMs;
+    for (const [i, { dueMs, atMs }] of sends.calls.entries()) {
+      expect(dueMs - due0).toBeCloseTo(2 * i, 6);
+      expect(atMs).toBeGreaterThanOrEqual(dueMs);
+      expect(atMs - dueMs).toBeLessThanOrEqual(lagMs + 5);
+    }
     // interval snapshots add up to the totals and carry the latency distribution
     expect(snapshots.reduce((a, s) => a + s.sent, 0)).toBe(1000);
     expect(snapshots.reduce((a, s) => a + s.latency.counts.reduce((x, y) => x + y, 0), 0)).toBe(1000);

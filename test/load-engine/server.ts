@@ -1,5 +1,6 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
+import { monitorEventLoopDelay } from 'perf_hooks';
 
 /** One request as the test server saw it. */
 export interface Seen {
@@ -62,7 +63,13 @@ export async function startServer(opts: { limitRps?: number } = {}): Promise<Tes
     });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // A backlog for every connection a run may open at once (its maxConcurrency), within the kernel's cap
+  // (net.core.somaxconn, 4096 here): the server shares the test's event loop, and when that loop is starved
+  // (a busy machine) the generator's arrivals pile up on new connections faster than the loop accepts them.
+  // With Node's default of 511 the kernel dropped the overflow's handshakes (TcpExtListenOverflows), and
+  // each dropped connection waited for TCP's 1-s, 3-s, 7-s retransmissions: requests "timed out" after 5 s
+  // that the generator had written on time.
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -95,4 +102,19 @@ export async function closedPort(): Promise<number> {
   const { port } = s.address() as AddressInfo;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
+}
+
+/**
+ * Starts watching this process's event loop; the function returned stops and gives the longest it was late
+ * (ms, its 10-ms sampling period included). A timer, a socket read or a send can be that late on a busy
+ * machine (the server and the generator share the loop here), so a timing assertion allows for it: tight on
+ * an idle machine, wider only by what the run itself measured.
+ */
+export function watchLoopLag(): () => number {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  return () => {
+    delay.disable();
+    return delay.max / 1e6;
+  };
 }
