@@ -59,7 +59,12 @@ test('status, plan and move through the handler: each cluster reached with its o
   expect(plan).toMatchObject({ action: 'plan', plan: { moves: [] } });
 
   await fillShard(clusters.pools[0], 2, 10, L);
-  const moved = await handle({ action: 'move', shard: 2, to: 1 }, deps(env));
+  const lines: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+  const moved = await handle({ action: 'move', shard: 2, to: 1 }, deps(env)).finally(() => log.mockRestore());
+  // Each step is a JSON line in the function's log.
+  expect(lines.map((line) => JSON.parse(line)).map((l) => [l.message, l.step])).toEqual(
+    ['locked', 'frozen', 'switched', 'graceOver', 'cleaned'].map((step) => ['reshard step', step]));
   expect(moved).toMatchObject({ action: 'move', move: { shard: 2, from: 0, to: 1, steps: ['locked', 'frozen', 'switched', 'graceOver', 'cleaned'] } });
   expect(await shardRows(clusters.pools[1], 2)).toEqual({ items: 10, jobs: 10, outbox: 10, idempotency_keys: 10 });
   expect(await shardRows(clusters.pools[0], 2)).toEqual({ items: 0, jobs: 0, outbox: 0, idempotency_keys: 0 });
