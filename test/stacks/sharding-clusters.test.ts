@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { reshardEnvSchema } from '../../lambda/reshard/index';
+import { containerEnvSchema } from '../../lib/contracts/container-env';
 import { policyStatements, type Statement } from '../helpers/template';
 import { synth } from '../helpers/synth';
 
@@ -194,6 +195,14 @@ describe('Compute stack', () => {
       expect(ref(s.readerHost)).toMatch(new RegExp(`${clusterPrefix(i)}Cluster[0-9A-F]{8}ReadEndpointAddress`));
       expect(ref(s.secretArn)).toMatch(new RegExp(`${clusterPrefix(i)}Roles${user}Secret`));
     });
+    // What the workload parses at start (lib/contracts/container-env.ts), with the values CloudFormation fills in.
+    const deployed = text.replace(/<(\d+)>/g, (_, n) => (JSON.stringify(refs[Number(n)]).includes('Secret')
+      ? `arn:aws:secretsmanager:us-east-1:111111111111:secret:user-${n}` : `host-${n}.us-east-1.rds.amazonaws.com`));
+    const parsed = containerEnvSchema.safeParse({
+      DB_WRITER_HOST: 'w', DB_READER_HOST: 'r', DB_NAME: 'app', DB_USERNAME: 'app', CACHE_HOST: 'c', QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs',
+      DB_SHARDING_MODE: env.DB_SHARDING_MODE, DB_LOGICAL_SHARDS: env.DB_LOGICAL_SHARDS, DB_SHARDS: deployed,
+    });
+    expect(parsed.error?.issues).toBeUndefined();
   });
 
   test('staging (proxy): DB_SHARDS names each cluster\'s proxy endpoints and no secret (IAM tokens)', () => {
