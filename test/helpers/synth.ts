@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, type AppProps } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp, type BlueprintStacks } from '../../lib/app';
 import { configFor, featureFlags, type Overrides } from './context';
@@ -18,11 +18,29 @@ export interface Synthesized {
 const cache = new Map<string, Synthesized>();
 
 /**
- * An app for a focused test of one construct on a bare `Stack`: cdk.json's feature flags, and CDK's built-in
- * CloudFormation validation off (its rule engine loads in ~3 s; test/bin.test.ts runs it, see below).
+ * The App props of a test synth: cdk.json's feature flags, and only what the templates need.
+ * - CDK's built-in CloudFormation validation off: a WASM rule engine, ~3 s per process;
+ *   test/stacks/compliance.test.ts synths with it on (and test/bin.test.ts runs the real entry point).
+ * - Lambda bundling (esbuild) skipped: ~1 s of CPU per handler, and a synth outside this helper bundled every
+ *   handler again (two apps of test/stacks/stacks.spec.ts: 8 s of esbuild). The compliance test synths with
+ *   bundling, as `cdk synth` does, so the handlers are still bundled in the suite.
+ * - No stack trace on each construct's metadata (`stackTraces: false`): capturing one per construct, through
+ *   jest's source-map support, was ~9 s of the template specs' CPU. The traces only go to the cloud assembly's
+ *   metadata, never to a template; the compliance test keeps them.
+ * - No tree.json (`treeMetadata: false`): ~5 s of CPU for a file no template spec reads.
  */
+export function testAppProps(context: Record<string, unknown> = {}): AppProps {
+  return {
+    context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [], ...context },
+    builtinCloudFormationValidation: false,
+    stackTraces: false,
+    treeMetadata: false,
+  };
+}
+
+/** An app for a focused test of one construct on a bare `Stack` (see testAppProps). */
 export function bareApp(): App {
-  return new App({ context: featureFlags(), builtinCloudFormationValidation: false });
+  return new App(testAppProps());
 }
 
 /**
@@ -36,11 +54,7 @@ export function synth(env: string, overrides: Overrides = {}): Synthesized {
   const key = `${env}:${JSON.stringify(config)}`;
   let hit = cache.get(key);
   if (!hit) {
-    // Same feature flags as cdk.json. CDK's built-in CloudFormation validation (a WASM rule engine, ~3 s
-    // per process) is off here; test/bin.test.ts runs the real entry point with it on and checks its report.
-    // Lambda bundling (esbuild) is skipped too: about 1 s per synth. test/stacks/compliance.test.ts
-    // synths with bundling, as `cdk synth` does, so the handlers are still bundled in the suite.
-    const app = new App({ context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    const app = new App(testAppProps());
     const stacks = buildApp(app, config);
     hit = {
       stacks,
