@@ -1,5 +1,5 @@
 import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { randomBytes } from 'crypto';
+import { randomBytes, randomUUID } from 'crypto';
 import { EventEmitter } from 'events';
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
@@ -10,7 +10,7 @@ import { connectDatabase, type Database } from '../../workload/src/db';
 import { ITEM_SELECT_SQL } from '../../workload/src/item-cache';
 import { Metrics } from '../../workload/src/metrics';
 import { migrate, MIGRATIONS } from '../../workload/src/migrations';
-import { jobShardOf, ShardRouter } from '../../workload/src/router';
+import { jobIdOf as jobIdOfShard, jobShardOf, ShardRouter } from '../../workload/src/router';
 import { readSettings, type Settings } from '../../workload/src/settings';
 import { seedDirectory } from '../../workload/src/shards';
 import { startJobKeepers } from '../../workload/src/sweeper';
@@ -175,6 +175,8 @@ test('items: created on the shard of their key (or any), their id carries it, re
   expect(await holders('items', String(anyShard.body.id))).toEqual([router.clusterOf(Number(BigInt(String(anyShard.body.id)) % BigInt(L)))]);
   expect((await call('GET', `/items/${String(anyShard.body.id)}`)).status).toBe(200);
   expect((await call('GET', `/items/${999_999 * L + 5}`)).status).toBe(404);
+  // Ready only with every cluster's writer and reader answering.
+  expect((await call('GET', '/readyz')).body).toEqual({ writer: true, reader: true, cache: true });
   // Every cluster answered statements of both kinds (ShardQueries per cluster and access).
   for (let c = 0; c < CLUSTERS; c++) {
     expect(counted[`ShardQueries:${c}:write`]).toBeGreaterThan(0);
@@ -204,6 +206,16 @@ test('jobs: on their item\'s shard (or their key\'s), relayed per cluster, run b
   }
   expect((await Promise.all(admins.map((a) => a.query('SELECT count(*)::int AS n FROM outbox')))).map((r) => r.rows[0].n)).toEqual([0, 0, 0]);
   expect(worker.counts.failed).toBe(0);
+  expect((await call('GET', `/jobs/${jobIdOfShard(5)}`)).status).toBe(404);
+
+  // A job written before sharding (a version 4 id, on its item's shard, which the id does not carry) is found
+  // on whichever cluster holds it.
+  const onTwo = jobs.find((j) => j.cluster === 2)!;
+  let legacy: string;
+  do legacy = randomUUID(); while (router.clusterOf(jobShardOf(legacy, L)) === 2);
+  await admins[2].query("INSERT INTO jobs (id, status, item_id, cpu_ms, io_ms, logical_shard) VALUES ($1, 'done', $2, 1, 1, $3)",
+    [legacy, onTwo.itemId, Number(BigInt(onTwo.itemId!) % BigInt(L))]);
+  expect((await call('GET', `/jobs/${legacy}`)).body).toMatchObject({ id: legacy, status: 'done' });
 });
 
 test('GET /items: the newest items over every cluster (scatter-gather), bounded; one cluster too slow makes it a 503', async () => {
