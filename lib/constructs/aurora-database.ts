@@ -71,6 +71,12 @@ const SERVERLESS_CLASS = 'db.serverless';
  * and Application Auto Scaling of readers on `rds:cluster:ReadReplicaCount`, tracking average reader CPU.
  *
  * Clients connect to `writerEndpoint` / `readerEndpoint`: the proxy's when it is on, the cluster's otherwise.
+ *
+ * With `limitless`, an Aurora PostgreSQL Limitless Database cluster instead: no instances, a DB shard group
+ * (LimitlessShardGroup), no proxy and no reader autoscaling; clients use the cluster's endpoints, which route to
+ * the shard group's routers ("you connect to the cluster writer or reader endpoint":
+ * https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/limitless-shard.html#limitless-endpoint), in the
+ * database `postgres_limitless`. With `shard`, one cluster of `clusters` mode (DataStack builds one per cluster).
  */
 export class AuroraDatabase extends Construct {
   readonly cluster: rds.DatabaseCluster;
