@@ -312,3 +312,34 @@ test('mode none: GET /items lists the newest items of the one database', async (
     await h.close();
   }
 });
+
+test('sharding a database that ran unsharded: every logical shard seeded on cluster 0, its rows given the shard their ids say', async () => {
+  const h = await createHarness();
+  const extra = `sb_shard_${suffix}_extra`;
+  const admin = server();
+  await admin.query(`CREATE DATABASE ${extra} TEMPLATE template0`);
+  const second = new Pool({ host: base.DB_WRITER_HOST, port: Number(base.DB_PORT), user: base.DB_USERNAME, database: extra, max: 2 });
+  try {
+    await migrate(second);
+    const w = h.db.writer;
+    const items = (await w.query<{ id: string }>("INSERT INTO items (name) SELECT 'old ' || g FROM generate_series(1, 20) g RETURNING id")).rows.map((r) => r.id);
+    const withItem = randomUUID();
+    const lone = randomUUID();
+    await w.query("INSERT INTO jobs (id, status, item_id, cpu_ms, io_ms) VALUES ($1, 'queued', $2, 1, 1), ($3, 'queued', NULL, 1, 1)", [withItem, items[18], lone]);
+    await w.query('INSERT INTO outbox (job_id, body) VALUES ($1, $2), ($3, $4)', [withItem, JSON.stringify({ jobId: withItem }), lone, JSON.stringify({ jobId: lone })]);
+
+    expect(await seedDirectory([w, second], 16)).toBe('seeded');
+    expect((await w.query('SELECT count(*)::int AS n FROM shard_ownership WHERE state = \'owned\'')).rows[0].n).toBe(16);
+    expect((await second.query('SELECT count(*)::int AS n FROM shard_ownership')).rows[0].n).toBe(0);
+    expect((await w.query('SELECT logical_shards, clusters, state FROM shard_layout')).rows).toEqual([{ logical_shards: 16, clusters: 1, state: 'seeded' }]);
+    expect((await w.query('SELECT id, logical_shard FROM items ORDER BY id')).rows).toEqual(items.map((id) => ({ id, logical_shard: Number(id) % 16 })));
+    const shards = Object.fromEntries((await w.query<{ id: string; logical_shard: number }>('SELECT id, logical_shard FROM jobs')).rows.map((r) => [r.id, r.logical_shard]));
+    expect(shards).toEqual({ [withItem]: Number(items[18]) % 16, [lone]: jobShardOf(lone, 16) });
+    expect(Object.fromEntries((await w.query<{ job_id: string; logical_shard: number }>('SELECT job_id, logical_shard FROM outbox')).rows.map((r) => [r.job_id, r.logical_shard]))).toEqual(shards);
+  } finally {
+    await second.end();
+    await admin.query(`DROP DATABASE IF EXISTS ${extra} WITH (FORCE)`);
+    await admin.end();
+    await h.close();
+  }
+});
