@@ -27,7 +27,11 @@ beforeAll(async () => {
     env: { CACHE_PORT: String(proxy.port), CACHE_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS), CACHE_BREAKER_FAILURES: String(BREAKER_FAILURES), CACHE_BREAKER_OPEN_MS: '300' },
   });
   admin = new Redis({ host: '127.0.0.1', port: Number(serviceEnv().CACHE_PORT) });
-  await h.cache.ping();
+  // Connected (through the proxy) before the first test: waited for as the event, not with a command. A
+  // command sent now waits in the offline queue for the connection, and its 500-ms timeout runs from the
+  // moment it was sent: on a busy machine the connection (TCP, the proxy on this same event loop, the ready
+  // check) took longer, and "Command timed out" in this hook failed all four tests.
+  if (h.cache.status !== 'ready') await new Promise((resolve) => h.cache.once('ready', resolve));
 });
 afterEach(() => proxy.setMode('pass'));
 // After a fault the client reconnects on its own (ioredis backs off up to 2 s): each test starts connected.
