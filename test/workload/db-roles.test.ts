@@ -102,6 +102,11 @@ test('every endpoint, the outbox relay, the sweeper and the worker work as their
     expect(item.status).toBe(201);
     expect((await call('POST', '/items', { name: 'widget' }, { 'idempotency-key': 'item-1' })).body).toEqual(item.body);
     expect((await call('GET', `/items/${item.body.id}`)).body).toMatchObject({ name: 'widget', processed_count: 0 });
+    // PUT as the API user: an insert that raises items_id_seq (setval: UPDATE on the sequence), then a replace
+    // (UPDATE of name, data, updated_at); the next POST is above the PUT's id.
+    expect((await call('PUT', '/items/900', { name: 'put' })).status).toBe(201);
+    expect((await call('PUT', '/items/900', { name: 'put again' })).status).toBe(200);
+    expect(Number((await call('POST', '/items', { name: 'after' })).body.id)).toBeGreaterThan(900);
     const job = await call('POST', '/jobs', { itemId: Number(item.body.id) }, { 'idempotency-key': 'job-1' });
     expect(job.status).toBe(202);
     const jobId = job.body.jobId as string;

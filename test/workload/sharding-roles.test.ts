@@ -115,8 +115,14 @@ test('as their own users, sharded: the API creates items and jobs (ids, logical 
     expect((await processJob(workerRouter, jobId, 100, jobShardOf(jobId, L))).outcome).toBe('done');
     expect((await admin.query('SELECT processed_count, logical_shard FROM items WHERE id = $1', [item.body.id])).rows)
       .toEqual([{ processed_count: 1, logical_shard: Number(item.body.id) % L }]);
+    // PUT as the API user, sharded: the fenced insert with its logical shard, the sequence raised (setval), a replace.
+    const putId = 5 * L + 7;
+    const put = (name: string) => fetch(`${url}/items/${putId}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+    expect((await put('put')).status).toBe(201);
+    expect((await put('put again')).status).toBe(200);
+    expect((await admin.query('SELECT name, logical_shard FROM items WHERE id = $1', [putId])).rows).toEqual([{ name: 'put again', logical_shard: 7 }]);
     const list = await fetch(`${url}/items?limit=10`);
-    expect(((await list.json()) as { items: unknown[] }).items).toHaveLength(1);
+    expect(((await list.json()) as { items: unknown[] }).items).toHaveLength(2);
   } finally {
     await api.close();
     router.close();

@@ -130,7 +130,8 @@ export function compareSizes(config: BlueprintConfig, peakRps: number): CompareR
       `Memory keeps the configured ${round(api.memoryMiB / (api.cpu / CPU_UNITS_PER_VCPU))} MiB per vCPU, rounded up to a size Fargate offers.`,
       'Bigger tasks: fewer of them, coarser scale-out steps, a larger share lost with one task or one zone, and more connections per task (one pool set per process).',
       'Database: writes go to the one writer, so only a bigger writer (or Serverless v2\'s maximum ACU) adds write capacity; readers add read capacity only, ' +
-        'and a reader endpoint with no reader is the writer. Serverless v2 scales the writer in place between its minimum and maximum ACU; its max_connections follows the maximum.',
+        'and a reader endpoint with no reader is the writer. Serverless v2 scales the writer in place between its minimum and maximum ACU; its max_connections follows the maximum. ' +
+        'Past the largest writer, database.sharding splits the writes over clusters (docs/sharding.md#when-to-shard).',
       'Costs are on-demand list prices as if the peak lasted all month; Fargate Spot, Savings Plans and reserved instances lower them.',
     ],
   };

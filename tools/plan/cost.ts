@@ -1,5 +1,5 @@
 import {
-  capacityProviderSplit, dbInstanceClassSize, doubledTaskMinutes, jobsPerRequest, profileAverageRps, shiftsTraffic, sustainedCeilingRps, tasksForRate, workerThroughputPerTask,
+  capacityProviderSplit, dbInstanceClassSize, doubledTaskMinutes, jobsPerRequest, profileAverageRps, shardClusterCount, shiftsTraffic, sustainedCeilingRps, tasksForRate, workerThroughputPerTask,
 } from '../../lib/config/capacity';
 import { ALARM_KINDS, type ThresholdKey } from '../../lib/config/alarm-kinds';
 import type { BlueprintConfig } from '../../lib/config/schema';
@@ -196,6 +196,9 @@ interface Load {
   readonly readers: number;
   /** Serverless v2 ACU of each instance; undefined for a provisioned class. */
   readonly acu?: number;
+  readonly level: CostOptions['level'];
+  /** Where the API's tasks stand between minTasks (0) and maxTasks (1): capacity that scales with them follows it. */
+  readonly share: number;
   readonly rps: number;
   readonly jobsPerSecond: number;
   readonly why: string;
@@ -212,14 +215,14 @@ function loadAt(config: BlueprintConfig, opts: CostOptions): Load {
     : undefined;
   if (opts.level === 'min') {
     return {
-      apiTasks: api.minTasks, workerTasks: worker.minTasks, readers: minReaders, acu: acu(0), rps: 0, jobsPerSecond: 0,
+      level: 'min', share: 0, apiTasks: api.minTasks, workerTasks: worker.minTasks, readers: minReaders, acu: acu(0), rps: 0, jobsPerSecond: 0,
       why: `min: api.minTasks ${api.minTasks}, worker.minTasks ${worker.minTasks}, ${minReaders} reader(s), no traffic`,
     };
   }
   if (opts.level === 'max') {
     const rps = sustainedCeilingRps(api.maxTasks, api.requestsPerTarget);
     return {
-      apiTasks: api.maxTasks, workerTasks: worker.maxTasks, readers: maxReaders, acu: acu(1), rps, jobsPerSecond: rps * jobShare,
+      level: 'max', share: 1, apiTasks: api.maxTasks, workerTasks: worker.maxTasks, readers: maxReaders, acu: acu(1), rps, jobsPerSecond: rps * jobShare,
       why: `max: api.maxTasks ${api.maxTasks}, worker.maxTasks ${worker.maxTasks}, ${maxReaders} reader(s), ` +
         `the API's sustained ceiling ${round(rps)} req/s (maxTasks × requestsPerTarget ÷ 60) all month, ${pct(jobShare)} of requests submit a job`,
     };
@@ -233,7 +236,7 @@ function loadAt(config: BlueprintConfig, opts: CostOptions): Load {
   const share = api.maxTasks > api.minTasks ? Math.min(1, Math.max(0, (apiTasks - api.minTasks) / (api.maxTasks - api.minTasks))) : 0;
   const readers = opts.averageReaders ?? minReaders;
   return {
-    apiTasks, workerTasks, readers, acu: acu(share), rps, jobsPerSecond,
+    level: 'average', share, apiTasks, workerTasks, readers, acu: acu(share), rps, jobsPerSecond,
     why: `average: ${round(rps)} req/s (${rpsFrom}) all month; ${round(apiTasks)} API and ${round(workerTasks)} worker tasks ` +
       `(${opts.averageTasks ? 'from the simulation' : 'what that rate needs at the request target and at the worker\'s throughput'}); ` +
       `${round(readers)} reader(s)${serverless ? `; Serverless v2 at ${round(acu(share) ?? 0)} ACU, in proportion to the API tasks between min and max` : ''}`,
@@ -361,13 +364,7 @@ function vpc(config: BlueprintConfig, load: Load, prices: RegionPrices, assumpti
  */
 function aurora(config: BlueprintConfig, load: Load, prices: RegionPrices, assumptions: string[]): CostLineItem[] {
   const db = config.database;
-  const instances = 1 + load.readers;
-  const compute = load.acu !== undefined
-    ? line('Aurora', `Serverless v2 ACU-hours (${instances} instance${instances === 1 ? '' : 's'} at ${round(load.acu)} ACU)`,
-      instances * load.acu * HOURS_PER_MONTH, prices.aurora.serverlessV2AcuHour, 'aurora.serverlessV2AcuHour')
-    : line('Aurora', `${db.instanceClass} instance hours (writer + ${load.readers} reader${load.readers === 1 ? '' : 's'})`,
-      instances * HOURS_PER_MONTH, priceOf(prices.aurora.instanceHour, db.instanceClass, 'database.instanceClass', config.region),
-      `aurora.instanceHour.${db.instanceClass}`);
+  const compute = db.sharding.mode === 'limitless' ? limitlessCompute(config, load, prices, assumptions) : clusterCompute(config, load, prices);
   const writeShare = shareOfMix(config, (r) => !['GET', 'HEAD'].includes(r.method));
   const ioPerSecond = load.rps * writeShare * A.ioPerWrite.value + load.jobsPerSecond * A.ioPerJob.value;
   const ioWhy = `I/O: ${A.ioPerWrite.value} per write request (${pct(writeShare)} of the mix) and ${A.ioPerJob.value} per job; reads from the buffer cache or ElastiCache`;
@@ -382,6 +379,41 @@ function aurora(config: BlueprintConfig, load: Load, prices: RegionPrices, assum
 }
 
 /**
+ * The instances of every cluster: with `database.sharding.mode` clusters each of the N clusters has the whole
+ * `database` section's writer and readers (lib/constructs/aurora-database.ts), so compute is N times one
+ * cluster's. Storage and I/O are not: the same data and writes are split over the clusters.
+ */
+function clusterCompute(config: BlueprintConfig, load: Load, prices: RegionPrices): CostLineItem {
+  const db = config.database;
+  const clusters = shardClusterCount(db);
+  const instances = clusters * (1 + load.readers);
+  const each = clusters > 1 ? ` in each of ${clusters} clusters` : '';
+  return load.acu !== undefined
+    ? line('Aurora', `Serverless v2 ACU-hours (${instances} instance${instances === 1 ? '' : 's'} at ${round(load.acu)} ACU${clusters > 1 ? `: ${clusters} clusters` : ''})`,
+      instances * load.acu * HOURS_PER_MONTH, prices.aurora.serverlessV2AcuHour, 'aurora.serverlessV2AcuHour')
+    : line('Aurora', `${db.instanceClass} instance hours (writer + ${load.readers} reader${load.readers === 1 ? '' : 's'}${each})`,
+      instances * HOURS_PER_MONTH, priceOf(prices.aurora.instanceHour, db.instanceClass, 'database.instanceClass', config.region),
+      `aurora.instanceHour.${db.instanceClass}`);
+}
+
+/**
+ * Aurora Limitless bills the DB shard group's ACUs by the hour, between `minCapacityAcu` (billed while it runs:
+ * the cost floor) and `maxCapacityAcu`, in proportion to the API tasks like Serverless v2 here. The price table
+ * has no Limitless ACU rate (no stored copy of the pricing page showed one): the line uses the Serverless v2
+ * ACU rate, marked unverified, and says so. https://aws.amazon.com/rds/aurora/pricing/
+ */
+function limitlessCompute(config: BlueprintConfig, load: Load, prices: RegionPrices, assumptions: string[]): CostLineItem {
+  const { minCapacityAcu: min, maxCapacityAcu: max } = config.database.sharding.limitless;
+  const share = load.level === 'min' ? 0 : load.level === 'max' ? 1 : load.share;
+  const acu = min + (max - min) * share;
+  const why = `Limitless: the shard group at ${round(acu)} ACU (minCapacityAcu ${min}, maxCapacityAcu ${max}), priced at the Serverless v2 ACU rate: `
+    + 'the table has no Limitless rate; check the pricing page';
+  assumptions.push(why);
+  const price: Price = { ...prices.aurora.serverlessV2AcuHour, verified: false, note: 'Limitless ACU rate unknown here: the Serverless v2 ACU-hour price stands in' };
+  return line('Aurora', `Limitless DB shard group ACU-hours (${round(acu)} ACU)`, acu * HOURS_PER_MONTH, price, 'aurora.serverlessV2AcuHour', why);
+}
+
+/**
  * RDS Proxy bills the capacity of the instances behind it: per vCPU-hour of each provisioned instance, with a
  * minimum of 2 vCPUs, or per ACU-hour of Serverless v2, with a minimum of 8 ACUs.
  * https://aws.amazon.com/rds/proxy/pricing/
@@ -391,17 +423,20 @@ export const RDS_PROXY_MIN_ACU = 8;
 
 function rdsProxy(config: BlueprintConfig, load: Load, prices: RegionPrices): CostLineItem[] {
   const db = config.database;
-  if (!db.proxy.enabled) return [];
+  // Limitless has no proxy (the loader refuses one); with clusters, one proxy per cluster, each billed on its own.
+  if (!db.proxy.enabled || db.sharding.mode === 'limitless') return [];
+  const clusters = shardClusterCount(db);
+  const per = clusters > 1 ? `, ${clusters} proxies` : '';
   const instances = 1 + load.readers;
   if (load.acu !== undefined) {
     const acu = Math.max(RDS_PROXY_MIN_ACU, instances * load.acu);
-    return [line('RDS Proxy', `ACU-hours (${instances} instance${instances === 1 ? '' : 's'}, at least ${RDS_PROXY_MIN_ACU})`, acu * HOURS_PER_MONTH,
+    return [line('RDS Proxy', `ACU-hours (${instances} instance${instances === 1 ? '' : 's'}, at least ${RDS_PROXY_MIN_ACU}${per})`, clusters * acu * HOURS_PER_MONTH,
       prices.rdsProxy.acuHour, 'rdsProxy.acuHour')];
   }
   const size = dbInstanceClassSize(db.instanceClass);
   if (!size) throw new Error(`no vCPU count for database.instanceClass "${db.instanceClass}" in lib/config/capacity.ts DB_INSTANCE_CLASS_SIZE. Fix: add the class there.`);
   const vcpus = Math.max(RDS_PROXY_MIN_VCPU, instances * size.vcpu);
-  return [line('RDS Proxy', `vCPU-hours (${instances} × ${size.vcpu} vCPU of ${db.instanceClass})`, vcpus * HOURS_PER_MONTH,
+  return [line('RDS Proxy', `vCPU-hours (${instances} × ${size.vcpu} vCPU of ${db.instanceClass}${per})`, clusters * vcpus * HOURS_PER_MONTH,
     prices.rdsProxy.vcpuHour, 'rdsProxy.vcpuHour')];
 }
 

@@ -95,9 +95,10 @@ export const MIGRATIONS: ReadonlyArray<{ readonly id: number; readonly sql: stri
 /**
  * Applies the migrations not yet applied, once, however many tasks start at the same moment: a session
  * advisory lock makes the others wait, then find nothing left to do. Runs at start-up, never per request.
- * Returns the ids it applied.
+ * Returns the ids it applied. `migrations`: MIGRATIONS, or in limitless mode ./limitless.ts LIMITLESS_MIGRATIONS
+ * (a schema of its own, with ids of its own, in its own database).
  */
-export async function migrate(pool: Pool): Promise<number[]> {
+export async function migrate(pool: Pool, migrations: ReadonlyArray<{ readonly id: number; readonly sql: string }> = MIGRATIONS): Promise<number[]> {
   const client = await pool.connect();
   try {
     // A session through RDS Proxy gets 5 s statement and 3 s lock timeouts from its initialization query
@@ -114,7 +115,7 @@ export async function migrate(pool: Pool): Promise<number[]> {
     await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
     const done = new Set((await client.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
     const applied: number[] = [];
-    for (const m of MIGRATIONS.filter((x) => !done.has(x.id))) {
+    for (const m of migrations.filter((x) => !done.has(x.id))) {
       await client.query('BEGIN');
       try {
         // A migration may take its time (statement), not wait long for a lock other traffic holds (lock).
@@ -148,6 +149,13 @@ export interface ServicePrivileges {
   readonly tables: { readonly [table: string]: TablePrivileges };
   /** Sequences behind the BIGSERIAL ids it inserts (USAGE allows nextval). */
   readonly sequences: readonly string[];
+  /**
+   * Sequences it may also raise (UPDATE allows setval): after PUT /items/:id inserts a client-chosen id, the
+   * sequence is moved above it so that no later POST allocates it
+   * (https://www.postgresql.org/docs/current/sql-grant.html, "UPDATE: For sequences, this privilege allows use
+   * of the nextval and setval functions").
+   */
+  readonly raisesSequences?: readonly string[];
   /** Functions it may call (EXECUTE), as `name(argument types)`. */
   readonly functions: readonly string[];
 }
@@ -156,8 +164,8 @@ export interface ServicePrivileges {
  * Least privilege, read off the workload's SQL; every table not named here is out of reach (schema_migrations
  * included), and neither role may create anything. Change it with the SQL it allows.
  *
- * API (routes/*.ts, jobs.ts createJob, outbox.ts, idempotency.ts, sweeper.ts): reads items and inserts them
- * (name, data); inserts jobs and reads them back; the sweeper re-enqueues or fails stuck jobs (status,
+ * API (routes/*.ts, jobs.ts createJob, outbox.ts, idempotency.ts, sweeper.ts): reads items, inserts them
+ * (name, data) and replaces them (PUT /items/:id: name, data, updated_at; raises items_id_seq above the id); inserts jobs and reads them back; the sweeper re-enqueues or fails stuck jobs (status,
  * enqueues, updated_at; FOR UPDATE needs UPDATE); the outbox relay inserts, leases (next_attempt_at,
  * attempts) and deletes sent rows; idempotency keys are its own: insert, upsert an expired one, delete expired.
  *
@@ -173,13 +181,14 @@ export interface ServicePrivileges {
 export const SERVICE_PRIVILEGES: { readonly [S in DatabaseService]: ServicePrivileges } = {
   api: {
     tables: {
-      items: { select: true, insert: ['id', 'logical_shard', 'name', 'data'] },
+      items: { select: true, insert: ['id', 'logical_shard', 'name', 'data'], update: ['name', 'data', 'updated_at'] },
       jobs: { select: true, insert: ['id', 'status', 'item_id', 'cpu_ms', 'io_ms', 'logical_shard'], update: ['status', 'enqueues', 'updated_at'] },
       outbox: { select: true, insert: ['job_id', 'body', 'logical_shard'], update: ['next_attempt_at', 'attempts'], delete: true },
       idempotency_keys: { select: true, insert: true, update: ['request_hash', 'status_code', 'body', 'created_at', 'expires_at'], delete: true },
       [SHARD_OWNERSHIP_TABLE]: { select: true },
     },
     sequences: ['items_id_seq', 'outbox_id_seq'],
+    raisesSequences: ['items_id_seq'],
     functions: [SHARD_FENCE_FUNCTION],
   },
   worker: {
@@ -257,6 +266,7 @@ export async function applyDatabaseRoles(client: ClientBase, users: { readonly [
         await client.query(`GRANT ${grants.join(', ')} ON TABLE public.${id(table)} TO ${p}`);
       }
       for (const sequence of spec.sequences) await client.query(`GRANT USAGE ON SEQUENCE public.${id(sequence)} TO ${p}`);
+      for (const sequence of spec.raisesSequences ?? []) await client.query(`GRANT UPDATE ON SEQUENCE public.${id(sequence)} TO ${p}`);
       for (const fn of spec.functions) {
         const [, name, args] = /^(\w+)\(([\w, ]*)\)$/.exec(fn) ?? [];
         if (!name) throw new Error(`not a function signature: ${fn}`);

@@ -162,6 +162,39 @@ describe('monthlyCost moves with the configuration', () => {
   });
 });
 
+describe('monthlyCost with database.sharding', () => {
+  const sharded = { database: { sharding: { mode: 'clusters', clusters: 3 } } };
+  const limitless = {
+    database: {
+      readers: 0, readerAutoscaling: { enabled: false }, proxy: { enabled: false }, performanceInsightsRetentionDays: 31, monitoringIntervalSeconds: 60,
+      sharding: { mode: 'limitless', limitless: { minCapacityAcu: 16, maxCapacityAcu: 64, computeRedundancy: 0 } },
+    },
+  };
+
+  test('clusters: every cluster\'s instances and proxy are billed, storage and I/O once', () => {
+    const one = monthlyCost(configFor('staging'), { level: 'min' });
+    const three = monthlyCost(configFor('staging', sharded), { level: 'min' });
+    const instances = (r: CostReport) => item(r, 'instance hours');
+    // staging at min: writer + 1 reader (readerAutoscaling.minReaders 1) = 2 instances × 730 h; 3 clusters: 6 × 730 h
+    expect(instances(one).quantity).toBe(2 * HOURS_PER_MONTH);
+    expect(instances(three).quantity).toBe(6 * HOURS_PER_MONTH);
+    expect(instances(three).item).toContain('in each of 3 clusters');
+    expect(item(three, 'vCPU of db.r6g.large').monthlyUsd).toBeCloseTo(3 * item(one, 'vCPU of db.r6g.large').monthlyUsd, 6);
+    expect(item(three, 'vCPU of db.r6g.large').item).toContain('3 proxies');
+    expect(item(three, 'Storage').monthlyUsd).toBe(item(one, 'Storage').monthlyUsd);
+  });
+
+  test('limitless: the shard group\'s ACU-hours from min to max capacity, no instances, no proxy, marked unverified', () => {
+    const at = (level: 'min' | 'max') => monthlyCost(configFor('dev', limitless), { level });
+    const min = item(at('min'), 'Limitless DB shard group');
+    // 16 ACU × 730 h = 11680 ACU-hours; at max 64 ACU × 730 h = 46720
+    expect(min.quantity).toBe(16 * HOURS_PER_MONTH);
+    expect(item(at('max'), 'Limitless DB shard group').quantity).toBe(64 * HOURS_PER_MONTH);
+    expect(min.verified).toBe(false);
+    expect(at('min').items.some((i) => i.item.includes('instance hours') || i.service === 'RDS Proxy')).toBe(false);
+  });
+});
+
 describe('ALB LCUs: the highest of the four dimensions', () => {
   test('dev at 1000 req/s: processed bytes dominate', () => {
     // Request bytes by the mix: 80 × 500 (GET) + 10 × (500 + 49-byte body) + 5 × (500 + 12) + 5 × 500 = 50 550 ÷ 100

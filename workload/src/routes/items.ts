@@ -4,7 +4,7 @@ import type { ApiDeps } from '../app';
 import { shardOfItemId } from '../../contracts/sharding';
 import { callDependency, HttpError, parse } from '../http';
 import { IDEMPOTENCY_HEADER, once, sendOnce } from '../idempotency';
-import { ITEM_SELECT_SQL, ItemCache, versioned, type VersionedItem } from '../item-cache';
+import { ITEM_SELECT_SQL, ITEM_TOUCH_SQL, ItemCache, versioned, type VersionedItem } from '../item-cache';
 import { boundedQuery, type Access, type ShardRouter } from '../router';
 
 const idParam = z.object({ id: z.string().regex(/^[1-9]\d{0,15}$/, 'a positive integer id') });
@@ -33,6 +33,21 @@ function readsOwnWrites(request: FastifyRequest, windowMs: number): boolean {
 }
 
 const ROUTE_GET = 'GET /items/:id';
+
+/** Ids a POST draws before it gives up (503): one is taken only where a PUT's id raced the sequence's raise. */
+export const POST_ID_ATTEMPTS = 5;
+
+/**
+ * After PUT inserts client-chosen id `id`: the sequence raised so that the next id it makes is above `id` (the
+ * sequence itself in mode none; ⌊id / L⌋ in the sharded modes, whose next id is (⌊id / L⌋ + 1) × L + shard > id).
+ * Under a transaction-level advisory lock, so that two raises cannot interleave and lower it; never lowered;
+ * setval is not undone by a rollback, which only leaves a gap. pg_sequence_last_value is NULL until the first
+ * nextval (which then answers the start, 1), so that case is raised as well.
+ * https://www.postgresql.org/docs/current/functions-sequence.html
+ */
+const RAISE_ITEM_SEQUENCE_SQL = `SELECT setval('items_id_seq', $1::bigint)
+  FROM (SELECT pg_advisory_xact_lock(hashtext('items_id_seq'))) l
+  WHERE coalesce(pg_sequence_last_value('items_id_seq'), 0) < $1::bigint`;
 
 /** The most items GET /items answers with. */
 export const LIST_MAX = 100;
@@ -131,11 +146,16 @@ export function registerItemRoutes(app: FastifyInstance, { cache, settings, metr
     const result = await once(router.at(shard), request, settings.idempotency.ttlSeconds, async (tx) => {
       // The id carries the logical shard (itemIdOf: sequence × logical shards + shard; the sequence itself in
       // mode none, where the row's logical_shard stays NULL).
-      const { rows } = await tx.query(
-        `INSERT INTO items (id, logical_shard, name, data) VALUES (nextval('items_id_seq') * $3::bigint + $4::bigint, $5, $1, $2) RETURNING ${ITEM_SELECT_SQL}`,
-        [body.name, JSON.stringify(body.data), router.logicalShards, shard, router.sharded ? shard : null],
-      );
-      created = versioned(rows[0]);
+      // An id a PUT took (racing the sequence's raise, RAISE_ITEM_SEQUENCE_SQL) is skipped: the next value is drawn.
+      for (let attempt = 1; !created; attempt++) {
+        if (attempt > POST_ID_ATTEMPTS) throw new HttpError(503, 'no free item id, try again', undefined, { code: 'dependency_unavailable', retryAfterSeconds: 1 });
+        const { rows } = await tx.query(
+          `INSERT INTO items (id, logical_shard, name, data) VALUES (nextval('items_id_seq') * $3::bigint + $4::bigint, $5, $1, $2)
+           ON CONFLICT (id) DO NOTHING RETURNING ${ITEM_SELECT_SQL}`,
+          [body.name, JSON.stringify(body.data), router.logicalShards, shard, router.sharded ? shard : null],
+        );
+        if (rows.length > 0) created = versioned(rows[0]);
+      }
       return { statusCode: 201, body: created.row };
     });
     // Committed: from here on nothing may fail the request (a retry would insert the item again). The cache
@@ -145,5 +165,46 @@ export function registerItemRoutes(app: FastifyInstance, { cache, settings, metr
       reply.header('set-cookie', `${READ_YOUR_WRITES_COOKIE}=${Date.now() + rywWindowMs}; Max-Age=${settings.cache.readYourWritesSeconds}; Path=/items; HttpOnly; SameSite=Lax`);
     }
     return sendOnce(reply, result);
+  });
+
+  /**
+   * Create-or-replace the item with a client-chosen id (RFC 9110 §9.3.4): 201 when it was created, 200 when
+   * replaced. With `If-None-Match: *` it only creates, and an existing item is a 412, left as it is (RFC 9110
+   * §13.1.2: "to prevent an unsafe request method (e.g., PUT) from inadvertently modifying an existing
+   * representation"); the seed (tools/seed) sends it so as never to overwrite an item. Any id routes: its
+   * logical shard is id mod L (shardOfItemId), written on the cluster that holds it through the fenced write
+   * path, as POST is. Idempotent by itself (the id is the request's), so no Idempotency-Key is read: a retry
+   * of a PUT whose reply was lost writes the same row again (or meets the 412), never a second item.
+   */
+  app.put('/items/:id', async (request, reply) => {
+    const { id } = parse(idParam, request.params);
+    const body = parse(newItem, request.body);
+    const createOnly = request.headers['if-none-match'] === '*';
+    const shard = shardOfItemId(id, router.logicalShards);
+    const { item, inserted } = await router.write(shard, async (tx) => {
+      const ins = await tx.query(
+        `INSERT INTO items (id, logical_shard, name, data) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING ${ITEM_SELECT_SQL}`,
+        // The row's logical shard as POST gives it: NULL in mode none (one logical shard).
+        [id, router.logicalShards > 1 ? shard : null, body.name, JSON.stringify(body.data)],
+      );
+      if (ins.rows.length > 0) {
+        await tx.query(RAISE_ITEM_SEQUENCE_SQL, [(BigInt(id) / BigInt(router.logicalShards)).toString()]);
+        return { item: versioned(ins.rows[0]), inserted: true };
+      }
+      if (createOnly) return { item: undefined, inserted: false };
+      // Items are never deleted, so the conflicting row is there to update (ITEM_TOUCH_SQL: its version grows).
+      const upd = await tx.query(
+        `UPDATE items SET name = $2, data = $3, ${ITEM_TOUCH_SQL} WHERE id = $1 RETURNING ${ITEM_SELECT_SQL}`,
+        [id, body.name, JSON.stringify(body.data)],
+      );
+      return { item: versioned(upd.rows[0]), inserted: false };
+    });
+    if (!item) throw new HttpError(412, `item ${id} exists (If-None-Match: *)`);
+    // Committed: the cache takes the new version, so a replaced item is not served stale (../item-cache.ts).
+    await items.written(id, item);
+    if (rywWindowMs > 0) {
+      reply.header('set-cookie', `${READ_YOUR_WRITES_COOKIE}=${Date.now() + rywWindowMs}; Max-Age=${settings.cache.readYourWritesSeconds}; Path=/items; HttpOnly; SameSite=Lax`);
+    }
+    return reply.status(inserted ? 201 : 200).send(item.row);
   });
 }
