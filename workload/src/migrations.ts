@@ -165,9 +165,10 @@ export interface ServicePrivileges {
  * included), and neither role may create anything. Change it with the SQL it allows.
  *
  * API (routes/*.ts, jobs.ts createJob, outbox.ts, idempotency.ts, sweeper.ts): reads items, inserts them
- * (name, data) and replaces them (PUT /items/:id: name, data, updated_at; raises items_id_seq above the id); inserts jobs and reads them back; the sweeper re-enqueues or fails stuck jobs (status,
- * enqueues, updated_at; FOR UPDATE needs UPDATE); the outbox relay inserts, leases (next_attempt_at,
- * attempts) and deletes sent rows; idempotency keys are its own: insert, upsert an expired one, delete expired.
+ * (name, data) and replaces them (PUT /items/:id: name, data, updated_at; it raises items_id_seq above the
+ * id); inserts jobs and reads them back; the sweeper re-enqueues or fails stuck jobs (status, enqueues,
+ * updated_at; FOR UPDATE needs UPDATE); the outbox relay inserts, leases (next_attempt_at, attempts) and
+ * deletes sent rows; idempotency keys are its own: insert, upsert an expired one, delete expired.
  *
  * Worker (worker.ts, jobs.ts processJob): claims and finishes a job (status, attempts, updated_at,
  * completed_at) and counts it on its item (processed_count, updated_at). It cannot insert or delete
