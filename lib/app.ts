@@ -138,7 +138,7 @@ function tierSharding(config: BlueprintConfig, data: DataStack): TierSharding {
   const { sharding } = config.database;
   return sharding.mode === 'clusters'
     ? { mode: 'clusters', clusters: data.databases, logicalShards: sharding.logicalShards }
-    : { mode: sharding.mode };
+    : sharding.mode === 'limitless' ? { mode: 'limitless', logicalShards: sharding.logicalShards } : { mode: sharding.mode };
 }
 
 /**

@@ -14,6 +14,8 @@ interface Properties {
   readonly Users: { readonly [S in DatabaseService]: { readonly Name: string; readonly SecretArn: string } };
   /** Changes with the migrations and grants, so an update runs them again. */
   readonly Hash: string;
+  /** `limitless` (database.sharding.mode): the Limitless schema, its tables created sharded. Absent: the standard one. */
+  readonly Schema?: 'limitless';
 }
 
 const secrets = new SecretsManagerClient({});
@@ -49,7 +51,7 @@ export async function onEvent(event: CloudFormationCustomResourceEvent): Promise
     // Aurora's certificate chains to an RDS CA (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html),
     // which the runtime trusts through NODE_EXTRA_CA_CERTS (set on the function).
     ssl: { rejectUnauthorized: true },
-  }, users);
-  log('migrated', { database: p.Database, hash: p.Hash, applied: result.applied, created: result.roles.created, revokedRdsIam: result.roles.revokedRdsIam });
+  }, users, p.Schema === 'limitless' ? 'limitless' : 'standard');
+  log('migrated', { database: p.Database, schema: p.Schema ?? 'standard', hash: p.Hash, applied: result.applied, created: result.roles.created, revokedRdsIam: result.roles.revokedRdsIam });
   return { PhysicalResourceId, Data: { Applied: result.applied.join(',') } };
 }

@@ -1,6 +1,7 @@
 import { Pool, type PoolConfig } from 'pg';
 import type { DatabaseService } from '../../lib/contracts/database-roles';
-import { applyDatabaseRoles, migrate, type DatabaseUserSpec, type RolesApplied } from '../../workload/src/migrations';
+import { LIMITLESS_MIGRATIONS } from '../../workload/src/limitless';
+import { applyDatabaseRoles, migrate, MIGRATIONS, type DatabaseUserSpec, type RolesApplied } from '../../workload/src/migrations';
 
 /** Where and as whom the migrations run. */
 export interface MigrationTarget {
@@ -24,13 +25,18 @@ export interface MigrationResult {
  * The migration custom resource's work, against any PostgreSQL: the schema migrations not yet applied
  * (workload/src/migrations.ts, serialised by its advisory lock), then the services' roles and grants
  * (applyDatabaseRoles, after the DDL so that the grants name tables that exist). Safe to run again: a second
- * run applies nothing and grants the same.
+ * run applies nothing and grants the same. `schema` `limitless` (database.sharding.mode): the Limitless schema
+ * (workload/src/limitless.ts, tables created sharded) instead of the standard one; the same grants.
  *
  * One connection of its own, to the cluster's writer endpoint, not through RDS Proxy: the proxy's
  * initialization query bounds every statement to 5 s (PROXY_INIT_QUERY), and the migrations set their own
  * bounds (statement_timeout 0, lock_timeout MIGRATION_LOCK_TIMEOUT_MS) in their transactions anyway.
  */
-export async function runMigrations(target: MigrationTarget, users: { readonly [S in DatabaseService]: DatabaseUserSpec }): Promise<MigrationResult> {
+export async function runMigrations(
+  target: MigrationTarget,
+  users: { readonly [S in DatabaseService]: DatabaseUserSpec },
+  schema: 'standard' | 'limitless' = 'standard',
+): Promise<MigrationResult> {
   const pool = new Pool({
     host: target.host, port: target.port, database: target.database, user: target.user, password: target.password,
     ssl: target.ssl, max: 1, connectionTimeoutMillis: target.connectTimeoutMs ?? 10_000,
@@ -38,7 +44,7 @@ export async function runMigrations(target: MigrationTarget, users: { readonly [
   // An idle connection the server ends emits 'error' on the pool; the run itself sees its own errors.
   pool.on('error', () => undefined);
   try {
-    const applied = await migrate(pool);
+    const applied = await migrate(pool, schema === 'limitless' ? LIMITLESS_MIGRATIONS : MIGRATIONS);
     const client = await pool.connect();
     try {
       return { applied, roles: await applyDatabaseRoles(client, users) };

@@ -273,7 +273,7 @@ export class AuroraDatabase extends Construct {
       secretsKey: props.secretsKey,
       databaseName: this.databaseName,
       // The database exists once the shard group does (a Limitless cluster has no instance to wait for).
-      ...(this.shardGroup && { connectableAfter: [this.shardGroup.resource] }),
+      ...(this.shardGroup && { connectableAfter: [this.shardGroup.resource], schema: 'limitless' as const }),
       port: POSTGRES_PORT,
       rotationDays: config.secretRotationDays,
       rotationSecurityGroup,

@@ -29,7 +29,7 @@ export interface DataTier {
 /** How the data tier is sharded (DataTier.sharding). */
 export type TierSharding =
   | { readonly mode: 'none' }
-  | { readonly mode: 'limitless' }
+  | { readonly mode: 'limitless'; readonly logicalShards: number }
   | { readonly mode: 'clusters'; readonly clusters: readonly AuroraDatabase[]; readonly logicalShards: number };
 
 /** Every cluster a service connects to, index = cluster number. */
@@ -112,6 +112,8 @@ export function dataTierSettings(scope: Construct, tier: DataTier, dbPoolSize: n
     })));
     environment.DB_LOGICAL_SHARDS = String(sharding.logicalShards);
   }
+  // Limitless: the values of the shard key the workload writes (logical_shard), which Limitless hashes to its shards.
+  if (sharding?.mode === 'limitless') environment.DB_LOGICAL_SHARDS = String(sharding.logicalShards);
   // Exported whether or not this environment's tasks import them: CloudFormation refuses to remove an export
   // another stack still imports (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-exports.html),
   // so switching the proxy on would otherwise fail the Data stack's update. The master secret's stays for

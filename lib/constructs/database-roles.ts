@@ -45,11 +45,18 @@ export interface DatabaseRolesProps extends VpcFunctionsProps {
    * @default - the cluster's DB instances
    */
   readonly connectableAfter?: IDependable[];
+  /**
+   * The schema the migrations create: `limitless` (database.sharding.mode limitless) runs
+   * workload/src/limitless.ts LIMITLESS_MIGRATIONS, the tables created sharded, instead of the standard ones.
+   * @default 'standard'
+   */
+  readonly schema?: 'standard' | 'limitless';
 }
 
 /** The handler and what it runs, hashed: a change to any of them runs the migrations again on the next deploy. */
 const MIGRATION_SOURCES = [
   ['workload', 'src', 'migrations.ts'],
+  ['workload', 'src', 'limitless.ts'],
   ['lib', 'contracts', 'database-roles.ts'],
   ['lambda', 'db-migrate', 'migrate.ts'],
   ['lambda', 'db-migrate', 'index.ts'],
@@ -180,6 +187,8 @@ export class DatabaseRoles extends Construct {
         Database: props.databaseName,
         Users: Object.fromEntries(DATABASE_SERVICES.map((s) => [s, { Name: users[s].username, SecretArn: users[s].secret.secretArn }])),
         Hash: migrationsHash(),
+        // Only where it is not the standard schema: the other modes' resource keeps its properties.
+        ...(props.schema === 'limitless' && { Schema: 'limitless' }),
       },
       // Delete does nothing: the schema and the users stay with the data.
       removalPolicy: RemovalPolicy.DESTROY,

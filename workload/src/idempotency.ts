@@ -84,9 +84,11 @@ export async function once(
   }
   const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
   const requestHash = createHash('sha256').update(JSON.stringify(request.body ?? null)).digest('hex');
+  // Limitless (./router.ts): the key's row is found on its shard only; its primary key starts with the shard key.
+  const onShard = target.limitless && target.shard !== null;
   const stored = () => target.query<StoredRow>(
-    'SELECT request_hash, status_code, body FROM idempotency_keys WHERE key = $1 AND route = $2 AND expires_at > now()',
-    [key, route],
+    `SELECT request_hash, status_code, body FROM idempotency_keys WHERE key = $1 AND route = $2 AND expires_at > now()${onShard ? ' AND logical_shard = $3' : ''}`,
+    onShard ? [key, route, target.shard] : [key, route],
   ).then((rows) => rows[0]);
   const replay = (row: StoredRow): OnceResult => {
     if (row.request_hash !== requestHash) {
@@ -107,7 +109,7 @@ export async function once(
       const claimed = await tx.query(
         `INSERT INTO idempotency_keys (key, route, request_hash, status_code, body, expires_at, logical_shard)
          VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7)
-         ON CONFLICT (key, route) DO UPDATE SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
+         ON CONFLICT (${onShard ? 'logical_shard, key, route' : 'key, route'}) DO UPDATE SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
            body = EXCLUDED.body, created_at = now(), expires_at = EXCLUDED.expires_at
          WHERE idempotency_keys.expires_at <= now()`,
         [key, route, requestHash, result.statusCode, payload, ttlSeconds, target.shard],

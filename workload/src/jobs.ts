@@ -74,11 +74,13 @@ export interface ProcessResult {
 export async function processJob(router: ShardRouter, jobId: string, maxMs: number, shard = 0): Promise<ProcessResult> {
   // Both writes are fenced on the job's shard (./router.ts): a move between them finds the job, claimed, on
   // the shard's new cluster, where the second one lands.
+  // Limitless: every statement names the job's shard (its item is on the same one: collocated).
+  const key = router.shardKey(shard, 2);
   const claimed = await router.writeQuery<{ cpu_ms: number; io_ms: number; status: string; created_at: Date }>(shard,
     `UPDATE jobs SET status = CASE WHEN status = 'done' THEN status ELSE 'running' END,
                      attempts = attempts + 1, updated_at = now()
-     WHERE id = $1 RETURNING cpu_ms, io_ms, status, created_at`,
-    [jobId],
+     WHERE id = $1${key.sql} RETURNING cpu_ms, io_ms, status, created_at`,
+    [jobId, ...key.params],
   );
   if (claimed.rowCount === 0) return { outcome: 'unknown' };
   const job = claimed.rows[0];
@@ -89,8 +91,8 @@ export async function processJob(router: ShardRouter, jobId: string, maxMs: numb
   return router.write(shard, async (tx): Promise<ProcessResult> => {
     const done = await tx.query<{ item_id: string | null }>(
       `UPDATE jobs SET status = 'done', completed_at = now(), updated_at = now()
-       WHERE id = $1 AND status <> 'done' RETURNING item_id`,
-      [jobId],
+       WHERE id = $1 AND status <> 'done'${key.sql} RETURNING item_id`,
+      [jobId, ...key.params],
     );
     // Another delivery finished it first: this transaction changed nothing, so committing it is a no-op.
     if (done.rowCount === 0) return { outcome: 'duplicate', createdAt: job.created_at };
@@ -99,7 +101,7 @@ export async function processJob(router: ShardRouter, jobId: string, maxMs: numb
     if (itemId !== null) {
       // The version the cache orders entries by only grows (./item-cache.ts).
       const item = await tx.query<{ version: string }>(
-        `UPDATE items SET processed_count = processed_count + 1, ${ITEM_TOUCH_SQL} WHERE id = $1 RETURNING ${ITEM_VERSION_SQL} AS version`, [itemId]);
+        `UPDATE items SET processed_count = processed_count + 1, ${ITEM_TOUCH_SQL} WHERE id = $1${key.sql} RETURNING ${ITEM_VERSION_SQL} AS version`, [itemId, ...key.params]);
       itemVersion = item.rows[0]?.version;
     }
     return { outcome: 'done', createdAt: job.created_at, itemId: itemId ?? undefined, itemVersion };

@@ -3,7 +3,8 @@ import { buildApi } from './app';
 import { connectCache } from './cache';
 import { runPrimary, runWorker, SUPERVISOR_DEFAULTS, type Drainable } from './cluster';
 import { connectDatabase, type DbTimeouts } from './db';
-import { migrate } from './migrations';
+import { LIMITLESS_MIGRATIONS } from './limitless';
+import { migrate, MIGRATIONS } from './migrations';
 import { readSettings, type Settings } from './settings';
 import { invalidateItem } from './item-cache';
 import { jsonLog, type Log } from './log';
@@ -113,7 +114,9 @@ async function main(command: string | undefined): Promise<void> {
     // Clusters mode: every cluster, each under its own advisory lock, then the first shard layout (once).
     const schema = connectDatabase(settings.db, settings.region);
     try {
-      for (const { writer } of schema.clusters) await migrate(writer);
+      // Limitless: its own schema (sharded tables, ./limitless.ts), on its one endpoint; no directory to seed.
+      const migrations = settings.db.sharding.mode === 'limitless' ? LIMITLESS_MIGRATIONS : MIGRATIONS;
+      for (const { writer } of schema.clusters) await migrate(writer, migrations);
       if (settings.db.sharding.mode === 'clusters') {
         log('shard_directory', { seeding: await seedDirectory(schema.clusters.map((c) => c.writer), settings.db.sharding.logicalShards) });
       }

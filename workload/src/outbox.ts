@@ -42,9 +42,16 @@ export interface RelayOptions {
    * bound (the SQS client's attempts × timeouts).
    */
   readonly leaseSeconds: number;
+  /**
+   * DB_SHARDING_MODE=limitless: finding due rows is a scan of every shard (a distributed query, bounded by
+   * its LIMIT, in the order of the outbox_due index, not by id: distributed sequences are not ordered across
+   * routers, workload/src/limitless.ts); every statement on the rows it found names their shard key, so each
+   * update and delete goes to the shards that hold them.
+   */
+  readonly limitless?: boolean;
 }
 
-interface Due { id: string; body: string }
+interface Due { id: string; body: string; logical_shard: number | null }
 
 /**
  * Sends the outbox's rows to SQS and deletes each one SQS accepted. Several relays (API tasks, processes) run
@@ -103,15 +110,26 @@ export class OutboxRelay {
 
   /** One pass: takes up to 10 due rows, sends them in one batch, deletes those sent. Returns how many it took. */
   async relayOnce(): Promise<number> {
-    const { writer, sqs, queueUrl } = this.o;
-    const due = (await writer.query<Due>(
-      `WITH due AS (
+    const { writer, sqs, queueUrl, limitless } = this.o;
+    const due = (await writer.query<Due>(limitless
+      ? `WITH due AS (
+           SELECT logical_shard, id FROM outbox WHERE next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED
+         )
+         UPDATE outbox o SET next_attempt_at = now() + make_interval(secs => $2), attempts = o.attempts + 1
+         FROM due WHERE o.logical_shard = due.logical_shard AND o.id = due.id RETURNING o.id, o.body, o.logical_shard`
+      : `WITH due AS (
          SELECT id FROM outbox WHERE next_attempt_at <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
        )
        UPDATE outbox o SET next_attempt_at = now() + make_interval(secs => $2), attempts = o.attempts + 1
        FROM due WHERE o.id = due.id RETURNING o.id, o.body`,
       [SQS_BATCH_MAX, this.o.leaseSeconds],
     )).rows;
+    // The rows of `ids` as a WHERE condition: by (logical_shard, id) in limitless mode, by id otherwise.
+    const rowsOf = (ids: string[]): { sql: string; params: unknown[] } => {
+      if (!limitless) return { sql: 'id = ANY($1::bigint[])', params: [ids] };
+      const shards = ids.map((id) => due.find((d) => d.id === id)!.logical_shard);
+      return { sql: '(logical_shard, id) IN (SELECT * FROM unnest($1::int[], $2::bigint[]))', params: [shards, ids] };
+    };
     if (due.length === 0) return 0;
     let sent: string[] = [];
     try {
@@ -124,14 +142,19 @@ export class OutboxRelay {
     } catch (err) {
       this.o.log?.('outbox_send_failed', { rows: due.length, error: String(err) });
     }
-    if (sent.length > 0) await writer.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [sent]);
+    if (sent.length > 0) {
+      const where = rowsOf(sent);
+      await writer.query(`DELETE FROM outbox WHERE ${where.sql}`, where.params);
+    }
     const unsent = due.map((d) => d.id).filter((id) => !sent.includes(id));
     if (unsent.length > 0) {
       // Sooner than the lease: the send is over, and backing off per attempt keeps a down endpoint from being hammered.
+      const where = rowsOf(unsent);
+      const cap = `$${where.params.length + 1}::float8`;
       await writer.query(
-        `UPDATE outbox SET next_attempt_at = now() + make_interval(secs => LEAST($2::float8, 0.5 * power(2, attempts - 1)))
-         WHERE id = ANY($1::bigint[])`,
-        [unsent, MAX_RETRY_DELAY_SECONDS],
+        `UPDATE outbox SET next_attempt_at = now() + make_interval(secs => LEAST(${cap}, 0.5 * power(2, attempts - 1)))
+         WHERE ${where.sql}`,
+        [...where.params, MAX_RETRY_DELAY_SECONDS],
       );
     }
     return due.length;

@@ -27,6 +27,8 @@ export type Access = 'reader' | 'writer';
 export interface ShardTarget {
   /** The logical shard (NULL in the rows of mode none). */
   readonly shard: number | null;
+  /** Limitless mode: statements name the shard key (`logical_shard`) so the router sends them to one shard. */
+  readonly limitless?: boolean;
   query<R extends QueryResultRow>(sql: string, params: unknown[]): Promise<R[]>;
   transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T>;
 }
@@ -75,9 +77,20 @@ export interface RouterOptions {
  *
  * In mode none (one cluster, one logical shard) there is no directory, fence or held check: the statements are
  * the ones the workload always ran.
+ *
+ * In limitless mode (Aurora PostgreSQL Limitless Database) there is one endpoint and the database places the
+ * rows itself, hashing the shard key `logical_shard` (workload/src/limitless.ts): no directory, fence, held
+ * check or seeding. Rows still get their logical shard (`DB_LOGICAL_SHARDS` of them, computed as in clusters
+ * mode, so an item, its jobs, their outbox rows and the key that created them share one), and every statement
+ * on one row names it (`shardKey`), so that Limitless runs it on the one shard that holds it: when "all
+ * relations are sharded tables with a filtered shard key on the same shard", the router pushes the whole query
+ * down to that shard (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/limitless-query.html,
+ * limitless-query.single-shard.html).
  */
 export class ShardRouter {
   readonly sharded: boolean;
+  /** DB_SHARDING_MODE=limitless (see the class comment). */
+  readonly limitless: boolean;
   readonly logicalShards: number;
   private directory: number[];
   private refreshing?: Promise<void>;
@@ -85,7 +98,8 @@ export class ShardRouter {
 
   private constructor(readonly clusters: readonly ClusterPools[], private readonly o: RouterOptions, directory: number[]) {
     this.sharded = o.sharding.mode === 'clusters';
-    this.logicalShards = this.sharded ? o.sharding.logicalShards : 1;
+    this.limitless = o.sharding.mode === 'limitless';
+    this.logicalShards = this.sharded || this.limitless ? o.sharding.logicalShards : 1;
     this.directory = directory;
   }
 
@@ -111,6 +125,21 @@ export class ShardRouter {
 
   close(): void {
     clearInterval(this.timer);
+  }
+
+  /** The logical shard rows written to `shard` carry: NULL in mode none (./shards.ts SHARD_BACKFILL_SQL). */
+  rowShard(shard: number): number | null {
+    return this.sharded || this.limitless ? shard : null;
+  }
+
+  /**
+   * Limitless mode: ` AND logical_shard = $<param>` and its value, to append to a statement's WHERE on one
+   * row of `shard` (the shard key in the WHERE clause keeps it on one Limitless shard); nothing in the other
+   * modes, whose statements stay as they were. `table` qualifies the column where the statement joins.
+   */
+  shardKey(shard: number, param: number, table?: string): { sql: string; params: number[] } {
+    if (!this.limitless) return { sql: '', params: [] };
+    return { sql: ` AND ${table ? `${table}.` : ''}logical_shard = $${param}`, params: [shard] };
   }
 
   /** The logical shard of a shard key (an Idempotency-Key, say). */
@@ -195,7 +224,8 @@ export class ShardRouter {
   /** `shard` as idempotency.ts `once` uses it: its key is read and stored where the effect is written. */
   at(shard: number): ShardTarget {
     return {
-      shard: this.sharded ? shard : null,
+      shard: this.rowShard(shard),
+      limitless: this.limitless,
       query: <R extends QueryResultRow>(sql: string, params: unknown[]) => this.readRows<R>(shard, 'writer', sql, params),
       transaction: <T>(fn: (tx: PoolClient) => Promise<T>) => this.write(shard, (tx) => fn(tx)),
     };

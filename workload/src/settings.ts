@@ -31,7 +31,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env) {
         clusters: e.DB_SHARDING_MODE === 'clusters'
           ? shardClustersSchema.parse(JSON.parse(e.DB_SHARDS!))
           : [{ writerHost: e.DB_WRITER_HOST, readerHost: e.DB_READER_HOST }] as ShardCluster[],
-        logicalShards: e.DB_SHARDING_MODE === 'clusters' ? e.DB_LOGICAL_SHARDS : 1,
+        // Limitless too: the values of the shard key `logical_shard` that Limitless hashes (./router.ts).
+        logicalShards: e.DB_SHARDING_MODE === 'none' ? 1 : e.DB_LOGICAL_SHARDS,
         moveWaitMs: e.DB_SHARD_MOVE_WAIT_MS, queryTimeoutMs: e.DB_SHARD_QUERY_TIMEOUT_MS, refreshMs: e.DB_DIRECTORY_REFRESH_SECONDS * 1000,
       },
     },

@@ -12,6 +12,13 @@ export interface SweeperOptions {
    * fence of its logical shard, which the cluster must own (a frozen shard's jobs wait for its new cluster).
    */
   readonly sharded?: boolean;
+  /**
+   * DB_SHARDING_MODE=limitless: finding stuck jobs and expired keys is a scan of every shard (a distributed
+   * query, bounded by its LIMIT); the rows found are then joined and written by their shard key too
+   * (logical_shard, id), the outbox lookup stays on the job's shard (collocated), and expired keys are deleted
+   * by their primary key, never by ctid, which is a row's place on one shard only.
+   */
+  readonly limitless?: boolean;
   /** A job 'queued' or 'running' with no change for this long (s) and no message waiting in the outbox is stuck. */
   readonly stuckAfterSeconds: number;
   /** Times a job is sent in all (the first send included); a stuck job that has had them all is marked 'failed'. */
@@ -57,18 +64,20 @@ export class Sweeper {
 
   /** One round: returns the jobs sent again and the jobs failed. */
   async sweepOnce(): Promise<{ requeued: string[]; failed: string[] }> {
+    // Limitless: the same statement, with every join on a row also on its shard key (nothing in the other modes).
+    const same = (a: string, b: string) => (this.o.limitless ? `${a}.logical_shard = ${b}.logical_shard AND ` : '');
     const { rows } = await this.o.writer.query<{ id: string; outcome: 'requeued' | 'failed' }>(
       `WITH stuck AS (
-         SELECT id, enqueues FROM jobs j
+         SELECT ${this.o.limitless ? 'logical_shard, ' : ''}id, enqueues FROM jobs j
          WHERE status IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1)
-           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.job_id = j.id)${this.o.sharded ? "\n           AND shard_fence(j.logical_shard) = 'owned'" : ''}
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE ${same('o', 'j')}o.job_id = j.id)${this.o.sharded ? "\n           AND shard_fence(j.logical_shard) = 'owned'" : ''}
          ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
        ), failed AS (
          UPDATE jobs SET status = 'failed', updated_at = now() FROM stuck
-         WHERE jobs.id = stuck.id AND stuck.enqueues >= $3 RETURNING jobs.id
+         WHERE ${same('jobs', 'stuck')}jobs.id = stuck.id AND stuck.enqueues >= $3 RETURNING jobs.id
        ), requeued AS (
          UPDATE jobs SET enqueues = jobs.enqueues + 1, updated_at = now() FROM stuck
-         WHERE jobs.id = stuck.id AND stuck.enqueues < $3 RETURNING jobs.id, jobs.logical_shard
+         WHERE ${same('jobs', 'stuck')}jobs.id = stuck.id AND stuck.enqueues < $3 RETURNING jobs.id, jobs.logical_shard
        ), sent AS (
          INSERT INTO outbox (job_id, body, logical_shard)
          SELECT id, CASE WHEN logical_shard IS NULL THEN json_build_object('jobId', id)
@@ -78,8 +87,9 @@ export class Sweeper {
        SELECT job_id AS id, 'requeued' AS outcome FROM sent UNION ALL SELECT id, 'failed' FROM failed`,
       [this.o.stuckAfterSeconds, BATCH, this.o.maxEnqueues],
     );
-    await this.o.writer.query(
-      'DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT 1000))',
+    await this.o.writer.query(this.o.limitless
+      ? 'DELETE FROM idempotency_keys WHERE (logical_shard, key, route) IN (SELECT logical_shard, key, route FROM idempotency_keys WHERE expires_at < now() LIMIT 1000)'
+      : 'DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT 1000))',
     );
     const requeued = rows.filter((r) => r.outcome === 'requeued').map((r) => r.id);
     const failed = rows.filter((r) => r.outcome === 'failed').map((r) => r.id);
@@ -98,10 +108,11 @@ export function startJobKeepers(writers: Pool | readonly Pool[], settings: Setti
   const log = jsonLog(process.stderr, { pid: process.pid });
   const sqs = boundedSqsClient(settings.region, RELAY_SQS_BUDGET);
   const sharded = settings.db.sharding?.mode === 'clusters';
+  const limitless = settings.db.sharding?.mode === 'limitless';
   const keepers = (Array.isArray(writers) ? writers : [writers as Pool]).flatMap((writer) => [
-    new OutboxRelay({ writer, sqs, queueUrl: settings.queueUrl, metrics, log, pollMs: settings.outbox.pollMs, leaseSeconds: settings.outbox.leaseSeconds }),
+    new OutboxRelay({ writer, sqs, queueUrl: settings.queueUrl, metrics, log, pollMs: settings.outbox.pollMs, leaseSeconds: settings.outbox.leaseSeconds, limitless }),
     new Sweeper({
-      writer, log, sharded, stuckAfterSeconds: settings.job.stuckAfterSeconds, maxEnqueues: settings.job.maxEnqueues, intervalMs: settings.job.sweepIntervalMs,
+      writer, log, sharded, limitless, stuckAfterSeconds: settings.job.stuckAfterSeconds, maxEnqueues: settings.job.maxEnqueues, intervalMs: settings.job.sweepIntervalMs,
     }),
   ]);
   for (const k of keepers) k.start();

@@ -113,8 +113,10 @@ export function registerItemRoutes(app: FastifyInstance, { cache, settings, metr
   // An item is read on the cluster of the logical shard its id carries (./router.ts checks that it holds it).
   const select = (access: Access) => async (id: string): Promise<VersionedItem | null> => {
     // The database down or out of connections is a 503 with Retry-After (../http.ts), not a 500.
+    const shard = shardOfItemId(id, router.logicalShards);
+    const key = router.shardKey(shard, 2);
     const rows = await callDependency('database', () => router.readRows<ItemRow>(
-      shardOfItemId(id, router.logicalShards), access, `SELECT ${ITEM_SELECT_SQL} FROM items WHERE id = $1`, [id]));
+      shard, access, `SELECT ${ITEM_SELECT_SQL} FROM items WHERE id = $1${key.sql}`, [id, ...key.params]));
     return rows.length === 0 ? null : versioned(rows[0]);
   };
   const fromReader = select('reader');
@@ -152,7 +154,7 @@ export function registerItemRoutes(app: FastifyInstance, { cache, settings, metr
         const { rows } = await tx.query(
           `INSERT INTO items (id, logical_shard, name, data) VALUES (nextval('items_id_seq') * $3::bigint + $4::bigint, $5, $1, $2)
            ON CONFLICT (id) DO NOTHING RETURNING ${ITEM_SELECT_SQL}`,
-          [body.name, JSON.stringify(body.data), router.logicalShards, shard, router.sharded ? shard : null],
+          [body.name, JSON.stringify(body.data), router.logicalShards, shard, router.rowShard(shard)],
         );
         if (rows.length > 0) created = versioned(rows[0]);
       }

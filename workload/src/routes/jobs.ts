@@ -43,7 +43,7 @@ export function registerJobRoutes(app: FastifyInstance, { settings }: ApiDeps, r
     const shard = body.itemId !== undefined ? shardOfItemId(body.itemId, router.logicalShards)
       : typeof key === 'string' ? router.shardOfKey(key) : router.randomShard();
     const result = await once(router.at(shard), request, settings.idempotency.ttlSeconds, async (tx) => {
-      const jobId = await createJob(tx, { itemId: body.itemId, cpuMs, ioMs }, router.sharded ? shard : null).catch((err: { code?: string }) => {
+      const jobId = await createJob(tx, { itemId: body.itemId, cpuMs, ioMs }, router.rowShard(shard)).catch((err: { code?: string }) => {
         // 23503: foreign key violation, the item does not exist
         throw err.code === '23503' ? new HttpError(404, `item ${body.itemId} not found`) : err;
       });
@@ -58,8 +58,10 @@ export function registerJobRoutes(app: FastifyInstance, { settings }: ApiDeps, r
     const sql = 'SELECT id, status, item_id, attempts, created_at, completed_at FROM jobs WHERE id = $1';
     // A job just created may not have reached the reader yet: fall back to the writer.
     const find = async (shard: number) => {
-      const rows = await router.readRows(shard, 'reader', sql, [id]);
-      return rows.length > 0 ? rows : router.readRows(shard, 'writer', sql, [id]);
+      // Limitless: on the job's shard only (its id carries it).
+      const key = router.shardKey(shard, 2);
+      const rows = await router.readRows(shard, 'reader', sql + key.sql, [id, ...key.params]);
+      return rows.length > 0 ? rows : router.readRows(shard, 'writer', sql + key.sql, [id, ...key.params]);
     };
     let rows = await callDependency('database', () => find(jobShardOf(id, router.logicalShards)));
     if (rows.length === 0 && router.sharded && !carriesShard(id)) {
