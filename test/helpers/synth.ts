@@ -24,14 +24,15 @@ const cache = new Map<string, Synthesized>();
  * - Lambda bundling (esbuild) skipped: ~1 s of CPU per handler, and a synth outside this helper bundled every
  *   handler again (two apps of test/stacks/stacks.spec.ts: 8 s of esbuild). The compliance test synths with
  *   bundling, as `cdk synth` does, so the handlers are still bundled in the suite.
- * - No stack trace on each construct's metadata (`stackTraces: false`): capturing one per construct, through
- *   jest's source-map support, was ~9 s of the template specs' CPU. The traces only go to the cloud assembly's
- *   metadata, never to a template; the compliance test keeps them.
+ * - No stack trace on each construct's metadata (`stackTraces: false`) nor on each CloudFormation element
+ *   (`aws:cdk:disable-creation-stack-traces`): capturing one per construct, through jest's source-map support,
+ *   was ~9 s of the template specs' CPU. The traces only go to the cloud assembly's metadata, never to a
+ *   template.
  * - No tree.json (`treeMetadata: false`): ~5 s of CPU for a file no template spec reads.
  */
 export function testAppProps(context: Record<string, unknown> = {}): AppProps {
   return {
-    context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [], ...context },
+    context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-creation-stack-traces': true, ...context },
     builtinCloudFormationValidation: false,
     stackTraces: false,
     treeMetadata: false,

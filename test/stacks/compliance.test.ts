@@ -18,10 +18,10 @@ import { twoServices } from '../helpers/two-services';
 // - the AWS Control Tower proactive controls, as cfn-guard rules (exceptions sit on their resource).
 // (cfn-lint runs in test/stacks/cfn-lint.spec.ts.) One synth per environment serves all three.
 const out = mkdtempSync(join(tmpdir(), 'sb-compliance-'));
-// cdk.json's feature flags, without a stack trace on each construct's metadata: the traces go to the cloud
-// assembly's metadata only (no template, no finding reads them), and capturing one per construct through
-// jest's source-map support cost ~4 s of CPU over these synths.
-const context = () => ({ ...featureFlags(), 'aws:cdk:disable-stack-trace': true });
+// cdk.json's feature flags, without a stack trace on each construct's metadata and CloudFormation element:
+// the traces go to the cloud assembly's metadata only (no template, no finding reads them), and capturing
+// one per construct through jest's source-map support cost seconds of CPU over these synths.
+const context = () => ({ ...featureFlags(), 'aws:cdk:disable-stack-trace': true, 'aws:cdk:disable-creation-stack-traces': true });
 const synthesized = new Map<string, Synthesized>();
 const synthOf = (env: string, overrides?: Overrides, key = env) => {
   if (!synthesized.has(key)) synthesized.set(key, synthWithChecks((app) => buildApp(app, configFor(env, overrides)), context(), join(out, key)));
