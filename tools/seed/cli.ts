@@ -6,9 +6,10 @@ import { MAX_ITEMS } from './seed';
 
 export const USAGE = `Usage: npm run seed -- --env <env> [--target URL] [--items N] [options]
 
-Creates the items the load test reads (GET /items/{{rand:N}} hits ids 1…N), through the API's POST /items,
-so a load test measures cache hits and misses, not 404s. Idempotent: ids that already answer are not created
-again; a run stopped half-way goes on from where it stopped.
+Creates the items the load test reads (GET /items/{{rand:N}} hits ids 1…N), through the API's
+PUT /items/{id} (If-None-Match: *), so a load test measures cache hits and misses, not 404s, in every
+sharding mode. Idempotent: ids that already exist are left as they are; a run stopped half-way goes on from
+where it stopped.
 
   -e, --env <name>      environment in cdk.json (required): its API (the Compute stack's ApiUrl output)
                         and its request mix
@@ -22,7 +23,7 @@ again; a run stopped half-way goes on from where it stopped.
   --config <file>       cdk.json to read (default: the project's cdk.json)
   -h, --help            this text
 
-Exit status: 0 seeded and every sampled id answers, 1 some sampled ids do not answer (holes in the ids),
+Exit status: 0 seeded and every sampled id answers, 1 some sampled ids do not answer,
 2 no result (bad arguments, the API unreachable or failing, the stack or its output missing).`;
 
 export const FLAGS = {

@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     const { verified: v } = result;
     if (args.json) out(`${JSON.stringify(result, null, 2)}\n`);
     else {
-      out(`Created ${result.created} item(s)${result.replayed > 0 ? ` (${result.replayed} retried request(s) replayed, not created twice)` : ''}; ids 1…${items} answered before: ${result.found}.\n`);
+      out(`Created ${result.created} item(s)${result.existed > 0 ? ` (${result.existed} id(s) existed already, left as they were)` : ''}; ids 1…${items} seeded before: ${result.found}.\n`);
       out(`Verified ${v.found} of ${v.sampled} sampled ids${v.missing.length > 0 ? `; missing: ${v.missing.slice(0, 20).join(', ')}${v.missing.length > 20 ? ', …' : ''}` : ''}.\n`);
     }
     return v.missing.length > 0 ? EXIT.finding : EXIT.ok;

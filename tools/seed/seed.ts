@@ -1,13 +1,21 @@
 /**
  * Seeding: the items the load test's request mix reads (`GET /items/{{rand:N}}`), so that the reads measure
- * cache hits and misses rather than 404s. Items are created through the API (POST /items), never the database:
- * what is seeded is what the API would hold, on a laptop or on a deployed stack.
+ * cache hits and misses rather than 404s. Items are created through the API, never the database: what is
+ * seeded is what the API would hold, on a laptop or on a deployed stack.
  *
- * The reference API gives items serial ids (workload/src/routes/items.ts), so "ids 1…N exist" is "the highest
- * id reached N". Seeding finds the highest id that answers (a binary search of GETs), creates the difference,
- * and repeats until N answers: a second run finds N and creates nothing (idempotent), a run stopped half-way
- * goes on from what it finds (resumable). Each POST carries an Idempotency-Key made of where its pass started
- * and its index, so a retried request (a timeout whose insert did commit) does not create a second item.
+ * Each id i of 1…N is created with `PUT /items/{i}` (the id is the client's), so ids 1…N exist in every
+ * sharding mode: with `database.sharding.mode: clusters` the ids POST allocates are sparse (sequence × logical
+ * shards + shard, lib/contracts/sharding.ts itemIdOf) and would never be 1…N, while any id routes (its
+ * logical shard is id mod L). The API raises its id sequence above a PUT's id, so later POSTs do not collide.
+ * Each PUT carries `If-None-Match: *`: an id that exists answers 412 and is left as it is (an item someone
+ * wrote is never overwritten). That makes every request safe to retry: a PUT whose reply was lost, retried,
+ * finds the row its first attempt wrote (412), and cannot create a second item, since the id is the request's.
+ *
+ * Resumable and idempotent: ids are written in ascending batches of SEED_BATCH, each finished before the next
+ * starts, so a run stopped half-way leaves every batch below the one it was in complete. The next run finds
+ * the highest id that holds a seeded item (a binary search of GETs; items of other origin do not count) and
+ * starts again at the beginning of its batch: a second run with the same N sends at most SEED_BATCH PUTs, all
+ * answered 412, and creates nothing.
  */
 
 export interface SeedOptions {
@@ -33,19 +41,19 @@ export interface SeedOptions {
 export interface SeedResult {
   readonly target: string;
   readonly items: number;
-  /** The highest id that answered before seeding. */
+  /** The highest id that held a seeded item before seeding (ids below its batch were all seeded). */
   readonly found: number;
-  /** Items this run created. */
+  /** Items this run created (PUT answered 201). */
   readonly created: number;
-  /** POSTs answered as replays of an earlier one (Idempotency-Key). */
-  readonly replayed: number;
+  /** PUTs answered 412: the id existed already (written before, or by this PUT's own attempt whose reply was lost). */
+  readonly existed: number;
   /** Sampled ids that answered 200, of those sampled. */
   readonly verified: { readonly sampled: number; readonly found: number; readonly missing: readonly number[] };
 }
 
-/** At most this many passes of create-then-look: each makes up for ids a failed insert left out. */
-export const MAX_PASSES = 5;
-/** A request that fails (a network error, a 5xx, a 429) is tried this many times, with the same key. */
+/** Ids written per batch: a batch is finished before the next starts (what makes a stopped run resumable). */
+export const SEED_BATCH = 256;
+/** A request that fails (a network error, a 5xx, a 429) is tried this many times. */
 export const ATTEMPTS = 3;
 /** The API refuses more than this in one run: a mistyped --items should not write a million rows. */
 export const MAX_ITEMS = 1_000_000;
@@ -91,24 +99,29 @@ async function request(url: string, init: RequestInit, timeoutMs: number): Promi
   throw new SeedError(`${init.method ?? 'GET'} ${url}: ${why} after ${ATTEMPTS} attempts`);
 }
 
-/** Whether item `id` answers 200 (404: no; anything else is an error). */
-async function exists(target: string, id: number, timeoutMs: number): Promise<boolean> {
+/** What GET /items/{id} answers: no item (404), the item the seed writes for it, or another. */
+async function probe(target: string, id: number, timeoutMs: number): Promise<'absent' | 'seeded' | 'other'> {
   const res = await request(`${target}/items/${id}`, { method: 'GET' }, timeoutMs);
-  await res.arrayBuffer();
-  if (res.status === 200) return true;
-  if (res.status === 404) return false;
-  throw new SeedError(`GET ${target}/items/${id}: HTTP ${res.status}`);
+  const text = await res.text();
+  if (res.status === 404) return 'absent';
+  if (res.status !== 200) throw new SeedError(`GET ${target}/items/${id}: HTTP ${res.status}`);
+  return (JSON.parse(text) as { name?: unknown }).name === seedName(id) ? 'seeded' : 'other';
 }
 
-/** The highest id in 1…n that answers, assuming ids below an existing one exist (serial ids): a binary search. */
-export async function highestExisting(target: string, n: number, timeoutMs: number): Promise<number> {
+const seedName = (id: number) => `seed-${id}`;
+
+/**
+ * The highest id in 1…n that holds a seeded item, 0 when none does: a binary search, right because the seed
+ * writes ids in ascending batches (one seeded id means every batch below its own is complete).
+ */
+export async function highestSeeded(target: string, n: number, timeoutMs: number): Promise<number> {
+  const seeded = async (id: number) => (await probe(target, id, timeoutMs)) === 'seeded';
+  if (await seeded(n)) return n;
   let lo = 0;
-  let hi = n;
-  if (await exists(target, n, timeoutMs)) return n;
-  hi = n - 1;
+  let hi = n - 1;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (await exists(target, mid, timeoutMs)) lo = mid;
+    if (await seeded(mid)) lo = mid;
     else hi = mid - 1;
   }
   return lo;
@@ -135,41 +148,34 @@ async function pool(count: number, concurrency: number, work: (i: number) => Pro
 export async function seed(o: SeedOptions): Promise<SeedResult> {
   const log = o.log ?? (() => undefined);
   const target = o.target.replace(/\/+$/, '');
-  const found = await highestExisting(target, o.items, o.timeoutMs);
-  log(`${target}: items 1…${found} answer${found === o.items ? ': nothing to create' : `; creating up to ${o.items}`}`);
-  let have = found;
+  const found = await highestSeeded(target, o.items, o.timeoutMs);
+  // A stopped run may have left holes in the batch of the highest seeded id (even when that id is N: the batch's
+  // other requests go on while a failing one is retried), never below it: that batch is written again.
+  const start = found === 0 ? 1 : Math.floor((found - 1) / SEED_BATCH) * SEED_BATCH + 1;
+  log(`${target}: items 1…${found} seeded; writing ids ${start}…${o.items}`);
   let created = 0;
-  let replayed = 0;
-  for (let pass = 1; have < o.items; pass++) {
-    if (pass > MAX_PASSES) {
-      throw new SeedError(`after ${MAX_PASSES} passes ids only answer up to ${have} of ${o.items}: the API's ids are not serial from 1 (were items deleted, or is this another API?).`);
-    }
-    const from = have;
-    const count = o.items - from;
-    let maxId = from;
+  let existed = 0;
+  for (let from = start; from <= o.items; from += SEED_BATCH) {
+    const count = Math.min(SEED_BATCH, o.items - from + 1);
     await pool(count, o.concurrency, async (i) => {
-      const index = from + i + 1;
-      const res = await request(`${target}/items`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': `seed-${from}-${index}` },
-        body: JSON.stringify({ name: `seed-${index}`, data: { source: 'seed', index } }),
+      const id = from + i;
+      const res = await request(`${target}/items/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'if-none-match': '*' },
+        body: JSON.stringify({ name: seedName(id), data: { source: 'seed', index: id } }),
       }, o.timeoutMs);
       const text = await res.text();
-      if (res.status !== 201 && res.status !== 200) throw new SeedError(`POST ${target}/items: HTTP ${res.status} ${text.slice(0, 200)}`);
-      if (res.headers.get('idempotent-replayed') === 'true') replayed++;
-      else created++;
-      const id = Number((JSON.parse(text) as { id: unknown }).id);
-      if (Number.isFinite(id)) maxId = Math.max(maxId, id);
+      if (res.status === 201) created++;
+      else if (res.status === 412) existed++;
+      else throw new SeedError(`PUT ${target}/items/${id}: HTTP ${res.status} ${text.slice(0, 200)}`);
     });
-    // Ids a failed insert skipped leave holes: look again from what the API answers now.
-    have = maxId >= o.items ? o.items : await highestExisting(target, o.items, o.timeoutMs);
-    log(`pass ${pass}: ${count} POSTs, ids answer up to ${have}`);
   }
+  log(`ids ${start}…${o.items}: ${created} created, ${existed} existed already`);
   const sample = sampleIds(o.items, o.verify);
   const check = async (ids: readonly number[]) => {
     const miss: number[] = [];
     await pool(ids.length, o.concurrency, async (i) => {
-      if (!(await exists(target, ids[i], o.timeoutMs))) miss.push(ids[i]);
+      if ((await probe(target, ids[i], o.timeoutMs)) === 'absent') miss.push(ids[i]);
     });
     return miss;
   };
@@ -179,7 +185,7 @@ export async function seed(o: SeedOptions): Promise<SeedResult> {
     missing = await check(missing);
   }
   missing.sort((a, b) => a - b);
-  return { target, items: o.items, found, created, replayed, verified: { sampled: sample.length, found: sample.length - missing.length, missing } };
+  return { target, items: o.items, found, created, existed, verified: { sampled: sample.length, found: sample.length - missing.length, missing } };
 }
 
 /** Up to `k` distinct ids of 1…n, spread over the range (the first, the last, and evenly between). */

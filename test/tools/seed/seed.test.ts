@@ -32,30 +32,43 @@ const rows = async (h: Harness) => (await h.db.writer.query<{ n: number }>('SELE
 const opts = { concurrency: 4, timeoutMs: 5_000, verify: 10 };
 
 describe('seed: the items the request mix reads', () => {
-  test('creates ids 1…N through the API; a second run creates nothing; a larger N goes on from what exists', async () => {
+  test('creates ids 1…N through the API (PUT); a second run creates nothing; a larger N goes on from what exists', async () => {
     const { h, base } = await startApi();
     const first = await seed({ target: base, items: 12, ...opts });
-    expect(first).toMatchObject({ found: 0, created: 12, replayed: 0, verified: { sampled: 10, found: 10, missing: [] } });
+    expect(first).toMatchObject({ found: 0, created: 12, existed: 0, verified: { sampled: 10, found: 10, missing: [] } });
     expect(await rows(h)).toBe(12);
-    // Idempotent: the same N again finds every id and writes nothing.
-    expect(await seed({ target: base, items: 12, ...opts })).toMatchObject({ found: 12, created: 0 });
+    // Idempotent: the same N again finds every id; its batch is written again with If-None-Match: *, all 412.
+    expect(await seed({ target: base, items: 12, ...opts })).toMatchObject({ found: 12, created: 0, existed: 12 });
     // Resumable: a larger N creates only the difference.
-    expect(await seed({ target: base, items: 20, ...opts })).toMatchObject({ found: 12, created: 8, verified: { missing: [] } });
+    expect(await seed({ target: base, items: 20, ...opts })).toMatchObject({ found: 12, created: 8, existed: 12, verified: { missing: [] } });
     expect(await rows(h)).toBe(20);
     const res = await fetch(`${base}/items/20`);
     expect(res.status).toBe(200);
   });
 
-  test('a POST whose reply is lost is retried with the same Idempotency-Key: replayed, not created twice', async () => {
+  test('a run stopped with holes in its last batch: the next run fills them; an item written by someone else is left as it is', async () => {
+    const { h, base } = await startApi();
+    // An item POSTed before any seeding takes id 1 (mode none: serial ids).
+    const posted = await fetch(`${base}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'mine' }) });
+    expect(((await posted.json()) as { id: string }).id).toBe('1');
+    expect(await seed({ target: base, items: 20, ...opts })).toMatchObject({ created: 19, existed: 1 });
+    // What a run that failed on ids 5 and 9 leaves (its other requests went on up to 20).
+    await h.db.writer.query('DELETE FROM items WHERE id IN (5, 9)');
+    expect(await seed({ target: base, items: 20, ...opts })).toMatchObject({ found: 20, created: 2, existed: 18, verified: { missing: [] } });
+    expect(await rows(h)).toBe(20);
+    expect((await h.db.writer.query('SELECT name FROM items WHERE id = 1')).rows).toEqual([{ name: 'mine' }]);
+  });
+
+  test('a PUT whose reply is lost is retried: the id is the request\'s, so the retry finds the row (412), never a second item', async () => {
     const { h, base } = await startApi();
     const proxy: FaultProxy = await startFaultProxy({ port: Number(new URL(base).port) });
     let watch: NodeJS.Timeout | undefined;
     try {
       const result = await seed({
         target: `http://127.0.0.1:${proxy.port}`, items: 5, concurrency: 1, timeoutMs: 5_000, verify: 5,
-        // After the existing ids are looked up, before the first POST: lose the next reply, then pass again.
+        // After the existing ids are looked up, before the first PUT: lose the next reply, then pass again.
         log: (line) => {
-          if (!line.includes('creating')) return;
+          if (!line.includes('writing ids')) return;
           proxy.setMode('drop-replies');
           watch = setInterval(() => {
             if (proxy.droppedReplies > 0) {
@@ -66,7 +79,7 @@ describe('seed: the items the request mix reads', () => {
         },
       });
       expect(proxy.droppedReplies).toBe(1);
-      expect(result).toMatchObject({ created: 4, replayed: 1, verified: { found: 5, missing: [] } });
+      expect(result).toMatchObject({ created: 4, existed: 1, verified: { found: 5, missing: [] } });
       expect(await rows(h)).toBe(5);
     } finally {
       clearInterval(watch);
@@ -74,14 +87,14 @@ describe('seed: the items the request mix reads', () => {
     }
   });
 
-  test('ids that are not 1…N (a sequence that starts elsewhere) are found out: the sampled ids are missing, exit 1', async () => {
+  test('ids 1…N exactly whatever ids POST would allocate (a sequence that starts elsewhere): exit 0', async () => {
     const { h, base } = await startApi();
     await h.db.writer.query("SELECT setval('items_id_seq', 1000)");
     let stdout = '';
     const code = await main(['--env', 'dev', '--target', base, '--items', '6', '--verify', '3', '--json'], { stdout: (s) => (stdout += s), stderr: () => undefined });
-    expect(code).toBe(1);
-    const result = JSON.parse(stdout);
-    expect(result).toMatchObject({ created: 6, verified: { sampled: 3, found: 0, missing: [1, 4, 6] } });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ created: 6, verified: { sampled: 3, found: 3, missing: [] } });
+    expect((await h.db.writer.query<{ id: string }>('SELECT id FROM items ORDER BY id')).rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });
 
@@ -96,21 +109,21 @@ describe('seed: a busy API\'s Retry-After', () => {
   });
 
   test('a 503 with Retry-After: 1 is retried no sooner than a second later (it used to come back after 200 ms)', async () => {
-    // A stand-in API: the first GET answers 503 Retry-After: 1, later ones 200 (item 1 exists).
+    // A stand-in API: the first GET answers 503 Retry-After: 1, later ones 200 (item 1 exists, seeded); PUT 412.
     const arrivals: number[] = [];
     const server: Server = createServer((req, res) => {
       arrivals.push(performance.now());
       if (arrivals.length === 1) {
         res.writeHead(503, { 'retry-after': '1' }).end('busy');
       } else {
-        res.writeHead(req.url === '/items/1' ? 200 : 404, { 'content-type': 'application/json' }).end('{}');
+        res.writeHead(req.url !== '/items/1' ? 404 : req.method === 'PUT' ? 412 : 200, { 'content-type': 'application/json' }).end('{"name":"seed-1"}');
       }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const { port } = server.address() as { port: number };
       const result = await seed({ target: `http://127.0.0.1:${port}`, items: 1, concurrency: 1, timeoutMs: 5_000, verify: 1 });
-      expect(result).toMatchObject({ found: 1, created: 0 });
+      expect(result).toMatchObject({ found: 1, created: 0, existed: 1 });
       // Timers never fire early: the retry waited the server's second, not the 200 ms back-off.
       expect(arrivals[1] - arrivals[0]).toBeGreaterThanOrEqual(990);
     } finally {
@@ -150,8 +163,8 @@ describe('npm run seed', () => {
     // THEN
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toContain(`${base}: items 1…0 answer; creating up to 7`);
-    expect(stdout).toContain('Created 7 item(s); ids 1…7 answered before: 0.');
+    expect(stdout).toContain(`${base}: items 1…0 seeded; writing ids 1…7`);
+    expect(stdout).toContain('Created 7 item(s); ids 1…7 seeded before: 0.');
     expect(stdout).toContain('Verified 7 of 7 sampled ids.');
     expect(await rows(h)).toBe(7);
   });
