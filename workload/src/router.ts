@@ -154,6 +154,8 @@ export class ShardRouter {
 
   /** The cluster the directory names for `shard` now. */
   clusterOf(shard: number): number {
+    // Mode none and limitless: one endpoint for every logical shard.
+    if (!this.sharded) return 0;
     const cluster = this.directory[shard];
     if (cluster === undefined) throw new Error(`logical shard ${shard} is not one of 0..${this.logicalShards - 1}`);
     return cluster;

@@ -153,7 +153,7 @@ export function registerItemRoutes(app: FastifyInstance, { cache, settings, metr
         if (attempt > POST_ID_ATTEMPTS) throw new HttpError(503, 'no free item id, try again', undefined, { code: 'dependency_unavailable', retryAfterSeconds: 1 });
         const { rows } = await tx.query(
           `INSERT INTO items (id, logical_shard, name, data) VALUES (nextval('items_id_seq') * $3::bigint + $4::bigint, $5, $1, $2)
-           ON CONFLICT (id) DO NOTHING RETURNING ${ITEM_SELECT_SQL}`,
+           ON CONFLICT (${router.limitless ? 'logical_shard, id' : 'id'}) DO NOTHING RETURNING ${ITEM_SELECT_SQL}`,
           [body.name, JSON.stringify(body.data), router.logicalShards, shard, router.rowShard(shard)],
         );
         if (rows.length > 0) created = versioned(rows[0]);
@@ -185,19 +185,23 @@ export function registerItemRoutes(app: FastifyInstance, { cache, settings, metr
     const shard = shardOfItemId(id, router.logicalShards);
     const { item, inserted } = await router.write(shard, async (tx) => {
       const ins = await tx.query(
-        `INSERT INTO items (id, logical_shard, name, data) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING ${ITEM_SELECT_SQL}`,
+        // Limitless: the conflict target is the primary key, which starts with the shard key (workload/src/limitless.ts).
+        `INSERT INTO items (id, logical_shard, name, data) VALUES ($1, $2, $3, $4) ON CONFLICT (${router.limitless ? 'logical_shard, id' : 'id'}) DO NOTHING RETURNING ${ITEM_SELECT_SQL}`,
         // The row's logical shard as POST gives it: NULL in mode none (one logical shard).
         [id, router.logicalShards > 1 ? shard : null, body.name, JSON.stringify(body.data)],
       );
       if (ins.rows.length > 0) {
-        await tx.query(RAISE_ITEM_SEQUENCE_SQL, [(BigInt(id) / BigInt(router.logicalShards)).toString()]);
+        // Limitless: setval is not supported on its distributed sequences (workload/src/limitless.ts): not raised;
+        // a POST that draws this id later finds it taken (ON CONFLICT) and draws the next value.
+        if (!router.limitless) await tx.query(RAISE_ITEM_SEQUENCE_SQL, [(BigInt(id) / BigInt(router.logicalShards)).toString()]);
         return { item: versioned(ins.rows[0]), inserted: true };
       }
       if (createOnly) return { item: undefined, inserted: false };
       // Items are never deleted, so the conflicting row is there to update (ITEM_TOUCH_SQL: its version grows).
+      const key = router.shardKey(shard, 4);
       const upd = await tx.query(
-        `UPDATE items SET name = $2, data = $3, ${ITEM_TOUCH_SQL} WHERE id = $1 RETURNING ${ITEM_SELECT_SQL}`,
-        [id, body.name, JSON.stringify(body.data)],
+        `UPDATE items SET name = $2, data = $3, ${ITEM_TOUCH_SQL} WHERE id = $1${key.sql} RETURNING ${ITEM_SELECT_SQL}`,
+        [id, body.name, JSON.stringify(body.data), ...key.params],
       );
       return { item: versioned(upd.rows[0]), inserted: false };
     });
