@@ -1,6 +1,7 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { monitorEventLoopDelay } from 'perf_hooks';
+import { HttpClient } from '../../lib/load-engine/http-client';
 
 /** One request as the test server saw it. */
 export interface Seen {
@@ -117,4 +118,19 @@ export function watchLoopLag(): () => number {
     delay.disable();
     return delay.max / 1e6;
   };
+}
+
+/**
+ * Records every request the engine hands to its HTTP client: when it was due (the open model's intended
+ * send time, the client's `tag`), when it was handed over, and to which client (one per run: a worker's
+ * slice); `stop` puts the client back.
+ */
+export function recordSends() {
+  const calls: Array<{ client: HttpClient; dueMs: number; atMs: number }> = [];
+  const send = HttpClient.prototype.send;
+  const spy = jest.spyOn(HttpClient.prototype, 'send').mockImplementation(function (this: HttpClient, ...args: Parameters<HttpClient['send']>) {
+    calls.push({ client: this, dueMs: args[2], atMs: performance.now() });
+    return send.apply(this, args);
+  });
+  return { calls, stop: () => spy.mockRestore() };
 }
