@@ -47,7 +47,7 @@ export async function runMigrations(
     const applied = await migrate(pool, schema === 'limitless' ? LIMITLESS_MIGRATIONS : MIGRATIONS);
     const client = await pool.connect();
     try {
-      return { applied, roles: await applyDatabaseRoles(client, users) };
+      return { applied, roles: await applyDatabaseRoles(client, users, schema) };
     } finally {
       client.release();
     }

@@ -229,7 +229,14 @@ export interface RolesApplied {
  *   between the task and RDS Proxy.
  * - PUBLIC may not create in the public schema (PostgreSQL before 15 let it), so no user but the owner can.
  */
-export async function applyDatabaseRoles(client: ClientBase, users: { readonly [S in DatabaseService]: DatabaseUserSpec }): Promise<RolesApplied> {
+export async function applyDatabaseRoles(
+  client: ClientBase,
+  users: { readonly [S in DatabaseService]: DatabaseUserSpec },
+  // `limitless`: the schema of ./limitless.ts, which has no shard directory (shard_ownership, shard_fence) to
+  // grant, and whose sequences nothing raises (setval is not supported on Limitless's distributed sequences).
+  schema: 'standard' | 'limitless' = 'standard',
+): Promise<RolesApplied> {
+  const inSchema = (name: string) => schema !== 'limitless' || !(name === SHARD_OWNERSHIP_TABLE || name === SHARD_FENCE_FUNCTION);
   const id = (name: string) => client.escapeIdentifier(name);
   const exists = async (name: string) => (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount! > 0;
   const applied: RolesApplied = { created: [], revokedRdsIam: [] };
@@ -255,7 +262,7 @@ export async function applyDatabaseRoles(client: ClientBase, users: { readonly [
       await client.query(`GRANT CONNECT ON DATABASE ${database} TO ${p}`);
       await client.query(`GRANT USAGE ON SCHEMA public TO ${p}`);
       const spec = SERVICE_PRIVILEGES[service];
-      for (const [table, t] of Object.entries(spec.tables)) {
+      for (const [table, t] of Object.entries(spec.tables).filter(([table]) => inSchema(table))) {
         const columns = (cs: readonly string[]) => cs.map(id).join(', ');
         const grants = [
           t.select && 'SELECT',
@@ -267,8 +274,8 @@ export async function applyDatabaseRoles(client: ClientBase, users: { readonly [
         await client.query(`GRANT ${grants.join(', ')} ON TABLE public.${id(table)} TO ${p}`);
       }
       for (const sequence of spec.sequences) await client.query(`GRANT USAGE ON SEQUENCE public.${id(sequence)} TO ${p}`);
-      for (const sequence of spec.raisesSequences ?? []) await client.query(`GRANT UPDATE ON SEQUENCE public.${id(sequence)} TO ${p}`);
-      for (const fn of spec.functions) {
+      for (const sequence of schema === 'limitless' ? [] : spec.raisesSequences ?? []) await client.query(`GRANT UPDATE ON SEQUENCE public.${id(sequence)} TO ${p}`);
+      for (const fn of spec.functions.filter(inSchema)) {
         const [, name, args] = /^(\w+)\(([\w, ]*)\)$/.exec(fn) ?? [];
         if (!name) throw new Error(`not a function signature: ${fn}`);
         await client.query(`GRANT EXECUTE ON FUNCTION public.${id(name)}(${args}) TO ${p}`);
