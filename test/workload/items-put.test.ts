@@ -7,6 +7,7 @@ import { buildApi } from '../../workload/src/app';
 import { connectCache, type CacheClient } from '../../workload/src/cache';
 import { connectDatabase, type Database } from '../../workload/src/db';
 import { migrate } from '../../workload/src/migrations';
+import { moveShard } from '../../workload/src/reshard';
 import { ShardRouter } from '../../workload/src/router';
 import { readSettings } from '../../workload/src/settings';
 import { seedDirectory } from '../../workload/src/shards';
@@ -134,6 +135,24 @@ test('PUT replacing an item: 200, and GET answers the new one from the database 
   expect((await call('GET', `/items/${id}`)).body.name).toBe('second');
   expect(await holders(id)).toEqual([{ cluster: router.clusterOf(9), shard: 9 }]);
 });
+
+test('a shard holding a PUT\'s id moved to another cluster: the target\'s sequence is raised above it too (the mover)', async () => {
+  const shard = 203;
+  const from = router.clusterOf(shard);
+  const to = (from + 1) % CLUSTERS;
+  const high = 7000 * L + shard;
+  expect((await call('PUT', `/items/${high}`, { name: 'moved' })).status).toBe(201);
+  // The target's own sequence is far below: only the mover's raise puts its next id above the PUT's.
+  expect(Number((await admins[to].query('SELECT last_value FROM items_id_seq')).rows[0].last_value)).toBeLessThan(7000);
+  await moveShard(admins, shard, to, { graceMs: 0 });
+  await router.refresh();
+  expect(router.clusterOf(shard)).toBe(to);
+  const posted = await call('POST', '/items', { name: 'after the move' }, { 'idempotency-key': keyOfShard(shard) });
+  expect(posted.status).toBe(201);
+  expect(BigInt(posted.body.id as string)).toBeGreaterThan(BigInt(high));
+  expect(await holders(Number(posted.body.id))).toEqual([{ cluster: to, shard }]);
+  expect((await call('GET', `/items/${high}`)).body.name).toBe('moved');
+}, 15_000);
 
 test('PUT validates its id as GET does', async () => {
   expect((await call('PUT', '/items/0', { name: 'x' })).status).toBe(400);
