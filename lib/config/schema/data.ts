@@ -69,7 +69,7 @@ export const databaseSchema = z.strictObject({
     clusters: int(1, MAX_SHARD_CLUSTERS)
       .describe(`\`clusters\` mode: Aurora clusters, 2 to ${MAX_SHARD_CLUSTERS} (1 in the other modes). Each cluster takes the whole connection demand of an unsharded one (every API and worker process opens its pools on every cluster), so the connection budget is checked per cluster. Adding one later gives it no data: move logical shards to it (docs/sharding.md, re-sharding); lowering it removes a cluster and the shards it holds: move them off first.`),
     logicalShards: z.literal(LOGICAL_SHARD_COUNTS)
-      .describe('`clusters` mode: logical shards a shard key hashes to (a power of two, at least 8 × `clusters`, so that a cluster added later can take a fair share in whole logical shards). Cannot change once data is written: item ids carry their logical shard; pick it for the most clusters you may ever run.'),
+      .describe('`clusters` mode: logical shards a shard key hashes to (a power of two, at least 8 × `clusters`, so that a cluster added later can take a fair share in whole logical shards). `limitless` mode: the values of the shard key `logical_shard` that Limitless spreads over its shards (keep it ≥ 256). Cannot change once data is written: item ids carry their logical shard; pick it for the most clusters you may ever run.'),
     hotShardFactor: num(1.1, 100)
       .describe('`clusters` mode (ignored otherwise): the hot-shard alarm fires when one cluster\'s writer CPU exceeds the mean over the clusters by this factor.'),
     limitless: z.strictObject({
