@@ -1,8 +1,7 @@
 import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IDependable } from 'constructs';
@@ -11,10 +10,9 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { StatefulConfig } from '../config/schema';
 import { DATABASE_SERVICES, DATABASE_USERS, type DatabaseService } from '../contracts/database-roles';
-import { closeDefaultEgress } from './egress';
-import { decryptSecretsStatement, encryptedLogGroup } from './encryption';
+import { databaseAdminFunction } from './database-admin-function';
 import { removalPolicyFor } from './removal-policy';
-import { VPC_FUNCTION_SUBNETS, vpcFunctionRole, vpcNodejsFunction, vpcProvider, type VpcFunctionsProps } from './vpc-function';
+import { VPC_FUNCTION_SUBNETS, type VpcFunctionsProps } from './vpc-function';
 
 /** One service's database user: its name and the secret generated for it (JSON with username and password). */
 export interface DatabaseUser {
@@ -136,49 +134,26 @@ export class DatabaseRoles extends Construct {
     }
     this.users = users;
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc,
-      description: 'Database migrations: HTTPS to Secrets Manager and Lambda, PostgreSQL to the cluster',
-      allowAllOutbound: false,
-    });
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager and Lambda APIs (through NAT)');
-    closeDefaultEgress(this.securityGroup);
-    cluster.connections.allowDefaultPortFrom(this.securityGroup, 'Database migrations to Aurora');
-
-    const logs = encryptedLogGroup(this, 'Logs', {
-      encryptionKey: props.encryptionKey,
-      retentionDays: props.logRetentionDays,
-      retentionKey: props.logRetentionKey,
-      removalPolicy: props.removalPolicy,
-      deleteOnCreateRollback: true,
-    });
+    const port = cluster.connections.defaultPort;
+    if (!port) throw new Error(`${this.node.path}: the cluster has no default port to open to the migrations`);
     const secretArns = [props.masterSecret.secretArn, ...DATABASE_SERVICES.map((s) => users[s].secret.secretArn)];
-    const handlerRole = vpcFunctionRole(this, 'HandlerRole', logs, [
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }),
-      decryptSecretsStatement(props.secretsKey, secretArns),
-    ]);
-    this.handler = vpcNodejsFunction(this, 'Handler', {
+    const admin = databaseAdminFunction(this, {
+      ...props,
+      securityGroupDescription: 'Database migrations: HTTPS to Secrets Manager and Lambda, PostgreSQL to the cluster',
+      targets: [{ connections: cluster.connections, port, description: 'Database migrations to Aurora' }],
+      secretArns,
+      ids: { role: 'HandlerRole', function: 'Handler' },
       lambdaDir: 'db-migrate',
       handler: 'onEvent',
       description: 'Applies the schema migrations and the services\' database roles and grants, as the master user',
       timeout: Duration.minutes(14),
-      role: handlerRole,
-      vpc,
-      securityGroup: this.securityGroup,
-      logGroup: logs,
-      environment: {
-        // Aurora's certificate chains to an RDS CA: Lambda's Node.js runtimes ship the Amazon CA certificates
-        // (RDS included) in this file and load them only when asked to
-        // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html).
-        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-      },
-      // The runtime's AWS SDK v3 (GetSecretValue); pg's optional native binding is never loaded.
-      externalModules: ['@aws-sdk/*', 'pg-native'],
+      provider: true,
     });
-    const provider = vpcProvider(this, this.handler, { vpc, securityGroup: this.securityGroup, logGroup: logs });
+    this.securityGroup = admin.securityGroup;
+    this.handler = admin.function;
 
     this.migrations = new CustomResource(this, 'Migrations', {
-      serviceToken: provider.serviceToken,
+      serviceToken: admin.provider.serviceToken,
       resourceType: 'Custom::DatabaseMigrations',
       properties: {
         MasterSecretArn: props.masterSecret.secretArn,

@@ -1,6 +1,5 @@
 import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
@@ -9,9 +8,8 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { StatefulConfig } from '../config/schema';
 import type { AuroraDatabase } from './aurora-database';
-import { closeDefaultEgress } from './egress';
-import { decryptSecretsStatement, encryptedLogGroup } from './encryption';
-import { vpcFunctionRole, vpcNodejsFunction, vpcProvider, type VpcFunctionsProps } from './vpc-function';
+import { databaseAdminFunction, masterUserAccess } from './database-admin-function';
+import type { VpcFunctionsProps } from './vpc-function';
 
 export interface ShardDirectoryProps extends VpcFunctionsProps {
   /** Every cluster of `clusters` mode, index = cluster number. */
@@ -53,48 +51,24 @@ export class ShardDirectory extends Construct {
 
   constructor(scope: Construct, id: string, props: ShardDirectoryProps) {
     super(scope, id);
-    const { vpc, clusters } = props;
+    const { clusters } = props;
     if (clusters.length === 0) throw new Error(`${this.node.path}: no cluster to seed the shard directory on`);
     const [first] = clusters;
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc,
-      description: 'Shard directory seeding: HTTPS to Secrets Manager and Lambda, PostgreSQL to every cluster',
-      allowAllOutbound: false,
-    });
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager and Lambda APIs (through NAT)');
-    closeDefaultEgress(this.securityGroup);
-    // On the port as a number: the cluster's own connections carry it as a token (its Endpoint.Port).
-    clusters.forEach((db, i) => db.cluster.connections.allowFrom(this.securityGroup, ec2.Port.tcp(db.port), `Shard directory seeding to cluster ${i}`));
-
-    const logs = encryptedLogGroup(this, 'Logs', {
-      encryptionKey: props.encryptionKey,
-      retentionDays: props.logRetentionDays,
-      retentionKey: props.logRetentionKey,
-      removalPolicy: props.removalPolicy,
-      deleteOnCreateRollback: true,
-    });
-    const secretArns = clusters.map((db) => db.secret.secretArn);
-    const role = vpcFunctionRole(this, 'HandlerRole', logs, [
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }),
-      decryptSecretsStatement(props.secretsKey, secretArns),
-    ]);
-    this.handler = vpcNodejsFunction(this, 'Handler', {
+    const admin = databaseAdminFunction(this, {
+      ...props,
+      securityGroupDescription: 'Shard directory seeding: HTTPS to Secrets Manager and Lambda, PostgreSQL to every cluster',
+      ...masterUserAccess(clusters, 'Shard directory seeding'),
+      ids: { role: 'HandlerRole', function: 'Handler' },
       lambdaDir: 'shard-directory',
       handler: 'onEvent',
       description: 'Seeds the first layout of the logical shards over the Aurora clusters, as their master users',
       timeout: Duration.minutes(5),
-      role,
-      vpc,
-      securityGroup: this.securityGroup,
-      logGroup: logs,
-      // Aurora's certificate chains to an RDS CA: the Node.js runtimes ship the Amazon CA certificates in this
-      // file and load them only when asked to (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html).
-      environment: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' },
-      externalModules: ['@aws-sdk/*', 'pg-native'],
+      provider: true,
     });
-    const provider = vpcProvider(this, this.handler, { vpc, securityGroup: this.securityGroup, logGroup: logs });
+    this.securityGroup = admin.securityGroup;
+    this.handler = admin.function;
     this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
+      serviceToken: admin.provider.serviceToken,
       resourceType: 'Custom::ShardDirectory',
       properties: {
         Clusters: clusters.map((db) => ({ Host: db.cluster.clusterEndpoint.hostname, MasterSecretArn: db.secret.secretArn })),

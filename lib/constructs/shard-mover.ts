@@ -1,14 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import type { StatefulConfig } from '../config/schema';
 import type { AuroraDatabase } from './aurora-database';
-import { closeDefaultEgress } from './egress';
-import { decryptSecretsStatement, encryptedLogGroup } from './encryption';
-import { vpcFunctionRole, vpcNodejsFunction, type VpcFunctionsProps } from './vpc-function';
+import { databaseAdminFunction, masterUserAccess } from './database-admin-function';
+import type { VpcFunctionsProps } from './vpc-function';
 
 export interface ShardMoverProps extends VpcFunctionsProps {
   /** Every cluster of `clusters` mode, index = cluster number. */
@@ -37,48 +35,27 @@ export class ShardMover extends Construct {
 
   constructor(scope: Construct, id: string, props: ShardMoverProps) {
     super(scope, id);
-    const { vpc, clusters } = props;
+    const { clusters } = props;
     if (clusters.length < 2) throw new Error(`${this.node.path}: the shard mover needs at least 2 clusters to move shards between, got ${clusters.length}`);
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc,
-      description: 'Shard mover: HTTPS to Secrets Manager, PostgreSQL to every cluster',
-      allowAllOutbound: false,
-    });
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager API (through NAT)');
-    closeDefaultEgress(this.securityGroup);
-    // On the port as a number: the cluster's own connections carry it as a token (its Endpoint.Port).
-    clusters.forEach((db, i) => db.cluster.connections.allowFrom(this.securityGroup, ec2.Port.tcp(db.port), `Shard mover to cluster ${i}`));
-
-    const logs = encryptedLogGroup(this, 'Logs', {
-      encryptionKey: props.encryptionKey,
-      retentionDays: props.logRetentionDays,
-      retentionKey: props.logRetentionKey,
-      removalPolicy: props.removalPolicy,
-      deleteOnCreateRollback: true,
-    });
-    const secretArns = clusters.map((db) => db.secret.secretArn);
-    const role = vpcFunctionRole(this, 'Role', logs, [
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }),
-      decryptSecretsStatement(props.secretsKey, secretArns),
-    ]);
     const [first] = clusters;
-    this.function = vpcNodejsFunction(this, 'Function', {
+    const admin = databaseAdminFunction(this, {
+      ...props,
+      securityGroupDescription: 'Shard mover: HTTPS to Secrets Manager, PostgreSQL to every cluster',
+      ...masterUserAccess(clusters, 'Shard mover'),
+      ids: { role: 'Role', function: 'Function' },
       lambdaDir: 'reshard',
       handler: 'handler',
       description: 'Moves one logical shard between Aurora clusters (npm run reshard), as the master users',
       // Lambda's longest: a move copies one logical shard (1/logicalShards of the data) and waits out its grace.
       timeout: Duration.minutes(15),
-      role,
-      vpc,
-      securityGroup: this.securityGroup,
-      logGroup: logs,
       environment: {
         RESHARD_CLUSTERS: first.cluster.stack.toJsonString(clusters.map((db) => ({ host: db.cluster.clusterEndpoint.hostname, port: db.port, secretArn: db.secret.secretArn }))),
         RESHARD_DATABASE: first.databaseName,
-        // Aurora's certificate chains to an RDS CA, in this file of the Node.js runtimes (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html).
-        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
       },
-      externalModules: ['@aws-sdk/*', 'pg-native'],
+      // Invoked by the CLI, not by a provider: no Lambda API to call.
+      provider: false,
     });
+    this.securityGroup = admin.securityGroup;
+    this.function = admin.function;
   }
 }
