@@ -1,20 +1,7 @@
-import { Pool, type PoolConfig } from 'pg';
 import type { DatabaseService } from '../../lib/contracts/database-roles';
 import { LIMITLESS_MIGRATIONS } from '../../workload/src/limitless';
 import { applyDatabaseRoles, migrate, MIGRATIONS, type DatabaseUserSpec, type RolesApplied } from '../../workload/src/migrations';
-
-/** Where and as whom the migrations run. */
-export interface MigrationTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  /** The master user (it owns the schema and may create roles). */
-  readonly user: string;
-  readonly password?: string;
-  readonly ssl: PoolConfig['ssl'];
-  /** Longest wait for the connection (ms). */
-  readonly connectTimeoutMs?: number;
-}
+import { masterPool, type MasterConnection } from '../shared/master-connection';
 
 export interface MigrationResult {
   readonly applied: number[];
@@ -33,16 +20,11 @@ export interface MigrationResult {
  * bounds (statement_timeout 0, lock_timeout MIGRATION_LOCK_TIMEOUT_MS) in their transactions anyway.
  */
 export async function runMigrations(
-  target: MigrationTarget,
+  target: MasterConnection,
   users: { readonly [S in DatabaseService]: DatabaseUserSpec },
   schema: 'standard' | 'limitless' = 'standard',
 ): Promise<MigrationResult> {
-  const pool = new Pool({
-    host: target.host, port: target.port, database: target.database, user: target.user, password: target.password,
-    ssl: target.ssl, max: 1, connectionTimeoutMillis: target.connectTimeoutMs ?? 10_000,
-  });
-  // An idle connection the server ends emits 'error' on the pool; the run itself sees its own errors.
-  pool.on('error', () => undefined);
+  const pool = masterPool(target, 1);
   try {
     const applied = await migrate(pool, schema === 'limitless' ? LIMITLESS_MIGRATIONS : MIGRATIONS);
     const client = await pool.connect();

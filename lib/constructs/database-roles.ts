@@ -58,6 +58,8 @@ const MIGRATION_SOURCES = [
   ['lib', 'contracts', 'database-roles.ts'],
   ['lambda', 'db-migrate', 'migrate.ts'],
   ['lambda', 'db-migrate', 'index.ts'],
+  ['lambda', 'shared', 'master-connection.ts'],
+  ['lambda', 'shared', 'database-custom-resource.ts'],
 ].map((parts) => join(__dirname, '..', '..', ...parts));
 
 export function migrationsHash(): string {

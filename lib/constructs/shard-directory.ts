@@ -27,6 +27,8 @@ const SOURCES = [
   ['lib', 'contracts', 'sharding.ts'],
   ['lambda', 'shard-directory', 'seed.ts'],
   ['lambda', 'shard-directory', 'index.ts'],
+  ['lambda', 'shared', 'master-connection.ts'],
+  ['lambda', 'shared', 'database-custom-resource.ts'],
 ].map((parts) => join(__dirname, '..', '..', ...parts));
 
 function sourcesHash(): string {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'crypto';
 import { Pool } from 'pg';
-import { seedShards, type ClusterConnection } from '../../lambda/shard-directory/seed';
+import { seedShards } from '../../lambda/shard-directory/seed';
+import type { MasterConnection } from '../../lambda/shared/master-connection';
 import { initialOwnerOf, SHARD_OWNERSHIP_TABLE } from '../../lib/contracts/sharding';
 import { migrate } from '../../workload/src/migrations';
 import { serviceEnv } from '../workload/harness';
@@ -17,7 +18,7 @@ const admin = new Pool({ ...server, database: 'postgres', max: 1 });
 const created: string[] = [];
 
 /** `n` fresh, migrated databases (clusters), index = cluster number. */
-async function clusters(n: number): Promise<{ targets: ClusterConnection[]; pools: Pool[] }> {
+async function clusters(n: number): Promise<{ targets: MasterConnection[]; pools: Pool[] }> {
   const names = Array.from({ length: n }, () => `sb_shards_${randomBytes(5).toString('hex')}`);
   const pools: Pool[] = [];
   for (const name of names) {
