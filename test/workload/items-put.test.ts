@@ -1,17 +1,16 @@
 import { randomBytes } from 'crypto';
 import type { FastifyInstance } from 'fastify';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { shardOfItemId } from '../../lib/contracts/sharding';
 import { seed } from '../../tools/seed/seed';
 import { buildApi } from '../../workload/src/app';
 import { connectCache, type CacheClient } from '../../workload/src/cache';
 import { connectDatabase, type Database } from '../../workload/src/db';
-import { migrate } from '../../workload/src/migrations';
 import { moveShard } from '../../workload/src/reshard';
 import { ShardRouter } from '../../workload/src/router';
 import { readSettings } from '../../workload/src/settings';
-import { seedDirectory } from '../../workload/src/shards';
 import { serviceEnv } from './harness';
+import { createClusters, type Clusters } from './reshard-clusters';
 
 // PUT /items/:id with DB_SHARDING_MODE=clusters over three real PostgreSQL databases (one per cluster, on the
 // shared local server, named for this file), and `npm run seed` against it: client-chosen ids 1…N land on the
@@ -19,9 +18,8 @@ import { serviceEnv } from './harness';
 const L = 1024;
 const CLUSTERS = 3;
 const suffix = randomBytes(4).toString('hex');
-const names = Array.from({ length: CLUSTERS }, (_, n) => `sb_put_${suffix}_${n}`);
 const base = serviceEnv();
-const server = () => new Pool({ host: base.DB_WRITER_HOST, port: Number(base.DB_PORT), user: base.DB_USERNAME, database: 'postgres', max: 1 });
+let clusters: Clusters;
 let admins: Pool[];
 let db: Database;
 let router: ShardRouter;
@@ -30,19 +28,15 @@ let api: FastifyInstance;
 let url: string;
 
 beforeAll(async () => {
-  const admin = server();
-  for (const name of names) await admin.query(`CREATE DATABASE ${name} TEMPLATE template0`);
-  await admin.end();
-  admins = names.map((database) => new Pool({ host: base.DB_WRITER_HOST, port: Number(base.DB_PORT), user: base.DB_USERNAME, database, max: 2 }));
+  // Migrated and seeded as the workload does it (migrations on every cluster, then the first layout).
+  clusters = await createClusters(CLUSTERS, { logicalShards: L });
+  admins = clusters.pools;
   const settings = readSettings({
     // No job is created here, so nothing reads QUEUE_URL (jobs go through the outbox relays, not started).
-    ...base, DB_NAME: names[0], CACHE_KEY_PREFIX: `p${suffix}:`, QUEUE_URL: `${base.AWS_ENDPOINT_URL}/000000000000/unused-${suffix}`,
-    DB_SHARDING_MODE: 'clusters', DB_LOGICAL_SHARDS: String(L),
-    DB_SHARDS: JSON.stringify(names.map((database) => ({ writerHost: base.DB_WRITER_HOST, readerHost: base.DB_READER_HOST, database }))),
+    ...base, DB_NAME: clusters.names[0], CACHE_KEY_PREFIX: `p${suffix}:`, QUEUE_URL: `${base.AWS_ENDPOINT_URL}/000000000000/unused-${suffix}`,
+    DB_SHARDING_MODE: 'clusters', DB_LOGICAL_SHARDS: String(L), DB_SHARDS: clusters.shardsEnv,
   });
   db = connectDatabase(settings.db, settings.region);
-  for (const { writer } of db.clusters) await migrate(writer);
-  await seedDirectory(db.clusters.map((c) => c.writer), L);
   router = await ShardRouter.open(db, { sharding: settings.db.sharding });
   cache = connectCache(settings.cache);
   api = buildApi({ db, router, cache, settings });
@@ -54,10 +48,7 @@ afterAll(async () => {
   router?.close();
   cache?.disconnect();
   await db?.close();
-  await Promise.all((admins ?? []).map((a) => a.end()));
-  const admin = server();
-  for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  await clusters?.close();
 });
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {

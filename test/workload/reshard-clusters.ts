@@ -13,6 +13,8 @@ export interface Clusters {
   readonly pools: Pool[];
   readonly names: string[];
   readonly urls: string[];
+  /** DB_SHARDS for a workload over these databases (cluster n = database n). */
+  readonly shardsEnv: string;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function createClusters(n: number, opts: { logicalShards?: number; 
   return {
     pools, names,
     urls: names.map((database) => `postgres://${conn.user}@${conn.host}:${conn.port}/${database}`),
+    shardsEnv: JSON.stringify(names.map((database) => ({ writerHost: env.DB_WRITER_HOST, readerHost: env.DB_READER_HOST, database }))),
     async close() {
       await Promise.all(pools.map((p) => p.end()));
       const drop = new Pool({ ...conn, database: 'postgres' });
