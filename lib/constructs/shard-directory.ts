@@ -83,6 +83,9 @@ export class ShardDirectory extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // The tables it seeds (items on cluster 0 above all) exist once every cluster's migrations have run.
+    // DependsOn: CloudFormation creates a resource only after the ones it depends on
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html);
+    // test/stacks/sharding-clusters.test.ts asserts the DependsOn on every cluster's migrations.
     this.resource.node.addDependency(...clusters.map((db) => db.roles.migrations));
   }
 }

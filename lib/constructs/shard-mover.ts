@@ -47,6 +47,8 @@ export class ShardMover extends Construct {
       handler: 'handler',
       description: 'Moves one logical shard between Aurora clusters (npm run reshard), as the master users',
       // Lambda's longest: a move copies one logical shard (1/logicalShards of the data) and waits out its grace.
+      // 900 s is Lambda's maximum timeout (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html);
+      // a move cut off by it is finished by running it again (test/workload/reshard-resume.test.ts).
       timeout: Duration.minutes(15),
       environment: {
         RESHARD_CLUSTERS: first.cluster.stack.toJsonString(clusters.map((db) => ({ host: db.cluster.clusterEndpoint.hostname, port: db.port, secretArn: db.secret.secretArn }))),

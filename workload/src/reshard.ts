@@ -202,6 +202,8 @@ export async function moveShard(clusters: readonly Pool[], shard: number, to: nu
 
   const lock = await clusters[0].connect();
   try {
+    // lock_timeout bounds the wait for the advisory lock too (https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT,
+    // https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS); reshard-resume.test.ts has a second move refused.
     await lock.query(`SET lock_timeout = ${options.lockTimeoutMs ?? 60_000}`);
     try {
       await lock.query('SELECT pg_advisory_lock($1)', [DIRECTORY_LOCK]);
@@ -343,6 +345,8 @@ async function clean(c: Pool, shard: number, cluster: number): Promise<void> {
  * The copy, the verification and the switch. The source is read in one REPEATABLE READ snapshot (the copy
  * and its checksum see the same rows; the shard is frozen, so they are its last rows anyway); the target
  * writes, checks and switches in one transaction.
+ * https://www.postgresql.org/docs/current/transaction-iso.html#XACT-REPEATABLE-READ (one snapshot for the
+ * whole transaction); reproduced against local PostgreSQL under concurrent writers in test/workload/reshard.test.ts.
  */
 async function copyAndSwitch(
   source: Pool, target: Pool, shard: number, from: number, to: number, columns: Map<string, string[]>, logicalShards: number, batchRows: number,
@@ -404,7 +408,7 @@ async function copyAndSwitch(
  * lib/contracts/sharding.ts itemIdOf; ids from before sharding are the sequence itself, shard id mod L):
  * with the sequence at ⌊max id / L⌋ or more, the next id of any shard, (⌊max/L⌋ + 1) × L + s, is above
  * every copied one. Never lowered (GREATEST with its current value); setval is not rolled back with the
- * transaction, which only leaves a gap.
+ * transaction, which only leaves a gap (https://www.postgresql.org/docs/current/functions-sequence.html).
  */
 async function raiseSequence(tx: PoolClient, table: string, column: string, logicalShards: number): Promise<void> {
   const { rows } = await tx.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [table, column]);
